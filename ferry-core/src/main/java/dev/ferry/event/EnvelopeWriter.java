@@ -1,0 +1,139 @@
+package dev.ferry.event;
+
+import com.fasterxml.jackson.core.JsonGenerator;
+import dev.ferry.source.SourceInfo;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Writes a {@link ChangeEvent} as the Debezium-style JSON envelope of ARCHITECTURE.md, streaming
+ * through Jackson (no intermediate tree). Not thread-safe only in the sense that the generator is
+ * the caller's; the writer itself holds no mutable state.
+ */
+public final class EnvelopeWriter {
+    private final SourceInfo source;
+
+    public EnvelopeWriter(SourceInfo source) {
+        this.source = source;
+    }
+
+    /**
+     * Writes one envelope object.
+     *
+     * @param writtenAtMillis the envelope's top-level {@code ts_ms}: when Ferry handled the event
+     */
+    public void write(ChangeEvent e, JsonGenerator g, long writtenAtMillis) throws IOException {
+        g.writeStartObject();
+        g.writeStringField("op", String.valueOf(e.op().code()));
+        g.writeFieldName("before");
+        writeRow(e.schema(), e.before(), e.unchanged(), g);
+        g.writeFieldName("after");
+        writeRow(e.schema(), e.after(), e.unchanged(), g);
+        if (!e.unchanged().isEmpty()) {
+            g.writeArrayFieldStart("unchanged");
+            for (Column c : e.schema().columns()) {
+                if (e.unchanged().contains(c.name())) {
+                    g.writeString(c.name());
+                }
+            }
+            g.writeEndArray();
+        }
+        g.writeObjectFieldStart("source");
+        g.writeStringField("connector", source.connector());
+        g.writeStringField("name", source.name());
+        g.writeStringField("db", source.database());
+        g.writeStringField("schema", e.table().schema());
+        g.writeStringField("table", e.table().name());
+        for (Map.Entry<String, Object> f : e.position().envelopeFields().entrySet()) {
+            g.writeFieldName(f.getKey());
+            writeScalar(f.getValue(), g);
+        }
+        if (e.txId() != 0) {
+            g.writeNumberField("txId", e.txId());
+        }
+        g.writeNumberField("ts_ms", e.committedAt().toEpochMilli());
+        g.writeBooleanField("snapshot", e.position().snapshot());
+        g.writeEndObject();
+        g.writeNumberField("ts_ms", writtenAtMillis);
+        g.writeEndObject();
+    }
+
+    private static void writeRow(TableSchema schema, Row row, java.util.Set<String> unchanged, JsonGenerator g)
+            throws IOException {
+        if (row == null) {
+            g.writeNull();
+            return;
+        }
+        g.writeStartObject();
+        for (int i = 0; i < schema.size(); i++) {
+            Column c = schema.column(i);
+            if (!unchanged.isEmpty() && unchanged.contains(c.name())) {
+                continue; // the source did not send it: never write a placeholder
+            }
+            g.writeFieldName(c.name());
+            writeValue(c.type(), c.elementType(), row.get(i), g);
+        }
+        g.writeEndObject();
+    }
+
+    /** Writes one value in the representation its logical type prescribes. */
+    public static void writeValue(LogicalType type, LogicalType elementType, Object v, JsonGenerator g)
+            throws IOException {
+        if (v == null) {
+            g.writeNull();
+            return;
+        }
+        switch (type) {
+            case BOOLEAN -> g.writeBoolean((Boolean) v);
+            case INT16, INT32, INT64 -> g.writeNumber((Long) v);
+            case FLOAT32, FLOAT64 -> {
+                double d = (Double) v;
+                if (Double.isNaN(d)) {
+                    g.writeString("NaN");
+                } else if (Double.isInfinite(d)) {
+                    g.writeString(d > 0 ? "Infinity" : "-Infinity");
+                } else if (type == LogicalType.FLOAT32) {
+                    g.writeNumber((float) d);
+                } else {
+                    g.writeNumber(d);
+                }
+            }
+            case BYTES -> g.writeString(Base64.getEncoder().encodeToString((byte[]) v));
+            case JSON -> g.writeRawValue((String) v);
+            case ARRAY -> {
+                g.writeStartArray();
+                for (Object item : (List<?>) v) {
+                    writeValue(elementType, null, item, g);
+                }
+                g.writeEndArray();
+            }
+            default -> g.writeString((String) v);
+        }
+    }
+
+    private static void writeScalar(Object v, JsonGenerator g) throws IOException {
+        if (v == null) {
+            g.writeNull();
+        } else if (v instanceof Long l) {
+            g.writeNumber(l);
+        } else if (v instanceof Integer i) {
+            g.writeNumber(i);
+        } else if (v instanceof Boolean b) {
+            g.writeBoolean(b);
+        } else {
+            g.writeString(v.toString());
+        }
+    }
+
+    /** Column names of the schema's key, for consumers that need them. */
+    public static List<String> keyColumns(TableSchema schema) {
+        List<String> out = new ArrayList<>();
+        for (int i : schema.keyIndexes()) {
+            out.add(schema.column(i).name());
+        }
+        return out;
+    }
+}

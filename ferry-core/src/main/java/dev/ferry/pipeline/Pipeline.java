@@ -1,0 +1,288 @@
+package dev.ferry.pipeline;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Op;
+import dev.ferry.log.Log;
+import dev.ferry.log.LogEntry;
+import dev.ferry.log.LogReader;
+import dev.ferry.log.Offset;
+import dev.ferry.sink.Sink;
+import dev.ferry.source.Position;
+import dev.ferry.source.Source;
+import dev.ferry.source.SourceBatch;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * Runs one pipeline: a capture thread moves source batches into the Log, one delivery thread per
+ * sink moves Log events into its sink.
+ *
+ * <p>Design notes: the order of durable steps is the whole correctness argument.
+ * <ol>
+ *   <li>Capture appends a batch and the position it reaches; {@link Log#append} returns once both
+ *       are on disk, and only then is the source acknowledged. So the source never discards a change
+ *       the Log does not hold, and a restart resumes after {@link Log#lastPosition()}.</li>
+ *   <li>A sink writes events together with its offset; after a crash it resumes after
+ *       {@link Sink#committed()}, which it reads from its own target.</li>
+ *   <li>Snapshot events are held back from sinks until the snapshot has finished in the Log. A
+ *       snapshot interrupted by a crash cannot be continued (its database snapshot died with the
+ *       connection), so the Log is reset and the snapshot taken again; because no sink saw any of
+ *       it, nothing is duplicated.</li>
+ * </ol>
+ * Memory is bounded by the batch sizes: a source batch, and per sink one batch plus one Log frame.
+ */
+public final class Pipeline {
+    private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
+    private static final Duration POLL_WAIT = Duration.ofMillis(200);
+    private static final long IDLE_POSITION_MILLIS = 1000;
+
+    private final String name;
+    private final Source source;
+    private final Log log;
+    private final List<Sink> sinks;
+    private final List<String> sinkNames;
+    private final int maxBatchEvents;
+
+    private final AtomicLong deliverableEnd = new AtomicLong();
+    private final AtomicLong snapshotRows = new AtomicLong();
+    private final AtomicLong streamedChanges = new AtomicLong();
+    private final AtomicLong[] committed;
+    private final AtomicLong[] delivered;
+    private final AtomicLong[] lagMillis;
+    private final AtomicReference<Throwable> failure = new AtomicReference<>();
+    private volatile boolean stopping;
+    private volatile boolean captureDone;
+
+    /**
+     * @param sinkNames      names of the sinks for logs and stats, in the same order
+     * @param maxBatchEvents the most events one sink write carries
+     */
+    public Pipeline(String name, Source source, Log log, List<Sink> sinks, List<String> sinkNames, int maxBatchEvents) {
+        this.name = name;
+        this.source = source;
+        this.log = log;
+        this.sinks = List.copyOf(sinks);
+        this.sinkNames = List.copyOf(sinkNames);
+        this.maxBatchEvents = maxBatchEvents;
+        this.committed = new AtomicLong[sinks.size()];
+        this.delivered = new AtomicLong[sinks.size()];
+        this.lagMillis = new AtomicLong[sinks.size()];
+        for (int i = 0; i < sinks.size(); i++) {
+            committed[i] = new AtomicLong();
+            delivered[i] = new AtomicLong();
+            lagMillis[i] = new AtomicLong(-1);
+        }
+    }
+
+    /**
+     * Runs until done ({@link Mode#ONCE}: caught up with the source's "now" and delivered;
+     * {@link Mode#STREAM}: {@link #stop()} was called and the Log is drained). Blocks the caller.
+     */
+    public void run(Mode mode) throws FerryException, InterruptedException {
+        MDC.put("pipeline", name);
+        Optional<Position> resume = prepareLog();
+        Position end = mode == Mode.ONCE ? source.end() : null;
+        if (end != null) {
+            LOG.info("Batch run: delivering every change up to {}", end.display());
+        }
+        source.start(resume);
+        List<Thread> threads = new ArrayList<>();
+        Thread capture = new Thread(() -> guarded(() -> capture(resume.orElse(null), end)), "ferry-capture");
+        threads.add(capture);
+        for (int i = 0; i < sinks.size(); i++) {
+            int index = i;
+            threads.add(new Thread(() -> guarded(() -> deliver(index)), "ferry-sink-" + sinkNames.get(i)));
+        }
+        threads.forEach(Thread::start);
+        try {
+            for (Thread t : threads) {
+                t.join();
+            }
+        } catch (InterruptedException e) {
+            stop();
+            for (Thread t : threads) {
+                t.join();
+            }
+            throw e;
+        }
+        Throwable f = failure.get();
+        if (f instanceof FerryException fe) {
+            throw fe;
+        }
+        if (f != null) {
+            throw new FerryException(ErrorKind.INTERNAL, "Pipeline " + name + " failed: " + f, f);
+        }
+        LOG.info("Pipeline {} stopped: {} snapshot rows and {} streamed changes in the Log, every sink at offset {}",
+                name, snapshotRows.get(), streamedChanges.get(), deliverableEnd.get());
+    }
+
+    /** Asks the pipeline to finish: capture stops, delivery drains the Log, {@link #run} returns. Any thread. */
+    public void stop() {
+        stopping = true;
+        source.stop();
+    }
+
+    /** Current counters; any thread. */
+    public PipelineStats stats() {
+        List<PipelineStats.SinkStats> list = new ArrayList<>();
+        for (int i = 0; i < sinks.size(); i++) {
+            list.add(new PipelineStats.SinkStats(sinkNames.get(i), committed[i].get(), delivered[i].get(), lagMillis[i].get()));
+        }
+        return new PipelineStats(snapshotRows.get(), streamedChanges.get(), log.end().value(), list);
+    }
+
+    private Optional<Position> prepareLog() throws FerryException {
+        Optional<Position> last = log.lastPosition();
+        if (last.isPresent() && last.get().snapshot()) {
+            for (int i = 0; i < sinks.size(); i++) {
+                if (sinks.get(i).committed().isPresent()) {
+                    throw new FerryException(ErrorKind.INTERNAL, "The Log ends inside an unfinished snapshot, but sink "
+                            + sinkNames.get(i) + " has already committed events. This should not happen; delete the sink's "
+                            + "output and the state folder to start over.");
+                }
+            }
+            LOG.warn("The previous run stopped before the snapshot finished ({}); taking the snapshot again from the start.",
+                    last.get().display());
+            try {
+                log.reset();
+            } catch (IOException e) {
+                throw FerryException.internal("Cannot reset the Log: " + e.getMessage(), e);
+            }
+            return Optional.empty();
+        }
+        deliverableEnd.set(log.end().value());
+        return last;
+    }
+
+    private void capture(Position resume, Position end) throws Exception {
+        Position lastAppended = resume;
+        long lastAppendMillis = 0;
+        try {
+            while (!stopping && failure.get() == null) {
+                if (end != null && source.caughtUp(end)) {
+                    break;
+                }
+                SourceBatch batch = source.poll(POLL_WAIT);
+                Position p = batch.position();
+                boolean moved = lastAppended == null || p.compareTo(lastAppended) > 0;
+                boolean phaseChanged = lastAppended == null || lastAppended.snapshot() != p.snapshot();
+                long now = System.currentTimeMillis();
+                if (!batch.events().isEmpty() || (moved && (phaseChanged || now - lastAppendMillis >= IDLE_POSITION_MILLIS))) {
+                    append(batch.events(), p);
+                    lastAppended = p;
+                    lastAppendMillis = now;
+                }
+            }
+            if (failure.get() == null) {
+                // Persist and acknowledge where the source got to, so a quiet database's WAL is released.
+                SourceBatch last = source.poll(Duration.ZERO);
+                if (!last.events().isEmpty() || lastAppended == null || last.position().compareTo(lastAppended) > 0) {
+                    append(last.events(), last.position());
+                }
+            }
+        } finally {
+            captureDone = true;
+            synchronized (deliverableEnd) {
+                deliverableEnd.notifyAll();
+            }
+        }
+    }
+
+    private void append(List<ChangeEvent> events, Position p) throws FerryException {
+        try {
+            log.append(events, p);
+        } catch (IOException e) {
+            throw new FerryException(ErrorKind.INTERNAL, "Cannot write the Log in the state folder: " + e.getMessage()
+                    + ". Ferry stops without acknowledging the source; fix the disk problem and run again.", e);
+        }
+        source.acknowledge(p);
+        for (ChangeEvent e : events) {
+            if (e.op() == Op.READ) {
+                snapshotRows.incrementAndGet();
+            } else {
+                streamedChanges.incrementAndGet();
+            }
+        }
+        if (!p.snapshot()) {
+            synchronized (deliverableEnd) {
+                deliverableEnd.set(log.end().value());
+                deliverableEnd.notifyAll();
+            }
+        }
+    }
+
+    private void deliver(int index) throws Exception {
+        Sink sink = sinks.get(index);
+        long next = sink.committed().map(o -> o.value() + 1).orElse(log.start().value());
+        committed[index].set(next);
+        try (LogReader reader = log.readFrom(Offset.of(next))) {
+            while (failure.get() == null) {
+                long limit = deliverableEnd.get();
+                List<LogEntry> entries = reader.read(maxBatchEvents, Offset.of(limit));
+                if (entries.isEmpty()) {
+                    if (captureDone && reader.next().value() >= deliverableEnd.get()) {
+                        break;
+                    }
+                    synchronized (deliverableEnd) {
+                        if (deliverableEnd.get() == limit && !captureDone) {
+                            deliverableEnd.wait(200);
+                        }
+                    }
+                    continue;
+                }
+                List<ChangeEvent> events = new ArrayList<>(entries.size());
+                for (LogEntry e : entries) {
+                    events.add(e.event());
+                }
+                Offset last = entries.get(entries.size() - 1).offset();
+                sink.write(events, last);
+                committed[index].set(last.value() + 1);
+                delivered[index].addAndGet(events.size());
+                ChangeEvent newest = events.get(events.size() - 1);
+                if (newest.op() != Op.READ) {
+                    lagMillis[index].set(Math.max(0, System.currentTimeMillis() - newest.committedAt().toEpochMilli()));
+                }
+                LOG.debug("sink {}: wrote {} events up to offset {}", sinkNames.get(index), events.size(), last);
+                releaseDeliveredSegments();
+            }
+        }
+    }
+
+    private void releaseDeliveredSegments() throws IOException {
+        long min = Long.MAX_VALUE;
+        for (AtomicLong c : committed) {
+            min = Math.min(min, c.get());
+        }
+        log.deleteBefore(Offset.of(min));
+    }
+
+    private interface Body {
+        void run() throws Exception;
+    }
+
+    private void guarded(Body body) {
+        MDC.put("pipeline", name);
+        try {
+            body.run();
+        } catch (Throwable t) {
+            if (failure.compareAndSet(null, t)) {
+                LOG.debug("pipeline thread failed", t);
+            }
+            stopping = true;
+            source.stop();
+            synchronized (deliverableEnd) {
+                deliverableEnd.notifyAll();
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+package dev.ferry.pipeline;
+
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.config.PipelineConfig;
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.log.FileLog;
+import dev.ferry.log.Log;
+import dev.ferry.sink.Sink;
+import dev.ferry.sink.SinkFactory;
+import dev.ferry.source.Source;
+import dev.ferry.source.SourceFactory;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+
+/**
+ * Builds the parts of a pipeline from its configuration: the source and sinks through the
+ * factories found by {@link ServiceLoader}, the Log in the state folder. Closing it closes them all.
+ */
+public final class PipelineAssembly implements AutoCloseable {
+    private final PipelineConfig config;
+    private final Source source;
+    private final List<Sink> sinks;
+    private final List<String> sinkNames;
+    private final SourceFactory sourceFactory;
+    private FileChannel lockChannel;
+    private Log log;
+
+    private PipelineAssembly(PipelineConfig config, SourceFactory sourceFactory, Source source, List<Sink> sinks,
+                             List<String> sinkNames) {
+        this.config = config;
+        this.sourceFactory = sourceFactory;
+        this.source = source;
+        this.sinks = sinks;
+        this.sinkNames = sinkNames;
+    }
+
+    /** Creates source and sinks; validates every configuration key. Connects to nothing. */
+    public static PipelineAssembly create(PipelineConfig config) throws FerryException {
+        SourceFactory sf = sourceFactory(config.source());
+        config.source().rejectUnknownKeys(sf.settings());
+        List<SinkFactory> sinkFactories = new ArrayList<>();
+        for (ComponentConfig sc : config.sinks()) {
+            SinkFactory f = sinkFactory(sc);
+            sc.rejectUnknownKeys(f.settings());
+            sinkFactories.add(f);
+        }
+        Source source = sf.create(config.name(), config.source());
+        List<Sink> sinks = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        try {
+            for (int i = 0; i < sinkFactories.size(); i++) {
+                sinks.add(sinkFactories.get(i).create(config.name(), config.sinks().get(i), source.info()));
+                names.add(sinkFactories.get(i).type() + (sinkFactories.size() > 1 ? "#" + i : ""));
+            }
+        } catch (FerryException e) {
+            sinks.forEach(Sink::close);
+            source.close();
+            throw e;
+        }
+        return new PipelineAssembly(config, sf, source, sinks, names);
+    }
+
+    public Source source() {
+        return source;
+    }
+
+    public List<Sink> sinks() {
+        return sinks;
+    }
+
+    public List<String> sinkNames() {
+        return sinkNames;
+    }
+
+    /**
+     * Opens the Log in the state folder, holding an exclusive lock on the folder so that two Ferry
+     * processes never run the same pipeline at once, and returns the runnable pipeline.
+     */
+    public Pipeline pipeline(int maxBatchEvents) throws FerryException {
+        Path state = config.state();
+        try {
+            Files.createDirectories(state);
+            lockChannel = FileChannel.open(state.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileLock lock;
+            try {
+                lock = lockChannel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                lock = null;
+            }
+            if (lock == null) {
+                throw new FerryException(ErrorKind.CONFIG, "Another Ferry process is already running pipeline "
+                        + config.name() + " (its state folder " + state + " is locked). Stop it first, or give this "
+                        + "pipeline its own name or state folder.");
+            }
+            log = FileLog.open(state.resolve("log"), sourceFactory.positionCodec());
+        } catch (IOException e) {
+            throw new FerryException(ErrorKind.CONFIG, "Cannot use the state folder " + state + ": " + e.getMessage()
+                    + ". Check that it is writable, or set state: in the pipeline file to another folder.", e);
+        }
+        return new Pipeline(config.name(), source, log, sinks, sinkNames, maxBatchEvents);
+    }
+
+    @Override
+    public void close() {
+        sinks.forEach(Sink::close);
+        source.close();
+        try {
+            if (log != null) {
+                log.close();
+            }
+            if (lockChannel != null) {
+                lockChannel.close();
+            }
+        } catch (IOException e) {
+            // closing after the work is done; nothing left to protect
+        }
+    }
+
+    private static SourceFactory sourceFactory(ComponentConfig c) throws FerryException {
+        TreeMap<String, SourceFactory> all = new TreeMap<>();
+        for (SourceFactory f : ServiceLoader.load(SourceFactory.class)) {
+            all.put(f.type(), f);
+        }
+        SourceFactory f = all.get(c.type());
+        if (f == null) {
+            throw FerryException.config(c.where("type") + " is \"" + c.type() + "\", which this Ferry does not know. "
+                    + "Source types available: " + String.join(", ", all.keySet()) + ".");
+        }
+        return f;
+    }
+
+    private static SinkFactory sinkFactory(ComponentConfig c) throws FerryException {
+        TreeMap<String, SinkFactory> all = new TreeMap<>();
+        for (SinkFactory f : ServiceLoader.load(SinkFactory.class)) {
+            all.put(f.type(), f);
+        }
+        SinkFactory f = all.get(c.type());
+        if (f == null) {
+            throw FerryException.config(c.where("type") + " is \"" + c.type() + "\", which this Ferry does not know. "
+                    + "Sink types available: " + String.join(", ", all.keySet()) + ".");
+        }
+        return f;
+    }
+}

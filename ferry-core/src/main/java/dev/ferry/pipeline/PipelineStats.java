@@ -1,0 +1,21 @@
+package dev.ferry.pipeline;
+
+import java.util.List;
+
+/**
+ * A moment's view of a running pipeline, for progress lines and {@code ferry status}.
+ *
+ * @param snapshotRows    rows read by the snapshot and durable in the Log
+ * @param streamedChanges changes captured from the stream and durable in the Log
+ * @param logEnd          the Log's next offset
+ * @param sinks           one entry per sink, in configuration order
+ */
+public record PipelineStats(long snapshotRows, long streamedChanges, long logEnd, List<SinkStats> sinks) {
+    /**
+     * @param name            the sink's type and index, such as {@code jsonl#0}
+     * @param committedOffset the offset after the last committed event (events delivered so far)
+     * @param lagMillis       commit-to-delivery time of the last streamed change, or -1 if none yet
+     */
+    public record SinkStats(String name, long committedOffset, long delivered, long lagMillis) {
+    }
+}

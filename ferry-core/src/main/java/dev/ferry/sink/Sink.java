@@ -1,0 +1,35 @@
+package dev.ferry.sink;
+
+import dev.ferry.error.FerryException;
+import dev.ferry.log.Offset;
+import dev.ferry.source.Check;
+import dev.ferry.event.ChangeEvent;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Writes events to one target, together with the Log offset they bring it to, in one atomic step
+ * where the target allows it (a database transaction, a file rename plus manifest).
+ *
+ * <p>Called from one thread, the sink's delivery thread. Sinks never start threads of their own.
+ */
+public interface Sink extends AutoCloseable {
+    /** Each prerequisite of the target (reachable, writable, privileges), with its fix. */
+    List<Check> check() throws FerryException;
+
+    /**
+     * The offset of the last event this sink has durably written, read back from the target itself;
+     * empty when it has written nothing. Delivery resumes right after it.
+     */
+    Optional<Offset> committed() throws FerryException;
+
+    /**
+     * Writes the events of offsets {@code (committed, last]} and makes {@code last} the committed
+     * offset. Idempotent: after a crash the same range may come again, possibly cut into different
+     * batches, and must leave one copy. Returns once the data and the offset are durable.
+     */
+    void write(List<ChangeEvent> events, Offset last) throws FerryException;
+
+    @Override
+    void close();
+}

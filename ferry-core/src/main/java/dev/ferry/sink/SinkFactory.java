@@ -1,0 +1,25 @@
+package dev.ferry.sink;
+
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.config.Setting;
+import dev.ferry.error.FerryException;
+import dev.ferry.source.SourceInfo;
+import java.util.List;
+
+/**
+ * Creates sinks of one {@code type:}. Found with {@link java.util.ServiceLoader}; stateless.
+ */
+public interface SinkFactory {
+    /** The pipeline file's sink {@code type:} value this factory answers to. */
+    String type();
+
+    /** Every key this sink type accepts. */
+    List<Setting<?>> settings();
+
+    /**
+     * Builds a sink from its configuration section; configuration mistakes surface here.
+     *
+     * @param source what the source says about itself, for envelopes
+     */
+    Sink create(String pipelineName, ComponentConfig config, SourceInfo source) throws FerryException;
+}

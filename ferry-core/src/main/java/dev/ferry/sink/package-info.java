@@ -1,0 +1,2 @@
+/** The delivery side: sinks write events and their committed Log offset, atomically where they can. */
+package dev.ferry.sink;

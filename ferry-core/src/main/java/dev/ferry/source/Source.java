@@ -1,0 +1,63 @@
+package dev.ferry.source;
+
+import dev.ferry.error.FerryException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Reads one database and turns its changes into events, in source commit order.
+ *
+ * <p>Lifecycle: {@link #check()} may be called at any time; then {@link #start} once, then
+ * {@link #poll} repeatedly, interleaved with {@link #acknowledge}, and finally {@link #close()}. All
+ * of these are called from one thread, the pipeline's capture thread. Only {@link #stop()} may be
+ * called from any thread. Sources never start threads of their own.
+ *
+ * <p>Exactly-once hinges on two rules: a source resumed after position P returns no event at or
+ * before P, and it never tells its server that a change is consumed before {@link #acknowledge}
+ * covered it.
+ */
+public interface Source extends AutoCloseable {
+    /** The envelope's source block. */
+    SourceInfo info();
+
+    /** Each prerequisite, with the problem and its fix where there is one. Connects, but changes nothing. */
+    List<Check> check() throws FerryException;
+
+    /** The position of "now": a batch run ({@code run --once}) delivers everything before it, then exits. */
+    Position end() throws FerryException;
+
+    /**
+     * Connects and prepares (for CDC: creates the slot and takes the snapshot when there is no
+     * position yet).
+     *
+     * @param resumeAfter the last position the Log holds; empty on a first run
+     */
+    void start(Optional<Position> resumeAfter) throws FerryException;
+
+    /**
+     * The next events and the position reached. Blocks at most about {@code maxWait}; returns a batch
+     * with no events, never null, if nothing arrived. Returns at most a bounded number of events, so
+     * that memory stays bounded whatever the size of a source transaction.
+     */
+    SourceBatch poll(Duration maxWait) throws FerryException, InterruptedException;
+
+    /**
+     * Whether every change committed before {@code end} has been returned by {@link #poll}. A batch
+     * run stops polling once this is true.
+     */
+    boolean caughtUp(Position end);
+
+    /**
+     * The Log holds every event up to and including {@code durable} on disk: the source may let its
+     * server discard them (PostgreSQL: advance the slot's confirmed flush LSN). Idempotent.
+     */
+    void acknowledge(Position durable) throws FerryException;
+
+    /** Makes a blocked {@link #poll} return promptly. Any thread; idempotent. */
+    void stop();
+
+    /** Releases connections. Does not drop the slot or anything else that holds the position. */
+    @Override
+    void close();
+}

@@ -1,0 +1,116 @@
+package dev.ferry.postgres;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.Column;
+import dev.ferry.event.TableId;
+import dev.ferry.event.TableSchema;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/** Catalog queries on a regular connection: which tables exist, their columns and keys. */
+final class Catalog {
+    /** A table to capture. {@code replicaIdentity}: d default, f full, i index, n nothing. */
+    record TableInfo(TableId id, long oid, char replicaIdentity, boolean hasPrimaryKey) {
+    }
+
+    private final Connection connection;
+
+    Catalog(Connection connection) {
+        this.connection = connection;
+    }
+
+    /** The configured tables, each checked to exist; or every ordinary and partitioned table. */
+    List<TableInfo> tables(List<TableId> configured, String configWhere) throws SQLException, FerryException {
+        List<TableInfo> all = new ArrayList<>();
+        String sql = "SELECT n.nspname, c.relname, c.oid, c.relreplident, "
+                + "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
+                + "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+                + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' "
+                + "ORDER BY 1, 2";
+        try (PreparedStatement ps = connection.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
+            while (rs.next()) {
+                all.add(new TableInfo(new TableId(rs.getString(1), rs.getString(2)), rs.getLong(3),
+                        rs.getString(4).charAt(0), rs.getBoolean(5)));
+            }
+        }
+        if (configured.isEmpty()) {
+            return all;
+        }
+        List<TableInfo> out = new ArrayList<>();
+        for (TableId wanted : configured) {
+            TableInfo found = all.stream().filter(t -> t.id().equals(wanted)).findFirst().orElse(null);
+            if (found == null) {
+                throw new FerryException(ErrorKind.CONFIG, configWhere + " names table " + wanted
+                        + ", which does not exist in the database (names are case-sensitive; write them as in "
+                        + "the catalog, e.g. public.orders).");
+            }
+            out.add(found);
+        }
+        return out;
+    }
+
+    /** The table's current columns; key columns are the primary key's. */
+    TableSchema schema(TableId table) throws SQLException {
+        String sql = "SELECT a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod), "
+                + "COALESCE(a.attnum = ANY (i.indkey), false) "
+                + "FROM pg_attribute a "
+                + "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+                + "WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped "
+                + "ORDER BY a.attnum";
+        List<Column> columns = new ArrayList<>();
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    columns.add(PgTypes.column(rs.getString(1), (int) rs.getLong(2), rs.getInt(3), rs.getString(4),
+                            rs.getBoolean(5)));
+                }
+            }
+        }
+        return new TableSchema(table, columns);
+    }
+
+    /** The primary key column names of a table, by its OID; empty without a primary key. */
+    Set<String> primaryKey(long relationOid) throws SQLException {
+        Set<String> out = new HashSet<>();
+        String sql = "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                + "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = ? AND i.indisprimary";
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+            ps.setLong(1, relationOid);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    String setting(String name) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT current_setting(?)")) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
+            }
+        }
+    }
+
+    long currentWalLsn() throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_current_wal_lsn()::text");
+             ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            return PgPosition.parseLsn(rs.getString(1));
+        }
+    }
+}

@@ -1,0 +1,60 @@
+package dev.ferry.postgres;
+
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.config.Setting;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.TableId;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The {@code source:} section of a PostgreSQL pipeline, read once and frozen.
+ *
+ * @param tables the configured tables; empty means every table of the database
+ */
+record ConnectionSettings(String host, int port, String database, String user, String password,
+                          List<TableId> tables, boolean initialSnapshot, String slot, String publication,
+                          String tablesWhere) {
+
+    static final Setting<String> HOST = Setting.string("host", "PostgreSQL host name or address", "127.0.0.1")
+            .withDefault("127.0.0.1");
+    static final Setting<Integer> PORT = Setting.integer("port", "PostgreSQL TCP port", 1, 65535).withDefault(5432);
+    static final Setting<String> DATABASE = Setting.string("database", "the database to capture", "shop").required();
+    static final Setting<String> USER = Setting.string("user",
+            "a role with the REPLICATION attribute and SELECT on the tables", "ferry").required();
+    static final Setting<String> PASSWORD = Setting.string("password",
+            "the role's password; write ${env:NAME} to read it from the environment", "${env:SHOP_PG_PASSWORD}").secret();
+    static final Setting<List<String>> TABLES = Setting.stringList("tables",
+            "tables to capture as schema.table; default: every table in the database", "[public.orders, public.customers]");
+    static final Setting<String> SNAPSHOT = Setting.oneOf("snapshot",
+            "initial: copy existing rows first, consistently with the stream; never: stream changes only",
+            "initial", "never").withDefault("initial");
+    static final Setting<String> SLOT = Setting.string("slot",
+            "replication slot name; default ferry_<name>", "ferry_shop");
+    static final Setting<String> PUBLICATION = Setting.string("publication",
+            "publication name; default ferry_<name>", "ferry_shop");
+
+    static final List<Setting<?>> ALL = List.of(HOST, PORT, DATABASE, USER, PASSWORD, TABLES, SNAPSHOT, SLOT, PUBLICATION);
+
+    static ConnectionSettings read(String pipelineName, ComponentConfig c) throws FerryException {
+        List<TableId> tables = new ArrayList<>();
+        for (String t : c.find(TABLES).orElse(List.of())) {
+            tables.add(TableId.parse(t, "public"));
+        }
+        String defaultName = "ferry_" + pipelineName.toLowerCase(java.util.Locale.ROOT);
+        return new ConnectionSettings(c.get(HOST), c.get(PORT), c.get(DATABASE), c.get(USER),
+                c.find(PASSWORD).orElse(null), List.copyOf(tables), c.get(SNAPSHOT).equals("initial"),
+                c.find(SLOT).orElse(defaultName), c.find(PUBLICATION).orElse(defaultName), c.where("tables"));
+    }
+
+    /** {@code host:port/database}, for messages. */
+    String address() {
+        return host + ":" + port + "/" + database;
+    }
+
+    @Override
+    public String toString() {
+        // never print the password
+        return "ConnectionSettings[" + user + "@" + address() + ", password=" + (password == null ? "none" : "***") + "]";
+    }
+}

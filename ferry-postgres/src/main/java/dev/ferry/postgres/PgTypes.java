@@ -1,0 +1,115 @@
+package dev.ferry.postgres;
+
+import dev.ferry.event.Column;
+import dev.ferry.event.LogicalType;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Built-in PostgreSQL types by OID: their logical type and their name as {@code format_type} spells
+ * it. A type this table does not know (an enum, a domain, an extension's type) is carried as text
+ * under the name the catalog or the pgoutput type message gives.
+ */
+final class PgTypes {
+    private record Builtin(String name, LogicalType type, int elementOid) {
+    }
+
+    private static final Map<Integer, Builtin> BUILTINS = new HashMap<>();
+
+    private static void scalar(int oid, String name, LogicalType type) {
+        BUILTINS.put(oid, new Builtin(name, type, 0));
+    }
+
+    private static void array(int oid, int elementOid) {
+        BUILTINS.put(oid, new Builtin(null, LogicalType.ARRAY, elementOid));
+    }
+
+    static {
+        scalar(16, "boolean", LogicalType.BOOLEAN);
+        scalar(17, "bytea", LogicalType.BYTES);
+        scalar(18, "\"char\"", LogicalType.STRING);
+        scalar(19, "name", LogicalType.STRING);
+        scalar(20, "bigint", LogicalType.INT64);
+        scalar(21, "smallint", LogicalType.INT16);
+        scalar(23, "integer", LogicalType.INT32);
+        scalar(25, "text", LogicalType.STRING);
+        scalar(26, "oid", LogicalType.INT64);
+        scalar(114, "json", LogicalType.JSON);
+        scalar(142, "xml", LogicalType.XML);
+        scalar(650, "cidr", LogicalType.NETWORK);
+        scalar(700, "real", LogicalType.FLOAT32);
+        scalar(701, "double precision", LogicalType.FLOAT64);
+        scalar(790, "money", LogicalType.STRING);
+        scalar(829, "macaddr", LogicalType.NETWORK);
+        scalar(869, "inet", LogicalType.NETWORK);
+        scalar(774, "macaddr8", LogicalType.NETWORK);
+        scalar(1042, "character", LogicalType.STRING);
+        scalar(1043, "character varying", LogicalType.STRING);
+        scalar(1082, "date", LogicalType.DATE);
+        scalar(1083, "time without time zone", LogicalType.TIME);
+        scalar(1114, "timestamp without time zone", LogicalType.TIMESTAMP);
+        scalar(1184, "timestamp with time zone", LogicalType.TIMESTAMPTZ);
+        scalar(1186, "interval", LogicalType.INTERVAL);
+        scalar(1266, "time with time zone", LogicalType.TIMETZ);
+        scalar(1560, "bit", LogicalType.BITS);
+        scalar(1562, "bit varying", LogicalType.BITS);
+        scalar(1700, "numeric", LogicalType.DECIMAL);
+        scalar(2950, "uuid", LogicalType.UUID);
+        scalar(3802, "jsonb", LogicalType.JSON);
+        array(1000, 16);
+        array(1001, 17);
+        array(1005, 21);
+        array(1007, 23);
+        array(1016, 20);
+        array(1009, 25);
+        array(1014, 1042);
+        array(1015, 1043);
+        array(1021, 700);
+        array(1022, 701);
+        array(1231, 1700);
+        array(1182, 1082);
+        array(1115, 1114);
+        array(1185, 1184);
+        array(2951, 2950);
+        array(199, 114);
+        array(3807, 3802);
+        array(1041, 869);
+    }
+
+    private PgTypes() {
+    }
+
+    /**
+     * The column for a table attribute.
+     *
+     * @param fallbackName the type's name from the catalog or a pgoutput type message, used when the
+     *                     OID is not a built-in type; may be null
+     */
+    static Column column(String name, int oid, int typmod, String fallbackName, boolean key) {
+        Builtin b = BUILTINS.get(oid);
+        if (b == null) {
+            return Column.of(name, LogicalType.STRING, fallbackName != null ? fallbackName : "oid " + oid, key);
+        }
+        if (b.type == LogicalType.ARRAY) {
+            Builtin element = BUILTINS.get(b.elementOid);
+            return new Column(name, LogicalType.ARRAY, element.type, withModifier(element.name, b.elementOid, typmod) + "[]", key);
+        }
+        return Column.of(name, b.type, withModifier(b.name, oid, typmod), key);
+    }
+
+    /** The type name with its modifier, as format_type writes it: numeric(12,2), character varying(20). */
+    private static String withModifier(String name, int oid, int typmod) {
+        if (typmod < 0) {
+            return name;
+        }
+        return switch (oid) {
+            case 1700 -> {
+                int t = typmod - 4;
+                yield name + "(" + ((t >> 16) & 0xFFFF) + "," + (t & 0xFFFF) + ")";
+            }
+            case 1042, 1043 -> name + "(" + (typmod - 4) + ")";
+            case 1560, 1562 -> name + "(" + typmod + ")";
+            default -> name;
+        };
+    }
+}

@@ -1,0 +1,355 @@
+package dev.ferry.postgres;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Op;
+import dev.ferry.event.Row;
+import dev.ferry.event.TableId;
+import dev.ferry.event.TableSchema;
+import dev.ferry.postgres.pgoutput.PgOutputDecoder;
+import dev.ferry.postgres.pgoutput.PgOutputMessage;
+import dev.ferry.source.Check;
+import dev.ferry.source.Position;
+import dev.ferry.source.Source;
+import dev.ferry.source.SourceBatch;
+import dev.ferry.source.SourceInfo;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.postgresql.PGConnection;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * PostgreSQL change data capture through logical replication with the pgoutput plugin.
+ *
+ * <p>Design notes.
+ * <ul>
+ *   <li>First run: the publication is created (or completed), then the slot is created on the
+ *       replication connection with an exported snapshot. The snapshot is read in a REPEATABLE READ
+ *       transaction that imports it, so the copy and the stream meet exactly at the slot's consistent
+ *       point, with no table lock. Only after the snapshot does the same replication connection
+ *       start streaming (running anything on it earlier would end the exported snapshot).</li>
+ *   <li>Positions are (commit LSN, index in transaction); see {@link PgPosition}. A restart streams
+ *       again from the slot's confirmed flush LSN and drops every event at or before the Log's last
+ *       position, so a transaction cut in half by a crash is not duplicated.</li>
+ *   <li>The confirmed flush LSN sent to the server is the LSN of the acknowledged position: the
+ *       commit LSN of the transaction in progress (the server then resends that transaction whole on
+ *       restart, and the duplicates are dropped), or the server's WAL end when the stream is quiet.</li>
+ *   <li>Memory: a poll returns at most {@link #MAX_BATCH} events; large transactions and large
+ *       tables stream through in pieces.</li>
+ * </ul>
+ */
+public final class PostgresSource implements Source {
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresSource.class);
+    static final int MAX_BATCH = 4096;
+    private static final long FORCE_STATUS_MILLIS = 1000;
+
+    private final String pipelineName;
+    private final ConnectionSettings settings;
+    private final PostgresConnections connections;
+    private final SlotManager slots;
+
+    private Connection catalogConnection;
+    private Connection replicationConnection;
+    private PGReplicationStream stream;
+    private Catalog catalog;
+    private InitialSnapshot snapshot;
+    private volatile boolean stopping;
+
+    private Position resumeAfter;
+    private final Map<Integer, TableSchema> relations = new HashMap<>();
+    private final Map<Integer, String> typeNames = new HashMap<>();
+    private boolean inTransaction;
+    private long txLsn;
+    private long txId;
+    private Instant txCommitted;
+    private long txIndex;
+    private PgPosition lastEmitted;
+    private long receivedLsn;
+    private long flushLsn;
+    private long lastForceMillis;
+
+    PostgresSource(String pipelineName, ConnectionSettings settings) {
+        this.pipelineName = pipelineName;
+        this.settings = settings;
+        this.connections = new PostgresConnections(settings);
+        this.slots = new SlotManager(settings.slot(), settings.publication());
+    }
+
+    @Override
+    public SourceInfo info() {
+        return new SourceInfo("postgresql", pipelineName, settings.database());
+    }
+
+    @Override
+    public List<Check> check() throws FerryException {
+        return new Prerequisites(settings, connections, slots).check();
+    }
+
+    @Override
+    public Position end() throws FerryException {
+        try {
+            ensureCatalog();
+            return PgPosition.at(catalog.currentWalLsn());
+        } catch (SQLException e) {
+            throw connections.classify(e, false);
+        }
+    }
+
+    @Override
+    public void start(Optional<Position> resume) throws FerryException {
+        try {
+            ensureCatalog();
+            Prerequisites.requireLogicalWal(catalog, settings);
+            List<Catalog.TableInfo> tables = catalog.tables(settings.tables(), settings.tablesWhere());
+            List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
+            slots.ensurePublication(catalogConnection, ids);
+            Optional<SlotManager.SlotState> slot = slots.find(catalogConnection);
+            if (slot.isPresent() && slot.get().active()) {
+                throw new FerryException(ErrorKind.PREREQUISITE, "Replication slot " + slots.slot() + " on "
+                        + settings.address() + " is in use by another connection (pid " + slot.get().activePid()
+                        + "). Is another Ferry running this pipeline? Stop it first; SELECT active_pid FROM "
+                        + "pg_replication_slots WHERE slot_name = '" + slots.slot() + "' shows who holds it.");
+            }
+            replicationConnection = connections.replication();
+            if (resume.isEmpty()) {
+                if (slot.isPresent()) {
+                    LOG.warn("Replication slot {} exists but Ferry's Log has no position for it (a first run that "
+                            + "stopped before its snapshot finished); dropping and recreating it.", slots.slot());
+                    slots.drop(catalogConnection);
+                }
+                SlotManager.CreatedSlot created = slots.create(replicationConnection, settings.initialSnapshot());
+                receivedLsn = created.consistentPoint();
+                LOG.info("Created replication slot {} at {} and publication {} for {} tables", slots.slot(),
+                        PgPosition.formatLsn(created.consistentPoint()), slots.publication(), ids.size());
+                if (settings.initialSnapshot()) {
+                    snapshot = new InitialSnapshot(connections.regular(), created.snapshotName(),
+                            created.consistentPoint(), ids);
+                    snapshot.begin();
+                } else {
+                    startStreaming();
+                }
+            } else {
+                if (slot.isEmpty()) {
+                    throw new FerryException(ErrorKind.PREREQUISITE, "Replication slot " + slots.slot() + " does not "
+                            + "exist on " + settings.address() + ", but Ferry's Log is at " + resume.get().display()
+                            + ": the slot was dropped, so changes since then are lost to Ferry. To start over with a "
+                            + "fresh snapshot, delete the pipeline's state folder and its sink output, then run again.");
+                }
+                resumeAfter = resume.get();
+                PgPosition r = (PgPosition) resumeAfter;
+                receivedLsn = Math.max(slot.get().confirmedFlushLsn() == null ? 0 : slot.get().confirmedFlushLsn(), r.lsn());
+                lastEmitted = r;
+                flushLsn = r.lsn();
+                startStreaming();
+            }
+        } catch (SQLException e) {
+            throw classifyRuntime(e);
+        }
+    }
+
+    private void ensureCatalog() throws FerryException {
+        if (catalogConnection == null) {
+            catalogConnection = connections.regular();
+            catalog = new Catalog(catalogConnection);
+        }
+    }
+
+    private void startStreaming() throws SQLException {
+        stream = replicationConnection.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
+                .withSlotName(slots.slot())
+                .withStartPosition(LogSequenceNumber.INVALID_LSN)
+                .withSlotOption("proto_version", "1")
+                .withSlotOption("publication_names", slots.publication())
+                .withStatusInterval(10, TimeUnit.SECONDS)
+                .withAutomaticFlush(false)
+                .start();
+        if (flushLsn > 0) {
+            stream.setFlushedLSN(LogSequenceNumber.valueOf(flushLsn));
+            stream.setAppliedLSN(LogSequenceNumber.valueOf(flushLsn));
+        }
+        LOG.info("Streaming changes from slot {} (publication {})", slots.slot(), slots.publication());
+    }
+
+    @Override
+    public SourceBatch poll(Duration maxWait) throws FerryException, InterruptedException {
+        try {
+            if (snapshot != null) {
+                return pollSnapshot();
+            }
+            return pollStream(maxWait);
+        } catch (SQLException e) {
+            if (stopping) {
+                return new SourceBatch(List.of(), position());
+            }
+            throw classifyRuntime(e);
+        }
+    }
+
+    private SourceBatch pollSnapshot() throws SQLException {
+        List<ChangeEvent> events = snapshot.next(MAX_BATCH);
+        if (!events.isEmpty()) {
+            return new SourceBatch(events, events.get(events.size() - 1).position());
+        }
+        snapshot.finish();
+        LOG.info("Snapshot finished: {} rows from {} tables", String.format("%,d", snapshot.rows()), snapshot.tableCount());
+        long consistent = snapshot.consistentPoint();
+        snapshot = null;
+        startStreaming();
+        lastEmitted = PgPosition.at(consistent);
+        return new SourceBatch(List.of(), lastEmitted);
+    }
+
+    private SourceBatch pollStream(Duration maxWait) throws SQLException, InterruptedException {
+        List<ChangeEvent> events = new ArrayList<>();
+        long deadline = System.nanoTime() + maxWait.toNanos();
+        long sleepMillis = 1;
+        while (events.size() < MAX_BATCH && !stopping) {
+            ByteBuffer buf = stream == null ? null : stream.readPending();
+            if (buf == null) {
+                if (!events.isEmpty() || System.nanoTime() >= deadline) {
+                    break;
+                }
+                Thread.sleep(sleepMillis);
+                sleepMillis = Math.min(sleepMillis * 2, 20);
+                continue;
+            }
+            sleepMillis = 1;
+            handle(PgOutputDecoder.decode(buf), events);
+        }
+        if (stream != null) {
+            receivedLsn = Math.max(receivedLsn, stream.getLastReceiveLSN().asLong());
+        }
+        return new SourceBatch(events, position());
+    }
+
+    /** The position reached: the last event, or the server's WAL end while no transaction is open. */
+    private PgPosition position() {
+        PgPosition p = lastEmitted;
+        if (!inTransaction && snapshot == null) {
+            PgPosition quiet = PgPosition.at(receivedLsn);
+            if (p == null || quiet.compareTo(p) > 0) {
+                p = quiet;
+            }
+        }
+        return p == null ? PgPosition.at(receivedLsn) : p;
+    }
+
+    private void handle(PgOutputMessage message, List<ChangeEvent> out) throws SQLException {
+        if (message instanceof PgOutputMessage.Begin b) {
+            inTransaction = true;
+            txLsn = b.finalLsn();
+            txId = b.xid();
+            txCommitted = PgEpoch.toInstant(b.commitMicros());
+            txIndex = 0;
+        } else if (message instanceof PgOutputMessage.Commit c) {
+            inTransaction = false;
+            receivedLsn = Math.max(receivedLsn, c.commitLsn());
+        } else if (message instanceof PgOutputMessage.Relation r) {
+            relations.put(r.id(), RelationSchemas.of(r, typeNames, catalog));
+        } else if (message instanceof PgOutputMessage.Type t) {
+            typeNames.put(t.oid(), t.namespace() + "." + t.name());
+        } else if (message instanceof PgOutputMessage.Insert i) {
+            emit(Op.CREATE, i.relationId(), null, i.after(), out);
+        } else if (message instanceof PgOutputMessage.Update u) {
+            emit(Op.UPDATE, u.relationId(), u.before(), u.after(), out);
+        } else if (message instanceof PgOutputMessage.Delete d) {
+            emit(Op.DELETE, d.relationId(), d.before(), null, out);
+        } else if (message instanceof PgOutputMessage.Truncate t) {
+            for (int id : t.relationIds()) {
+                emit(Op.TRUNCATE, id, null, null, out);
+            }
+        }
+        // origin and logical decoding messages carry nothing Ferry delivers
+    }
+
+    private void emit(Op op, int relationId, PgOutputMessage.Tuple before, PgOutputMessage.Tuple after,
+                      List<ChangeEvent> out) {
+        TableSchema schema = relations.get(relationId);
+        if (schema == null) {
+            throw new IllegalStateException("pgoutput sent a change for relation " + relationId + " before describing it");
+        }
+        PgPosition position = new PgPosition(txLsn, false, txIndex++);
+        lastEmitted = position;
+        if (resumeAfter != null && position.compareTo(resumeAfter) <= 0) {
+            return; // already in the Log before the restart
+        }
+        Set<String> unchanged = new HashSet<>();
+        Row beforeRow = before == null ? null : RelationSchemas.row(schema, before, null);
+        Row afterRow = after == null ? null : RelationSchemas.row(schema, after, unchanged);
+        out.add(new ChangeEvent(op, schema, beforeRow, afterRow, unchanged, position, txId, txCommitted));
+    }
+
+    @Override
+    public boolean caughtUp(Position end) {
+        return snapshot == null && stream != null && !inTransaction && receivedLsn >= ((PgPosition) end).lsn();
+    }
+
+    @Override
+    public void acknowledge(Position durable) throws FerryException {
+        long lsn = ((PgPosition) durable).lsn();
+        if (lsn <= flushLsn) {
+            return;
+        }
+        flushLsn = lsn;
+        if (stream == null) {
+            return; // during the snapshot; applied when streaming starts
+        }
+        stream.setFlushedLSN(LogSequenceNumber.valueOf(lsn));
+        stream.setAppliedLSN(LogSequenceNumber.valueOf(lsn));
+        long now = System.currentTimeMillis();
+        if (now - lastForceMillis >= FORCE_STATUS_MILLIS) {
+            lastForceMillis = now;
+            try {
+                stream.forceUpdateStatus();
+            } catch (SQLException e) {
+                throw classifyRuntime(e);
+            }
+        }
+    }
+
+    @Override
+    public void stop() {
+        stopping = true;
+    }
+
+    @Override
+    public void close() {
+        if (stream != null && !stream.isClosed()) {
+            try {
+                stream.forceUpdateStatus(); // tell the server the final flush position
+            } catch (SQLException e) {
+                LOG.debug("final status update failed", e);
+            }
+        }
+        if (snapshot != null) {
+            snapshot.close();
+        }
+        PostgresConnections.close(stream);
+        PostgresConnections.close(replicationConnection);
+        PostgresConnections.close(catalogConnection);
+    }
+
+    private FerryException classifyRuntime(SQLException e) {
+        FerryException f = connections.classify(e, true);
+        if (f.kind() == ErrorKind.CONNECTIVITY && e.getSQLState() != null && !e.getSQLState().startsWith("08")) {
+            return new FerryException(ErrorKind.INTERNAL, "PostgreSQL at " + settings.address() + " failed: "
+                    + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ").", e);
+        }
+        return f;
+    }
+}

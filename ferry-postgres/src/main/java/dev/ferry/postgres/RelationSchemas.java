@@ -1,0 +1,56 @@
+package dev.ferry.postgres;
+
+import dev.ferry.event.Column;
+import dev.ferry.event.Row;
+import dev.ferry.event.TableId;
+import dev.ferry.event.TableSchema;
+import dev.ferry.postgres.pgoutput.PgOutputMessage;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Turns pgoutput relations and tuples into Ferry schemas and rows. */
+final class RelationSchemas {
+    private RelationSchemas() {
+    }
+
+    /**
+     * The schema of a relation message. Key columns are the replica identity's, except with replica
+     * identity FULL or NOTHING, where pgoutput marks every column or none: then the primary key from
+     * the catalog is the key, so events of every table are keyed the same way the snapshot keys them.
+     */
+    static TableSchema of(PgOutputMessage.Relation r, Map<Integer, String> typeNames, Catalog catalog) throws SQLException {
+        Set<String> primaryKey = null;
+        if (r.replicaIdentity() == 'f' || r.replicaIdentity() == 'n') {
+            primaryKey = catalog.primaryKey(r.id());
+        }
+        List<Column> columns = new ArrayList<>(r.columns().size());
+        for (PgOutputMessage.RelationColumn c : r.columns()) {
+            boolean key = primaryKey != null ? primaryKey.contains(c.name()) : c.key();
+            columns.add(PgTypes.column(c.name(), c.typeOid(), c.typmod(), typeNames.get(c.typeOid()), key));
+        }
+        return new TableSchema(new TableId(r.namespace(), r.name()), columns);
+    }
+
+    /**
+     * Converts a tuple. Unchanged TOAST values become null and their column names are added to
+     * {@code unchanged} (which may be null for old tuples, where the server never omits values).
+     */
+    static Row row(TableSchema schema, PgOutputMessage.Tuple tuple, Set<String> unchanged) {
+        Object[] values = new Object[schema.size()];
+        int n = Math.min(schema.size(), tuple.size());
+        for (int i = 0; i < n; i++) {
+            Column c = schema.column(i);
+            if (tuple.unchanged()[i]) {
+                if (unchanged != null) {
+                    unchanged.add(c.name());
+                }
+                continue;
+            }
+            values[i] = TextValues.convert(c, tuple.texts()[i]);
+        }
+        return Row.wrap(values);
+    }
+}

@@ -1,0 +1,121 @@
+package dev.ferry.postgres.pgoutput;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Decodes one pgoutput message (protocol version 1) from the payload of an XLogData message. Pure
+ * and stateless: bytes in, a message out; it never talks to the server or the catalog, so captured
+ * bytes make a unit test.
+ */
+public final class PgOutputDecoder {
+    private PgOutputDecoder() {
+    }
+
+    /** Decodes the message in {@code buf} from its position to its limit. */
+    public static PgOutputMessage decode(ByteBuffer buf) {
+        char tag = (char) buf.get();
+        return switch (tag) {
+            case 'B' -> new PgOutputMessage.Begin(buf.getLong(), buf.getLong(), Integer.toUnsignedLong(buf.getInt()));
+            case 'C' -> {
+                buf.get(); // flags, unused
+                yield new PgOutputMessage.Commit(buf.getLong(), buf.getLong(), buf.getLong());
+            }
+            case 'R' -> relation(buf);
+            case 'Y' -> new PgOutputMessage.Type(buf.getInt(), string(buf), string(buf));
+            case 'I' -> {
+                int rel = buf.getInt();
+                expect(buf, 'N');
+                yield new PgOutputMessage.Insert(rel, tuple(buf));
+            }
+            case 'U' -> {
+                int rel = buf.getInt();
+                char kind = (char) buf.get();
+                PgOutputMessage.Tuple before = null;
+                boolean keyOnly = false;
+                if (kind == 'K' || kind == 'O') {
+                    before = tuple(buf);
+                    keyOnly = kind == 'K';
+                    kind = (char) buf.get();
+                }
+                if (kind != 'N') {
+                    throw new IllegalArgumentException("pgoutput update: expected 'N', got '" + kind + "'");
+                }
+                yield new PgOutputMessage.Update(rel, before, keyOnly, tuple(buf));
+            }
+            case 'D' -> {
+                int rel = buf.getInt();
+                char kind = (char) buf.get();
+                yield new PgOutputMessage.Delete(rel, tuple(buf), kind == 'K');
+            }
+            case 'T' -> {
+                int n = buf.getInt();
+                int options = buf.get();
+                List<Integer> ids = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    ids.add(buf.getInt());
+                }
+                yield new PgOutputMessage.Truncate(ids, (options & 1) != 0, (options & 2) != 0);
+            }
+            default -> new PgOutputMessage.Ignored(tag);
+        };
+    }
+
+    private static PgOutputMessage.Relation relation(ByteBuffer buf) {
+        int id = buf.getInt();
+        String namespace = string(buf);
+        String name = string(buf);
+        char identity = (char) buf.get();
+        int n = buf.getShort();
+        List<PgOutputMessage.RelationColumn> columns = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            int flags = buf.get();
+            String column = string(buf);
+            int oid = buf.getInt();
+            int typmod = buf.getInt();
+            columns.add(new PgOutputMessage.RelationColumn(column, oid, typmod, (flags & 1) != 0));
+        }
+        // pgoutput writes an empty namespace for pg_catalog
+        return new PgOutputMessage.Relation(id, namespace.isEmpty() ? "pg_catalog" : namespace, name, identity, columns);
+    }
+
+    private static PgOutputMessage.Tuple tuple(ByteBuffer buf) {
+        int n = buf.getShort();
+        String[] texts = new String[n];
+        boolean[] unchanged = new boolean[n];
+        for (int i = 0; i < n; i++) {
+            char kind = (char) buf.get();
+            switch (kind) {
+                case 'n' -> texts[i] = null;
+                case 'u' -> unchanged[i] = true;
+                case 't' -> {
+                    int len = buf.getInt();
+                    texts[i] = new String(buf.array(), buf.arrayOffset() + buf.position(), len, StandardCharsets.UTF_8);
+                    buf.position(buf.position() + len);
+                }
+                default -> throw new IllegalArgumentException("pgoutput tuple: unknown column kind '" + kind + "'");
+            }
+        }
+        return new PgOutputMessage.Tuple(texts, unchanged);
+    }
+
+    private static String string(ByteBuffer buf) {
+        int start = buf.position();
+        int end = start;
+        while (buf.get(end) != 0) {
+            end++;
+        }
+        String s = new String(buf.array(), buf.arrayOffset() + start, end - start, StandardCharsets.UTF_8);
+        buf.position(end + 1);
+        return s;
+    }
+
+    private static void expect(ByteBuffer buf, char c) {
+        char got = (char) buf.get();
+        if (got != c) {
+            throw new IllegalArgumentException("pgoutput: expected '" + c + "', got '" + got + "'");
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** The pgoutput wire protocol: a pure decoder from XLogData payloads to protocol messages. */
+package dev.ferry.postgres.pgoutput;

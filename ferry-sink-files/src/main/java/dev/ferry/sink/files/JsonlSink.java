@@ -1,0 +1,228 @@
+package dev.ferry.sink.files;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.EnvelopeWriter;
+import dev.ferry.event.TableId;
+import dev.ferry.log.Offset;
+import dev.ferry.sink.Sink;
+import dev.ferry.source.Check;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes change events as JSON lines: one folder per table ({@code <path>/<schema>.<table>/}), one
+ * file per delivered batch named by the batch's last Log offset (20 digits, so names sort in Log
+ * order), one envelope per line.
+ *
+ * <p>Exactly once: each batch's files are written as {@code .tmp}, fsync'd and renamed into place;
+ * then the manifest {@code <path>/_ferry/offset.json} is replaced the same way, and that rename is
+ * the commit. A crash between the two leaves files newer than the manifest; at start-up they are
+ * deleted (they come again from the Log), so the folder ends with every event exactly once. A reader
+ * that wants only committed data reads files whose offset is at most the manifest's.
+ */
+final class JsonlSink implements Sink {
+    private static final Logger LOG = LoggerFactory.getLogger(JsonlSink.class);
+    private static final Pattern DATA_FILE = Pattern.compile("\\d{20}\\.jsonl");
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    private final String pipelineName;
+    private final Path root;
+    private final EnvelopeWriter envelopes;
+    private final JsonFactory json = JsonFactory.builder().disable(com.fasterxml.jackson.core.StreamWriteFeature.AUTO_CLOSE_TARGET).build();
+    private boolean cleaned;
+
+    JsonlSink(String pipelineName, Path root, EnvelopeWriter envelopes) {
+        this.pipelineName = pipelineName;
+        this.root = root;
+        this.envelopes = envelopes;
+    }
+
+    private Path manifest() {
+        return root.resolve("_ferry").resolve("offset.json");
+    }
+
+    @Override
+    public List<Check> check() {
+        try {
+            Files.createDirectories(root.resolve("_ferry"));
+            Path probe = Files.createTempFile(root.resolve("_ferry"), "check", ".tmp");
+            Files.delete(probe);
+            return List.of(Check.ok("output folder", root + " is writable"));
+        } catch (IOException e) {
+            return List.of(Check.problem("output folder", "cannot write to " + root + ": " + e.getMessage(),
+                    "Create the folder and make it writable, or set the sink's path: to another folder."));
+        }
+    }
+
+    @Override
+    public Optional<Offset> committed() throws FerryException {
+        Optional<Offset> committed = readManifest();
+        if (!cleaned) {
+            removeUncommitted(committed.map(Offset::value).orElse(-1L));
+            cleaned = true;
+        }
+        return committed;
+    }
+
+    private Optional<Offset> readManifest() throws FerryException {
+        try {
+            JsonNode node = MAPPER.readTree(Files.readAllBytes(manifest()));
+            String owner = node.path("pipeline").asText();
+            if (!owner.equals(pipelineName)) {
+                throw new FerryException(ErrorKind.CONFIG, "The JSONL output folder " + root + " belongs to pipeline "
+                        + owner + ", not " + pipelineName + ". Give each pipeline its own sink path.");
+            }
+            return Optional.of(Offset.of(node.path("offset").asLong()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new FerryException(ErrorKind.INTERNAL, "Cannot read the JSONL sink's manifest " + manifest() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** Deletes data files past the committed offset and temporary files: a batch that never committed. */
+    private void removeUncommitted(long committed) throws FerryException {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        try (DirectoryStream<Path> tables = Files.newDirectoryStream(root, Files::isDirectory)) {
+            for (Path dir : tables) {
+                if (dir.getFileName().toString().equals("_ferry")) {
+                    continue;
+                }
+                boolean removed = false;
+                try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+                    for (Path f : files) {
+                        String name = f.getFileName().toString();
+                        boolean orphan = name.endsWith(".tmp")
+                                || (DATA_FILE.matcher(name).matches() && Long.parseLong(name.substring(0, 20)) > committed);
+                        if (orphan) {
+                            Files.delete(f);
+                            removed = true;
+                            LOG.info("Removed {}: written by a batch that did not commit before the last stop", f);
+                        }
+                    }
+                }
+                if (removed) {
+                    fsync(dir);
+                }
+            }
+        } catch (IOException e) {
+            throw new FerryException(ErrorKind.INTERNAL, "Cannot clean up uncommitted files in " + root + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void write(List<ChangeEvent> events, Offset last) throws FerryException {
+        if (!cleaned) {
+            committed();
+        }
+        Map<TableId, List<ChangeEvent>> byTable = new LinkedHashMap<>();
+        for (ChangeEvent e : events) {
+            byTable.computeIfAbsent(e.table(), t -> new ArrayList<>()).add(e);
+        }
+        String fileName = String.format("%020d.jsonl", last.value());
+        long now = System.currentTimeMillis();
+        Set<Path> dirs = new LinkedHashSet<>();
+        try {
+            for (Map.Entry<TableId, List<ChangeEvent>> entry : byTable.entrySet()) {
+                Path dir = root.resolve(folderName(entry.getKey()));
+                Files.createDirectories(dir);
+                Path tmp = dir.resolve(fileName + ".tmp");
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING)) {
+                    OutputStream out = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
+                    try (JsonGenerator g = json.createGenerator(out)) {
+                        g.setPrettyPrinter(new MinimalPrettyPrinter("\n"));
+                        for (ChangeEvent e : entry.getValue()) {
+                            envelopes.write(e, g, now);
+                        }
+                        g.writeRaw('\n');
+                    }
+                    out.flush();
+                    ch.force(false);
+                }
+                Files.move(tmp, dir.resolve(fileName), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                dirs.add(dir);
+            }
+            for (Path dir : dirs) {
+                fsync(dir);
+            }
+            writeManifest(last);
+        } catch (IOException e) {
+            throw new FerryException(ErrorKind.INTERNAL, "Cannot write JSONL files in " + root + ": " + e.getMessage()
+                    + ". Check free space and permissions; the batch will be written again on the next run.", e);
+        }
+    }
+
+    private void writeManifest(Offset last) throws IOException {
+        Path dir = manifest().getParent();
+        Files.createDirectories(dir);
+        Path tmp = dir.resolve("offset.json.tmp");
+        byte[] bytes = MAPPER.writeValueAsBytes(Map.of("pipeline", pipelineName, "offset", last.value(),
+                "committed_at", java.time.Instant.now().toString()));
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(java.nio.ByteBuffer.wrap(bytes));
+            ch.force(false);
+        }
+        Files.move(tmp, manifest(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        fsync(dir);
+    }
+
+    /** The folder of a table: {@code schema.table}, with characters unsafe in file names escaped. */
+    static String folderName(TableId table) {
+        return escape(table.schema()) + "." + escape(table.name());
+    }
+
+    private static String escape(String part) {
+        StringBuilder b = new StringBuilder();
+        for (char c : part.toCharArray()) {
+            if (Character.isLetterOrDigit(c) || c == '_' || c == '-') {
+                b.append(c);
+            } else {
+                b.append('%').append(String.format("%02X", (int) c));
+            }
+        }
+        return b.toString();
+    }
+
+    private static void fsync(Path dir) throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    @Override
+    public void close() {
+        // nothing held open between batches
+    }
+}

@@ -1,0 +1,419 @@
+package dev.ferry.testkit;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A private PostgreSQL server in a fresh temporary folder, listening on a free loopback port, set up
+ * for logical replication. Meant for tests and the demo: durability is switched off for speed.
+ *
+ * <p>Binaries come from {@code FERRY_PG_BIN}, else the newest Debian server package, else the
+ * embedded bundle. When the JVM runs as root the server runs as {@code postgres} (or
+ * {@code nobody}), because PostgreSQL refuses to run as root.
+ *
+ * <pre>{@code
+ * try (TestingPostgres pg = TestingPostgres.start()) {
+ *     pg.createDatabase("shop");
+ *     pg.execute("shop", "CREATE TABLE t (id int PRIMARY KEY)");
+ * }
+ * }</pre>
+ */
+public final class TestingPostgres implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(TestingPostgres.class);
+    private static final String HOST = "127.0.0.1";
+    private static final String SUPERUSER = "ferry_admin";
+    private static final int START_ATTEMPTS = 3;
+    private static final Pattern SETTING_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.]*");
+    private static final Set<TestingPostgres> RUNNING = ConcurrentHashMap.newKeySet();
+
+    static {
+        // Tests that forget close() must not leave postmasters behind after the JVM exits.
+        Runtime.getRuntime().addShutdownHook(new Thread(TestingPostgres::stopAllImmediately, "ferry-postgres-reaper"));
+    }
+
+    private final Path bin;
+    private final Path baseDir;
+    private final Path dataDir;
+    private final Path serverLog;
+    private final String runAs;
+    private final String password;
+    private final int port;
+    private final int versionNum;
+    private final String version;
+    private boolean stopped;
+
+    private TestingPostgres(Path bin, Path baseDir, String runAs, String password, int port) {
+        this.bin = bin;
+        this.baseDir = baseDir;
+        this.dataDir = baseDir.resolve("data");
+        this.serverLog = baseDir.resolve("server.log");
+        this.runAs = runAs;
+        this.password = password;
+        this.port = port;
+        this.versionNum = Integer.parseInt(queryOne("SHOW server_version_num"));
+        this.version = queryOne("SHOW server_version");
+    }
+
+    /** Starts a server with the default settings ({@code wal_level=logical}). */
+    public static TestingPostgres start() {
+        return builder().start();
+    }
+
+    /** Returns a builder for a server with extra settings or forced embedded binaries. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The host the server listens on, always {@code 127.0.0.1}. */
+    public String host() {
+        return HOST;
+    }
+
+    /** The TCP port the server listens on; stays the same across {@link #restart()}. */
+    public int port() {
+        return port;
+    }
+
+    /** The superuser's name. */
+    public String user() {
+        return SUPERUSER;
+    }
+
+    /** The superuser's password, random per server. */
+    public String password() {
+        return password;
+    }
+
+    /** A pgjdbc URL for the given database on this server. */
+    public String jdbcUrl(String database) {
+        return "jdbc:postgresql://" + HOST + ":" + port + "/" + database;
+    }
+
+    /** Opens a connection to the given database as the superuser. */
+    public Connection connect(String database) throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", SUPERUSER);
+        props.setProperty("password", password);
+        props.setProperty("ApplicationName", "ferry-testkit");
+        return DriverManager.getConnection(jdbcUrl(database), props);
+    }
+
+    /** Creates a database; the name is used as a quoted identifier, so case and punctuation are kept. */
+    public void createDatabase(String name) {
+        execute("postgres", "CREATE DATABASE " + quoteIdentifier(name));
+    }
+
+    /**
+     * Runs each statement in order, in autocommit mode, on one connection to the given database.
+     *
+     * @throws IllegalStateException naming the failed statement, with the SQLException as its cause
+     */
+    public void execute(String database, String... sql) {
+        try (Connection connection = connect(database); Statement statement = connection.createStatement()) {
+            for (String each : sql) {
+                try {
+                    statement.execute(each);
+                } catch (SQLException e) {
+                    throw new IllegalStateException("statement failed in database " + database + ": " + each
+                            + " (" + e.getMessage() + ")", e);
+                }
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not connect to database " + database + " at " + jdbcUrl(database), e);
+        }
+    }
+
+    /** The server's {@code server_version_num}, e.g. 160004. */
+    public int serverVersionNum() {
+        return versionNum;
+    }
+
+    /** The server's data directory, inside a temporary folder that {@link #stop()} deletes. */
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    /** Stops the server (fast shutdown) and deletes its folder; calling it again does nothing. */
+    public void stop() {
+        synchronized (this) {
+            if (stopped) {
+                return;
+            }
+            stopped = true;
+        }
+        RUNNING.remove(this);
+        try {
+            pgCtl(90, "stop", "-m", "fast", "-w", "-t", "60");
+        } catch (IllegalStateException e) {
+            LOG.warn("Fast shutdown of PostgreSQL on port {} failed, trying immediate: {}", port, e.getMessage());
+            stopImmediately();
+        }
+        PostgresBinaries.deleteTree(baseDir);
+    }
+
+    /** Restarts the server (fast shutdown) on the same port with the same data. */
+    public void restart() {
+        synchronized (this) {
+            if (stopped) {
+                throw new IllegalStateException("PostgreSQL on port " + port + " was stopped; it cannot restart");
+            }
+        }
+        try {
+            pgCtl(150, "restart", "-m", "fast", "-w", "-t", "60", "-l", serverLog.toString());
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("PostgreSQL did not restart: " + e.getMessage()
+                    + "\n--- tail of the server log ---\n" + logTail(serverLog), e);
+        }
+    }
+
+    /** Same as {@link #stop()}. */
+    @Override
+    public void close() {
+        stop();
+    }
+
+    @Override
+    public String toString() {
+        return "TestingPostgres[" + HOST + ":" + port + ", " + dataDir + "]";
+    }
+
+    private static TestingPostgres launch(Builder builder) {
+        long started = System.nanoTime();
+        Path bin = PostgresBinaries.resolve(builder.embeddedBundle);
+        String runAs = Processes.serverUser();
+        String password = randomPassword();
+        Path base = null;
+        try {
+            base = Files.createTempDirectory("ferry-pg-");
+            Path pwfile = base.resolve("pwfile");
+            Files.writeString(pwfile, password + "\n", StandardCharsets.UTF_8);
+            if (runAs != null) {
+                Processes.run(List.of("chown", "-R", runAs + ":", base.toString()), base, null, 30);
+            }
+            Processes.run(List.of(bin.resolve("initdb").toString(), "-D", base.resolve("data").toString(),
+                    "-U", SUPERUSER, "--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile,
+                    "-E", "UTF8", "--locale=C", "--no-sync"), base, runAs, 120);
+            Files.delete(pwfile);
+            configure(base.resolve("data"), builder.settings);
+            int port = startOnFreePort(bin, base, runAs);
+            TestingPostgres pg;
+            try {
+                pg = new TestingPostgres(bin, base, runAs, password, port);
+            } catch (RuntimeException e) {
+                stopImmediately(bin, base, runAs);
+                throw e;
+            }
+            RUNNING.add(pg);
+            LOG.info("PostgreSQL {} started on {}:{} in {} ms (data {}, binaries {}{})", pg.version, HOST, port,
+                    (System.nanoTime() - started) / 1_000_000, pg.dataDir, bin,
+                    runAs == null ? "" : ", running as " + runAs);
+            return pg;
+        } catch (IOException e) {
+            PostgresBinaries.deleteTree(base);
+            throw new IllegalStateException("could not prepare a PostgreSQL data directory: " + e, e);
+        } catch (RuntimeException e) {
+            PostgresBinaries.deleteTree(base);
+            throw e;
+        }
+    }
+
+    private static void configure(Path data, Map<String, String> extra) throws IOException {
+        Map<String, String> settings = new LinkedHashMap<>();
+        settings.put("listen_addresses", HOST);
+        settings.put("unix_socket_directories", "");
+        settings.put("wal_level", "logical");
+        settings.put("max_wal_senders", "10");
+        settings.put("max_replication_slots", "10");
+        // Throwaway servers: losing data on a crash is fine, waiting for the disk is not.
+        settings.put("fsync", "off");
+        settings.put("synchronous_commit", "off");
+        settings.put("full_page_writes", "off");
+        settings.put("shared_buffers", "64MB");
+        settings.put("max_connections", "50");
+        settings.putAll(extra);
+        StringBuilder conf = new StringBuilder("\n# Added by Ferry TestingPostgres\n");
+        settings.forEach((name, value) -> conf.append(name).append(" = ").append(quoteLiteral(value)).append('\n'));
+        append(data.resolve("postgresql.conf"), conf.toString());
+        // Replace initdb's defaults so password auth is certain for every TCP connection, replication included.
+        String hba = "local all all trust\n"
+                + "local replication all trust\n"
+                + "host all all 127.0.0.1/32 scram-sha-256\n"
+                + "host replication all 127.0.0.1/32 scram-sha-256\n";
+        Files.writeString(data.resolve("pg_hba.conf"), hba, StandardCharsets.UTF_8,
+                StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE);
+    }
+
+    private static int startOnFreePort(Path bin, Path base, String runAs) throws IOException {
+        Path data = base.resolve("data");
+        Path log = base.resolve("server.log");
+        for (int attempt = 1; ; attempt++) {
+            int port = freePort();
+            // Later lines win, so a retry just appends another port.
+            append(data.resolve("postgresql.conf"), "port = " + port + "\n");
+            Files.deleteIfExists(log);
+            try {
+                Processes.run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(), "-l", log.toString(),
+                        "-w", "-t", "60", "start"), base, runAs, 90);
+                return port;
+            } catch (IllegalStateException e) {
+                String tail = logTail(log);
+                // Another process may grab the port between our probe and the server's bind.
+                if (attempt < START_ATTEMPTS && tail.contains("already in use")) {
+                    stopImmediately(bin, base, runAs);
+                    continue;
+                }
+                stopImmediately(bin, base, runAs);
+                throw new IllegalStateException("PostgreSQL did not start: " + e.getMessage()
+                        + "\n--- tail of the server log ---\n" + tail, e);
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private String queryOne(String sql) {
+        try (Connection connection = connect("postgres");
+                Statement statement = connection.createStatement();
+                ResultSet rs = statement.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        } catch (SQLException e) {
+            throw new IllegalStateException("PostgreSQL started on port " + port + " but refused a connection: "
+                    + e.getMessage() + "\n" + logTail(serverLog), e);
+        }
+    }
+
+    private void pgCtl(int timeoutSeconds, String... args) {
+        List<String> command = new ArrayList<>(List.of(bin.resolve("pg_ctl").toString(), "-D", dataDir.toString()));
+        command.addAll(List.of(args));
+        Processes.run(command, baseDir, runAs, timeoutSeconds);
+    }
+
+    private void stopImmediately() {
+        stopImmediately(bin, baseDir, runAs);
+    }
+
+    private static void stopImmediately(Path bin, Path base, String runAs) {
+        Path data = base.resolve("data");
+        if (!Files.exists(data.resolve("postmaster.pid"))) {
+            return;
+        }
+        try {
+            Processes.run(List.of(bin.resolve("pg_ctl").toString(), "-D", data.toString(),
+                    "stop", "-m", "immediate", "-w", "-t", "30"), base, runAs, 45);
+        } catch (RuntimeException e) {
+            LOG.warn("Could not stop PostgreSQL in {}: {}", data, e.getMessage());
+        }
+    }
+
+    private static void stopAllImmediately() {
+        for (TestingPostgres pg : RUNNING) {
+            synchronized (pg) {
+                if (pg.stopped) {
+                    continue;
+                }
+                pg.stopped = true;
+            }
+            pg.stopImmediately();
+            PostgresBinaries.deleteTree(pg.baseDir);
+        }
+    }
+
+    private static void append(Path file, String text) throws IOException {
+        Files.writeString(file, text, StandardCharsets.UTF_8, StandardOpenOption.APPEND);
+    }
+
+    private static String logTail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        } catch (IOException | UncheckedIOException e) {
+            return "(no server log: " + e.getMessage() + ")";
+        }
+    }
+
+    private static String randomPassword() {
+        String alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+        SecureRandom random = new SecureRandom();
+        StringBuilder sb = new StringBuilder(24);
+        for (int i = 0; i < 24; i++) {
+            sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
+        }
+        return sb.toString();
+    }
+
+    private static String quoteIdentifier(String name) {
+        return "\"" + name.replace("\"", "\"\"") + "\"";
+    }
+
+    private static String quoteLiteral(String value) {
+        return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'";
+    }
+
+    /** Collects settings for a {@link TestingPostgres} before starting it. */
+    public static final class Builder {
+        private final Map<String, String> settings = new LinkedHashMap<>();
+        private boolean embeddedBundle;
+
+        private Builder() {}
+
+        /**
+         * Adds a {@code postgresql.conf} setting, applied after (so overriding) the defaults, e.g.
+         * {@code setting("wal_level", "replica")}.
+         */
+        public Builder setting(String name, String value) {
+            if (name == null || !SETTING_NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("not a PostgreSQL setting name: " + name);
+            }
+            if (value == null || value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0) {
+                throw new IllegalArgumentException("setting " + name + " needs a one-line value");
+            }
+            settings.put(name, value);
+            return this;
+        }
+
+        /**
+         * Uses the embedded PostgreSQL bundle even if {@code FERRY_PG_BIN} or Debian binaries exist.
+         * The system property {@code ferry.pg.bundle=true} does the same for every server.
+         */
+        public Builder embeddedBundle() {
+            this.embeddedBundle = true;
+            return this;
+        }
+
+        /**
+         * Creates, configures and starts the server; blocks until it accepts connections.
+         *
+         * @throws IllegalStateException if it does not start, with the tail of the server log
+         */
+        public TestingPostgres start() {
+            return launch(this);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package dev.ferry.testkit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import org.postgresql.PGProperty;
+
+class TestingPostgresIT {
+
+    @Test
+    void startsALogicalReplicationReadyServerWithPasswordAuth() throws Exception {
+        Path dataDir;
+        try (TestingPostgres pg = TestingPostgres.start()) {
+            dataDir = pg.dataDir();
+            assertThat(pg.host()).isEqualTo("127.0.0.1");
+            assertThat(pg.serverVersionNum()).isGreaterThanOrEqualTo(100000);
+            assertThat(query(pg, "postgres", "SHOW wal_level")).isEqualTo("logical");
+
+            pg.createDatabase("Shop");
+            pg.execute("Shop", "CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t VALUES (1)");
+            assertThat(query(pg, "Shop", "SELECT count(*) FROM t")).isEqualTo("1");
+
+            Properties wrong = new Properties();
+            wrong.setProperty("user", pg.user());
+            wrong.setProperty("password", pg.password() + "x");
+            assertThatThrownBy(() -> DriverManager.getConnection(pg.jdbcUrl("Shop"), wrong).close())
+                    .isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("28P01"));
+
+            try (Connection replication = replicationConnection(pg, "Shop");
+                    Statement statement = replication.createStatement();
+                    ResultSet rs = statement.executeQuery("IDENTIFY_SYSTEM")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getString("systemid")).isNotBlank();
+                assertThat(rs.getString("dbname")).isEqualTo("Shop");
+            }
+
+            int port = pg.port();
+            pg.restart();
+            assertThat(pg.port()).isEqualTo(port);
+            assertThat(query(pg, "Shop", "SELECT count(*) FROM t")).isEqualTo("1");
+        }
+        assertThat(dataDir).doesNotExist();
+    }
+
+    @Test
+    void embeddedBundleRunsPostgres16WithPgoutput() throws Exception {
+        try (TestingPostgres pg = TestingPostgres.builder().embeddedBundle().start()) {
+            assertThat(query(pg, "postgres", "SELECT version()")).contains("16.4");
+            assertThat(pg.serverVersionNum()).isEqualTo(160004);
+            pg.createDatabase("bundle");
+            pg.execute("bundle",
+                    "CREATE TABLE items (id int PRIMARY KEY, name text)",
+                    "CREATE PUBLICATION ferry_pub FOR TABLE items");
+            assertThat(query(pg, "bundle", "SELECT lsn FROM pg_create_logical_replication_slot('s', 'pgoutput')"))
+                    .matches("[0-9A-F]+/[0-9A-F]+");
+            assertThat(query(pg, "bundle", "SELECT plugin FROM pg_replication_slots WHERE slot_name = 's'"))
+                    .isEqualTo("pgoutput");
+        }
+        Path bin = PostgresBinaries.bundleCacheDir().resolve("bin");
+        assertThat(Files.isExecutable(bin.resolve("postgres"))).isTrue();
+        assertThat(Files.isSymbolicLink(PostgresBinaries.bundleCacheDir().resolve("lib/libpq.so.5"))).isTrue();
+    }
+
+    @Test
+    void extraSettingsOverrideDefaultsAndBadOnesFailWithTheServerLog() throws Exception {
+        try (TestingPostgres pg = TestingPostgres.builder().setting("wal_level", "replica").start()) {
+            assertThat(query(pg, "postgres", "SHOW wal_level")).isEqualTo("replica");
+        }
+        assertThatThrownBy(() -> TestingPostgres.builder().setting("shared_buffers", "lots").start())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("did not start")
+                .hasMessageContaining("shared_buffers");
+    }
+
+    @Test
+    void stopIsIdempotent() {
+        TestingPostgres pg = TestingPostgres.start();
+        pg.stop();
+        pg.stop();
+        pg.close();
+        assertThat(pg.dataDir()).doesNotExist();
+        assertThatThrownBy(pg::restart).isInstanceOf(IllegalStateException.class);
+    }
+
+    private static Connection replicationConnection(TestingPostgres pg, String database) throws SQLException {
+        Properties props = new Properties();
+        PGProperty.USER.set(props, pg.user());
+        PGProperty.PASSWORD.set(props, pg.password());
+        PGProperty.REPLICATION.set(props, "database");
+        PGProperty.ASSUME_MIN_SERVER_VERSION.set(props, "10");
+        PGProperty.PREFER_QUERY_MODE.set(props, "simple");
+        return DriverManager.getConnection(pg.jdbcUrl(database), props);
+    }
+
+    private static String query(TestingPostgres pg, String database, String sql) throws SQLException {
+        try (Connection connection = pg.connect(database);
+                Statement statement = connection.createStatement();
+                ResultSet rs = statement.executeQuery(sql)) {
+            assertThat(rs.next()).isTrue();
+            return rs.getString(1);
+        }
+    }
+}
