@@ -106,8 +106,12 @@ final class Catalog {
         }
     }
 
+    /**
+     * The end of the WAL inserted so far. Not pg_current_wal_lsn(), which is only what has been
+     * written out: with asynchronous commit a committed transaction can lie beyond it.
+     */
     long currentWalLsn() throws SQLException {
-        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_current_wal_lsn()::text");
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_current_wal_insert_lsn()::text");
              ResultSet rs = ps.executeQuery()) {
             rs.next();
             return PgPosition.parseLsn(rs.getString(1));

@@ -93,7 +93,9 @@ final class InitialSnapshot {
         TableId table = tables.get(tableIndex);
         // read the columns inside the snapshot, so schema and rows agree
         schema = new Catalog(connection).schema(table);
-        String columns = schema.columns().stream().map(c -> quoteIdent(c.name()) + "::text")
+        // No ::text casts: a cast is not always the output function (char(n) loses its padding,
+        // inet gains a /32), and the stream carries the output function's text.
+        String columns = schema.columns().stream().map(c -> quoteIdent(c.name()))
                 .collect(Collectors.joining(", "));
         statement = connection.createStatement();
         statement.setFetchSize(FETCH_ROWS);

@@ -67,6 +67,8 @@ final class PostgresConnections {
         PGProperty.APPLICATION_NAME.set(p, "ferry");
         PGProperty.CONNECT_TIMEOUT.set(p, 10);
         PGProperty.TCP_KEEP_ALIVE.set(p, true);
+        // values are read as the server's own text output (see TextValues), never in binary
+        PGProperty.BINARY_TRANSFER.set(p, false);
         if (replication) {
             PGProperty.REPLICATION.set(p, "database");
             PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "10");

@@ -38,16 +38,10 @@ final class Prerequisites {
                 + "logical. Run ALTER SYSTEM SET wal_level = logical; and restart the server.";
     }
 
-    List<Check> check() {
+    /** Every prerequisite; a server that cannot be reached or refuses the login is an error, not a check. */
+    List<Check> check() throws FerryException {
         List<Check> out = new ArrayList<>();
-        Connection c;
-        try {
-            c = connections.regular();
-        } catch (FerryException e) {
-            out.add(Check.problem("connection", e.getMessage(), ""));
-            return out;
-        }
-        try (c) {
+        try (Connection c = connections.regular()) {
             Catalog catalog = new Catalog(c);
             out.add(Check.ok("connection", "connected to " + settings.address() + " as " + settings.user()));
             int version = Integer.parseInt(catalog.setting("server_version_num"));
