@@ -10,6 +10,9 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -29,32 +32,48 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PipelineConfig pc = ConfigLoader.load(config);
+        AtomicInteger exitCode = new AtomicInteger(1);
+        AtomicBoolean signalled = new AtomicBoolean();
+        CountDownLatch done = new CountDownLatch(1);
+        AtomicReference<Pipeline> running = new AtomicReference<>();
+        // SIGTERM / Ctrl-C: stop capture, let delivery drain and commit, then exit with the run's own
+        // code (halt, because the JVM would otherwise report the signal as exit code 143).
+        Thread hook = new Thread(() -> {
+            signalled.set(true);
+            Pipeline p = running.get();
+            if (p != null) {
+                p.stop();
+            }
+            try {
+                done.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            System.out.flush();
+            System.err.flush();
+            Runtime.getRuntime().halt(exitCode.get());
+        }, "ferry-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
         try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
             Pipeline pipeline = assembly.pipeline(MAX_BATCH_EVENTS);
-            CountDownLatch finished = new CountDownLatch(1);
-            Thread hook = new Thread(() -> {
+            running.set(pipeline);
+            if (signalled.get()) {
                 pipeline.stop();
-                try {
-                    // let the pipeline drain and commit before the JVM goes
-                    finished.await(60, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "ferry-shutdown");
-            Runtime.getRuntime().addShutdownHook(hook);
-            try {
-                pipeline.run(once ? Mode.ONCE : Mode.STREAM);
-            } finally {
-                finished.countDown();
             }
-            try {
-                Runtime.getRuntime().removeShutdownHook(hook);
-            } catch (IllegalStateException shuttingDown) {
-                // the hook is running: we are the drain it waits for
-            }
+            pipeline.run(once ? Mode.ONCE : Mode.STREAM);
+            exitCode.set(0);
             return 0;
         } catch (FerryException e) {
+            exitCode.set(e.kind().exitCode());
+            if (signalled.get()) {
+                System.err.println("ferry: " + e.getMessage()); // the halt comes before picocli's handler
+            }
             throw e;
+        } finally {
+            done.countDown();
+            if (!signalled.get()) {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            }
         }
     }
 }

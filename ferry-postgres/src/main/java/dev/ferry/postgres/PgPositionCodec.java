@@ -17,6 +17,9 @@ final class PgPositionCodec implements PositionCodec {
 
     @Override
     public Position decode(byte[] bytes) {
+        if (bytes.length == 0) {
+            throw new IllegalArgumentException("PostgreSQL position is empty (0 bytes); expected format version 1");
+        }
         ByteBuffer b = ByteBuffer.wrap(bytes);
         byte version = b.get();
         if (version != VERSION || bytes.length != 18) {

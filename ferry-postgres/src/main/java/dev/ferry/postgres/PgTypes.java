@@ -105,7 +105,8 @@ final class PgTypes {
         return switch (oid) {
             case 1700 -> {
                 int t = typmod - 4;
-                yield name + "(" + ((t >> 16) & 0xFFFF) + "," + (t & 0xFFFF) + ")";
+                // the scale is an 11-bit two's complement field: PostgreSQL 15+ allows numeric(3,-2)
+                yield name + "(" + ((t >> 16) & 0xFFFF) + "," + (((t & 0x7FF) ^ 1024) - 1024) + ")";
             }
             case 1042, 1043 -> name + "(" + (typmod - 4) + ")";
             case 1560, 1562 -> name + "(" + typmod + ")";

@@ -152,7 +152,7 @@ public final class PostgresSource implements Source {
                 }
                 resumeAfter = resume.get();
                 PgPosition r = (PgPosition) resumeAfter;
-                receivedLsn = Math.max(slot.get().confirmedFlushLsn() == null ? 0 : slot.get().confirmedFlushLsn(), r.lsn());
+                receivedLsn = maxLsn(slot.get().confirmedFlushLsn() == null ? 0 : slot.get().confirmedFlushLsn(), r.lsn());
                 lastEmitted = r;
                 flushLsn = r.lsn();
                 startStreaming();
@@ -232,7 +232,7 @@ public final class PostgresSource implements Source {
             handle(PgOutputDecoder.decode(buf), events);
         }
         if (stream != null) {
-            receivedLsn = Math.max(receivedLsn, stream.getLastReceiveLSN().asLong());
+            receivedLsn = maxLsn(receivedLsn, stream.getLastReceiveLSN().asLong());
         }
         return new SourceBatch(events, position());
     }
@@ -258,7 +258,7 @@ public final class PostgresSource implements Source {
             txIndex = 0;
         } else if (message instanceof PgOutputMessage.Commit c) {
             inTransaction = false;
-            receivedLsn = Math.max(receivedLsn, c.commitLsn());
+            receivedLsn = maxLsn(receivedLsn, c.commitLsn());
         } else if (message instanceof PgOutputMessage.Relation r) {
             relations.put(r.id(), RelationSchemas.of(r, typeNames, catalog));
         } else if (message instanceof PgOutputMessage.Type t) {
@@ -296,13 +296,14 @@ public final class PostgresSource implements Source {
 
     @Override
     public boolean caughtUp(Position end) {
-        return snapshot == null && stream != null && !inTransaction && receivedLsn >= ((PgPosition) end).lsn();
+        return snapshot == null && stream != null && !inTransaction
+                && Long.compareUnsigned(receivedLsn, ((PgPosition) end).lsn()) >= 0;
     }
 
     @Override
     public void acknowledge(Position durable) throws FerryException {
         long lsn = ((PgPosition) durable).lsn();
-        if (lsn <= flushLsn) {
+        if (Long.compareUnsigned(lsn, flushLsn) <= 0) {
             return;
         }
         flushLsn = lsn;
@@ -342,6 +343,11 @@ public final class PostgresSource implements Source {
         PostgresConnections.close(stream);
         PostgresConnections.close(replicationConnection);
         PostgresConnections.close(catalogConnection);
+    }
+
+    /** LSNs are unsigned 64-bit numbers. */
+    private static long maxLsn(long a, long b) {
+        return Long.compareUnsigned(a, b) >= 0 ? a : b;
     }
 
     private FerryException classifyRuntime(SQLException e) {

@@ -1,0 +1,137 @@
+package dev.ferry.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.testkit.TestingPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Every kind of bad input ends with a one-paragraph message that says what to fix, and the exit code
+ * of ARCHITECTURE.md: 2 for configuration and prerequisites, 1 for runtime failures.
+ */
+class BadInputIT {
+    private static TestingPostgres pg;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void startServer() {
+        pg = TestingPostgres.start();
+        pg.createDatabase("shop");
+        pg.execute("shop", "CREATE TABLE orders (id int PRIMARY KEY, amount numeric)");
+    }
+
+    @AfterAll
+    static void stopServer() {
+        pg.close();
+    }
+
+    private String pipeline(int port, String password) {
+        return String.join("\n",
+                "name: shop",
+                "source:",
+                "  type: postgres",
+                "  host: 127.0.0.1",
+                "  port: " + port,
+                "  database: shop",
+                "  user: " + pg.user(),
+                "  password: " + password,
+                "sink:",
+                "  type: jsonl",
+                "  path: out", "");
+    }
+
+    private FerryProcess ferry(String pipelineText, Map<String, String> env, String... args) throws Exception {
+        Files.writeString(dir.resolve("pipeline.yaml"), pipelineText);
+        return FerryProcess.start(dir, env, args);
+    }
+
+    @Test
+    void malformedYamlIsAConfigErrorWithTheLine() throws Exception {
+        FerryProcess p = ferry("name: shop\nsource:\n  type: postgres\n   port: 5432\n", Map.of(), "run", "-c", "pipeline.yaml");
+        assertThat(p.waitFor()).isEqualTo(2);
+        assertThat(p.stderr()).contains("pipeline.yaml line 4").contains("not valid YAML");
+    }
+
+    @Test
+    void unknownKeyNamesTheKeyTheLineAndTheClosestKey() throws Exception {
+        String text = pipeline(pg.port(), "x").replace("  port:", "  prot:");
+        FerryProcess p = ferry(text, Map.of(), "check", "-c", "pipeline.yaml");
+        assertThat(p.waitFor()).isEqualTo(2);
+        assertThat(p.stderr()).contains("pipeline.yaml line 5: unknown key source.prot.").contains("Did you mean port?");
+    }
+
+    @Test
+    void wrongTypeNamesTheBound() throws Exception {
+        String text = pipeline(pg.port(), "x").replace("  port: " + pg.port(), "  port: 54x2");
+        FerryProcess p = ferry(text, Map.of(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(p.waitFor()).isEqualTo(2);
+        assertThat(p.stderr()).contains("pipeline.yaml line 5: source.port must be a whole number from 1 to 65535, got \"54x2\"");
+    }
+
+    @Test
+    void missingPasswordVariableSaysWhichVariable() throws Exception {
+        FerryProcess p = ferry(pipeline(pg.port(), "${env:SHOP_PG_PASSWORD}"), Map.of(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(p.waitFor()).isEqualTo(2);
+        assertThat(p.stderr()).contains("line 8").contains("SHOP_PG_PASSWORD").contains("is not set");
+    }
+
+    @Test
+    void unreachableHostIsARuntimeFailure() throws Exception {
+        int closed;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        FerryProcess p = ferry(pipeline(closed, "x"), Map.of(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(p.waitFor()).isEqualTo(1);
+        assertThat(p.stderr()).contains("Cannot connect to PostgreSQL at 127.0.0.1:" + closed + "/shop")
+                .contains("Check source.host and source.port");
+    }
+
+    @Test
+    void wrongPasswordIsAConfigErrorThatNeverPrintsThePassword() throws Exception {
+        FerryProcess p = ferry(pipeline(pg.port(), "${env:SHOP_PG_PASSWORD}"), Map.of("SHOP_PG_PASSWORD", "hunter2-wrong"),
+                "run", "-c", "pipeline.yaml", "--once");
+        assertThat(p.waitFor()).isEqualTo(2);
+        assertThat(p.stderr()).contains("rejected the password of user " + pg.user()).doesNotContain("hunter2");
+    }
+
+    @Test
+    void walLevelReplicaIsAPrerequisiteWithTheFix() throws Exception {
+        try (TestingPostgres replica = TestingPostgres.builder().setting("wal_level", "replica").start()) {
+            replica.createDatabase("shop");
+            String text = pipeline(replica.port(), "${env:PW}").replace(pg.user(), replica.user());
+            FerryProcess p = ferry(text, Map.of("PW", replica.password()), "run", "-c", "pipeline.yaml");
+            assertThat(p.waitFor()).isEqualTo(2);
+            assertThat(p.stderr()).contains("has wal_level=replica").contains("ALTER SYSTEM SET wal_level = logical;");
+        }
+    }
+
+    @Test
+    void checkReportsEveryPrerequisiteAndExitsZeroWhenAllAreMet() throws Exception {
+        FerryProcess p = ferry(pipeline(pg.port(), "${env:PW}"), Map.of("PW", pg.password()), "check", "-c", "pipeline.yaml");
+        assertThat(p.waitFor()).as(p.stderr()).isEqualTo(0);
+        assertThat(p.stdout()).contains("OK       wal_level: logical").contains("table public.orders: has a primary key")
+                .contains("All prerequisites are met.");
+    }
+
+    @Test
+    void usageErrorsExitTwoAndVersionExitsZero() throws Exception {
+        FerryProcess version = FerryProcess.start(dir, Map.of(), "--version");
+        assertThat(version.waitFor()).isEqualTo(0);
+        assertThat(version.stdout()).startsWith("ferry ");
+        FerryProcess noConfig = FerryProcess.start(dir, Map.of(), "run");
+        assertThat(noConfig.waitFor()).isEqualTo(2);
+        assertThat(noConfig.stderr()).contains("Missing required option");
+        FerryProcess missingFile = FerryProcess.start(dir, Map.of(), "run", "-c", "nope.yaml");
+        assertThat(missingFile.waitFor()).isEqualTo(2);
+        assertThat(missingFile.stderr()).contains("nope.yaml does not exist");
+    }
+}

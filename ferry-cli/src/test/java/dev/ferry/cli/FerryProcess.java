@@ -1,0 +1,75 @@
+package dev.ferry.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/** The ferry command as a child JVM, from the shaded jar that {@code mvn package} built. */
+final class FerryProcess {
+    private final Process process;
+    private final Path stdout;
+    private final Path stderr;
+
+    private FerryProcess(Process process, Path stdout, Path stderr) {
+        this.process = process;
+        this.stdout = stdout;
+        this.stderr = stderr;
+    }
+
+    static FerryProcess start(Path workDir, Map<String, String> env, String... args) throws IOException {
+        String jar = System.getProperty("ferry.jar", "target/ferry.jar");
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", Path.of(jar).toAbsolutePath().toString()));
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile(workDir, "ferry-out", ".txt");
+        Path err = Files.createTempFile(workDir, "ferry-err", ".txt");
+        ProcessBuilder pb = new ProcessBuilder(command).directory(workDir.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().putAll(env);
+        return new FerryProcess(pb.start(), out, err);
+    }
+
+    /** Runs to the end (at most two minutes) and returns the exit code. */
+    int waitFor() throws InterruptedException {
+        if (!process.waitFor(120, TimeUnit.SECONDS)) {
+            process.destroyForcibly();
+            throw new AssertionError("ferry did not finish within two minutes; stderr:\n" + stderr());
+        }
+        return process.exitValue();
+    }
+
+    /** SIGKILL: no shutdown hook, no drain. */
+    void kill() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    /** SIGTERM: the pipeline drains and commits before the JVM exits. */
+    void terminate() {
+        process.destroy();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    String stdout() {
+        return read(stdout);
+    }
+
+    String stderr() {
+        return read(stderr);
+    }
+
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (IOException e) {
+            return "(unreadable: " + e + ")";
+        }
+    }
+}
