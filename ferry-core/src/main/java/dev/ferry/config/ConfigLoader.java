@@ -30,7 +30,18 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
  */
 public final class ConfigLoader {
     private static final Pattern NAME = Pattern.compile("[A-Za-z][A-Za-z0-9_]{0,39}");
-    private static final List<String> TOP_LEVEL = List.of("name", "source", "sink", "sinks", "state");
+    /** The top-level keys of a pipeline file, declared for validation and the reference docs. */
+    public static final List<Setting<?>> FILE_SETTINGS = List.of(
+            Setting.string("name", "names the pipeline: its replication slot, publication and state folder; "
+                    + "letters, digits and _, starting with a letter, at most 40", "shop").required(),
+            Setting.section("source", false, "where to read from: type: and that type's keys (below)",
+                    "{type: postgres, ...}").required(),
+            Setting.section("sink", false, "where to write: type: and that type's keys (below)", "{type: jsonl, path: out/}"),
+            Setting.section("sinks", true, "several sinks, each as in sink:; give sink: or sinks:",
+                    "[{type: jsonl, path: out/}]"),
+            Setting.string("state", "folder for the Log and Ferry's own state; relative to the pipeline file",
+                    ".ferry/shop").withDefault(".ferry/<name>"));
+    private static final List<String> TOP_LEVEL = FILE_SETTINGS.stream().map(Setting::key).toList();
 
     private ConfigLoader() {
     }

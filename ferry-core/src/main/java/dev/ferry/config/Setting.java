@@ -98,6 +98,17 @@ public final class Setting<T> {
         });
     }
 
+    /**
+     * A nested section (a map, or with {@code list} a list of maps) that the loader reads itself;
+     * declared so that it is validated and documented like every other key.
+     */
+    public static Setting<String> section(String key, boolean list, String description, String example) {
+        return new Setting<>(key, list ? "list of maps" : "map", description, example, null, false, false,
+                v -> {
+                    throw v.error("must be " + (list ? "a list of maps" : "a map"));
+                });
+    }
+
     /** The same setting with a default used when the key is absent. */
     public Setting<T> withDefault(T value) {
         return new Setting<>(key, type, description, example, value, false, secret, parser);
