@@ -26,7 +26,7 @@ public final class ComponentConfig {
         Map<String, ConfigValue> map = new LinkedHashMap<>();
         for (NodeTuple tuple : ((MappingNode) section.node()).getValue()) {
             String key = ((ScalarNode) tuple.getKeyNode()).getValue();
-            ConfigValue value = new ConfigValue(section.source(), section.path() + "." + key, tuple.getValueNode());
+            ConfigValue value = new ConfigValue(section.source(), section.path() + "." + key, tuple.getKeyNode(), tuple.getValueNode());
             if (map.put(key, value) != null) {
                 throw FerryException.config(section.source().where(value.line()) + value.path() + " is given twice.");
             }

@@ -81,7 +81,7 @@ public final class ConfigLoader {
         Map<String, ConfigValue> top = new LinkedHashMap<>();
         for (NodeTuple tuple : mapping.getValue()) {
             String key = ((ScalarNode) tuple.getKeyNode()).getValue();
-            ConfigValue value = new ConfigValue(source, key, tuple.getValueNode());
+            ConfigValue value = new ConfigValue(source, key, tuple.getKeyNode(), tuple.getValueNode());
             if (!TOP_LEVEL.contains(key)) {
                 throw ComponentConfig.unknownKey(value, key, TOP_LEVEL);
             }

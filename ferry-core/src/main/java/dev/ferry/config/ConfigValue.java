@@ -20,11 +20,21 @@ final class ConfigValue {
     private final ConfigSource source;
     private final String path;
     private final Node node;
+    private final int line;
 
     ConfigValue(ConfigSource source, String path, Node node) {
+        this(source, path, node, node);
+    }
+
+    /**
+     * A value written under a key. Its line is the key's: a block map or list starts on the line
+     * after its key, and "line 3" for a typo in {@code sorce:} on line 2 would send the user astray.
+     */
+    ConfigValue(ConfigSource source, String path, Node key, Node node) {
         this.source = source;
         this.path = path;
         this.node = node;
+        this.line = key.getStartMark().getLine() + 1;
     }
 
     String path() {
@@ -32,7 +42,7 @@ final class ConfigValue {
     }
 
     int line() {
-        return node.getStartMark().getLine() + 1;
+        return line;
     }
 
     Node node() {

@@ -29,7 +29,8 @@ public final class EnvelopeWriter {
         g.writeStartObject();
         g.writeStringField("op", String.valueOf(e.op().code()));
         g.writeFieldName("before");
-        writeRow(e.schema(), e.before(), e.unchanged(), g);
+        // unchanged names slots of after only: the old row, when the source has one, is complete
+        writeRow(e.schema(), e.before(), java.util.Set.of(), g);
         g.writeFieldName("after");
         writeRow(e.schema(), e.after(), e.unchanged(), g);
         if (!e.unchanged().isEmpty()) {
@@ -102,7 +103,13 @@ public final class EnvelopeWriter {
                 }
             }
             case BYTES -> g.writeString(Base64.getEncoder().encodeToString((byte[]) v));
-            case JSON -> g.writeRawValue((String) v);
+            case JSON -> {
+                // PostgreSQL's json keeps its input text, line breaks included. Valid JSON holds a raw
+                // line break only as whitespace between tokens, and JSONL needs one envelope per line.
+                String text = (String) v;
+                g.writeRawValue(text.indexOf('\n') < 0 && text.indexOf('\r') < 0
+                        ? text : text.replace('\n', ' ').replace('\r', ' '));
+            }
             case ARRAY -> {
                 g.writeStartArray();
                 for (Object item : (List<?>) v) {

@@ -119,6 +119,7 @@ public final class FileLog implements Log {
                 expected = frame.firstOffset + frame.events.size();
                 position = frame.position;
             }
+            requireTornTail(ch, validBytes, Files.size(last.path));
         }
         long size = Files.size(last.path);
         if (validBytes < size) {
@@ -135,6 +136,25 @@ public final class FileLog implements Log {
             position = lastPositionOf(segments.lowerEntry(last.baseOffset).getValue());
         }
         lastPosition = position;
+    }
+
+    /**
+     * Throws when the unreadable frame at {@code at} is followed by a sound frame. A crash during
+     * append only ever damages the last frame; a sound frame after a damaged one means the damage is
+     * corruption, and truncating there would silently drop events already acknowledged to the source.
+     */
+    private void requireTornTail(FileChannel ch, long at, long size) throws IOException {
+        if (at + 8 > size) {
+            return;
+        }
+        ByteBuffer header = ByteBuffer.allocate(8);
+        readFully(ch, header, at);
+        int length = header.getInt(0);
+        long next = at + 8 + length;
+        if (length > 0 && length <= MAX_FRAME_BYTES && next < size && readFrame(ch, next, size, false) != null) {
+            throw corrupt(ch, at, "this frame fails its checks but a sound frame follows it, so it is not "
+                    + "a write cut short by a crash");
+        }
     }
 
     private Position lastPositionOf(Segment segment) throws IOException {
