@@ -56,6 +56,8 @@ final class JsonlSink implements Sink {
     private final EnvelopeWriter envelopes;
     private final JsonFactory json = JsonFactory.builder().disable(com.fasterxml.jackson.core.StreamWriteFeature.AUTO_CLOSE_TARGET).build();
     private boolean cleaned;
+    /** The committed offset as this instance knows it; -1 for none. */
+    private long committedOffset = -1;
 
     JsonlSink(String pipelineName, Path root, EnvelopeWriter envelopes) {
         this.pipelineName = pipelineName;
@@ -83,6 +85,7 @@ final class JsonlSink implements Sink {
     @Override
     public Optional<Offset> committed() throws FerryException {
         Optional<Offset> committed = readManifest();
+        committedOffset = committed.map(Offset::value).orElse(-1L);
         if (!cleaned) {
             removeUncommitted(committed.map(Offset::value).orElse(-1L));
             cleaned = true;
@@ -145,6 +148,15 @@ final class JsonlSink implements Sink {
         if (!cleaned) {
             committed();
         }
+        // events are offsets (last - size, last]; what is already committed is not written again
+        long first = last.value() - events.size() + 1;
+        if (first <= committedOffset) {
+            int skip = (int) Math.min(events.size(), committedOffset - first + 1);
+            events = events.subList(skip, events.size());
+            if (events.isEmpty()) {
+                return;
+            }
+        }
         Map<TableId, List<ChangeEvent>> byTable = new LinkedHashMap<>();
         for (ChangeEvent e : events) {
             byTable.computeIfAbsent(e.table(), t -> new ArrayList<>()).add(e);
@@ -177,6 +189,7 @@ final class JsonlSink implements Sink {
                 fsync(dir);
             }
             writeManifest(last);
+            committedOffset = last.value();
         } catch (IOException e) {
             throw new FerryException(ErrorKind.INTERNAL, "Cannot write JSONL files in " + root + ": " + e.getMessage()
                     + ". Check free space and permissions; the batch will be written again on the next run.", e);

@@ -235,6 +235,17 @@ class JsonlSinkTest {
     }
 
     @Test
+    void batchReachingBackBeforeTheCommittedOffsetWritesOnlyTheNewEvents() throws Exception {
+        try (JsonlSink sink = sink()) {
+            write(sink, -1, 9);
+            write(sink, 4, 14); // offsets 5..9 are committed already
+            write(sink, 2, 7);  // everything committed: nothing written, the manifest does not move back
+            assertThat(sink.committed()).contains(Offset.of(14));
+        }
+        assertThat(allIds()).containsExactlyElementsOf(range(-1, 14).stream().map(this::id).toList());
+    }
+
+    @Test
     void folderOfAnotherPipelineIsAConfigError() throws Exception {
         try (JsonlSink other = new JsonlSink("billing", root, ENVELOPES)) {
             write(other, -1, 3);
