@@ -60,7 +60,14 @@ final class RunCommand implements Callable<Integer> {
             if (signalled.get()) {
                 pipeline.stop();
             }
-            pipeline.run(once ? Mode.ONCE : Mode.STREAM);
+            boolean complete = pipeline.run(once ? Mode.ONCE : Mode.STREAM);
+            if (!complete) {
+                // a batch run cut short must not look "caught up" to a scheduler
+                System.err.println("ferry: the batch run was stopped before it caught up; everything delivered so far "
+                        + "is committed. Run it again to finish.");
+                exitCode.set(1);
+                return 1;
+            }
             exitCode.set(0);
             return 0;
         } catch (FerryException e) {

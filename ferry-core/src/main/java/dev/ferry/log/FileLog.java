@@ -46,8 +46,12 @@ public final class FileLog implements Log {
     private static final Logger LOG = LoggerFactory.getLogger(FileLog.class);
     private static final String SUFFIX = ".log";
     private static final int FRAME_VERSION = 1;
-    /** A frame larger than this is taken as a corrupt length, not as data. */
-    static final int MAX_FRAME_BYTES = 256 * 1024 * 1024;
+    /** Appends are cut into frames of about this size. */
+    static final long FRAME_TARGET_BYTES = 8L * 1024 * 1024;
+    /** A frame larger than this is refused on write and taken as a corrupt length on read. */
+    static final int MAX_FRAME_BYTES = 1024 * 1024 * 1024;
+    /** A reader stops adding frames to one read once it holds this many bytes of them. */
+    static final long READ_BUDGET_BYTES = 32L * 1024 * 1024;
 
     private final Path dir;
     private final PositionCodec positionCodec;
@@ -59,6 +63,7 @@ public final class FileLog implements Log {
     private FileChannel active;
     private volatile long end;
     private volatile Position lastPosition;
+    private boolean createdNow;
 
     /** One segment file; its durable size is what readers may read. */
     static final class Segment {
@@ -103,6 +108,7 @@ public final class FileLog implements Log {
         }
         if (segments.isEmpty()) {
             openNewSegment(0);
+            createdNow = true;
             return;
         }
         Segment last = segments.lastEntry().getValue();
@@ -194,15 +200,50 @@ public final class FileLog implements Log {
             openNewSegment(end);
             segment = segments.lastEntry().getValue();
         }
+        // Large rows make large batches: cut them into frames of about FRAME_TARGET_BYTES, each with
+        // the position of its last event, so no frame outgrows what a reader may hold in memory.
+        long first = end;
+        long written = 0;
+        int from = 0;
+        while (from < events.size() || (from == 0 && events.isEmpty())) {
+            int to = from;
+            long estimate = 0;
+            while (to < events.size() && (to == from || estimate < FRAME_TARGET_BYTES)) {
+                estimate += estimateBytes(events.get(to++));
+            }
+            List<ChangeEvent> chunk = events.subList(from, to);
+            Position framePosition = to == events.size() ? position : chunk.get(chunk.size() - 1).position();
+            written += writeFrame(first + from, chunk, framePosition);
+            from = to;
+            if (events.isEmpty()) {
+                break;
+            }
+        }
+        active.force(false);
+        segment.durableBytes += written;
+        lastPosition = position;
+        synchronized (endMonitor) {
+            end += events.size();
+            endMonitor.notifyAll();
+        }
+        return Offset.of(end);
+    }
+
+    private long writeFrame(long firstOffset, List<ChangeEvent> events, Position position) throws IOException {
         ByteArrayOutputStream body = new ByteArrayOutputStream(512 + 256 * events.size());
         DataOutputStream out = new DataOutputStream(body);
         out.writeByte(FRAME_VERSION);
-        out.writeLong(end);
+        out.writeLong(firstOffset);
         byte[] pos = positionCodec.encode(position);
         out.writeInt(pos.length);
         out.write(pos);
         codec.encode(events, out);
         out.flush();
+        if (body.size() > MAX_FRAME_BYTES) {
+            // refuse before writing: nothing is acknowledged, and the message says why
+            throw new IOException("one change event of " + events.get(0).table() + " at " + events.get(0).position().display()
+                    + " encodes to " + body.size() + " bytes, more than the Log's limit of " + MAX_FRAME_BYTES);
+        }
         byte[] bytes = body.toByteArray();
         CRC32C crc = new CRC32C();
         crc.update(bytes);
@@ -211,14 +252,45 @@ public final class FileLog implements Log {
         while (frame.hasRemaining()) {
             active.write(frame);
         }
-        active.force(false);
-        segment.durableBytes += frame.limit();
-        lastPosition = position;
-        synchronized (endMonitor) {
-            end += events.size();
-            endMonitor.notifyAll();
+        return frame.limit();
+    }
+
+    /** A cheap upper estimate of an event's encoded size, for cutting frames. */
+    static long estimateBytes(ChangeEvent e) {
+        return 64 + estimateRow(e.before()) + estimateRow(e.after());
+    }
+
+    private static long estimateRow(dev.ferry.event.Row row) {
+        if (row == null) {
+            return 0;
         }
-        return Offset.of(end);
+        long n = 0;
+        for (int i = 0; i < row.size(); i++) {
+            n += estimateValue(row.get(i));
+        }
+        return n;
+    }
+
+    private static long estimateValue(Object v) {
+        if (v instanceof String str) {
+            return 5 + 3L * str.length();
+        }
+        if (v instanceof byte[] b) {
+            return 5 + b.length;
+        }
+        if (v instanceof List<?> list) {
+            long n = 5;
+            for (Object o : list) {
+                n += estimateValue(o);
+            }
+            return n;
+        }
+        return 9;
+    }
+
+    @Override
+    public boolean createdNow() {
+        return createdNow;
     }
 
     @Override
@@ -373,6 +445,7 @@ public final class FileLog implements Log {
         private List<ChangeEvent> buffered = List.of();
         private long bufferedFirst;
         private int bufferedIndex;
+        private long loadedFrameBytes;
 
         Reader(long first) {
             this.next = first;
@@ -381,6 +454,7 @@ public final class FileLog implements Log {
         @Override
         public List<LogEntry> read(int maxEvents, Offset limit) throws IOException {
             List<LogEntry> out = new ArrayList<>();
+            long bytes = 0;
             while (out.size() < maxEvents && next < limit.value()) {
                 if (bufferedIndex < buffered.size()) {
                     long offset = bufferedFirst + bufferedIndex;
@@ -391,9 +465,13 @@ public final class FileLog implements Log {
                     }
                     continue;
                 }
+                if (!out.isEmpty() && bytes >= READ_BUDGET_BYTES) {
+                    break; // bound memory by bytes too: rows can be large
+                }
                 if (!loadFrame()) {
                     break;
                 }
+                bytes += loadedFrameBytes;
             }
             return out;
         }
@@ -417,6 +495,7 @@ public final class FileLog implements Log {
                         continue;
                     }
                     buffered = frame.events;
+                    loadedFrameBytes = frame.totalBytes;
                     bufferedFirst = frame.firstOffset;
                     bufferedIndex = 0;
                     return true;

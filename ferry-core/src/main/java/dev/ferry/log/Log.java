@@ -22,6 +22,9 @@ public interface Log extends AutoCloseable {
      */
     Offset append(List<ChangeEvent> events, Position position) throws IOException;
 
+    /** Whether opening found no Log on disk and created an empty one. */
+    boolean createdNow();
+
     /** The position of the last append, or empty for a Log that never had one. */
     Optional<Position> lastPosition();
 

@@ -62,6 +62,11 @@ public final class Pipeline {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean stopping;
     private volatile boolean captureDone;
+    private volatile boolean reachedEnd;
+    private volatile long stopRequestedAt;
+    /** How long a stop lets delivery go on draining the Log. */
+    static final long DRAIN_MILLIS = 20_000;
+    private boolean startingOver;
 
     /**
      * @param sinkNames      names of the sinks for logs and stats, in the same order
@@ -87,15 +92,18 @@ public final class Pipeline {
     /**
      * Runs until done ({@link Mode#ONCE}: caught up with the source's "now" and delivered;
      * {@link Mode#STREAM}: {@link #stop()} was called and the Log is drained). Blocks the caller.
+     *
+     * @return true when the run did all it was asked: a batch run reached its end position. False
+     *         when {@link #stop()} ended a batch run early (what was delivered is committed).
      */
-    public void run(Mode mode) throws FerryException, InterruptedException {
+    public boolean run(Mode mode) throws FerryException, InterruptedException {
         MDC.put("pipeline", name);
         Optional<Position> resume = prepareLog();
         Position end = mode == Mode.ONCE ? source.end() : null;
         if (end != null) {
             LOG.info("Batch run: delivering every change up to {}", end.display());
         }
-        source.start(resume);
+        source.start(resume, startingOver);
         List<Thread> threads = new ArrayList<>();
         Thread capture = new Thread(() -> guarded(() -> capture(resume.orElse(null), end)), "ferry-capture");
         threads.add(capture);
@@ -122,12 +130,24 @@ public final class Pipeline {
         if (f != null) {
             throw new FerryException(ErrorKind.INTERNAL, "Pipeline " + name + " failed: " + f, f);
         }
-        LOG.info("Pipeline {} stopped: {} snapshot rows and {} streamed changes in the Log, every sink at offset {}",
-                name, snapshotRows.get(), streamedChanges.get(), deliverableEnd.get());
+        StringBuilder offsets = new StringBuilder();
+        for (int i = 0; i < sinks.size(); i++) {
+            offsets.append(i == 0 ? "" : ", ").append(sinkNames.get(i)).append(" at offset ").append(committed[i].get());
+        }
+        LOG.info("Pipeline {} stopped: {} snapshot rows and {} streamed changes captured in this run; Log end {}; {}",
+                name, snapshotRows.get(), streamedChanges.get(), log.end(), offsets);
+        return end == null || reachedEnd;
     }
 
-    /** Asks the pipeline to finish: capture stops, delivery drains the Log, {@link #run} returns. Any thread. */
+    /**
+     * Asks the pipeline to finish: capture stops, delivery drains the Log (for at most
+     * {@link #DRAIN_MILLIS}; the rest stays durable in the Log for the next run), {@link #run}
+     * returns. Any thread.
+     */
     public void stop() {
+        if (!stopping) {
+            stopRequestedAt = System.currentTimeMillis();
+        }
         stopping = true;
         source.stop();
     }
@@ -141,8 +161,13 @@ public final class Pipeline {
         return new PipelineStats(snapshotRows.get(), streamedChanges.get(), log.end().value(), list);
     }
 
+    /**
+     * Decides where capture resumes, resetting the Log when a snapshot was interrupted, and refuses
+     * to run when the sinks and the Log do not belong together (a lost or restored state folder).
+     */
     private Optional<Position> prepareLog() throws FerryException {
         Optional<Position> last = log.lastPosition();
+        startingOver = last.isEmpty() && !log.createdNow();
         if (last.isPresent() && last.get().snapshot()) {
             for (int i = 0; i < sinks.size(); i++) {
                 if (sinks.get(i).committed().isPresent()) {
@@ -158,7 +183,28 @@ public final class Pipeline {
             } catch (IOException e) {
                 throw FerryException.internal("Cannot reset the Log: " + e.getMessage(), e);
             }
+            startingOver = true;
             return Optional.empty();
+        }
+        for (int i = 0; i < sinks.size(); i++) {
+            Optional<Offset> c = sinks.get(i).committed();
+            if (c.isPresent() && c.get().value() >= log.end().value()) {
+                throw new FerryException(ErrorKind.PREREQUISITE, "Sink " + sinkNames.get(i) + " has committed up to offset "
+                        + c.get() + ", but the Log in the state folder ends before it (at " + log.end() + "): the state "
+                        + "folder was deleted, replaced or restored from an older copy. Restore the state folder that "
+                        + "belongs to this output, or start over: delete the sink's output and the state folder, drop "
+                        + "the source's slot, and run again.");
+            }
+            if (c.isPresent() && c.get().value() + 1 < log.start().value()) {
+                throw new FerryException(ErrorKind.PREREQUISITE, "Sink " + sinkNames.get(i) + " is at offset " + c.get()
+                        + ", but the Log only holds offsets from " + log.start() + " on: the events in between were "
+                        + "deleted. Start this sink over: delete its output and run again (it then starts from the "
+                        + "oldest event the Log holds).");
+            }
+            if (c.isEmpty() && log.start().value() > 0) {
+                LOG.warn("Sink {} starts at offset {}, the oldest the Log still holds: it does not receive the snapshot "
+                        + "or the changes before it.", sinkNames.get(i), log.start());
+            }
         }
         deliverableEnd.set(log.end().value());
         return last;
@@ -170,6 +216,7 @@ public final class Pipeline {
         try {
             while (!stopping && failure.get() == null) {
                 if (end != null && source.caughtUp(end)) {
+                    reachedEnd = true;
                     break;
                 }
                 SourceBatch batch = source.poll(POLL_WAIT);
@@ -182,6 +229,10 @@ public final class Pipeline {
                     lastAppended = p;
                     lastAppendMillis = now;
                 }
+            }
+            if (stopping && lastAppended != null && lastAppended.snapshot()) {
+                LOG.warn("Stopped during the snapshot ({}): the next run takes the snapshot again from the start.",
+                        lastAppended.display());
             }
             if (failure.get() == null) {
                 // Persist and acknowledge where the source got to, so a quiet database's WAL is released.
@@ -227,6 +278,11 @@ public final class Pipeline {
         committed[index].set(next);
         try (LogReader reader = log.readFrom(Offset.of(next))) {
             while (failure.get() == null) {
+                if (stopping && System.currentTimeMillis() - stopRequestedAt > DRAIN_MILLIS) {
+                    LOG.info("sink {}: stopping at offset {} with {} events still to deliver; they stay in the Log "
+                            + "for the next run", sinkNames.get(index), reader.next(), deliverableEnd.get() - reader.next().value());
+                    break;
+                }
                 long limit = deliverableEnd.get();
                 List<LogEntry> entries = reader.read(maxBatchEvents, Offset.of(limit));
                 if (entries.isEmpty()) {
@@ -278,6 +334,7 @@ public final class Pipeline {
             if (failure.compareAndSet(null, t)) {
                 LOG.debug("pipeline thread failed", t);
             }
+            stopRequestedAt = System.currentTimeMillis();
             stopping = true;
             source.stop();
             synchronized (deliverableEnd) {

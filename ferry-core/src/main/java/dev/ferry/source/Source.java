@@ -31,9 +31,14 @@ public interface Source extends AutoCloseable {
      * Connects and prepares (for CDC: creates the slot and takes the snapshot when there is no
      * position yet).
      *
-     * @param resumeAfter the last position the Log holds; empty on a first run
+     * @param resumeAfter  the last position the Log holds; empty on a first run
+     * @param startingOver only with an empty {@code resumeAfter}: true when an earlier start of this
+     *                     pipeline recorded no position (it stopped before its snapshot finished), so
+     *                     what that start created on the server (the PostgreSQL slot) may be discarded;
+     *                     false for a brand-new state folder, where such leftovers belong to someone
+     *                     else or to a lost state folder, and must be refused, never reused or dropped
      */
-    void start(Optional<Position> resumeAfter) throws FerryException;
+    void start(Optional<Position> resumeAfter, boolean startingOver) throws FerryException;
 
     /**
      * The next events and the position reached. Blocks at most about {@code maxWait}; returns a batch

@@ -56,6 +56,30 @@ class FileLogTest {
     }
 
     @Test
+    void appendOfLargeRowsIsCutIntoFramesAndReadsStayBounded() throws Exception {
+        String big = "x".repeat(1_000_000); // ~3 MB estimated per row: 40 rows make several frames
+        List<ChangeEvent> written = new java.util.ArrayList<>();
+        for (long n = 0; n < 40; n++) {
+            written.add(new ChangeEvent(Op.CREATE, LogEvents.ORDERS, null, Row.wrap(n, big), Set.of(),
+                    new TestPosition(n), n, Instant.EPOCH));
+        }
+        try (FileLog log = FileLog.open(dir, TestPosition.CODEC)) {
+            log.append(written, new TestPosition(100));
+            assertThat(Files.size(dir.resolve("00000000000000000000.log"))).isGreaterThan(40_000_000L);
+            try (LogReader reader = log.readFrom(Offset.of(0))) {
+                List<LogEntry> first = reader.read(1000, log.end());
+                assertThat(first).as("one read holds about READ_BUDGET_BYTES, not the whole append")
+                        .hasSizeGreaterThan(0).hasSizeLessThan(40);
+            }
+            assertThat(events(readAll(log, 0))).containsExactlyElementsOf(written);
+        }
+        try (FileLog reopened = FileLog.open(dir, TestPosition.CODEC)) {
+            assertThat(reopened.lastPosition()).contains(new TestPosition(100));
+            assertThat(reopened.end()).isEqualTo(Offset.of(40));
+        }
+    }
+
+    @Test
     void readsBackEveryValueRepresentationExactly() throws Exception {
         List<ChangeEvent> written = List.of(
                 everyValue(1, Double.NaN, Arrays.asList(1L, null, Long.MIN_VALUE, Long.MAX_VALUE)),

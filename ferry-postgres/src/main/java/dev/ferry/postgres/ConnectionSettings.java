@@ -42,6 +42,13 @@ record ConnectionSettings(String host, int port, String database, String user, S
             tables.add(TableId.parse(t, "public"));
         }
         String defaultName = "ferry_" + pipelineName.toLowerCase(java.util.Locale.ROOT);
+        for (Setting<String> name : List.of(SLOT, PUBLICATION)) {
+            String value = c.find(name).orElse(defaultName);
+            if (!value.matches("[a-z0-9_]{1,63}")) {
+                throw FerryException.config(c.where(name.key()) + " must be 1 to 63 lower-case letters, digits or _, got \""
+                        + value + "\".");
+            }
+        }
         return new ConnectionSettings(c.get(HOST), c.get(PORT), c.get(DATABASE), c.get(USER),
                 c.find(PASSWORD).orElse(null), List.copyOf(tables), c.get(SNAPSHOT).equals("initial"),
                 c.find(SLOT).orElse(defaultName), c.find(PUBLICATION).orElse(defaultName), c.where("tables"));

@@ -60,10 +60,11 @@ final class InitialSnapshot {
         }
     }
 
-    /** The next rows, at most {@code max}; empty once every table is read. */
-    List<ChangeEvent> next(int max) throws SQLException {
+    /** The next rows, at most {@code max} of them and about {@code maxBytes}; empty once every table is read. */
+    List<ChangeEvent> next(int max, long maxBytes) throws SQLException {
         List<ChangeEvent> out = new ArrayList<>();
-        while (out.size() < max) {
+        long bytes = 0;
+        while (out.size() < max && bytes < maxBytes) {
             if (rows == null && !openNextTable()) {
                 break;
             }
@@ -77,7 +78,9 @@ final class InitialSnapshot {
             }
             Object[] values = new Object[schema.size()];
             for (int i = 0; i < values.length; i++) {
-                values[i] = TextValues.convert(schema.column(i), rows.getString(i + 1));
+                String text = rows.getString(i + 1);
+                bytes += text == null ? 1 : text.length();
+                values[i] = TextValues.convert(schema.column(i), text);
             }
             tableRows++;
             out.add(new ChangeEvent(Op.READ, schema, null, Row.wrap(values), Set.of(),

@@ -111,8 +111,26 @@ final class PostgresConnections {
             return new FerryException(ErrorKind.CONFIG, where + ": database " + settings.database()
                     + " does not exist. Check source.database in the pipeline file.", e);
         }
-        if (state.equals("42501") || msg.contains("must be superuser or replication role")
-                || msg.contains("permission denied to start WAL sender")) {
+        if (state.equals("08004") && msg.contains("password")) {
+            return new FerryException(ErrorKind.CONFIG, where + " asks for a password, but source.password is not set. "
+                    + "Add password: ${env:NAME} to the source and set that environment variable.", e);
+        }
+        if (msg.contains("must be owner of")) {
+            return new FerryException(ErrorKind.PREREQUISITE, where + ": " + msg + ". Adding tables to a publication "
+                    + "needs their owner: create the publication as the tables' owner (CREATE PUBLICATION ... FOR "
+                    + "TABLE ...;) and set source.publication to its name, or run Ferry as the owner.", e);
+        }
+        if (state.equals("42501") && msg.contains("permission denied for")) {
+            return new FerryException(ErrorKind.PREREQUISITE, where + ": " + msg + ". Grant it, for example GRANT SELECT "
+                    + "ON ALL TABLES IN SCHEMA public TO " + quoteIdent(settings.user()) + ";", e);
+        }
+        if (state.equals("42501") && msg.contains("permission denied to create")) {
+            return new FerryException(ErrorKind.PREREQUISITE, where + ": " + msg + ". Run GRANT CREATE ON DATABASE "
+                    + quoteIdent(settings.database()) + " TO " + quoteIdent(settings.user()) + "; or create the "
+                    + "publication yourself and set source.publication.", e);
+        }
+        if (msg.contains("must be superuser or replication role") || msg.contains("permission denied to start WAL sender")
+                || msg.contains("must have the REPLICATION attribute") || state.equals("42501")) {
             return new FerryException(ErrorKind.PREREQUISITE, where + ": user " + settings.user()
                     + " may not use replication (" + msg + "). Run ALTER ROLE " + quoteIdent(settings.user())
                     + " WITH REPLICATION; as a superuser.", e);

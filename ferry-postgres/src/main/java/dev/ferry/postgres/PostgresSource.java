@@ -56,7 +56,10 @@ import org.slf4j.LoggerFactory;
 public final class PostgresSource implements Source {
     private static final Logger LOG = LoggerFactory.getLogger(PostgresSource.class);
     static final int MAX_BATCH = 4096;
+    /** A poll also stops once it has read this many bytes of messages or rows. */
+    static final long MAX_BATCH_BYTES = 16L * 1024 * 1024;
     private static final long FORCE_STATUS_MILLIS = 1000;
+    private static final long SLOT_RELEASE_WAIT_MILLIS = 30_000;
 
     private final String pipelineName;
     private final ConnectionSettings settings;
@@ -79,6 +82,7 @@ public final class PostgresSource implements Source {
     private Instant txCommitted;
     private long txIndex;
     private PgPosition lastEmitted;
+    private Position lastReturned;
     private long receivedLsn;
     private long flushLsn;
     private long lastForceMillis;
@@ -111,14 +115,19 @@ public final class PostgresSource implements Source {
     }
 
     @Override
-    public void start(Optional<Position> resume) throws FerryException {
+    public void start(Optional<Position> resume, boolean startingOver) throws FerryException {
         try {
             ensureCatalog();
             Prerequisites.requireLogicalWal(catalog, settings);
             List<Catalog.TableInfo> tables = catalog.tables(settings.tables(), settings.tablesWhere());
             List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
-            slots.ensurePublication(catalogConnection, ids);
-            Optional<SlotManager.SlotState> slot = slots.find(catalogConnection);
+            int version = Integer.parseInt(catalog.setting("server_version_num"));
+            if (resume.isEmpty()) {
+                slots.ensurePublication(catalogConnection, ids, version);
+            } else {
+                checkPublishedTables(ids);
+            }
+            Optional<SlotManager.SlotState> slot = awaitSlotRelease(slots.find(catalogConnection));
             if (slot.isPresent() && slot.get().active()) {
                 throw new FerryException(ErrorKind.PREREQUISITE, "Replication slot " + slots.slot() + " on "
                         + settings.address() + " is in use by another connection (pid " + slot.get().activePid()
@@ -127,9 +136,17 @@ public final class PostgresSource implements Source {
             }
             replicationConnection = connections.replication();
             if (resume.isEmpty()) {
+                if (slot.isPresent() && !startingOver) {
+                    throw new FerryException(ErrorKind.PREREQUISITE, "Replication slot " + slots.slot() + " already "
+                            + "exists on " + settings.address() + ", but this pipeline's state folder is new. Either the "
+                            + "state folder was deleted or moved (restore it to resume exactly where Ferry stopped), or "
+                            + "another pipeline uses this slot name (set source.slot). To start over with a fresh "
+                            + "snapshot: SELECT pg_drop_replication_slot('" + slots.slot() + "'); delete the sink's "
+                            + "output, and run again.");
+                }
                 if (slot.isPresent()) {
-                    LOG.warn("Replication slot {} exists but Ferry's Log has no position for it (a first run that "
-                            + "stopped before its snapshot finished); dropping and recreating it.", slots.slot());
+                    LOG.warn("Replication slot {} is left from a run that stopped before its snapshot finished; "
+                            + "dropping and recreating it.", slots.slot());
                     slots.drop(catalogConnection);
                 }
                 SlotManager.CreatedSlot created = slots.create(replicationConnection, settings.initialSnapshot());
@@ -152,6 +169,15 @@ public final class PostgresSource implements Source {
                 }
                 resumeAfter = resume.get();
                 PgPosition r = (PgPosition) resumeAfter;
+                Long confirmed = slot.get().confirmedFlushLsn();
+                if (confirmed != null && Long.compareUnsigned(confirmed, r.lsn()) > 0) {
+                    throw new FerryException(ErrorKind.PREREQUISITE, "Replication slot " + slots.slot() + " has confirmed "
+                            + "changes up to " + PgPosition.formatLsn(confirmed) + ", beyond the last position in Ferry's "
+                            + "Log (" + r.display() + "): the state folder was restored from an older copy, and the "
+                            + "changes in between cannot be read again. Restore the newest state folder, or start over "
+                            + "with a fresh snapshot: SELECT pg_drop_replication_slot('" + slots.slot() + "'); delete "
+                            + "the state folder and the sink's output, and run again.");
+                }
                 receivedLsn = maxLsn(slot.get().confirmedFlushLsn() == null ? 0 : slot.get().confirmedFlushLsn(), r.lsn());
                 lastEmitted = r;
                 flushLsn = r.lsn();
@@ -160,6 +186,52 @@ public final class PostgresSource implements Source {
         } catch (SQLException e) {
             throw classifyRuntime(e);
         }
+    }
+
+    /**
+     * On a restart, the publication must still hold the tables: a table added later would arrive
+     * without its existing rows, which no snapshot copied.
+     */
+    private void checkPublishedTables(List<TableId> ids) throws SQLException, FerryException {
+        Optional<java.util.Set<TableId>> published = slots.publishedTables(catalogConnection);
+        if (published.isEmpty()) {
+            throw new FerryException(ErrorKind.PREREQUISITE, "Publication " + slots.publication() + " no longer exists on "
+                    + settings.address() + ", so the slot cannot stream. Recreate it (CREATE PUBLICATION "
+                    + PostgresConnections.quoteIdent(slots.publication()) + " FOR TABLE ...;) with the tables this "
+                    + "pipeline captures, or start the pipeline over.");
+        }
+        List<TableId> missing = ids.stream().filter(t -> !published.get().contains(t)).toList();
+        if (missing.isEmpty()) {
+            return;
+        }
+        if (!settings.tables().isEmpty()) {
+            throw new FerryException(ErrorKind.CONFIG, settings.tablesWhere() + " now names " + missing + ", which this "
+                    + "pipeline has not captured from its start. Ferry cannot yet add a table to a running pipeline "
+                    + "(its existing rows would be missing). Remove it from the list, or capture it with a new pipeline.");
+        }
+        LOG.warn("Tables created after this pipeline's first run are not captured: {}. Adding tables to a running "
+                + "pipeline is not supported yet; capture them with a new pipeline.", missing);
+    }
+
+    /**
+     * A slot still held by a connection that died (a killed process, a lost network) is released by
+     * the server when it notices, at the latest after wal_sender_timeout: wait for that, briefly.
+     */
+    private Optional<SlotManager.SlotState> awaitSlotRelease(Optional<SlotManager.SlotState> slot)
+            throws SQLException, FerryException {
+        long deadline = System.currentTimeMillis() + SLOT_RELEASE_WAIT_MILLIS;
+        while (slot.isPresent() && slot.get().active() && System.currentTimeMillis() < deadline && !stopping) {
+            LOG.info("Replication slot {} is still held by pid {}; waiting for the server to release it",
+                    slots.slot(), slot.get().activePid());
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            slot = slots.find(catalogConnection);
+        }
+        return slot;
     }
 
     private void ensureCatalog() throws FerryException {
@@ -188,20 +260,20 @@ public final class PostgresSource implements Source {
     @Override
     public SourceBatch poll(Duration maxWait) throws FerryException, InterruptedException {
         try {
-            if (snapshot != null) {
-                return pollSnapshot();
-            }
-            return pollStream(maxWait);
+            SourceBatch batch = snapshot != null ? pollSnapshot() : pollStream(maxWait);
+            lastReturned = batch.position();
+            return batch;
         } catch (SQLException e) {
-            if (stopping) {
-                return new SourceBatch(List.of(), position());
+            if (stopping && lastReturned != null) {
+                // events decoded in this poll are lost with the exception: report only what was returned
+                return new SourceBatch(List.of(), lastReturned);
             }
             throw classifyRuntime(e);
         }
     }
 
     private SourceBatch pollSnapshot() throws SQLException {
-        List<ChangeEvent> events = snapshot.next(MAX_BATCH);
+        List<ChangeEvent> events = snapshot.next(MAX_BATCH, MAX_BATCH_BYTES);
         if (!events.isEmpty()) {
             return new SourceBatch(events, events.get(events.size() - 1).position());
         }
@@ -218,7 +290,8 @@ public final class PostgresSource implements Source {
         List<ChangeEvent> events = new ArrayList<>();
         long deadline = System.nanoTime() + maxWait.toNanos();
         long sleepMillis = 1;
-        while (events.size() < MAX_BATCH && !stopping) {
+        long bytes = 0;
+        while (events.size() < MAX_BATCH && bytes < MAX_BATCH_BYTES && !stopping) {
             ByteBuffer buf = stream == null ? null : stream.readPending();
             if (buf == null) {
                 if (!events.isEmpty() || System.nanoTime() >= deadline) {
@@ -229,6 +302,7 @@ public final class PostgresSource implements Source {
                 continue;
             }
             sleepMillis = 1;
+            bytes += buf.remaining();
             handle(PgOutputDecoder.decode(buf), events);
         }
         if (stream != null) {

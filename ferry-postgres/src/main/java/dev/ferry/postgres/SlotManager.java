@@ -77,37 +77,47 @@ final class SlotManager {
         }
     }
 
-    /** Creates the publication for the tables, or adds the tables it lacks. */
-    void ensurePublication(Connection regular, List<TableId> tables) throws SQLException {
-        Set<TableId> present = new HashSet<>();
-        boolean exists;
+    /** The tables in the publication, or empty when it does not exist. */
+    Optional<Set<TableId>> publishedTables(Connection regular) throws SQLException {
         try (PreparedStatement ps = regular.prepareStatement("SELECT 1 FROM pg_publication WHERE pubname = ?")) {
             ps.setString(1, publication);
             try (ResultSet rs = ps.executeQuery()) {
-                exists = rs.next();
-            }
-        }
-        if (exists) {
-            try (PreparedStatement ps = regular.prepareStatement(
-                    "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ?")) {
-                ps.setString(1, publication);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        present.add(new TableId(rs.getString(1), rs.getString(2)));
-                    }
+                if (!rs.next()) {
+                    return Optional.empty();
                 }
             }
         }
+        Set<TableId> present = new HashSet<>();
+        try (PreparedStatement ps = regular.prepareStatement(
+                "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ?")) {
+            ps.setString(1, publication);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    present.add(new TableId(rs.getString(1), rs.getString(2)));
+                }
+            }
+        }
+        return Optional.of(present);
+    }
+
+    /**
+     * Creates the publication for the tables, or adds the tables it lacks. Partitioned tables are
+     * published through their root (PostgreSQL 13+), so snapshot and stream name the same table.
+     */
+    void ensurePublication(Connection regular, List<TableId> tables, int serverVersionNum) throws SQLException {
+        Optional<Set<TableId>> published = publishedTables(regular);
+        Set<TableId> present = published.orElse(Set.of());
         List<TableId> missing = tables.stream().filter(t -> !present.contains(t)).toList();
-        if (exists && missing.isEmpty()) {
+        if (published.isPresent() && missing.isEmpty()) {
             return;
         }
         String list = missing.stream().map(t -> quoteIdent(t.schema()) + "." + quoteIdent(t.name()))
                 .collect(Collectors.joining(", "));
         try (Statement s = regular.createStatement()) {
-            if (!exists) {
+            if (published.isEmpty()) {
                 s.execute("CREATE PUBLICATION " + quoteIdent(publication)
-                        + (missing.isEmpty() ? "" : " FOR TABLE " + list));
+                        + (missing.isEmpty() ? "" : " FOR TABLE " + list)
+                        + (serverVersionNum >= 130000 ? " WITH (publish_via_partition_root = true)" : ""));
             } else {
                 s.execute("ALTER PUBLICATION " + quoteIdent(publication) + " ADD TABLE " + list);
             }

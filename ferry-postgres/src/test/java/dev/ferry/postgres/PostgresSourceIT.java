@@ -111,7 +111,7 @@ class PostgresSourceIT {
         // a first run that dies after part of the snapshot reached the Log
         try (Source source = source(db, "");
              FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec())) {
-            source.start(Optional.empty());
+            source.start(Optional.empty(), false);
             var batch = source.poll(java.time.Duration.ofSeconds(1));
             assertThat(batch.events()).isNotEmpty().hasSizeLessThan(10_000);
             log.append(batch.events(), batch.position());
@@ -126,6 +126,18 @@ class PostgresSourceIT {
         assertThat(events.stream().filter(e -> e.after().get(0).equals(1L)).findFirst().orElseThrow().after().get(1))
                 .as("the new snapshot sees the change made after the interrupted one").isEqualTo("changed");
         assertThat(runOnce(db, sink)).isEmpty();
+    }
+
+    @Test
+    void partitionedTableArrivesUnderItsRootInSnapshotAndStream() throws Exception {
+        String db = newDatabase("CREATE TABLE m (id int, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region)",
+                "CREATE TABLE m_eu PARTITION OF m FOR VALUES IN ('eu')",
+                "CREATE TABLE m_us PARTITION OF m FOR VALUES IN ('us')",
+                "INSERT INTO m VALUES (1, 'eu'), (2, 'us')");
+        CollectingSink sink = new CollectingSink();
+        assertThat(runOnce(db, sink)).hasSize(2).allMatch(e -> e.table().name().equals("m"));
+        pg.execute(db, "INSERT INTO m VALUES (3, 'eu'), (4, 'us')", "UPDATE m SET id = 5 WHERE id = 1");
+        assertThat(runOnce(db, sink)).hasSize(3).allMatch(e -> e.table().name().equals("m"));
     }
 
     @Test
@@ -203,7 +215,7 @@ class PostgresSourceIT {
             String yaml = "type: postgres\nhost: 127.0.0.1\nport: " + replica.port() + "\ndatabase: app\nuser: "
                     + replica.user() + "\npassword: '" + replica.password() + "'\n";
             try (Source source = factory.create("app", ComponentConfig.ofYaml("source", yaml))) {
-                assertThatThrownBy(() -> source.start(Optional.empty()))
+                assertThatThrownBy(() -> source.start(Optional.empty(), false))
                         .isInstanceOfSatisfying(FerryException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.PREREQUISITE))
                         .hasMessageContaining("wal_level=replica")
                         .hasMessageContaining("ALTER SYSTEM SET wal_level = logical");
@@ -253,7 +265,7 @@ class PostgresSourceIT {
         }
         String unreachable = "type: postgres\nport: " + closed + "\ndatabase: x\nuser: u\n";
         try (Source source = factory.create("x", ComponentConfig.ofYaml("source", unreachable))) {
-            assertThatThrownBy(() -> source.start(Optional.empty())).isInstanceOfSatisfying(FerryException.class,
+            assertThatThrownBy(() -> source.start(Optional.empty(), false)).isInstanceOfSatisfying(FerryException.class,
                     e -> assertThat(e.kind()).isEqualTo(ErrorKind.CONNECTIVITY)).hasMessageContaining("Cannot connect");
         }
     }

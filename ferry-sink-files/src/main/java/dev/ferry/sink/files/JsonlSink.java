@@ -101,7 +101,12 @@ final class JsonlSink implements Sink {
                 throw new FerryException(ErrorKind.CONFIG, "The JSONL output folder " + root + " belongs to pipeline "
                         + owner + ", not " + pipelineName + ". Give each pipeline its own sink path.");
             }
-            return Optional.of(Offset.of(node.path("offset").asLong()));
+            JsonNode offset = node.get("offset");
+            if (offset == null || !offset.canConvertToLong() || offset.asLong() < 0) {
+                throw new FerryException(ErrorKind.INTERNAL, "The JSONL sink's manifest " + manifest() + " has no valid "
+                        + "offset. Restore it, or delete the output folder to write everything again.");
+            }
+            return Optional.of(Offset.of(offset.asLong()));
         } catch (NoSuchFileException e) {
             return Optional.empty();
         } catch (IOException e) {
@@ -167,7 +172,7 @@ final class JsonlSink implements Sink {
         try {
             for (Map.Entry<TableId, List<ChangeEvent>> entry : byTable.entrySet()) {
                 Path dir = root.resolve(folderName(entry.getKey()));
-                Files.createDirectories(dir);
+                createDurably(dir);
                 Path tmp = dir.resolve(fileName + ".tmp");
                 try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                         StandardOpenOption.TRUNCATE_EXISTING)) {
@@ -198,13 +203,16 @@ final class JsonlSink implements Sink {
 
     private void writeManifest(Offset last) throws IOException {
         Path dir = manifest().getParent();
-        Files.createDirectories(dir);
+        createDurably(dir);
         Path tmp = dir.resolve("offset.json.tmp");
         byte[] bytes = MAPPER.writeValueAsBytes(Map.of("pipeline", pipelineName, "offset", last.value(),
                 "committed_at", java.time.Instant.now().toString()));
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ch.write(java.nio.ByteBuffer.wrap(bytes));
+            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
             ch.force(false);
         }
         Files.move(tmp, manifest(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -226,6 +234,22 @@ final class JsonlSink implements Sink {
             }
         }
         return b.toString();
+    }
+
+    /** Creates a folder whose entry survives a power cut: its parent is fsync'd after creating it. */
+    private void createDurably(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        Files.createDirectories(dir);
+        for (Path p = dir; p != null && !p.equals(root.getParent()); p = p.getParent()) {
+            if (p.getParent() != null) {
+                fsync(p.getParent());
+            }
+            if (p.equals(root)) {
+                break;
+            }
+        }
     }
 
     private static void fsync(Path dir) throws IOException {

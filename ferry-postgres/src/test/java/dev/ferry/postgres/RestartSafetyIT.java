@@ -1,0 +1,122 @@
+package dev.ferry.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.log.FileLog;
+import dev.ferry.pipeline.Mode;
+import dev.ferry.pipeline.Pipeline;
+import dev.ferry.source.Source;
+import dev.ferry.testkit.TestingPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Positions that can no longer be trusted are refused with the way to recover, never papered over:
+ * a lost state folder, a state folder restored from an older copy, a table added to a running pipeline.
+ */
+class RestartSafetyIT {
+    private static TestingPostgres pg;
+    private final PostgresSourceFactory factory = new PostgresSourceFactory();
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void startServer() {
+        pg = TestingPostgres.start();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        pg.close();
+    }
+
+    private Source source(String db, String extra) throws FerryException {
+        String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: " + db + "\nuser: " + pg.user()
+                + "\npassword: '" + pg.password() + "'\n" + extra;
+        return factory.create(db, ComponentConfig.ofYaml("source", yaml));
+    }
+
+    private void runOnce(String db, Path state, CollectingSink sink, String extra) throws Exception {
+        try (Source source = source(db, extra); FileLog log = FileLog.open(state, factory.positionCodec())) {
+            new Pipeline(db, source, log, List.of(sink), List.of("collect"), 1000).run(Mode.ONCE);
+        }
+    }
+
+    private String database(String name) {
+        pg.createDatabase(name);
+        pg.execute(name, "CREATE TABLE a (id int PRIMARY KEY)", "CREATE TABLE b (id int PRIMARY KEY)",
+                "INSERT INTO a SELECT generate_series(1, 10)");
+        return name;
+    }
+
+    @Test
+    void lostStateFolderIsRefusedNotResnapshotedBehindTheSinksBack() throws Exception {
+        String db = database("lost");
+        CollectingSink sink = new CollectingSink();
+        runOnce(db, dir.resolve("state1"), sink, "");
+        // same output, new state folder: the sink is ahead of the (empty) Log
+        assertThatThrownBy(() -> runOnce(db, dir.resolve("state2"), sink, ""))
+                .isInstanceOfSatisfying(FerryException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.PREREQUISITE))
+                .hasMessageContaining("the state folder was deleted, replaced or restored");
+        // new output too: the slot exists but the state folder is new
+        assertThatThrownBy(() -> runOnce(db, dir.resolve("state3"), new CollectingSink(), ""))
+                .isInstanceOfSatisfying(FerryException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.PREREQUISITE))
+                .hasMessageContaining("already exists").hasMessageContaining("pg_drop_replication_slot('ferry_lost')");
+    }
+
+    @Test
+    void stateFolderRestoredFromAnOlderCopyIsRefused() throws Exception {
+        String db = database("restored");
+        Path state = dir.resolve("state");
+        runOnce(db, state, new CollectingSink(), "");
+        Path backup = dir.resolve("backup");
+        copy(state, backup);
+        pg.execute(db, "INSERT INTO a SELECT generate_series(11, 20)");
+        runOnce(db, state, new CollectingSink(), "");
+        assertThatThrownBy(() -> runOnce(db, backup, new CollectingSink(), ""))
+                .isInstanceOfSatisfying(FerryException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.PREREQUISITE))
+                .hasMessageContaining("restored from an older copy");
+    }
+
+    @Test
+    void tableAddedToTheListAfterTheFirstRunIsRefused() throws Exception {
+        String db = database("added");
+        Path state = dir.resolve("state");
+        CollectingSink sink = new CollectingSink();
+        runOnce(db, state, sink, "tables: [public.a]\n");
+        assertThatThrownBy(() -> runOnce(db, state, sink, "tables: [public.a, public.b]\n"))
+                .isInstanceOfSatisfying(FerryException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CONFIG))
+                .hasMessageContaining("public.b").hasMessageContaining("cannot yet add a table");
+    }
+
+    @Test
+    void invalidSlotNameIsAConfigError() {
+        assertThatThrownBy(() -> source("x", "slot: My-Slot\n")).isInstanceOf(FerryException.class)
+                .hasMessageContaining("source.slot must be 1 to 63 lower-case letters");
+    }
+
+    private static void copy(Path from, Path to) throws Exception {
+        try (Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.sorted(Comparator.naturalOrder()).toList()) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target);
+                }
+            }
+        }
+    }
+}
