@@ -1,55 +1,52 @@
 package dev.ferry.log;
 
 import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Row;
 import dev.ferry.source.Position;
 import dev.ferry.source.PositionCodec;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.stream.Stream;
-import java.util.zip.CRC32C;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The embedded Log: segment files in one folder, each named by the offset of its first event.
+ * The embedded Log: segment files in one folder, each named by the offset of its first event,
+ * each with a sparse index beside it.
  *
  * <p>Design notes.
  * <ul>
- *   <li>A segment is a sequence of frames; one frame is one {@link #append}: {@code u32 length,
- *       u32 CRC-32C of the body, body}; the body holds the first offset, the source position and the
- *       events ({@link EventCodec}). A frame is the unit of durability: it is written whole and then
- *       fsync'd before {@code append} returns, so the position it carries is never on disk without
- *       its events.</li>
- *   <li>Recovery on open scans the last segment and truncates it after the last frame whose length,
- *       checksum and offset are right: a torn tail from a crash is dropped, nothing before it.</li>
- *   <li>Readers only read below the published durable size of each segment, so they never see a
- *       frame that is being written.</li>
- *   <li>A failed fsync is not retried: the IOException propagates and the process stops; recovery
- *       on restart decides what is on disk (PostgreSQL's fsyncgate lesson).</li>
+ *   <li>An append writes one or more {@link Frame}s (cut at about {@link #FRAME_TARGET_BYTES}) and
+ *       fsyncs once before returning; only then is the source acknowledged. Each frame carries the
+ *       position reached after its events, so the position on disk never runs ahead of the events.</li>
+ *   <li>Recovery on open scans the last segment. A crash during an append leaves a torn tail: frames
+ *       of that one (never acknowledged) append, cut short or with pages missing. It is dropped. A
+ *       damaged frame followed by a sound frame of a later append cannot be torn (the later append
+ *       began only after the earlier one's fsync): that is corruption, reported with file and byte
+ *       and never truncated away. Bit rot inside the very last append cannot be told from a torn
+ *       write without a separate commit record; that append is dropped like a torn one.</li>
+ *   <li>Readers read only below each segment's published durable size, and report any damage they
+ *       meet as corruption: the pipeline stops rather than skip data.</li>
+ *   <li>A failed fsync is not retried: the IOException propagates and the process stops; recovery on
+ *       restart decides what is on disk (PostgreSQL's fsyncgate lesson).</li>
+ *   <li>A new segment file is made durable (folder fsync) before any frame goes into it.</li>
  * </ul>
  * One writer thread; readers on any threads.
  */
 public final class FileLog implements Log {
     private static final Logger LOG = LoggerFactory.getLogger(FileLog.class);
     private static final String SUFFIX = ".log";
-    private static final int FRAME_VERSION = 1;
     /** Appends are cut into frames of about this size. */
     static final long FRAME_TARGET_BYTES = 8L * 1024 * 1024;
-    /** A frame larger than this is refused on write and taken as a corrupt length on read. */
-    static final int MAX_FRAME_BYTES = 1024 * 1024 * 1024;
     /** A reader stops adding frames to one read once it holds this many bytes of them. */
     static final long READ_BUDGET_BYTES = 32L * 1024 * 1024;
 
@@ -57,32 +54,23 @@ public final class FileLog implements Log {
     private final PositionCodec positionCodec;
     private final EventCodec codec;
     private final long segmentBytes;
+    private final long frameTargetBytes;
     private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
     private final Object endMonitor = new Object();
 
     private FileChannel active;
+    private FileChannel activeIndex;
     private volatile long end;
     private volatile Position lastPosition;
+    private long nextAppendNumber;
     private boolean createdNow;
 
-    /** One segment file; its durable size is what readers may read. */
-    static final class Segment {
-        final long baseOffset;
-        final Path path;
-        volatile long durableBytes;
-
-        Segment(long baseOffset, Path path, long durableBytes) {
-            this.baseOffset = baseOffset;
-            this.path = path;
-            this.durableBytes = durableBytes;
-        }
-    }
-
-    private FileLog(Path dir, PositionCodec positionCodec, long segmentBytes) {
+    private FileLog(Path dir, PositionCodec positionCodec, long segmentBytes, long frameTargetBytes) {
         this.dir = dir;
         this.positionCodec = positionCodec;
         this.codec = new EventCodec(positionCodec);
         this.segmentBytes = segmentBytes;
+        this.frameTargetBytes = frameTargetBytes;
     }
 
     /** Opens (creating when missing) the Log in {@code dir}, recovering a torn tail. */
@@ -92,8 +80,14 @@ public final class FileLog implements Log {
 
     /** As {@link #open(Path, PositionCodec)} with a given segment size, for tests of rolling. */
     public static FileLog open(Path dir, PositionCodec positionCodec, long segmentBytes) throws IOException {
+        return open(dir, positionCodec, segmentBytes, FRAME_TARGET_BYTES);
+    }
+
+    /** With a given frame size too, so tests can make multi-frame appends out of small events. */
+    static FileLog open(Path dir, PositionCodec positionCodec, long segmentBytes, long frameTargetBytes)
+            throws IOException {
         Files.createDirectories(dir);
-        FileLog log = new FileLog(dir, positionCodec, segmentBytes);
+        FileLog log = new FileLog(dir, positionCodec, segmentBytes, frameTargetBytes);
         log.recover();
         return log;
     }
@@ -112,78 +106,129 @@ public final class FileLog implements Log {
             return;
         }
         Segment last = segments.lastEntry().getValue();
-        long expected = last.baseOffset;
-        long validBytes = 0;
-        Position position = null;
-        try (FileChannel ch = FileChannel.open(last.path, StandardOpenOption.READ)) {
-            while (true) {
-                Frame frame = readFrame(ch, validBytes, Files.size(last.path), false);
-                if (frame == null || frame.firstOffset != expected) {
-                    break;
-                }
-                validBytes += frame.totalBytes;
-                expected = frame.firstOffset + frame.events.size();
-                position = frame.position;
-            }
-            requireTornTail(ch, validBytes, Files.size(last.path));
+        Frame previous = null;
+        Map.Entry<Long, Segment> before = segments.lowerEntry(last.baseOffset);
+        if (before != null) {
+            previous = lastFrameOf(before.getValue());
         }
         long size = Files.size(last.path);
+        long expected = last.baseOffset;
+        long validBytes = 0;
+        TreeMap<Long, Long> index = new TreeMap<>();
+        Frame lastSound = previous;
+        try (FileChannel ch = FileChannel.open(last.path, StandardOpenOption.READ)) {
+            while (true) {
+                Frame.Read r = Frame.read(ch, validBytes, size, positionCodec, codec);
+                Frame frame = r.frame();
+                if (frame == null || frame.firstOffset() != expected) {
+                    if (r.damage() != null || frame != null) {
+                        requireTornTail(ch, last.path, validBytes, size, lastSound);
+                    }
+                    break;
+                }
+                if (!frame.events().isEmpty()) {
+                    index.put(frame.firstOffset(), validBytes);
+                }
+                validBytes += frame.totalBytes();
+                expected = frame.firstOffset() + frame.events().size();
+                lastSound = frame;
+            }
+        }
+        // A torn append may have left whole frames before its damaged one: drop back to the end of the
+        // last complete append, so no part of an unacknowledged append survives.
+        if (lastSound != null && lastSound != previous && !lastSound.lastOfAppend()) {
+            long cut = 0;
+            long exp = last.baseOffset;
+            Frame kept = previous;
+            TreeMap<Long, Long> keptIndex = new TreeMap<>();
+            try (FileChannel ch = FileChannel.open(last.path, StandardOpenOption.READ)) {
+                long at = 0;
+                while (at < validBytes) {
+                    Frame f = Frame.read(ch, at, validBytes, positionCodec, codec).frame();
+                    at += f.totalBytes();
+                    if (f.lastOfAppend()) {
+                        cut = at;
+                        exp = f.firstOffset() + f.events().size();
+                        kept = f;
+                    }
+                }
+                for (Map.Entry<Long, Long> e : index.entrySet()) {
+                    if (e.getValue() < cut) {
+                        keptIndex.put(e.getKey(), e.getValue());
+                    }
+                }
+            }
+            validBytes = cut;
+            expected = exp;
+            lastSound = kept;
+            index = keptIndex;
+        }
         if (validBytes < size) {
-            LOG.warn("Log segment {} ends with {} bytes of an incomplete write (a crash during append); "
-                    + "dropping them. Every acknowledged event lies before them.", last.path, size - validBytes);
+            LOG.warn("Log segment {} ends with {} bytes of an append that a crash interrupted; dropping them. "
+                    + "Every acknowledged event lies before them.", last.path, size - validBytes);
         }
         active = FileChannel.open(last.path, StandardOpenOption.WRITE, StandardOpenOption.READ);
         active.truncate(validBytes);
         active.force(true);
         active.position(validBytes);
         last.durableBytes = validBytes;
+        last.replaceIndex(index);
+        activeIndex = FileChannel.open(last.indexPath, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
         end = expected;
-        if (position == null && segments.size() > 1) {
-            position = lastPositionOf(segments.lowerEntry(last.baseOffset).getValue());
-        }
-        lastPosition = position;
+        lastPosition = lastSound == null ? null : lastSound.position();
+        nextAppendNumber = lastSound == null ? 0 : lastSound.appendNumber() + 1;
     }
 
     /**
-     * Throws when the unreadable frame at {@code at} is followed by a sound frame. A crash during
-     * append only ever damages the last frame; a sound frame after a damaged one means the damage is
-     * corruption, and truncating there would silently drop events already acknowledged to the source.
+     * Throws unless the damage at {@code at} is a torn tail: a damaged frame is torn only if no sound
+     * frame of a later append follows it (a later append starts after the earlier one's fsync).
      */
-    private void requireTornTail(FileChannel ch, long at, long size) throws IOException {
-        if (at + 8 > size) {
-            return;
-        }
-        ByteBuffer header = ByteBuffer.allocate(8);
-        readFully(ch, header, at);
-        int length = header.getInt(0);
-        long next = at + 8 + length;
-        if (length > 0 && length <= MAX_FRAME_BYTES && next < size && readFrame(ch, next, size, false) != null) {
-            throw corrupt(ch, at, "this frame fails its checks but a sound frame follows it, so it is not "
-                    + "a write cut short by a crash");
+    private void requireTornTail(FileChannel ch, Path file, long at, long size, Frame lastSound) throws IOException {
+        long damagedAppend = lastSound == null ? 0
+                : lastSound.lastOfAppend() ? lastSound.appendNumber() + 1 : lastSound.appendNumber();
+        long p = at;
+        while (p < size) {
+            long length = Frame.lengthAt(ch, p, size);
+            if (length < 0) {
+                return; // nothing further can be followed: the rest is a torn tail
+            }
+            p += Frame.HEADER_BYTES + length;
+            Frame.Read r = Frame.read(ch, p, size, positionCodec, codec);
+            if (r.frame() != null && r.frame().appendNumber() > damagedAppend) {
+                throw corrupt(file, at, "this frame fails its checks but a later append follows it, so it is not "
+                        + "a write cut short by a crash");
+            }
         }
     }
 
-    private Position lastPositionOf(Segment segment) throws IOException {
-        Position position = null;
+    private Frame lastFrameOf(Segment segment) throws IOException {
+        Frame last = null;
         try (FileChannel ch = FileChannel.open(segment.path, StandardOpenOption.READ)) {
             long at = 0;
-            Frame frame;
-            while ((frame = readFrame(ch, at, segment.durableBytes, true)) != null) {
-                at += frame.totalBytes;
-                position = frame.position;
+            while (at < segment.durableBytes) {
+                Frame.Read r = Frame.read(ch, at, segment.durableBytes, positionCodec, codec);
+                if (r.frame() == null) {
+                    throw corrupt(segment.path, at, Frame.describe(r.damage()));
+                }
+                at += r.frame().totalBytes();
+                last = r.frame();
             }
         }
-        return position;
+        return last;
     }
 
     private void openNewSegment(long base) throws IOException {
         Path path = dir.resolve(String.format("%020d%s", base, SUFFIX));
         if (active != null) {
             active.close();
+            activeIndex.close();
         }
         active = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
         fsyncDirectory();
-        segments.put(base, new Segment(base, path, 0));
+        Segment segment = new Segment(base, path, 0);
+        segment.replaceIndex(new TreeMap<>());
+        activeIndex = FileChannel.open(segment.indexPath, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        segments.put(base, segment);
     }
 
     private void fsyncDirectory() throws IOException {
@@ -200,27 +245,34 @@ public final class FileLog implements Log {
             openNewSegment(end);
             segment = segments.lastEntry().getValue();
         }
-        // Large rows make large batches: cut them into frames of about FRAME_TARGET_BYTES, each with
-        // the position of its last event, so no frame outgrows what a reader may hold in memory.
-        long first = end;
-        long written = 0;
+        long appendNumber = nextAppendNumber++;
+        long at = segment.durableBytes;
         int from = 0;
-        while (from < events.size() || (from == 0 && events.isEmpty())) {
+        do {
+            // Large rows make large batches: cut them into frames of about FRAME_TARGET_BYTES, each with
+            // the position of its last event, so no frame outgrows what a reader may hold in memory.
             int to = from;
             long estimate = 0;
-            while (to < events.size() && (to == from || estimate < FRAME_TARGET_BYTES)) {
+            while (to < events.size() && (to == from || estimate < frameTargetBytes)) {
                 estimate += estimateBytes(events.get(to++));
             }
             List<ChangeEvent> chunk = events.subList(from, to);
-            Position framePosition = to == events.size() ? position : chunk.get(chunk.size() - 1).position();
-            written += writeFrame(first + from, chunk, framePosition);
-            from = to;
-            if (events.isEmpty()) {
-                break;
+            boolean lastOfAppend = to == events.size();
+            Position framePosition = lastOfAppend ? position : chunk.get(chunk.size() - 1).position();
+            ByteBuffer frame = Frame.encode(appendNumber, lastOfAppend, end + from, framePosition, chunk,
+                    positionCodec, codec);
+            long frameAt = at;
+            while (frame.hasRemaining()) {
+                at += active.write(frame);
             }
-        }
+            if (!chunk.isEmpty()) {
+                segment.indexFrame(end + from, frameAt, activeIndex);
+            }
+            from = to;
+        } while (from < events.size());
+        CrashPoints.reach("log.before-fsync");
         active.force(false);
-        segment.durableBytes += written;
+        segment.durableBytes = at;
         lastPosition = position;
         synchronized (endMonitor) {
             end += events.size();
@@ -229,38 +281,12 @@ public final class FileLog implements Log {
         return Offset.of(end);
     }
 
-    private long writeFrame(long firstOffset, List<ChangeEvent> events, Position position) throws IOException {
-        ByteArrayOutputStream body = new ByteArrayOutputStream(512 + 256 * events.size());
-        DataOutputStream out = new DataOutputStream(body);
-        out.writeByte(FRAME_VERSION);
-        out.writeLong(firstOffset);
-        byte[] pos = positionCodec.encode(position);
-        out.writeInt(pos.length);
-        out.write(pos);
-        codec.encode(events, out);
-        out.flush();
-        if (body.size() > MAX_FRAME_BYTES) {
-            // refuse before writing: nothing is acknowledged, and the message says why
-            throw new IOException("one change event of " + events.get(0).table() + " at " + events.get(0).position().display()
-                    + " encodes to " + body.size() + " bytes, more than the Log's limit of " + MAX_FRAME_BYTES);
-        }
-        byte[] bytes = body.toByteArray();
-        CRC32C crc = new CRC32C();
-        crc.update(bytes);
-        ByteBuffer frame = ByteBuffer.allocate(8 + bytes.length);
-        frame.putInt(bytes.length).putInt((int) crc.getValue()).put(bytes).flip();
-        while (frame.hasRemaining()) {
-            active.write(frame);
-        }
-        return frame.limit();
-    }
-
     /** A cheap upper estimate of an event's encoded size, for cutting frames. */
     static long estimateBytes(ChangeEvent e) {
         return 64 + estimateRow(e.before()) + estimateRow(e.after());
     }
 
-    private static long estimateRow(dev.ferry.event.Row row) {
+    private static long estimateRow(Row row) {
         if (row == null) {
             return 0;
         }
@@ -308,6 +334,15 @@ public final class FileLog implements Log {
         return Offset.of(segments.firstKey());
     }
 
+    /** Bytes held on disk by all segments. */
+    public long sizeBytes() {
+        long n = 0;
+        for (Segment s : segments.values()) {
+            n += s.durableBytes;
+        }
+        return n;
+    }
+
     @Override
     public boolean awaitEnd(Offset offset, long timeoutMillis) throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMillis;
@@ -328,20 +363,25 @@ public final class FileLog implements Log {
         if (first.value() < segments.firstKey()) {
             throw new IllegalArgumentException("offset " + first + " was deleted by retention; the Log starts at " + start());
         }
-        return new Reader(first.value());
+        return new FileLogReader(this, segments, positionCodec, codec, first.value());
     }
 
     @Override
-    public synchronized void deleteBefore(Offset oldestStillNeeded) throws IOException {
+    public void deleteBefore(Offset oldestStillNeeded) throws IOException {
         boolean deleted = false;
+        // Readers and the writer never touch a segment wholly before the oldest needed offset, and the
+        // active segment is never deleted, so this needs no lock against append.
         for (Map.Entry<Long, Segment> e : segments.entrySet()) {
             Map.Entry<Long, Segment> next = segments.higherEntry(e.getKey());
             if (next == null || next.getKey() > oldestStillNeeded.value()) {
                 break;
             }
-            segments.remove(e.getKey());
-            Files.deleteIfExists(e.getValue().path);
-            deleted = true;
+            synchronized (this) {
+                if (segments.remove(e.getKey()) != null) {
+                    e.getValue().deleteFiles();
+                    deleted = true;
+                }
+            }
         }
         if (deleted) {
             fsyncDirectory();
@@ -351,12 +391,14 @@ public final class FileLog implements Log {
     @Override
     public synchronized void reset() throws IOException {
         active.close();
+        activeIndex.close();
         active = null;
         for (Segment s : segments.values()) {
-            Files.deleteIfExists(s.path);
+            s.deleteFiles();
         }
         segments.clear();
         lastPosition = null;
+        nextAppendNumber = 0;
         synchronized (endMonitor) {
             end = 0;
         }
@@ -367,160 +409,14 @@ public final class FileLog implements Log {
     public synchronized void close() throws IOException {
         if (active != null) {
             active.close();
+            activeIndex.close();
             active = null;
         }
     }
 
-    /** A decoded frame and its size on disk. */
-    private record Frame(long firstOffset, Position position, List<ChangeEvent> events, long totalBytes) {
-    }
-
-    /**
-     * Reads the frame at {@code at}, or returns null at the end of the readable bytes or at a frame
-     * that is incomplete or fails its checksum. With {@code strict}, such a frame is an error instead:
-     * in a sealed part of the Log it means corruption, never a torn tail.
-     */
-    private Frame readFrame(FileChannel ch, long at, long limit, boolean strict) throws IOException {
-        if (at + 8 > limit) {
-            if (strict && at != limit) {
-                throw corrupt(ch, at, "a frame header is cut short");
-            }
-            return null;
-        }
-        ByteBuffer header = ByteBuffer.allocate(8);
-        readFully(ch, header, at);
-        header.flip();
-        int length = header.getInt();
-        int crc = header.getInt();
-        if (length <= 0 || length > MAX_FRAME_BYTES || at + 8 + length > limit) {
-            if (strict) {
-                throw corrupt(ch, at, "the frame length " + length + " is impossible here");
-            }
-            return null;
-        }
-        ByteBuffer body = ByteBuffer.allocate(length);
-        readFully(ch, body, at + 8);
-        CRC32C check = new CRC32C();
-        check.update(body.array());
-        if ((int) check.getValue() != crc) {
-            if (strict) {
-                throw corrupt(ch, at, "the checksum does not match (the bytes changed on disk)");
-            }
-            return null;
-        }
-        DataInputStream in = new DataInputStream(new ByteArrayInputStream(body.array()));
-        int version = in.readUnsignedByte();
-        if (version != FRAME_VERSION) {
-            throw new IOException("Log frame version " + version + " at byte " + at + " is not one this Ferry reads");
-        }
-        long first = in.readLong();
-        byte[] pos = in.readNBytes(in.readInt());
-        List<ChangeEvent> events = codec.decode(in);
-        return new Frame(first, positionCodec.decode(pos), events, 8L + length);
-    }
-
-    private static void readFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {
-        long p = at;
-        while (buf.hasRemaining()) {
-            int n = ch.read(buf, p);
-            if (n < 0) {
-                throw new IOException("unexpected end of file at byte " + p);
-            }
-            p += n;
-        }
-    }
-
-    private IOException corrupt(FileChannel ch, long at, String why) {
-        return new IOException("The Log is corrupt in " + dir + " at byte " + at + " of a segment: " + why
+    IOException corrupt(Path file, long at, String why) {
+        return new IOException("The Log is corrupt: " + file + " at byte " + at + ": " + why
                 + ". Ferry stops rather than skip data. Restore the state folder from a backup or start the "
                 + "pipeline over with a new state folder (which re-snapshots).");
-    }
-
-    /** Reads frames forward; buffers at most one frame's events. */
-    private final class Reader implements LogReader {
-        private long next;
-        private Segment segment;
-        private FileChannel channel;
-        private long bytePos;
-        private List<ChangeEvent> buffered = List.of();
-        private long bufferedFirst;
-        private int bufferedIndex;
-        private long loadedFrameBytes;
-
-        Reader(long first) {
-            this.next = first;
-        }
-
-        @Override
-        public List<LogEntry> read(int maxEvents, Offset limit) throws IOException {
-            List<LogEntry> out = new ArrayList<>();
-            long bytes = 0;
-            while (out.size() < maxEvents && next < limit.value()) {
-                if (bufferedIndex < buffered.size()) {
-                    long offset = bufferedFirst + bufferedIndex;
-                    ChangeEvent e = buffered.get(bufferedIndex++);
-                    if (offset >= next) {
-                        out.add(new LogEntry(Offset.of(offset), e));
-                        next = offset + 1;
-                    }
-                    continue;
-                }
-                if (!out.isEmpty() && bytes >= READ_BUDGET_BYTES) {
-                    break; // bound memory by bytes too: rows can be large
-                }
-                if (!loadFrame()) {
-                    break;
-                }
-                bytes += loadedFrameBytes;
-            }
-            return out;
-        }
-
-        private boolean loadFrame() throws IOException {
-            if (segment == null) {
-                Map.Entry<Long, Segment> e = segments.floorEntry(next);
-                if (e == null) {
-                    throw new IllegalStateException("offset " + next + " is no longer in the Log");
-                }
-                segment = e.getValue();
-                channel = FileChannel.open(segment.path, StandardOpenOption.READ);
-                bytePos = 0;
-            }
-            while (true) {
-                long durable = segment.durableBytes;
-                Frame frame = bytePos < durable ? readFrame(channel, bytePos, durable, true) : null;
-                if (frame != null) {
-                    bytePos += frame.totalBytes;
-                    if (frame.events.isEmpty() || frame.firstOffset + frame.events.size() <= next) {
-                        continue;
-                    }
-                    buffered = frame.events;
-                    loadedFrameBytes = frame.totalBytes;
-                    bufferedFirst = frame.firstOffset;
-                    bufferedIndex = 0;
-                    return true;
-                }
-                Map.Entry<Long, Segment> following = segments.higherEntry(segment.baseOffset);
-                if (following == null || bytePos < segment.durableBytes) {
-                    return false;
-                }
-                channel.close();
-                segment = following.getValue();
-                channel = FileChannel.open(segment.path, StandardOpenOption.READ);
-                bytePos = 0;
-            }
-        }
-
-        @Override
-        public Offset next() {
-            return Offset.of(next);
-        }
-
-        @Override
-        public void close() throws IOException {
-            if (channel != null) {
-                channel.close();
-            }
-        }
     }
 }

@@ -1,0 +1,120 @@
+package dev.ferry.log;
+
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.source.PositionCodec;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+
+/**
+ * Reads a {@link FileLog} forward. Sees only durable bytes of each segment; holds at most the
+ * events of one frame beyond what it returns. Any damage it meets is corruption (the torn tail was
+ * dropped at open), so it is reported, never skipped.
+ */
+final class FileLogReader implements LogReader {
+    private final FileLog log;
+    private final NavigableMap<Long, Segment> segments;
+    private final PositionCodec positions;
+    private final EventCodec codec;
+    private long next;
+    private Segment segment;
+    private FileChannel channel;
+    private long bytePos;
+    private List<ChangeEvent> buffered = List.of();
+    private long bufferedFirst;
+    private int bufferedIndex;
+    private long loadedFrameBytes;
+
+    FileLogReader(FileLog log, NavigableMap<Long, Segment> segments, PositionCodec positions, EventCodec codec, long first) {
+        this.log = log;
+        this.segments = segments;
+        this.positions = positions;
+        this.codec = codec;
+        this.next = first;
+    }
+
+    @Override
+    public List<LogEntry> read(int maxEvents, Offset limit) throws IOException {
+        List<LogEntry> out = new ArrayList<>();
+        long bytes = 0;
+        while (out.size() < maxEvents && next < limit.value()) {
+            if (bufferedIndex < buffered.size()) {
+                long offset = bufferedFirst + bufferedIndex;
+                ChangeEvent e = buffered.get(bufferedIndex++);
+                if (offset >= next) {
+                    out.add(new LogEntry(Offset.of(offset), e));
+                    next = offset + 1;
+                }
+                continue;
+            }
+            if (!out.isEmpty() && bytes >= FileLog.READ_BUDGET_BYTES) {
+                break; // bound memory by bytes too: rows can be large
+            }
+            if (!loadFrame()) {
+                break;
+            }
+            bytes += loadedFrameBytes;
+        }
+        return out;
+    }
+
+    private boolean loadFrame() throws IOException {
+        if (segment == null) {
+            Map.Entry<Long, Segment> e = segments.floorEntry(next);
+            if (e == null) {
+                throw new IllegalStateException("offset " + next + " is no longer in the Log");
+            }
+            open(e.getValue());
+            bytePos = segment.bytePositionFor(next, positions, codec);
+        }
+        while (true) {
+            long durable = segment.durableBytes;
+            if (bytePos < durable) {
+                Frame.Read r = Frame.read(channel, bytePos, durable, positions, codec);
+                if (r.frame() == null) {
+                    throw log.corrupt(segment.path, bytePos, Frame.describe(r.damage()));
+                }
+                Frame frame = r.frame();
+                bytePos += frame.totalBytes();
+                if (frame.events().isEmpty() || frame.firstOffset() + frame.events().size() <= next) {
+                    continue;
+                }
+                buffered = frame.events();
+                bufferedFirst = frame.firstOffset();
+                bufferedIndex = 0;
+                loadedFrameBytes = frame.totalBytes();
+                return true;
+            }
+            Map.Entry<Long, Segment> following = segments.higherEntry(segment.baseOffset);
+            if (following == null || bytePos < segment.durableBytes) {
+                return false;
+            }
+            open(following.getValue());
+            bytePos = 0;
+        }
+    }
+
+    private void open(Segment s) throws IOException {
+        if (channel != null) {
+            channel.close();
+        }
+        segment = s;
+        channel = FileChannel.open(s.path, StandardOpenOption.READ);
+    }
+
+    @Override
+    public Offset next() {
+        return Offset.of(next);
+    }
+
+    @Override
+    public void close() throws IOException {
+        if (channel != null) {
+            channel.close();
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package dev.ferry.log;
+
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.source.Position;
+import dev.ferry.source.PositionCodec;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/**
+ * One frame of a Log segment: {@code u32 length, u32 CRC-32C of the body, body}. The body holds
+ * {@code u8 version, u8 flags, u64 append number, u64 first offset, u32 + position, events}.
+ * One {@link FileLog#append} writes one or more frames with the same append number; the last of them
+ * carries {@link #LAST_OF_APPEND}. Recovery uses the append numbers to tell a torn append (never
+ * acknowledged) from corruption of an earlier, fsync'd one.
+ *
+ * @param appendNumber  which append wrote the frame; increases by one per append
+ * @param lastOfAppend  whether this frame ends its append
+ * @param firstOffset   the offset of the frame's first event
+ * @param position      the source position reached after the frame's events
+ * @param events        the events (possibly none)
+ * @param totalBytes    the frame's size on disk, header included
+ */
+record Frame(long appendNumber, boolean lastOfAppend, long firstOffset, Position position, List<ChangeEvent> events,
+             long totalBytes) {
+    static final int VERSION = 1;
+    static final int LAST_OF_APPEND = 1;
+    static final int HEADER_BYTES = 8;
+    /** A frame larger than this is refused on write and taken as a corrupt length on read. */
+    static final int MAX_BYTES = 1024 * 1024 * 1024;
+
+    /** The frame's bytes, header included. */
+    static ByteBuffer encode(long appendNumber, boolean lastOfAppend, long firstOffset, Position position,
+                             List<ChangeEvent> events, PositionCodec positions, EventCodec codec) throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream(512 + 256 * events.size());
+        DataOutputStream out = new DataOutputStream(body);
+        out.writeByte(VERSION);
+        out.writeByte(lastOfAppend ? LAST_OF_APPEND : 0);
+        out.writeLong(appendNumber);
+        out.writeLong(firstOffset);
+        byte[] pos = positions.encode(position);
+        out.writeInt(pos.length);
+        out.write(pos);
+        codec.encode(events, out);
+        out.flush();
+        if (body.size() > MAX_BYTES) {
+            // refused before anything is written, so nothing is acknowledged
+            throw new IOException("a change event of " + events.get(0).table() + " at " + events.get(0).position().display()
+                    + " encodes to " + body.size() + " bytes, more than the Log's frame limit of " + MAX_BYTES);
+        }
+        byte[] bytes = body.toByteArray();
+        CRC32C crc = new CRC32C();
+        crc.update(bytes);
+        ByteBuffer frame = ByteBuffer.allocate(HEADER_BYTES + bytes.length);
+        frame.putInt(bytes.length).putInt((int) crc.getValue()).put(bytes).flip();
+        return frame;
+    }
+
+    /** Why a frame could not be read; null when it was read. */
+    enum Damage { CUT_SHORT, BAD_LENGTH, BAD_CHECKSUM }
+
+    /** The outcome of reading at one place: a frame, or the damage found there. */
+    record Read(Frame frame, Damage damage) {
+    }
+
+    /**
+     * Reads the frame at {@code at}, looking at no byte at or after {@code limit}. Returns the
+     * damage instead when the bytes there are not a whole, intact frame; {@code Read(null, null)} at
+     * exactly {@code limit}.
+     */
+    static Read read(FileChannel ch, long at, long limit, PositionCodec positions, EventCodec codec) throws IOException {
+        if (at == limit) {
+            return new Read(null, null);
+        }
+        if (at + HEADER_BYTES > limit) {
+            return new Read(null, Damage.CUT_SHORT);
+        }
+        ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
+        readFully(ch, header, at);
+        int length = header.getInt(0);
+        int crc = header.getInt(4);
+        if (length <= 0 || length > MAX_BYTES) {
+            return new Read(null, Damage.BAD_LENGTH);
+        }
+        if (at + HEADER_BYTES + length > limit) {
+            return new Read(null, Damage.CUT_SHORT);
+        }
+        ByteBuffer body = ByteBuffer.allocate(length);
+        readFully(ch, body, at + HEADER_BYTES);
+        CRC32C check = new CRC32C();
+        check.update(body.array());
+        if ((int) check.getValue() != crc) {
+            return new Read(null, Damage.BAD_CHECKSUM);
+        }
+        DataInputStream in = new DataInputStream(new ByteArrayInputStream(body.array()));
+        int version = in.readUnsignedByte();
+        if (version != VERSION) {
+            throw new IOException("Log frame version " + version + " at byte " + at + " is not one this Ferry reads");
+        }
+        boolean last = (in.readUnsignedByte() & LAST_OF_APPEND) != 0;
+        long appendNumber = in.readLong();
+        long first = in.readLong();
+        byte[] pos = in.readNBytes(in.readInt());
+        List<ChangeEvent> events = codec.decode(in);
+        return new Read(new Frame(appendNumber, last, first, positions.decode(pos), events, (long) HEADER_BYTES + length),
+                null);
+    }
+
+    /** The length field at {@code at}, for following a damaged frame to the next one; -1 if unreadable. */
+    static long lengthAt(FileChannel ch, long at, long limit) throws IOException {
+        if (at + HEADER_BYTES > limit) {
+            return -1;
+        }
+        ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
+        readFully(ch, header, at);
+        int length = header.getInt(0);
+        return length > 0 && length <= MAX_BYTES ? length : -1;
+    }
+
+    static void readFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {
+        long p = at;
+        while (buf.hasRemaining()) {
+            int n = ch.read(buf, p);
+            if (n < 0) {
+                throw new IOException("unexpected end of file at byte " + p);
+            }
+            p += n;
+        }
+    }
+
+    static String describe(Damage damage) {
+        return switch (damage) {
+            case CUT_SHORT -> "the frame is cut short";
+            case BAD_LENGTH -> "the frame length is impossible";
+            case BAD_CHECKSUM -> "the checksum does not match (the bytes changed on disk)";
+        };
+    }
+}
