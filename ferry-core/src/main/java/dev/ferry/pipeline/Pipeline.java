@@ -4,6 +4,7 @@ import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Op;
+import dev.ferry.log.CrashPoints;
 import dev.ferry.log.Log;
 import dev.ferry.log.LogEntry;
 import dev.ferry.log.LogReader;
@@ -256,7 +257,9 @@ public final class Pipeline {
             throw new FerryException(ErrorKind.INTERNAL, "Cannot write the Log in the state folder: " + e.getMessage()
                     + ". Ferry stops without acknowledging the source; fix the disk problem and run again.", e);
         }
+        CrashPoints.reach("pipeline.before-acknowledge");
         source.acknowledge(p);
+        CrashPoints.reach("pipeline.after-acknowledge");
         for (ChangeEvent e : events) {
             if (e.op() == Op.READ) {
                 snapshotRows.incrementAndGet();
@@ -302,6 +305,7 @@ public final class Pipeline {
                 }
                 Offset last = entries.get(entries.size() - 1).offset();
                 sink.write(events, last);
+                CrashPoints.reach("pipeline.after-sink-write");
                 committed[index].set(last.value() + 1);
                 delivered[index].addAndGet(events.size());
                 ChangeEvent newest = events.get(events.size() - 1);

@@ -10,6 +10,7 @@ import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.EnvelopeWriter;
 import dev.ferry.event.TableId;
+import dev.ferry.log.CrashPoints;
 import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
 import dev.ferry.source.Check;
@@ -187,12 +188,14 @@ final class JsonlSink implements Sink {
                     out.flush();
                     ch.force(false);
                 }
+                CrashPoints.reach("sink.before-rename");
                 Files.move(tmp, dir.resolve(fileName), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
                 dirs.add(dir);
             }
             for (Path dir : dirs) {
                 fsync(dir);
             }
+            CrashPoints.reach("sink.before-manifest");
             writeManifest(last);
             committedOffset = last.value();
         } catch (IOException e) {
