@@ -144,6 +144,13 @@ class CrashRecoveryIT {
             result = ReplayVerifier.verify(dir.resolve("out"), c, TABLES);
         }
         assertThat(result.problems()).isEmpty();
+
+        // status reads the slot, the Log and the sink while nothing runs
+        FerryProcess status = FerryProcess.start(dir, env(), "status", "-c", "pipeline.yaml");
+        assertThat(status.waitFor()).as(status.stderr()).isEqualTo(0);
+        assertThat(status.stdout()).contains("slot ferry_term").contains("inactive").contains("confirmed flush LSN")
+                .contains("WAL retained by the slot").contains("last position").contains("sink jsonl")
+                .contains("behind the Log               0 events");
     }
 
     private static long countFiles(Path root) throws Exception {

@@ -64,6 +64,7 @@ public final class FileLog implements Log {
     private volatile Position lastPosition;
     private long nextAppendNumber;
     private boolean createdNow;
+    private boolean readOnly;
 
     private FileLog(Path dir, PositionCodec positionCodec, long segmentBytes, long frameTargetBytes) {
         this.dir = dir;
@@ -81,6 +82,20 @@ public final class FileLog implements Log {
     /** As {@link #open(Path, PositionCodec)} with a given segment size, for tests of rolling. */
     public static FileLog open(Path dir, PositionCodec positionCodec, long segmentBytes) throws IOException {
         return open(dir, positionCodec, segmentBytes, FRAME_TARGET_BYTES);
+    }
+
+    /**
+     * Opens an existing Log for reading only, while another process may be appending to it: nothing
+     * is truncated or rewritten, and a frame being written is simply not seen. For {@code ferry status}.
+     */
+    public static FileLog openReadOnly(Path dir, PositionCodec positionCodec) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            throw new java.nio.file.NoSuchFileException(dir.toString());
+        }
+        FileLog log = new FileLog(dir, positionCodec, Long.MAX_VALUE, FRAME_TARGET_BYTES);
+        log.readOnly = true;
+        log.recover();
+        return log;
     }
 
     /** With a given frame size too, so tests can make multi-frame appends out of small events. */
@@ -101,6 +116,9 @@ public final class FileLog implements Log {
             }
         }
         if (segments.isEmpty()) {
+            if (readOnly) {
+                return;
+            }
             openNewSegment(0);
             createdNow = true;
             return;
@@ -121,7 +139,7 @@ public final class FileLog implements Log {
                 Frame.Read r = Frame.read(ch, validBytes, size, positionCodec, codec);
                 Frame frame = r.frame();
                 if (frame == null || frame.firstOffset() != expected) {
-                    if (r.damage() != null || frame != null) {
+                    if ((r.damage() != null || frame != null) && !readOnly) {
                         requireTornTail(ch, last.path, validBytes, size, lastSound);
                     }
                     break;
@@ -162,6 +180,12 @@ public final class FileLog implements Log {
             expected = exp;
             lastSound = kept;
             index = keptIndex;
+        }
+        if (readOnly) {
+            last.durableBytes = validBytes;
+            end = expected;
+            lastPosition = lastSound == null ? null : lastSound.position();
+            return;
         }
         if (validBytes < size) {
             LOG.warn("Log segment {} ends with {} bytes of an append that a crash interrupted; dropping them. "
@@ -240,6 +264,7 @@ public final class FileLog implements Log {
 
     @Override
     public synchronized Offset append(List<ChangeEvent> events, Position position) throws IOException {
+        requireWritable();
         Segment segment = segments.lastEntry().getValue();
         if (segment.durableBytes >= segmentBytes && !events.isEmpty()) {
             openNewSegment(end);
@@ -331,7 +356,7 @@ public final class FileLog implements Log {
 
     @Override
     public Offset start() {
-        return Offset.of(segments.firstKey());
+        return segments.isEmpty() ? Offset.of(0) : Offset.of(segments.firstKey());
     }
 
     /** Bytes held on disk by all segments. */
@@ -360,7 +385,7 @@ public final class FileLog implements Log {
 
     @Override
     public LogReader readFrom(Offset first) throws IOException {
-        if (first.value() < segments.firstKey()) {
+        if (first.value() < start().value()) {
             throw new IllegalArgumentException("offset " + first + " was deleted by retention; the Log starts at " + start());
         }
         return new FileLogReader(this, segments, positionCodec, codec, first.value());
@@ -368,6 +393,7 @@ public final class FileLog implements Log {
 
     @Override
     public void deleteBefore(Offset oldestStillNeeded) throws IOException {
+        requireWritable();
         boolean deleted = false;
         // Readers and the writer never touch a segment wholly before the oldest needed offset, and the
         // active segment is never deleted, so this needs no lock against append.
@@ -390,6 +416,7 @@ public final class FileLog implements Log {
 
     @Override
     public synchronized void reset() throws IOException {
+        requireWritable();
         active.close();
         activeIndex.close();
         active = null;
@@ -411,6 +438,12 @@ public final class FileLog implements Log {
             active.close();
             activeIndex.close();
             active = null;
+        }
+    }
+
+    private void requireWritable() {
+        if (readOnly) {
+            throw new UnsupportedOperationException("this Log was opened read-only");
         }
     }
 

@@ -118,7 +118,8 @@ final class Segment {
                 at += r.frame().totalBytes();
             }
         }
-        replaceIndex(entries);
+        // in memory only: a reader (perhaps of a read-only Log) never writes files
+        index = entries;
     }
 
     void deleteFiles() throws IOException {

@@ -82,6 +82,11 @@ public final class PipelineAssembly implements AutoCloseable {
         return sinkNames;
     }
 
+    /** The codec of the source's positions, for reading the Log. */
+    public dev.ferry.source.PositionCodec positionCodec() {
+        return sourceFactory.positionCodec();
+    }
+
     /**
      * Opens the Log in the state folder, holding an exclusive lock on the folder so that two Ferry
      * processes never run the same pipeline at once, and returns the runnable pipeline.

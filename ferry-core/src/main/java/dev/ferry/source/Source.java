@@ -24,6 +24,15 @@ public interface Source extends AutoCloseable {
     /** Each prerequisite, with the problem and its fix where there is one. Connects, but changes nothing. */
     List<Check> check() throws FerryException;
 
+    /**
+     * What the source's server says about this pipeline, as label → value lines for
+     * {@code ferry status} (PostgreSQL: the slot's confirmed LSN and the WAL it retains). Connects;
+     * changes nothing. May be called while another process runs the pipeline.
+     */
+    default java.util.Map<String, String> status() throws FerryException {
+        return java.util.Map.of();
+    }
+
     /** The position of "now": a batch run ({@code run --once}) delivers everything before it, then exits. */
     Position end() throws FerryException;
 

@@ -105,6 +105,40 @@ public final class PostgresSource implements Source {
     }
 
     @Override
+    public Map<String, String> status() throws FerryException {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        try {
+            ensureCatalog();
+            Optional<SlotManager.SlotState> slot = slots.find(catalogConnection);
+            if (slot.isEmpty()) {
+                out.put("slot " + slots.slot(), "does not exist (created on the first run)");
+                return out;
+            }
+            String sql = "SELECT confirmed_flush_lsn::text, restart_lsn::text, "
+                    + "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), restart_lsn)::bigint, "
+                    + "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::bigint "
+                    + "FROM pg_replication_slots WHERE slot_name = ?";
+            try (java.sql.PreparedStatement ps = catalogConnection.prepareStatement(sql)) {
+                ps.setString(1, slots.slot());
+                try (java.sql.ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        out.put("slot " + slots.slot(), slot.get().active() ? "active (pid " + slot.get().activePid() + ")"
+                                : "inactive");
+                        out.put("confirmed flush LSN", rs.getString(1));
+                        out.put("restart LSN", rs.getString(2));
+                        out.put("WAL retained by the slot", String.format("%,d bytes", rs.getLong(3)));
+                        out.put("WAL not yet confirmed", String.format("%,d bytes", rs.getLong(4)));
+                    }
+                }
+            }
+            out.put("server WAL position", PgPosition.formatLsn(catalog.currentWalLsn()));
+            return out;
+        } catch (SQLException e) {
+            throw connections.classify(e, false);
+        }
+    }
+
+    @Override
     public Position end() throws FerryException {
         try {
             ensureCatalog();

@@ -1,0 +1,92 @@
+package dev.ferry.cli;
+
+import dev.ferry.config.ConfigLoader;
+import dev.ferry.config.PipelineConfig;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.log.FileLog;
+import dev.ferry.log.LogEntry;
+import dev.ferry.log.LogReader;
+import dev.ferry.log.Offset;
+import dev.ferry.pipeline.PipelineAssembly;
+import dev.ferry.sink.Sink;
+import java.io.PrintStream;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code ferry status -c FILE}: where the source, the Log and each sink stand. Reads only; safe
+ * while the pipeline runs in another process.
+ */
+@Command(name = "status", mixinStandardHelpOptions = true,
+        description = "Show the source position (for PostgreSQL: the slot and the WAL it retains), the Log's "
+                + "head and size, and each sink's committed offset and lag. Reads only.")
+final class StatusCommand implements Callable<Integer> {
+    @Option(names = {"-c", "--config"}, required = true, description = "the pipeline file")
+    Path config;
+
+    @Override
+    public Integer call() throws Exception {
+        PipelineConfig pc = ConfigLoader.load(config);
+        PrintStream out = System.out;
+        try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
+            out.println("pipeline " + pc.name());
+            out.println("source");
+            for (Map.Entry<String, String> e : assembly.source().status().entrySet()) {
+                row(out, e.getKey(), e.getValue());
+            }
+            Path logDir = pc.state().resolve("log");
+            FileLog log;
+            try {
+                log = FileLog.openReadOnly(logDir, assembly.positionCodec());
+            } catch (NoSuchFileException e) {
+                out.println("log");
+                row(out, "state folder", pc.state() + " (no Log yet: the pipeline has not run)");
+                return 0;
+            }
+            try (log) {
+                out.println("log");
+                row(out, "folder", logDir.toString());
+                row(out, "last position", log.lastPosition().map(p -> p.display()).orElse("-"));
+                row(out, "offsets held", log.start() + " to " + (log.end().value() - 1));
+                row(out, "size", String.format("%,d bytes", log.sizeBytes()));
+                for (int i = 0; i < assembly.sinks().size(); i++) {
+                    Sink sink = assembly.sinks().get(i);
+                    out.println("sink " + assembly.sinkNames().get(i));
+                    Optional<Offset> committed = sink.committed();
+                    long next = committed.map(o -> o.value() + 1).orElse(log.start().value());
+                    long behind = Math.max(0, log.end().value() - next);
+                    row(out, "committed offset", committed.map(Offset::toString).orElse("none yet"));
+                    row(out, "behind the Log", String.format("%,d events", behind));
+                    if (behind > 0 && next >= log.start().value()) {
+                        row(out, "oldest undelivered change", age(log, next));
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+
+    private static String age(FileLog log, long offset) throws Exception {
+        try (LogReader reader = log.readFrom(Offset.of(offset))) {
+            List<LogEntry> first = reader.read(1, log.end());
+            if (first.isEmpty()) {
+                return "-";
+            }
+            ChangeEvent e = first.get(0).event();
+            Duration age = Duration.between(e.committedAt(), Instant.now());
+            return "committed " + age.toSeconds() + " s ago (" + e.committedAt() + ")";
+        }
+    }
+
+    private static void row(PrintStream out, String label, String value) {
+        out.printf("  %-28s %s%n", label, value);
+    }
+}
