@@ -68,6 +68,10 @@ public final class Pipeline {
     /** How long a stop lets delivery go on draining the Log. */
     static final long DRAIN_MILLIS = 20_000;
     private boolean startingOver;
+    private volatile Mode mode = Mode.STREAM;
+    /** How long a batch run retries a sink that cannot be reached before it fails. */
+    long onceRetryMillis = 60_000;
+    private static final long MAX_BACKOFF_MILLIS = 30_000;
 
     /**
      * @param sinkNames      names of the sinks for logs and stats, in the same order
@@ -99,6 +103,7 @@ public final class Pipeline {
      */
     public boolean run(Mode mode) throws FerryException, InterruptedException {
         MDC.put("pipeline", name);
+        this.mode = mode;
         Optional<Position> resume = prepareLog();
         Position end = mode == Mode.ONCE ? source.end() : null;
         if (end != null) {
@@ -304,7 +309,9 @@ public final class Pipeline {
                     events.add(e.event());
                 }
                 Offset last = entries.get(entries.size() - 1).offset();
-                sink.write(events, last);
+                if (!writeWithRetry(index, events, last)) {
+                    break; // stopped while the sink was down: the batch stays in the Log
+                }
                 CrashPoints.reach("pipeline.after-sink-write");
                 committed[index].set(last.value() + 1);
                 delivered[index].addAndGet(events.size());
@@ -314,6 +321,48 @@ public final class Pipeline {
                 }
                 LOG.debug("sink {}: wrote {} events up to offset {}", sinkNames.get(index), events.size(), last);
                 releaseDeliveredSegments();
+            }
+        }
+    }
+
+    /**
+     * Writes a batch, retrying a sink that cannot be reached (CONNECTIVITY) with exponential backoff
+     * and jitter, while the other sinks and capture go on; the Log keeps what the sink has not taken.
+     * A stream retries until stopped; a batch run gives up after {@link #onceRetryMillis}. Other
+     * kinds of errors are not retried.
+     *
+     * @return false when the pipeline was stopped while the sink was still down
+     */
+    private boolean writeWithRetry(int index, List<ChangeEvent> events, Offset last) throws FerryException,
+            InterruptedException {
+        long backoff = 500;
+        long firstFailure = -1;
+        while (true) {
+            try {
+                sinks.get(index).write(events, last);
+                if (firstFailure >= 0) {
+                    LOG.info("sink {} is writable again after {} s; catching up from offset {}", sinkNames.get(index),
+                            (System.currentTimeMillis() - firstFailure) / 1000, last.value() - events.size() + 1);
+                }
+                return true;
+            } catch (FerryException e) {
+                if (e.kind() != ErrorKind.CONNECTIVITY) {
+                    throw e;
+                }
+                long now = System.currentTimeMillis();
+                if (firstFailure < 0) {
+                    firstFailure = now;
+                    LOG.warn("sink {} cannot write: {} Retrying with backoff; capture and the other sinks go on, and "
+                            + "the Log keeps what this sink has not taken.", sinkNames.get(index), e.getMessage());
+                }
+                if (mode == Mode.ONCE && now - firstFailure > onceRetryMillis) {
+                    throw e;
+                }
+                if (stopping || failure.get() != null) {
+                    return false;
+                }
+                Thread.sleep(backoff / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+                backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
             }
         }
     }

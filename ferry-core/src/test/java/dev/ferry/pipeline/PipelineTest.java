@@ -1,0 +1,166 @@
+package dev.ferry.pipeline;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.log.FileLog;
+import dev.ferry.log.Offset;
+import dev.ferry.sink.Sink;
+import dev.ferry.source.Check;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.LongStream;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The runtime with a scripted source and sinks that fail on purpose. */
+class PipelineTest {
+    @TempDir
+    Path dir;
+
+    /** A sink that keeps ids; fails with the given kind while {@code down} is set. */
+    static final class TestSink implements Sink {
+        final List<Long> ids = new ArrayList<>();
+        volatile boolean down;
+        volatile ErrorKind failure = ErrorKind.CONNECTIVITY;
+        volatile int attempts;
+        private Offset committed;
+
+        @Override
+        public List<Check> check() {
+            return List.of();
+        }
+
+        @Override
+        public synchronized Optional<Offset> committed() {
+            return Optional.ofNullable(committed);
+        }
+
+        @Override
+        public synchronized void write(List<ChangeEvent> events, Offset last) throws FerryException {
+            attempts++;
+            if (down) {
+                throw new FerryException(failure, "test sink is down on purpose");
+            }
+            for (ChangeEvent e : events) {
+                ids.add((Long) e.after().get(0));
+            }
+            committed = last;
+        }
+
+        synchronized List<Long> ids() {
+            return List.copyOf(ids);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    private static List<Long> upTo(long n) {
+        return LongStream.rangeClosed(1, n).boxed().toList();
+    }
+
+    @Test
+    void everySinkGetsEveryEventOnceAndRetentionFollowsTheSlowest() throws Exception {
+        TestSink a = new TestSink();
+        TestSink b = new TestSink();
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC, 2048)) {
+            ScriptedSource source = new ScriptedSource(5_000, 100);
+            assertThat(new Pipeline("p", source, log, List.of(a, b), List.of("a", "b"), 300).run(Mode.ONCE)).isTrue();
+            assertThat(source.acknowledged).isEqualTo(5_000);
+            assertThat(log.start().value()).as("segments both sinks are past are deleted").isGreaterThan(0);
+        }
+        assertThat(a.ids()).isEqualTo(upTo(5_000));
+        assertThat(b.ids()).isEqualTo(upTo(5_000));
+        try (Stream<Path> files = Files.list(dir)) {
+            assertThat(files.filter(f -> f.toString().endsWith(".log")).count()).isLessThan(5);
+        }
+    }
+
+    @Test
+    void aSinkThatIsDownDoesNotStopTheOtherAndCatchesUpWhenItIsBack() throws Exception {
+        TestSink healthy = new TestSink();
+        TestSink flaky = new TestSink();
+        flaky.down = true;
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC, 4096)) {
+            ScriptedSource source = new ScriptedSource(3_000, 100);
+            Pipeline pipeline = new Pipeline("p", source, log, List.of(healthy, flaky), List.of("healthy", "flaky"), 500);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread runner = new Thread(() -> {
+                try {
+                    pipeline.run(Mode.STREAM);
+                } catch (Throwable t) {
+                    failed.set(t);
+                }
+            });
+            runner.start();
+            long deadline = System.currentTimeMillis() + 10_000;
+            while (healthy.ids().size() < 3_000 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(healthy.ids()).as("the healthy sink got everything while the other was down").isEqualTo(upTo(3_000));
+            assertThat(flaky.ids()).isEmpty();
+            Thread.sleep(1_200);
+            assertThat(flaky.attempts).as("retried with backoff").isBetween(2, 6);
+            assertThat(source.acknowledged).as("capture went on too").isEqualTo(3_000);
+            assertThat(log.start().value()).as("the Log keeps what the down sink has not taken").isZero();
+
+            flaky.down = false;
+            deadline = System.currentTimeMillis() + 20_000;
+            while (flaky.ids().size() < 3_000 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            pipeline.stop();
+            runner.join(10_000);
+            assertThat(failed.get()).isNull();
+        }
+        assertThat(flaky.ids()).isEqualTo(upTo(3_000));
+        assertThat(healthy.ids()).isEqualTo(upTo(3_000));
+    }
+
+    @Test
+    void aBatchRunGivesUpOnASinkThatStaysDown() throws Exception {
+        TestSink down = new TestSink();
+        down.down = true;
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline pipeline = new Pipeline("p", new ScriptedSource(100, 10), log, List.of(down), List.of("down"), 50);
+            pipeline.onceRetryMillis = 1_000;
+            assertThatThrownBy(() -> pipeline.run(Mode.ONCE)).isInstanceOfSatisfying(FerryException.class,
+                    e -> assertThat(e.kind()).isEqualTo(ErrorKind.CONNECTIVITY));
+        }
+    }
+
+    @Test
+    void aSinkErrorThatIsNotTransientStopsThePipelineAtOnce() throws Exception {
+        TestSink broken = new TestSink();
+        broken.down = true;
+        broken.failure = ErrorKind.INTERNAL;
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline pipeline = new Pipeline("p", new ScriptedSource(100, 10), log, List.of(broken), List.of("b"), 50);
+            assertThatThrownBy(() -> pipeline.run(Mode.STREAM)).isInstanceOf(FerryException.class)
+                    .hasMessageContaining("down on purpose");
+            assertThat(broken.attempts).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void restartResumesAfterTheLogsPositionAndTheSinksOffset() throws Exception {
+        TestSink sink = new TestSink();
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            new Pipeline("p", new ScriptedSource(1_000, 64), log, List.of(sink), List.of("s"), 100).run(Mode.ONCE);
+        }
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            new Pipeline("p", new ScriptedSource(2_500, 64), log, List.of(sink), List.of("s"), 100).run(Mode.ONCE);
+        }
+        assertThat(sink.ids()).isEqualTo(upTo(2_500));
+    }
+}
