@@ -59,10 +59,18 @@ class CrashRecoveryIT {
         return Map.of("PW", pg.password());
     }
 
+    /**
+     * At least {@code ferry.kills} (default 25) SIGKILLs while a workload makes at least
+     * {@code ferry.changes} (default 100,000) changes: multi-row inserts, updates, deletes, and one
+     * transaction of 50,000 inserts plus 5,000 updates. The soak command raises both.
+     */
     @Test
     void survivesRepeatedSigkillWithoutLosingOrDuplicatingAChange() throws Exception {
         long seed = Long.getLong("ferry.seed", System.nanoTime());
-        System.out.println("CrashRecoveryIT seed: " + seed + " (replay with -Dferry.seed=" + seed + ")");
+        int minKills = Integer.getInteger("ferry.kills", 25);
+        long minChanges = Long.getLong("ferry.changes", 100_000);
+        System.out.println("CrashRecoveryIT seed: " + seed + " (replay with -Dferry.seed=" + seed + "), kills >= "
+                + minKills + ", changes >= " + minChanges);
         Random random = new Random(seed);
         String db = "crash";
         pg.createDatabase(db);
@@ -74,13 +82,21 @@ class CrashRecoveryIT {
 
         AtomicLong changes = new AtomicLong();
         AtomicReference<Throwable> workloadFailure = new AtomicReference<>();
+        java.util.concurrent.atomic.AtomicBoolean keepWriting = new java.util.concurrent.atomic.AtomicBoolean(true);
         Thread workload = new Thread(() -> {
             try (Connection c = pg.connect(db)) {
                 ShopWorkload w = new ShopWorkload(c, seed + 1);
-                while (w.changes() < 12_000) {
-                    w.run(20);
+                boolean big = false;
+                while (w.changes() < minChanges || keepWriting.get()) {
+                    if (!big && w.changes() > minChanges / 3) {
+                        w.bigTransaction(50_000);
+                        big = true;
+                    }
+                    w.run(50);
                     changes.set(w.changes());
-                    Thread.sleep(5);
+                    if (w.changes() >= minChanges) {
+                        Thread.sleep(50); // idle trickle until the kills are done
+                    }
                 }
             } catch (Throwable t) {
                 workloadFailure.set(t);
@@ -89,18 +105,21 @@ class CrashRecoveryIT {
         workload.start();
 
         int kills = 0;
-        // first kill lands inside the initial snapshot of 32,100 rows
+        // the first kill lands inside the initial snapshot of 32,100 rows
         FerryProcess first = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
         Thread.sleep(1200 + random.nextInt(400));
         first.kill();
         kills++;
-        while (workload.isAlive() || kills < 6) {
+        while (changes.get() < minChanges || kills < minKills) {
             FerryProcess p = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
-            Thread.sleep(800 + random.nextInt(2500));
+            Thread.sleep(700 + random.nextInt(2300));
             assertThat(p.isAlive()).as("ferry died on its own: " + p.stderr()).isTrue();
             p.kill();
             kills++;
+            assertThat(workloadFailure.get()).isNull();
         }
+        keepWriting.set(false);
+        workload.join();
         assertThat(workloadFailure.get()).isNull();
 
         FerryProcess finish = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml", "--once");
@@ -111,9 +130,9 @@ class CrashRecoveryIT {
         }
         System.out.println("CrashRecoveryIT: " + kills + " kills, " + changes.get() + " workload changes; replay: " + result);
         assertThat(result.problems()).isEmpty();
-        assertThat(changes.get()).isGreaterThanOrEqualTo(12_000);
-        assertThat(kills).isGreaterThanOrEqualTo(6);
-        assertThat(result.events()).isGreaterThan(result.rows());
+        assertThat(changes.get()).isGreaterThanOrEqualTo(minChanges);
+        assertThat(kills).isGreaterThanOrEqualTo(minKills);
+        assertThat(result.events()).isGreaterThanOrEqualTo(minChanges);
 
         // a second batch run finds nothing new and changes nothing
         long files = countFiles(dir.resolve("out"));

@@ -94,6 +94,19 @@ public final class ShopWorkload {
         return changes - before;
     }
 
+    /** One transaction that inserts {@code rows} transactions with set-based SQL, then updates a tenth of them. */
+    public long bigTransaction(int rows) throws SQLException {
+        long before = changes;
+        try (Statement s = connection.createStatement()) {
+            changes += s.executeUpdate("INSERT INTO transactions (customer_id, product_id, quantity, amount, status, note) "
+                    + "SELECT 1 + g % 100, 1 + g % 20, 1 + g % 3, (g % 500) * 1.01, 'bulk', 'bulk ' || g "
+                    + "FROM generate_series(1, " + rows + ") g");
+            changes += s.executeUpdate("UPDATE transactions SET status = 'bulk-updated' WHERE status = 'bulk' AND id % 10 = 0");
+        }
+        connection.commit();
+        return changes - before;
+    }
+
     private void insertTransactions(int rows) throws SQLException {
         StringBuilder sql = new StringBuilder("INSERT INTO transactions (customer_id, product_id, quantity, amount, "
                 + "status, note, updated_at) VALUES ");
