@@ -26,6 +26,8 @@ final class ConfigReference {
                 .append("Unknown keys are errors.\n\n");
         md.append("## Top level\n\n");
         table(md, ConfigLoader.FILE_SETTINGS);
+        md.append("\n## log:\n\n");
+        table(md, dev.ferry.log.LogSettings.ALL);
         List<SourceFactory> sources = StreamSupport.stream(ServiceLoader.load(SourceFactory.class).spliterator(), false)
                 .sorted(Comparator.comparing(SourceFactory::type)).toList();
         for (SourceFactory f : sources) {

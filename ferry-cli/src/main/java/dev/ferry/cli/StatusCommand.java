@@ -56,7 +56,12 @@ final class StatusCommand implements Callable<Integer> {
                 row(out, "folder", logDir.toString());
                 row(out, "last position", log.lastPosition().map(p -> p.display()).orElse("-"));
                 row(out, "offsets held", log.start() + " to " + (log.end().value() - 1));
-                row(out, "size", String.format("%,d bytes", log.sizeBytes()));
+                long cap = assembly.logSettings().maxBytes();
+                row(out, "size", String.format("%,d bytes", log.sizeBytes())
+                        + (cap > 0 ? String.format(" of a %,d-byte cap (log.max_mb)", cap) : ""));
+                if (cap > 0 && log.sizeBytes() >= cap) {
+                    row(out, "backpressure", "capture is paused until the slowest sink catches up");
+                }
                 for (int i = 0; i < assembly.sinks().size(); i++) {
                     Sink sink = assembly.sinks().get(i);
                     out.println("sink " + assembly.sinkNames().get(i));

@@ -40,7 +40,9 @@ public final class ConfigLoader {
             Setting.section("sinks", true, "several sinks, each as in sink:; give sink: or sinks:",
                     "[{type: jsonl, path: out/}]"),
             Setting.string("state", "folder for the Log and Ferry's own state; relative to the pipeline file",
-                    ".ferry/shop").withDefault(".ferry/<name>"));
+                    ".ferry/shop").withDefault(".ferry/<name>"),
+            Setting.section("log", false, "how the embedded Log is kept: fsync policy, segment size, size cap, "
+                    + "retention (keys below)", "{fsync: batch, max_mb: 10240}"));
     private static final List<String> TOP_LEVEL = FILE_SETTINGS.stream().map(Setting::key).toList();
 
     private ConfigLoader() {
@@ -129,7 +131,9 @@ public final class ConfigLoader {
         if (stateValue != null) {
             state = baseDir.resolve(stateValue.scalar().trim());
         }
-        return new PipelineConfig(name, sourceConfig, sinks, state.normalize(), fileName);
+        ConfigValue logValue = top.get("log");
+        ComponentConfig logConfig = logValue == null ? null : new ComponentConfig(logValue);
+        return new PipelineConfig(name, sourceConfig, sinks, state.normalize(), fileName, logConfig);
     }
 
     static ComponentConfig section(String name, String yaml) throws FerryException {

@@ -13,8 +13,10 @@ import java.util.Objects;
  * @param sinks  the {@code sink:} section, or each of {@code sinks:}
  * @param state  the folder for the Log and Ferry's own state
  * @param file   the pipeline file, for messages
+ * @param log    the {@code log:} section, or null when the file has none
  */
-public record PipelineConfig(String name, ComponentConfig source, List<ComponentConfig> sinks, Path state, String file) {
+public record PipelineConfig(String name, ComponentConfig source, List<ComponentConfig> sinks, Path state, String file,
+                             ComponentConfig log) {
     public PipelineConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(source, "source");

@@ -55,23 +55,54 @@ public final class FileLog implements Log {
     private final EventCodec codec;
     private final long segmentBytes;
     private final long frameTargetBytes;
+    private final long fsyncIntervalNanos;
     private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
     private final Object endMonitor = new Object();
 
     private FileChannel active;
     private FileChannel activeIndex;
+    /** Durable, readable end; what readers and the pipeline see. */
     private volatile long end;
     private volatile Position lastPosition;
+    /** Written (possibly not yet durable) end, bytes of the active segment, position, newest append. */
+    private long writtenEnd;
+    private long writtenBytes;
+    private Position writtenPosition;
+    private long durableAppend = -1;
+    private long lastSyncNanos = System.nanoTime();
     private long nextAppendNumber;
     private boolean createdNow;
     private boolean readOnly;
 
-    private FileLog(Path dir, PositionCodec positionCodec, long segmentBytes, long frameTargetBytes) {
+    private FileLog(Path dir, PositionCodec positionCodec, long segmentBytes, long frameTargetBytes,
+                    long fsyncIntervalMillis) {
         this.dir = dir;
         this.positionCodec = positionCodec;
         this.codec = new EventCodec(positionCodec);
         this.segmentBytes = segmentBytes;
         this.frameTargetBytes = frameTargetBytes;
+        this.fsyncIntervalNanos = fsyncIntervalMillis * 1_000_000L;
+    }
+
+    /**
+     * How a Log is kept.
+     *
+     * @param segmentBytes        a new segment starts once the active one holds this many bytes
+     * @param fsyncIntervalMillis 0: fsync every append before it returns (the default); otherwise
+     *                            fsync at most this often, so appends return sooner and become
+     *                            durable (and acknowledged, and readable) within the interval
+     */
+    public record Options(long segmentBytes, long fsyncIntervalMillis) {
+        public static final Options DEFAULT = new Options(64L * 1024 * 1024, 0);
+    }
+
+    /** Opens (creating when missing) the Log in {@code dir} with the given options. */
+    public static FileLog open(Path dir, PositionCodec positionCodec, Options options) throws IOException {
+        Files.createDirectories(dir);
+        FileLog log = new FileLog(dir, positionCodec, options.segmentBytes(), FRAME_TARGET_BYTES,
+                options.fsyncIntervalMillis());
+        log.recover();
+        return log;
     }
 
     /** Opens (creating when missing) the Log in {@code dir}, recovering a torn tail. */
@@ -92,7 +123,7 @@ public final class FileLog implements Log {
         if (!Files.isDirectory(dir)) {
             throw new java.nio.file.NoSuchFileException(dir.toString());
         }
-        FileLog log = new FileLog(dir, positionCodec, Long.MAX_VALUE, FRAME_TARGET_BYTES);
+        FileLog log = new FileLog(dir, positionCodec, Long.MAX_VALUE, FRAME_TARGET_BYTES, 0);
         log.readOnly = true;
         log.recover();
         return log;
@@ -102,7 +133,7 @@ public final class FileLog implements Log {
     static FileLog open(Path dir, PositionCodec positionCodec, long segmentBytes, long frameTargetBytes)
             throws IOException {
         Files.createDirectories(dir);
-        FileLog log = new FileLog(dir, positionCodec, segmentBytes, frameTargetBytes);
+        FileLog log = new FileLog(dir, positionCodec, segmentBytes, frameTargetBytes, 0);
         log.recover();
         return log;
     }
@@ -199,13 +230,17 @@ public final class FileLog implements Log {
         last.replaceIndex(index);
         activeIndex = FileChannel.open(last.indexPath, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
         end = expected;
+        writtenEnd = expected;
+        writtenBytes = validBytes;
         lastPosition = lastSound == null ? null : lastSound.position();
+        writtenPosition = lastPosition;
         nextAppendNumber = lastSound == null ? 0 : lastSound.appendNumber() + 1;
+        durableAppend = nextAppendNumber - 1; // everything kept was just fsync'd (truncate + force above)
     }
 
     /**
      * Throws unless the damage at {@code at} is a torn tail: a damaged frame is torn only if no sound
-     * frame of a later append follows it (a later append starts after the earlier one's fsync).
+     * frame after it says that the damaged frame's append had been fsync'd before it was written.
      */
     private void requireTornTail(FileChannel ch, Path file, long at, long size, Frame lastSound) throws IOException {
         long damagedAppend = lastSound == null ? 0
@@ -218,9 +253,9 @@ public final class FileLog implements Log {
             }
             p += Frame.HEADER_BYTES + length;
             Frame.Read r = Frame.read(ch, p, size, positionCodec, codec);
-            if (r.frame() != null && r.frame().appendNumber() > damagedAppend) {
-                throw corrupt(file, at, "this frame fails its checks but a later append follows it, so it is not "
-                        + "a write cut short by a crash");
+            if (r.frame() != null && r.frame().durableAppend() >= damagedAppend) {
+                throw corrupt(file, at, "this frame fails its checks but a later frame records it as fsync'd, so "
+                        + "it is not a write cut short by a crash");
             }
         }
     }
@@ -265,13 +300,13 @@ public final class FileLog implements Log {
     @Override
     public synchronized Offset append(List<ChangeEvent> events, Position position) throws IOException {
         requireWritable();
-        Segment segment = segments.lastEntry().getValue();
-        if (segment.durableBytes >= segmentBytes && !events.isEmpty()) {
-            openNewSegment(end);
-            segment = segments.lastEntry().getValue();
+        if (writtenBytes >= segmentBytes && !events.isEmpty()) {
+            sync(); // a sealed segment is always durable
+            openNewSegment(writtenEnd);
+            writtenBytes = 0;
         }
+        Segment segment = segments.lastEntry().getValue();
         long appendNumber = nextAppendNumber++;
-        long at = segment.durableBytes;
         int from = 0;
         do {
             // Large rows make large batches: cut them into frames of about FRAME_TARGET_BYTES, each with
@@ -284,26 +319,53 @@ public final class FileLog implements Log {
             List<ChangeEvent> chunk = events.subList(from, to);
             boolean lastOfAppend = to == events.size();
             Position framePosition = lastOfAppend ? position : chunk.get(chunk.size() - 1).position();
-            ByteBuffer frame = Frame.encode(appendNumber, lastOfAppend, end + from, framePosition, chunk,
-                    positionCodec, codec);
-            long frameAt = at;
+            ByteBuffer frame = Frame.encode(appendNumber, durableAppend, lastOfAppend, writtenEnd + from, framePosition,
+                    chunk, positionCodec, codec);
+            long frameAt = writtenBytes;
             while (frame.hasRemaining()) {
-                at += active.write(frame);
+                writtenBytes += active.write(frame);
             }
             if (!chunk.isEmpty()) {
-                segment.indexFrame(end + from, frameAt, activeIndex);
+                segment.indexFrame(writtenEnd + from, frameAt, activeIndex);
             }
             from = to;
         } while (from < events.size());
+        writtenEnd += events.size();
+        writtenPosition = position;
+        if (fsyncIntervalNanos == 0 || System.nanoTime() - lastSyncNanos >= fsyncIntervalNanos) {
+            sync();
+        }
+        return Offset.of(writtenEnd);
+    }
+
+    /**
+     * Makes every append so far durable (fsync) and visible to readers and {@link #lastPosition()}.
+     * With the default policy every append already did; with an fsync interval the capture calls it
+     * through {@link #syncIfDue()}.
+     */
+    @Override
+    public synchronized void sync() throws IOException {
+        requireWritable();
+        lastSyncNanos = System.nanoTime();
+        if (writtenEnd == end && writtenPosition == lastPosition) {
+            return;
+        }
         CrashPoints.reach("log.before-fsync");
         active.force(false);
-        segment.durableBytes = at;
-        lastPosition = position;
+        durableAppend = nextAppendNumber - 1;
+        segments.lastEntry().getValue().durableBytes = writtenBytes;
+        lastPosition = writtenPosition;
         synchronized (endMonitor) {
-            end += events.size();
+            end = writtenEnd;
             endMonitor.notifyAll();
         }
-        return Offset.of(end);
+    }
+
+    @Override
+    public synchronized void syncIfDue() throws IOException {
+        if (fsyncIntervalNanos > 0 && System.nanoTime() - lastSyncNanos >= fsyncIntervalNanos) {
+            sync();
+        }
     }
 
     /** A cheap upper estimate of an event's encoded size, for cutting frames. */
@@ -360,6 +422,7 @@ public final class FileLog implements Log {
     }
 
     /** Bytes held on disk by all segments. */
+    @Override
     public long sizeBytes() {
         long n = 0;
         for (Segment s : segments.values()) {
@@ -392,8 +455,9 @@ public final class FileLog implements Log {
     }
 
     @Override
-    public void deleteBefore(Offset oldestStillNeeded) throws IOException {
+    public void deleteBefore(Offset oldestStillNeeded, long minAgeMillis) throws IOException {
         requireWritable();
+        long now = System.currentTimeMillis();
         boolean deleted = false;
         // Readers and the writer never touch a segment wholly before the oldest needed offset, and the
         // active segment is never deleted, so this needs no lock against append.
@@ -401,6 +465,9 @@ public final class FileLog implements Log {
             Map.Entry<Long, Segment> next = segments.higherEntry(e.getKey());
             if (next == null || next.getKey() > oldestStillNeeded.value()) {
                 break;
+            }
+            if (minAgeMillis > 0 && now - Files.getLastModifiedTime(e.getValue().path).toMillis() < minAgeMillis) {
+                break; // retained for replay; younger segments follow
             }
             synchronized (this) {
                 if (segments.remove(e.getKey()) != null) {
@@ -417,6 +484,10 @@ public final class FileLog implements Log {
     @Override
     public synchronized void reset() throws IOException {
         requireWritable();
+        writtenEnd = 0;
+        writtenBytes = 0;
+        writtenPosition = null;
+        durableAppend = -1;
         active.close();
         activeIndex.close();
         active = null;

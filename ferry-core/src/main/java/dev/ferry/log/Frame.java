@@ -15,19 +15,21 @@ import java.util.zip.CRC32C;
 
 /**
  * One frame of a Log segment: {@code u32 length, u32 CRC-32C of the body, body}. The body holds
- * {@code u8 version, u8 flags, u64 append number, u64 first offset, u32 + position, events}.
- * One {@link FileLog#append} writes one or more frames with the same append number; the last of them
- * carries {@link #LAST_OF_APPEND}. Recovery uses the append numbers to tell a torn append (never
- * acknowledged) from corruption of an earlier, fsync'd one.
+ * {@code u8 version, u8 flags, u64 append number, u64 durable append, u64 first offset, u32 +
+ * position, events}. One {@link FileLog#append} writes one or more frames with the same append
+ * number; the last of them carries {@link #LAST_OF_APPEND}. Each frame also records the newest append
+ * that was fsync'd before it was written. Recovery uses both to tell a torn write (never fsync'd,
+ * never acknowledged) from corruption of an fsync'd append.
  *
  * @param appendNumber  which append wrote the frame; increases by one per append
+ * @param durableAppend the newest append fsync'd before this frame was written; -1 for none
  * @param lastOfAppend  whether this frame ends its append
  * @param firstOffset   the offset of the frame's first event
  * @param position      the source position reached after the frame's events
  * @param events        the events (possibly none)
  * @param totalBytes    the frame's size on disk, header included
  */
-record Frame(long appendNumber, boolean lastOfAppend, long firstOffset, Position position, List<ChangeEvent> events,
+record Frame(long appendNumber, long durableAppend, boolean lastOfAppend, long firstOffset, Position position, List<ChangeEvent> events,
              long totalBytes) {
     static final int VERSION = 1;
     static final int LAST_OF_APPEND = 1;
@@ -36,13 +38,15 @@ record Frame(long appendNumber, boolean lastOfAppend, long firstOffset, Position
     static final int MAX_BYTES = 1024 * 1024 * 1024;
 
     /** The frame's bytes, header included. */
-    static ByteBuffer encode(long appendNumber, boolean lastOfAppend, long firstOffset, Position position,
+    static ByteBuffer encode(long appendNumber, long durableAppend, boolean lastOfAppend, long firstOffset,
+                             Position position,
                              List<ChangeEvent> events, PositionCodec positions, EventCodec codec) throws IOException {
         ByteArrayOutputStream body = new ByteArrayOutputStream(512 + 256 * events.size());
         DataOutputStream out = new DataOutputStream(body);
         out.writeByte(VERSION);
         out.writeByte(lastOfAppend ? LAST_OF_APPEND : 0);
         out.writeLong(appendNumber);
+        out.writeLong(durableAppend);
         out.writeLong(firstOffset);
         byte[] pos = positions.encode(position);
         out.writeInt(pos.length);
@@ -105,10 +109,11 @@ record Frame(long appendNumber, boolean lastOfAppend, long firstOffset, Position
         }
         boolean last = (in.readUnsignedByte() & LAST_OF_APPEND) != 0;
         long appendNumber = in.readLong();
+        long durableAppend = in.readLong();
         long first = in.readLong();
         byte[] pos = in.readNBytes(in.readInt());
         List<ChangeEvent> events = codec.decode(in);
-        return new Read(new Frame(appendNumber, last, first, positions.decode(pos), events, (long) HEADER_BYTES + length),
+        return new Read(new Frame(appendNumber, durableAppend, last, first, positions.decode(pos), events, (long) HEADER_BYTES + length),
                 null);
     }
 

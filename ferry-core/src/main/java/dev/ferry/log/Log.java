@@ -15,20 +15,28 @@ import java.util.Optional;
  */
 public interface Log extends AutoCloseable {
     /**
-     * Appends events (possibly none) and the source position they bring the capture to. Returns once
-     * both are durable on disk. Called from one thread.
+     * Appends events (possibly none) and the source position they bring the capture to. With the
+     * default fsync policy it returns once both are durable on disk; with an fsync interval it may
+     * return before, and they become durable, readable and visible in {@link #lastPosition()} at the
+     * next {@link #sync()}. Called from one thread.
      *
      * @return the offset the next append will give its first event
      */
     Offset append(List<ChangeEvent> events, Position position) throws IOException;
 
+    /** Makes every append so far durable now. Same thread as {@link #append}. */
+    void sync() throws IOException;
+
+    /** {@link #sync()} if the fsync interval has passed since the last one; a no-op per-batch. */
+    void syncIfDue() throws IOException;
+
     /** Whether opening found no Log on disk and created an empty one. */
     boolean createdNow();
 
-    /** The position of the last append, or empty for a Log that never had one. */
+    /** The position of the last durable append, or empty for a Log that never had one. */
     Optional<Position> lastPosition();
 
-    /** The offset the next appended event will get; every smaller offset is durable. */
+    /** The end of the durable events: every smaller offset is durable and readable. */
     Offset end();
 
     /** The oldest offset still held (retention deletes older ones). */
@@ -41,7 +49,18 @@ public interface Log extends AutoCloseable {
     LogReader readFrom(Offset first) throws IOException;
 
     /** Deletes whole segments all of whose events lie before {@code oldestStillNeeded}. */
-    void deleteBefore(Offset oldestStillNeeded) throws IOException;
+    default void deleteBefore(Offset oldestStillNeeded) throws IOException {
+        deleteBefore(oldestStillNeeded, 0);
+    }
+
+    /**
+     * Deletes whole segments all of whose events lie before {@code oldestStillNeeded} and that were
+     * last written at least {@code minAgeMillis} ago.
+     */
+    void deleteBefore(Offset oldestStillNeeded, long minAgeMillis) throws IOException;
+
+    /** Bytes the Log holds on disk. */
+    long sizeBytes();
 
     /**
      * Discards everything, for a capture that must start over (a snapshot interrupted before it

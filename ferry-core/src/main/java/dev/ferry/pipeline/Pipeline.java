@@ -53,6 +53,9 @@ public final class Pipeline {
     private final List<Sink> sinks;
     private final List<String> sinkNames;
     private final int maxBatchEvents;
+    private final long maxLogBytes;
+    private final long retainDeliveredMillis;
+    private volatile boolean backpressure;
 
     private final AtomicLong deliverableEnd = new AtomicLong();
     private final AtomicLong snapshotRows = new AtomicLong();
@@ -68,6 +71,7 @@ public final class Pipeline {
     /** How long a stop lets delivery go on draining the Log. */
     static final long DRAIN_MILLIS = 20_000;
     private boolean startingOver;
+    private Position lastAcknowledged;
     private volatile Mode mode = Mode.STREAM;
     /** How long a batch run retries a sink that cannot be reached before it fails. */
     long onceRetryMillis = 60_000;
@@ -78,6 +82,17 @@ public final class Pipeline {
      * @param maxBatchEvents the most events one sink write carries
      */
     public Pipeline(String name, Source source, Log log, List<Sink> sinks, List<String> sinkNames, int maxBatchEvents) {
+        this(name, source, log, sinks, sinkNames, maxBatchEvents, 0, 0);
+    }
+
+    /**
+     * @param maxLogBytes           0, or the Log size at which capture pauses until sinks catch up
+     * @param retainDeliveredMillis how long segments every sink has taken are kept before deletion
+     */
+    public Pipeline(String name, Source source, Log log, List<Sink> sinks, List<String> sinkNames, int maxBatchEvents,
+                    long maxLogBytes, long retainDeliveredMillis) {
+        this.maxLogBytes = maxLogBytes;
+        this.retainDeliveredMillis = retainDeliveredMillis;
         this.name = name;
         this.source = source;
         this.log = log;
@@ -225,6 +240,9 @@ public final class Pipeline {
                     reachedEnd = true;
                     break;
                 }
+                if (holdBack(lastAppended)) {
+                    continue;
+                }
                 SourceBatch batch = source.poll(POLL_WAIT);
                 Position p = batch.position();
                 boolean moved = lastAppended == null || p.compareTo(lastAppended) > 0;
@@ -234,6 +252,8 @@ public final class Pipeline {
                     append(batch.events(), p);
                     lastAppended = p;
                     lastAppendMillis = now;
+                } else {
+                    sync(false);
                 }
             }
             if (stopping && lastAppended != null && lastAppended.snapshot()) {
@@ -246,6 +266,7 @@ public final class Pipeline {
                 if (!last.events().isEmpty() || lastAppended == null || last.position().compareTo(lastAppended) > 0) {
                     append(last.events(), last.position());
                 }
+                sync(true);
             }
         } finally {
             captureDone = true;
@@ -255,16 +276,38 @@ public final class Pipeline {
         }
     }
 
+    /**
+     * Backpressure: while the Log is at its size cap, capture waits for the slowest sink instead of
+     * growing the Log; the source keeps its WAL meanwhile. Not during a snapshot, whose events sinks
+     * only get once it is complete.
+     */
+    private boolean holdBack(Position lastAppended) throws InterruptedException, FerryException {
+        boolean full = maxLogBytes > 0 && lastAppended != null && !lastAppended.snapshot() && log.sizeBytes() >= maxLogBytes;
+        if (full && !backpressure) {
+            LOG.warn("The Log holds {} bytes, its cap (log.max_mb): capture pauses until the slowest sink catches up. "
+                    + "The source retains its changes meanwhile; check the sinks (ferry status).", log.sizeBytes());
+        } else if (!full && backpressure) {
+            LOG.info("The Log is below its cap again; capture resumes");
+        }
+        backpressure = full;
+        if (full) {
+            sync(false);
+            Thread.sleep(100);
+        }
+        return full;
+    }
+
+    /** Whether capture is paused because the Log reached its size cap. */
+    public boolean backpressured() {
+        return backpressure;
+    }
+
     private void append(List<ChangeEvent> events, Position p) throws FerryException {
         try {
             log.append(events, p);
         } catch (IOException e) {
-            throw new FerryException(ErrorKind.INTERNAL, "Cannot write the Log in the state folder: " + e.getMessage()
-                    + ". Ferry stops without acknowledging the source; fix the disk problem and run again.", e);
+            throw logFailure(e);
         }
-        CrashPoints.reach("pipeline.before-acknowledge");
-        source.acknowledge(p);
-        CrashPoints.reach("pipeline.after-acknowledge");
         for (ChangeEvent e : events) {
             if (e.op() == Op.READ) {
                 snapshotRows.incrementAndGet();
@@ -272,12 +315,47 @@ public final class Pipeline {
                 streamedChanges.incrementAndGet();
             }
         }
-        if (!p.snapshot()) {
+        acknowledgeDurable();
+    }
+
+    /** With an fsync interval: makes appends durable when due ({@code force}: now), then acknowledges. */
+    private void sync(boolean force) throws FerryException {
+        try {
+            if (force) {
+                log.sync();
+            } else {
+                log.syncIfDue();
+            }
+        } catch (IOException e) {
+            throw logFailure(e);
+        }
+        acknowledgeDurable();
+    }
+
+    /**
+     * Acknowledges to the source exactly what the Log holds on disk, and lets sinks read it (snapshot
+     * events only once the snapshot has finished).
+     */
+    private void acknowledgeDurable() throws FerryException {
+        Optional<Position> durable = log.lastPosition();
+        if (durable.isEmpty() || durable.get().equals(lastAcknowledged)) {
+            return;
+        }
+        CrashPoints.reach("pipeline.before-acknowledge");
+        source.acknowledge(durable.get());
+        CrashPoints.reach("pipeline.after-acknowledge");
+        lastAcknowledged = durable.get();
+        if (!durable.get().snapshot()) {
             synchronized (deliverableEnd) {
                 deliverableEnd.set(log.end().value());
                 deliverableEnd.notifyAll();
             }
         }
+    }
+
+    private static FerryException logFailure(IOException e) {
+        return new FerryException(ErrorKind.INTERNAL, "Cannot write the Log in the state folder: " + e.getMessage()
+                + ". Ferry stops without acknowledging the source; fix the disk problem and run again.", e);
     }
 
     private void deliver(int index) throws Exception {
@@ -372,7 +450,8 @@ public final class Pipeline {
         for (AtomicLong c : committed) {
             min = Math.min(min, c.get());
         }
-        log.deleteBefore(Offset.of(min));
+        // at the size cap, room for new changes comes before keeping delivered ones for replay
+        log.deleteBefore(Offset.of(min), backpressure ? 0 : retainDeliveredMillis);
     }
 
     private interface Body {

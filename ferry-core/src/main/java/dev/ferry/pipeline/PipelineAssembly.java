@@ -6,6 +6,7 @@ import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
 import dev.ferry.log.FileLog;
 import dev.ferry.log.Log;
+import dev.ferry.log.LogSettings;
 import dev.ferry.sink.Sink;
 import dev.ferry.sink.SinkFactory;
 import dev.ferry.source.Source;
@@ -32,12 +33,14 @@ public final class PipelineAssembly implements AutoCloseable {
     private final List<Sink> sinks;
     private final List<String> sinkNames;
     private final SourceFactory sourceFactory;
+    private final LogSettings logSettings;
     private FileChannel lockChannel;
     private Log log;
 
     private PipelineAssembly(PipelineConfig config, SourceFactory sourceFactory, Source source, List<Sink> sinks,
-                             List<String> sinkNames) {
+                             List<String> sinkNames, LogSettings logSettings) {
         this.config = config;
+        this.logSettings = logSettings;
         this.sourceFactory = sourceFactory;
         this.source = source;
         this.sinks = sinks;
@@ -46,6 +49,7 @@ public final class PipelineAssembly implements AutoCloseable {
 
     /** Creates source and sinks; validates every configuration key. Connects to nothing. */
     public static PipelineAssembly create(PipelineConfig config) throws FerryException {
+        LogSettings logSettings = LogSettings.read(config.log());
         SourceFactory sf = sourceFactory(config.source());
         config.source().rejectUnknownKeys(sf.settings());
         List<SinkFactory> sinkFactories = new ArrayList<>();
@@ -67,7 +71,7 @@ public final class PipelineAssembly implements AutoCloseable {
             source.close();
             throw e;
         }
-        return new PipelineAssembly(config, sf, source, sinks, names);
+        return new PipelineAssembly(config, sf, source, sinks, names, logSettings);
     }
 
     public Source source() {
@@ -80,6 +84,11 @@ public final class PipelineAssembly implements AutoCloseable {
 
     public List<String> sinkNames() {
         return sinkNames;
+    }
+
+    /** The {@code log:} settings. */
+    public LogSettings logSettings() {
+        return logSettings;
     }
 
     /** The codec of the source's positions, for reading the Log. */
@@ -107,12 +116,13 @@ public final class PipelineAssembly implements AutoCloseable {
                         + config.name() + " (its state folder " + state + " is locked). Stop it first, or give this "
                         + "pipeline its own name or state folder.");
             }
-            log = FileLog.open(state.resolve("log"), sourceFactory.positionCodec());
+            log = FileLog.open(state.resolve("log"), sourceFactory.positionCodec(), logSettings.options());
         } catch (IOException e) {
             throw new FerryException(ErrorKind.CONFIG, "Cannot use the state folder " + state + ": " + e.getMessage()
                     + ". Check that it is writable, or set state: in the pipeline file to another folder.", e);
         }
-        return new Pipeline(config.name(), source, log, sinks, sinkNames, maxBatchEvents);
+        return new Pipeline(config.name(), source, log, sinks, sinkNames, maxBatchEvents, logSettings.maxBytes(),
+                logSettings.retainDeliveredMillis());
     }
 
     @Override

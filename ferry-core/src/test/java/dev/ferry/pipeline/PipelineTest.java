@@ -153,6 +153,64 @@ class PipelineTest {
     }
 
     @Test
+    void atTheSizeCapCapturePausesUntilTheSlowSinkCatchesUp() throws Exception {
+        TestSink slow = new TestSink();
+        slow.down = true;
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC, 4096)) {
+            ScriptedSource source = new ScriptedSource(20_000, 100);
+            Pipeline pipeline = new Pipeline("p", source, log, List.of(slow), List.of("slow"), 500, 3 * 4096, 0);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread runner = new Thread(() -> {
+                try {
+                    pipeline.run(Mode.ONCE);
+                } catch (Throwable t) {
+                    failed.set(t);
+                }
+            });
+            runner.start();
+            long deadline = System.currentTimeMillis() + 5_000;
+            while (!pipeline.backpressured() && System.currentTimeMillis() < deadline) {
+                Thread.sleep(10);
+            }
+            assertThat(pipeline.backpressured()).isTrue();
+            long acknowledged = source.acknowledged;
+            Thread.sleep(500);
+            assertThat(source.acknowledged).as("capture paused").isEqualTo(acknowledged).isLessThan(20_000);
+            assertThat(log.sizeBytes()).isLessThan(5 * 4096);
+            slow.down = false;
+            runner.join(30_000);
+            assertThat(failed.get()).isNull();
+            assertThat(pipeline.backpressured()).isFalse();
+        }
+        assertThat(slow.ids()).isEqualTo(upTo(20_000));
+    }
+
+    @Test
+    void withAnFsyncIntervalEverythingIsAcknowledgedAndDeliveredOnceSynced() throws Exception {
+        TestSink sink = new TestSink();
+        ScriptedSource source = new ScriptedSource(10_000, 50);
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC, new FileLog.Options(1 << 20, 50))) {
+            assertThat(new Pipeline("p", source, log, List.of(sink), List.of("s"), 700).run(Mode.ONCE)).isTrue();
+        }
+        assertThat(source.acknowledged).isEqualTo(10_000);
+        assertThat(sink.ids()).isEqualTo(upTo(10_000));
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            assertThat(log.end()).isEqualTo(Offset.of(10_000));
+        }
+    }
+
+    @Test
+    void deliveredSegmentsAreKeptForTheRetentionPeriod() throws Exception {
+        TestSink sink = new TestSink();
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC, 2048)) {
+            new Pipeline("p", new ScriptedSource(3_000, 100), log, List.of(sink), List.of("s"), 300, 0, 3_600_000)
+                    .run(Mode.ONCE);
+            assertThat(log.start().value()).as("an hour's retention keeps every delivered segment").isZero();
+        }
+        assertThat(sink.ids()).isEqualTo(upTo(3_000));
+    }
+
+    @Test
     void restartResumesAfterTheLogsPositionAndTheSinksOffset() throws Exception {
         TestSink sink = new TestSink();
         try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {

@@ -1,0 +1,58 @@
+package dev.ferry.log;
+
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.config.Setting;
+import dev.ferry.error.FerryException;
+import java.util.List;
+
+/**
+ * The {@code log:} section of a pipeline file: how the embedded Log is kept. Every key is optional.
+ *
+ * @param options             segment size and fsync policy for {@link FileLog}
+ * @param maxBytes            0, or the size at which capture pauses until sinks catch up
+ * @param retainDeliveredMillis how long segments every sink has taken are kept (for replay, and for
+ *                            sinks added later); 0 deletes them at once
+ */
+public record LogSettings(FileLog.Options options, long maxBytes, long retainDeliveredMillis) {
+    public static final Setting<String> FSYNC = Setting.oneOf("fsync",
+            "batch: fsync every append before the source is acknowledged; interval: fsync at most every "
+                    + "fsync_interval_ms (fewer fsyncs; changes are acknowledged and delivered once synced)",
+            "batch", "interval").withDefault("batch");
+    public static final Setting<Integer> FSYNC_INTERVAL_MS = Setting.integer("fsync_interval_ms",
+            "with fsync: interval, the longest time between fsyncs", 1, 60_000).withDefault(200);
+    public static final Setting<Integer> SEGMENT_MB = Setting.integer("segment_mb",
+            "size of one segment file; retention deletes whole segments", 1, 1024).withDefault(64);
+    public static final Setting<Integer> MAX_MB = Setting.integer("max_mb",
+            "0, or the Log size at which capture pauses until the slowest sink catches up (backpressure: the "
+                    + "source then keeps its WAL instead)", 0, 16 * 1024 * 1024).withDefault(0);
+    public static final Setting<Integer> RETAIN_DELIVERED_HOURS = Setting.integer("retain_delivered_hours",
+            "keep segments every sink has taken for this long, so a sink added later can replay them", 0, 24 * 3650)
+            .withDefault(0);
+
+    /** Every key of the section, for validation and the reference docs. */
+    public static final List<Setting<?>> ALL = List.of(FSYNC, FSYNC_INTERVAL_MS, SEGMENT_MB, MAX_MB, RETAIN_DELIVERED_HOURS);
+
+    public static final LogSettings DEFAULT = new LogSettings(FileLog.Options.DEFAULT, 0, 0);
+
+    /** Reads the section; null means the pipeline file has none. */
+    public static LogSettings read(ComponentConfig c) throws FerryException {
+        if (c == null) {
+            return DEFAULT;
+        }
+        c.rejectUnknownKeys(ALL);
+        if (c.has("type") && !c.type().equals("file")) {
+            throw FerryException.config(c.where("type") + " is \"" + c.type() + "\"; this Ferry keeps its Log only in "
+                    + "files (type: file). Kafka as the log is planned.");
+        }
+        long interval = c.get(FSYNC).equals("interval") ? c.get(FSYNC_INTERVAL_MS) : 0;
+        int maxMb = c.get(MAX_MB);
+        if (maxMb > 0 && maxMb < 2 * c.get(SEGMENT_MB)) {
+            // retention frees whole segments and never the one being written: a smaller cap could never clear
+            throw FerryException.config(c.where("max_mb") + " is " + maxMb + " MB, less than two segments ("
+                    + c.get(SEGMENT_MB) + " MB each): the Log could never get below it. Raise max_mb to at least "
+                    + 2 * c.get(SEGMENT_MB) + " or lower segment_mb.");
+        }
+        return new LogSettings(new FileLog.Options(c.get(SEGMENT_MB) * 1024L * 1024, interval),
+                c.get(MAX_MB) * 1024L * 1024, c.get(RETAIN_DELIVERED_HOURS) * 3_600_000L);
+    }
+}
