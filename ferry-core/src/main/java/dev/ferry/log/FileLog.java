@@ -245,18 +245,32 @@ public final class FileLog implements Log {
     private void requireTornTail(FileChannel ch, Path file, long at, long size, Frame lastSound) throws IOException {
         long damagedAppend = lastSound == null ? 0
                 : lastSound.lastOfAppend() ? lastSound.appendNumber() + 1 : lastSound.appendNumber();
-        long p = at;
-        while (p < size) {
-            long length = Frame.lengthAt(ch, p, size);
-            if (length < 0) {
-                return; // nothing further can be followed: the rest is a torn tail
+        // The damage may be in a length field (which the checksum does not cover), so the frames after
+        // it cannot be found by following lengths: a flipped bit there made the rest of the segment look
+        // like one frame cut short, and acknowledged appends were dropped as a torn tail. Try every byte
+        // instead; only a place that starts like a frame recording the damaged append as fsync'd is
+        // checked in full.
+        int probe = Frame.HEADER_BYTES + 18; // length, checksum, version, flags, append number, durable append
+        ByteBuffer window = ByteBuffer.allocate(64 * 1024);
+        long start = at;
+        while (size - start >= probe) {
+            window.clear().limit((int) Math.min(window.capacity(), size - start));
+            Frame.readFully(ch, window, start);
+            int n = window.limit();
+            for (int i = 0; i + probe <= n; i++) {
+                int length = window.getInt(i);
+                if (length > 0 && length <= size - start - i - Frame.HEADER_BYTES
+                        && window.get(i + Frame.HEADER_BYTES) == Frame.VERSION
+                        && (window.get(i + Frame.HEADER_BYTES + 1) & ~Frame.LAST_OF_APPEND) == 0
+                        && window.getLong(i + Frame.HEADER_BYTES + 10) >= damagedAppend) {
+                    Frame.Read r = Frame.read(ch, start + i, size, positionCodec, codec);
+                    if (r.frame() != null && r.frame().durableAppend() >= damagedAppend) {
+                        throw corrupt(file, at, "this frame fails its checks but a later frame, at byte " + (start + i)
+                                + ", records it as fsync'd, so it is not a write cut short by a crash");
+                    }
+                }
             }
-            p += Frame.HEADER_BYTES + length;
-            Frame.Read r = Frame.read(ch, p, size, positionCodec, codec);
-            if (r.frame() != null && r.frame().durableAppend() >= damagedAppend) {
-                throw corrupt(file, at, "this frame fails its checks but a later frame records it as fsync'd, so "
-                        + "it is not a write cut short by a crash");
-            }
+            start += n - probe + 1;
         }
     }
 

@@ -28,6 +28,7 @@ final class FileLogReader implements LogReader {
     private long bufferedFirst;
     private int bufferedIndex;
     private long loadedFrameBytes;
+    private boolean seeked;
 
     FileLogReader(FileLog log, NavigableMap<Long, Segment> segments, PositionCodec positions, EventCodec codec, long first) {
         this.log = log;
@@ -69,12 +70,24 @@ final class FileLogReader implements LogReader {
                 throw new IllegalStateException("offset " + next + " is no longer in the Log");
             }
             open(e.getValue());
-            bytePos = segment.bytePositionFor(next, positions, codec);
+            // From a segment's first offset read from its first byte, so the position-only frames
+            // before its first indexed one are checked too: a flipped bit there would go unreported.
+            bytePos = next == segment.baseOffset ? 0 : segment.bytePositionFor(next, positions, codec);
+            seeked = bytePos > 0;
         }
         while (true) {
             long durable = segment.durableBytes;
             if (bytePos < durable) {
                 Frame.Read r = Frame.read(channel, bytePos, durable, positions, codec);
+                if (seeked && (r.frame() == null || r.frame().firstOffset() > next)) {
+                    // the sidecar index pointed where no such frame starts (left stale by a crash):
+                    // rebuild it from the segment and seek again, before calling anything corrupt
+                    seeked = false;
+                    segment.distrustIndex(positions, codec);
+                    bytePos = segment.bytePositionFor(next, positions, codec);
+                    continue;
+                }
+                seeked = false;
                 if (r.frame() == null) {
                     throw log.corrupt(segment.path, bytePos, Frame.describe(r.damage()));
                 }

@@ -117,17 +117,6 @@ record Frame(long appendNumber, long durableAppend, boolean lastOfAppend, long f
                 null);
     }
 
-    /** The length field at {@code at}, for following a damaged frame to the next one; -1 if unreadable. */
-    static long lengthAt(FileChannel ch, long at, long limit) throws IOException {
-        if (at + HEADER_BYTES > limit) {
-            return -1;
-        }
-        ByteBuffer header = ByteBuffer.allocate(HEADER_BYTES);
-        readFully(ch, header, at);
-        int length = header.getInt(0);
-        return length > 0 && length <= MAX_BYTES ? length : -1;
-    }
-
     static void readFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {
         long p = at;
         while (buf.hasRemaining()) {

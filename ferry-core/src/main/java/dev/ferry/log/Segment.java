@@ -2,10 +2,8 @@ package dev.ferry.log;
 
 import dev.ferry.source.PositionCodec;
 import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -47,15 +45,32 @@ final class Segment {
         }
     }
 
-    /** Replaces the index with exactly these entries and rewrites the sidecar. */
+    /**
+     * Replaces the index with exactly these entries and rewrites the sidecar, fsync'd: recovery
+     * rewrites it after a crash, and a second crash must not bring back the stale one.
+     */
     synchronized void replaceIndex(TreeMap<Long, Long> entries) throws IOException {
         index = new TreeMap<>(entries);
-        try (DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(indexPath)))) {
-            for (Map.Entry<Long, Long> e : entries.entrySet()) {
-                out.writeLong(e.getKey());
-                out.writeLong(e.getValue());
-            }
+        ByteBuffer bytes = ByteBuffer.allocate(16 * entries.size());
+        for (Map.Entry<Long, Long> e : entries.entrySet()) {
+            bytes.putLong(e.getKey()).putLong(e.getValue());
         }
+        bytes.flip();
+        try (FileChannel ch = FileChannel.open(indexPath, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            while (bytes.hasRemaining()) {
+                ch.write(bytes);
+            }
+            ch.force(false);
+        }
+    }
+
+    /**
+     * Forgets the index after a lookup led to a place where the frame was not the one indexed (a
+     * sidecar left stale by a crash): the next lookup rebuilds it from the segment itself.
+     */
+    synchronized void distrustIndex(PositionCodec positions, EventCodec codec) throws IOException {
+        rebuild(positions, codec);
     }
 
     /**

@@ -80,6 +80,25 @@ class FileLogTest {
     }
 
     @Test
+    void staleIndexSidecarIsRebuiltNotReportedAsCorruption() throws Exception {
+        try (FileLog log = FileLog.open(dir, TestPosition.CODEC, 1024)) {
+            for (long n = 0; n < 60; n += 4) {
+                log.append(LogEvents.inserts(n, n + 4), new TestPosition(n + 3));
+            }
+        }
+        // a sealed segment's sidecar that a crash left stale: plausible entries pointing into frames
+        Path first = dir.resolve("00000000000000000000.log");
+        long size = Files.size(first);
+        java.nio.ByteBuffer stale = java.nio.ByteBuffer.allocate(32).putLong(2).putLong(37).putLong(5).putLong(size / 2);
+        Files.write(dir.resolve("00000000000000000000.index"), stale.array());
+        try (FileLog log = FileLog.open(dir, TestPosition.CODEC, 1024)) {
+            assertThat(log.start().value()).isZero();
+            assertThat(offsets(readAll(log, 6))).isEqualTo(java.util.stream.LongStream.range(6, 60).boxed().toList());
+            assertThat(offsets(readAll(log, 3))).startsWith(3L, 4L, 5L);
+        }
+    }
+
+    @Test
     void readsBackEveryValueRepresentationExactly() throws Exception {
         List<ChangeEvent> written = List.of(
                 everyValue(1, Double.NaN, Arrays.asList(1L, null, Long.MIN_VALUE, Long.MAX_VALUE)),
