@@ -243,7 +243,16 @@ public final class Pipeline {
                 if (holdBack(lastAppended)) {
                     continue;
                 }
-                SourceBatch batch = source.poll(POLL_WAIT);
+                SourceBatch batch;
+                try {
+                    batch = source.poll(POLL_WAIT);
+                } catch (FerryException e) {
+                    if (e.kind() != ErrorKind.CONNECTIVITY || !reconnect(e)) {
+                        throw e;
+                    }
+                    lastAppended = log.lastPosition().orElse(null);
+                    continue;
+                }
                 Position p = batch.position();
                 boolean moved = lastAppended == null || p.compareTo(lastAppended) > 0;
                 boolean phaseChanged = lastAppended == null || lastAppended.snapshot() != p.snapshot();
@@ -274,6 +283,58 @@ public final class Pipeline {
                 deliverableEnd.notifyAll();
             }
         }
+    }
+
+    /**
+     * After the source lost its connection: reconnect with exponential backoff and jitter and resume
+     * after what the Log holds (the source drops what it sends again). A stream retries until stopped;
+     * a batch run for {@link #onceRetryMillis}. A snapshot cut off this way starts over, as after a
+     * crash (sinks have none of it).
+     *
+     * @return true once reconnected; false when stopped meanwhile
+     */
+    private boolean reconnect(FerryException cause) throws FerryException, InterruptedException {
+        sync(true); // what was written becomes durable, so capture resumes after it
+        LOG.warn("Lost the source: {} Reconnecting with backoff; nothing is lost meanwhile.", cause.getMessage());
+        long firstFailure = System.currentTimeMillis();
+        long backoff = 500;
+        FerryException last = cause;
+        while (!stopping) {
+            if (mode == Mode.ONCE && System.currentTimeMillis() - firstFailure > onceRetryMillis) {
+                throw last;
+            }
+            Thread.sleep(backoff / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+            backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+            source.close();
+            Optional<Position> resume = log.lastPosition();
+            boolean over = resume.isEmpty() || resume.get().snapshot();
+            if (over && resume.isPresent()) {
+                try {
+                    log.reset();
+                } catch (IOException e) {
+                    throw logFailure(e);
+                }
+                resume = Optional.empty();
+                synchronized (deliverableEnd) {
+                    deliverableEnd.set(0);
+                }
+                LOG.warn("The snapshot was cut off with the connection; taking it again from the start.");
+            }
+            try {
+                source.start(resume, over);
+                lastAcknowledged = null;
+                LOG.info("Reconnected to the source after {} s; resuming after {}",
+                        (System.currentTimeMillis() - firstFailure) / 1000, resume.map(Position::display).orElse("the start"));
+                return true;
+            } catch (FerryException e) {
+                if (e.kind() != ErrorKind.CONNECTIVITY) {
+                    throw e;
+                }
+                last = e;
+                LOG.debug("reconnect failed: {}", e.getMessage());
+            }
+        }
+        return false;
     }
 
     /**
@@ -342,7 +403,17 @@ public final class Pipeline {
             return;
         }
         CrashPoints.reach("pipeline.before-acknowledge");
-        source.acknowledge(durable.get());
+        try {
+            source.acknowledge(durable.get());
+        } catch (FerryException e) {
+            if (e.kind() != ErrorKind.CONNECTIVITY) {
+                throw e;
+            }
+            // the connection is gone: the next poll fails the same way and reconnects; the
+            // acknowledgement is repeated after that
+            LOG.debug("acknowledgement not sent: {}", e.getMessage());
+            return;
+        }
         CrashPoints.reach("pipeline.after-acknowledge");
         lastAcknowledged = durable.get();
         if (!durable.get().snapshot()) {

@@ -59,7 +59,8 @@ public final class PostgresSource implements Source {
     /** A poll also stops once it has read this many bytes of messages or rows. */
     static final long MAX_BATCH_BYTES = 16L * 1024 * 1024;
     private static final long FORCE_STATUS_MILLIS = 1000;
-    private static final long SLOT_RELEASE_WAIT_MILLIS = 30_000;
+    /** Longer than the default wal_sender_timeout (60 s), after which the server drops a dead walsender. */
+    private static final long SLOT_RELEASE_WAIT_MILLIS = 75_000;
 
     private final String pipelineName;
     private final ConnectionSettings settings;
@@ -254,9 +255,13 @@ public final class PostgresSource implements Source {
     private Optional<SlotManager.SlotState> awaitSlotRelease(Optional<SlotManager.SlotState> slot)
             throws SQLException, FerryException {
         long deadline = System.currentTimeMillis() + SLOT_RELEASE_WAIT_MILLIS;
+        long nextLog = 0;
         while (slot.isPresent() && slot.get().active() && System.currentTimeMillis() < deadline && !stopping) {
-            LOG.info("Replication slot {} is still held by pid {}; waiting for the server to release it",
-                    slots.slot(), slot.get().activePid());
+            if (System.currentTimeMillis() >= nextLog) {
+                LOG.info("Replication slot {} is still held by pid {}; waiting for the server to release it",
+                        slots.slot(), slot.get().activePid());
+                nextLog = System.currentTimeMillis() + 10_000;
+            }
             try {
                 Thread.sleep(1000);
             } catch (InterruptedException e) {
@@ -328,6 +333,12 @@ public final class PostgresSource implements Source {
         while (events.size() < MAX_BATCH && bytes < MAX_BATCH_BYTES && !stopping) {
             ByteBuffer buf = stream == null ? null : stream.readPending();
             if (buf == null) {
+                if (stream != null && System.currentTimeMillis() - lastForceMillis >= FORCE_STATUS_MILLIS) {
+                    // readPending never notices a connection the server closed (it only sees "no data"):
+                    // a status update is written to the socket, and that write fails on a dead one
+                    lastForceMillis = System.currentTimeMillis();
+                    stream.forceUpdateStatus();
+                }
                 if (!events.isEmpty() || System.nanoTime() >= deadline) {
                     break;
                 }
@@ -451,6 +462,19 @@ public final class PostgresSource implements Source {
         PostgresConnections.close(stream);
         PostgresConnections.close(replicationConnection);
         PostgresConnections.close(catalogConnection);
+        // a closed source may be started again (the pipeline reconnects after a lost connection)
+        stream = null;
+        snapshot = null;
+        replicationConnection = null;
+        catalogConnection = null;
+        catalog = null;
+        inTransaction = false;
+        lastEmitted = null;
+        lastReturned = null;
+        resumeAfter = null;
+        flushLsn = 0;
+        receivedLsn = 0;
+        relations.clear();
     }
 
     /** LSNs are unsigned 64-bit numbers. */
@@ -458,12 +482,31 @@ public final class PostgresSource implements Source {
         return Long.compareUnsigned(a, b) >= 0 ? a : b;
     }
 
+    /**
+     * Classifies a failure while running: a lost connection or a server shutting down or starting is
+     * CONNECTIVITY (the pipeline reconnects); any other server error is not retried.
+     */
     private FerryException classifyRuntime(SQLException e) {
         FerryException f = connections.classify(e, true);
-        if (f.kind() == ErrorKind.CONNECTIVITY && e.getSQLState() != null && !e.getSQLState().startsWith("08")) {
+        String state = e.getSQLState() == null ? "" : e.getSQLState();
+        boolean lost = state.startsWith("08") || state.startsWith("57P") || causedByIo(e);
+        if (f.kind() == ErrorKind.CONNECTIVITY && !lost) {
             return new FerryException(ErrorKind.INTERNAL, "PostgreSQL at " + settings.address() + " failed: "
-                    + e.getMessage() + " (SQLSTATE " + e.getSQLState() + ").", e);
+                    + e.getMessage() + " (SQLSTATE " + state + ").", e);
+        }
+        if (lost && f.kind() != ErrorKind.CONNECTIVITY) {
+            return new FerryException(ErrorKind.CONNECTIVITY, "Lost the connection to PostgreSQL at "
+                    + settings.address() + ": " + e.getMessage(), e);
         }
         return f;
+    }
+
+    private static boolean causedByIo(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof java.io.IOException) {
+                return true;
+            }
+        }
+        return false;
     }
 }
