@@ -202,6 +202,9 @@ public final class PostgresSource implements Source {
                             + ": the slot was dropped, so changes since then are lost to Ferry. To start over with a "
                             + "fresh snapshot, delete the pipeline's state folder and its sink output, then run again.");
                 }
+                if (slot.get().lost()) {
+                    throw lostSlot(resume.get());
+                }
                 resumeAfter = resume.get();
                 PgPosition r = (PgPosition) resumeAfter;
                 Long confirmed = slot.get().confirmedFlushLsn();
@@ -477,6 +480,15 @@ public final class PostgresSource implements Source {
         relations.clear();
     }
 
+    private FerryException lostSlot(Position logged) {
+        return new FerryException(ErrorKind.PREREQUISITE, "Replication slot " + slots.slot() + " on " + settings.address()
+                + " was invalidated by the server: it fell further behind than max_slot_wal_keep_size allows, and the "
+                + "WAL after Ferry's last position (" + logged.display() + ") is gone. Changes since then cannot be "
+                + "read again. Recover with a fresh snapshot: SELECT pg_drop_replication_slot('" + slots.slot() + "'); "
+                + "delete the pipeline's state folder and its sink output, and run again. To keep this from "
+                + "happening, raise max_slot_wal_keep_size or keep the pipeline running.");
+    }
+
     /** LSNs are unsigned 64-bit numbers. */
     private static long maxLsn(long a, long b) {
         return Long.compareUnsigned(a, b) >= 0 ? a : b;
@@ -487,6 +499,10 @@ public final class PostgresSource implements Source {
      * CONNECTIVITY (the pipeline reconnects); any other server error is not retried.
      */
     private FerryException classifyRuntime(SQLException e) {
+        String text = e.getMessage() == null ? "" : e.getMessage();
+        if (text.contains("can no longer get changes from replication slot") || text.contains("has been invalidated")) {
+            return lostSlot(lastReturned != null ? lastReturned : PgPosition.at(receivedLsn));
+        }
         FerryException f = connections.classify(e, true);
         String state = e.getSQLState() == null ? "" : e.getSQLState();
         boolean lost = state.startsWith("08") || state.startsWith("57P") || causedByIo(e);

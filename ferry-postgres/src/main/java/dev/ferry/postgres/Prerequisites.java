@@ -165,6 +165,12 @@ final class Prerequisites {
             return Check.problem("replication slot", slots.slot() + " exists with plugin " + s.plugin(),
                     "Drop it (SELECT pg_drop_replication_slot('" + slots.slot() + "');) or set source.slot to another name.");
         }
+        if (s.lost()) {
+            return Check.problem("replication slot", slots.slot() + " was invalidated by the server (wal_status lost: "
+                    + "it fell behind max_slot_wal_keep_size); the changes since its last position are gone",
+                    "Re-snapshot: SELECT pg_drop_replication_slot('" + slots.slot() + "'); delete the state folder and "
+                            + "the sink output, and run again.");
+        }
         if (s.active()) {
             return Check.warning("replication slot", slots.slot() + " is in use by pid " + s.activePid(),
                     "Only one Ferry may run this pipeline at a time.");

@@ -17,7 +17,12 @@ import java.util.stream.Collectors;
 /** Creates, inspects and drops the replication slot and the publication of one pipeline. */
 final class SlotManager {
     /** What pg_replication_slots says about the slot. */
-    record SlotState(String plugin, String database, boolean active, Integer activePid, Long confirmedFlushLsn) {
+    record SlotState(String plugin, String database, boolean active, Integer activePid, Long confirmedFlushLsn,
+                     String walStatus) {
+        /** Whether the server invalidated the slot (it fell behind max_slot_wal_keep_size). */
+        boolean lost() {
+            return "lost".equals(walStatus);
+        }
     }
 
     /** The answer of CREATE_REPLICATION_SLOT. */
@@ -41,8 +46,9 @@ final class SlotManager {
     }
 
     Optional<SlotState> find(Connection regular) throws SQLException {
-        String sql = "SELECT plugin, database, active, active_pid, confirmed_flush_lsn::text "
-                + "FROM pg_replication_slots WHERE slot_name = ?";
+        // wal_status exists from PostgreSQL 13 on; read through jsonb so older servers answer too
+        String sql = "SELECT plugin, database, active, active_pid, confirmed_flush_lsn::text, "
+                + "to_jsonb(s) ->> 'wal_status' FROM pg_replication_slots s WHERE slot_name = ?";
         try (PreparedStatement ps = regular.prepareStatement(sql)) {
             ps.setString(1, slot);
             try (ResultSet rs = ps.executeQuery()) {
@@ -52,7 +58,7 @@ final class SlotManager {
                 String lsn = rs.getString(5);
                 Integer pid = rs.getObject(4) == null ? null : rs.getInt(4);
                 return Optional.of(new SlotState(rs.getString(1), rs.getString(2), rs.getBoolean(3), pid,
-                        lsn == null ? null : PgPosition.parseLsn(lsn)));
+                        lsn == null ? null : PgPosition.parseLsn(lsn), rs.getString(6)));
             }
         }
     }

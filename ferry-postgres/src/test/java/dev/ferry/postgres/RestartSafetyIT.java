@@ -102,6 +102,34 @@ class RestartSafetyIT {
     }
 
     @Test
+    void slotInvalidatedByTheServerIsRefusedWithTheWayToRecover() throws Exception {
+        try (TestingPostgres small = TestingPostgres.builder().setting("max_slot_wal_keep_size", "1MB")
+                .setting("max_wal_size", "32MB").setting("min_wal_size", "32MB").start()) {
+            small.createDatabase("lost");
+            small.execute("lost", "CREATE TABLE a (id int PRIMARY KEY, pad text)");
+            String yaml = "type: postgres\nport: " + small.port() + "\ndatabase: lost\nuser: " + small.user()
+                    + "\npassword: '" + small.password() + "'\n";
+            Path state = dir.resolve("state");
+            try (Source source = factory.create("lost", ComponentConfig.ofYaml("source", yaml));
+                 FileLog log = FileLog.open(state, factory.positionCodec())) {
+                new Pipeline("lost", source, log, List.of(new CollectingSink()), List.of("c"), 1000).run(Mode.ONCE);
+            }
+            // the pipeline stays away while the server writes far more WAL than the slot may keep
+            for (int i = 0; i < 6; i++) {
+                small.execute("lost", "INSERT INTO a SELECT g, repeat('x', 1000) FROM generate_series(" + (i * 20000 + 1)
+                        + ", " + ((i + 1) * 20000) + ") g", "CHECKPOINT");
+            }
+            try (Source source = factory.create("lost", ComponentConfig.ofYaml("source", yaml));
+                 FileLog log = FileLog.open(state, factory.positionCodec())) {
+                assertThatThrownBy(() -> new Pipeline("lost", source, log, List.of(new CollectingSink()), List.of("c"), 1000)
+                        .run(Mode.ONCE))
+                        .isInstanceOfSatisfying(FerryException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.PREREQUISITE))
+                        .hasMessageContaining("was invalidated by the server").hasMessageContaining("pg_drop_replication_slot");
+            }
+        }
+    }
+
+    @Test
     void invalidSlotNameIsAConfigError() {
         assertThatThrownBy(() -> source("x", "slot: My-Slot\n")).isInstanceOf(FerryException.class)
                 .hasMessageContaining("source.slot must be 1 to 63 lower-case letters");
