@@ -158,7 +158,18 @@ public final class PostgresSource implements Source {
             List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
             int version = Integer.parseInt(catalog.setting("server_version_num"));
             if (resume.isEmpty()) {
-                slots.ensurePublication(catalogConnection, ids, version);
+                try {
+                    slots.ensurePublication(catalogConnection, ids, version);
+                } catch (SQLException e) {
+                    if (!"42501".equals(e.getSQLState()) && !String.valueOf(e.getMessage()).contains("must be owner")) {
+                        throw e;
+                    }
+                    throw new FerryException(ErrorKind.PREREQUISITE, "User " + settings.user() + " may not create or "
+                            + "extend publication " + slots.publication() + " on " + settings.address() + " ("
+                            + e.getMessage() + "). Ask the tables' owner or an administrator to run: "
+                            + publicationStatement(ids, version) + " - Ferry then only needs LOGIN, REPLICATION and "
+                            + "SELECT on the tables.", e);
+                }
             } else {
                 checkPublishedTables(ids);
             }
@@ -487,6 +498,13 @@ public final class PostgresSource implements Source {
                 + "read again. Recover with a fresh snapshot: SELECT pg_drop_replication_slot('" + slots.slot() + "'); "
                 + "delete the pipeline's state folder and its sink output, and run again. To keep this from "
                 + "happening, raise max_slot_wal_keep_size or keep the pipeline running.");
+    }
+
+    private String publicationStatement(List<TableId> ids, int version) {
+        return "CREATE PUBLICATION " + PostgresConnections.quoteIdent(slots.publication()) + " FOR TABLE "
+                + ids.stream().map(t -> PostgresConnections.quoteIdent(t.schema()) + "." + PostgresConnections.quoteIdent(t.name()))
+                .collect(java.util.stream.Collectors.joining(", "))
+                + (version >= 130000 ? " WITH (publish_via_partition_root = true)" : "") + ";";
     }
 
     /** LSNs are unsigned 64-bit numbers. */
