@@ -9,7 +9,6 @@ import dev.ferry.postgres.PostgresSourceFactory;
 import dev.ferry.testkit.ReplayVerifier;
 import dev.ferry.testkit.ShopWorkload;
 import dev.ferry.testkit.TestingPostgres;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -52,9 +51,7 @@ class CrashPointsIT {
         System.out.println("CrashPointsIT seed: " + seed + " (replay with -Dferry.seed=" + seed + ")");
         Random random = new Random(seed);
         pg.createDatabase("points");
-        Files.writeString(dir.resolve("pipeline.yaml"), String.join("\n", "name: points", "source:", "  type: postgres",
-                "  port: " + pg.port(), "  database: points", "  user: " + pg.user(), "  password: ${env:PW}",
-                "sink:", "  type: jsonl", "  path: out", ""));
+        JsonlPipelineFile.write(dir, pg, "points");
         int halts = 0;
         java.util.Set<String> halted = new java.util.HashSet<>();
         try (Connection c = pg.connect("points")) {

@@ -42,17 +42,7 @@ class CrashRecoveryIT {
     }
 
     private void writePipeline(String db) throws Exception {
-        Files.writeString(dir.resolve("pipeline.yaml"), String.join("\n",
-                "name: " + db,
-                "source:",
-                "  type: postgres",
-                "  port: " + pg.port(),
-                "  database: " + db,
-                "  user: " + pg.user(),
-                "  password: ${env:PW}",
-                "sink:",
-                "  type: jsonl",
-                "  path: out", ""));
+        JsonlPipelineFile.write(dir, pg, db);
     }
 
     private Map<String, String> env() {

@@ -37,9 +37,7 @@ class LargeTransactionIT {
         int rows = Integer.getInteger("ferry.bigTxRows", 2_000_000);
         pg.createDatabase("big");
         pg.execute("big", "CREATE TABLE t (id bigint PRIMARY KEY, amount numeric(12,2), note text)");
-        Files.writeString(dir.resolve("pipeline.yaml"), String.join("\n", "name: big", "source:", "  type: postgres",
-                "  port: " + pg.port(), "  database: big", "  user: " + pg.user(), "  password: ${env:PW}",
-                "sink:", "  type: jsonl", "  path: out", ""));
+        JsonlPipelineFile.write(dir, pg, "big");
         Map<String, String> env = Map.of("PW", pg.password());
         FerryProcess first = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml", "--once");
         assertThat(first.waitFor()).as(first.stderr()).isEqualTo(0);

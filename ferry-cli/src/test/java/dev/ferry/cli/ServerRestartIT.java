@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.ferry.testkit.ReplayVerifier;
 import dev.ferry.testkit.ShopWorkload;
 import dev.ferry.testkit.TestingPostgres;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -46,9 +45,7 @@ class ServerRestartIT {
             ShopWorkload.createSchema(c);
             new ShopWorkload(c, 3).seed(500, 20, 5_000);
         }
-        Files.writeString(dir.resolve("pipeline.yaml"), String.join("\n", "name: restart", "source:", "  type: postgres",
-                "  port: " + pg.port(), "  database: restart", "  user: " + pg.user(), "  password: ${env:PW}",
-                "sink:", "  type: jsonl", "  path: out", ""));
+        JsonlPipelineFile.write(dir, pg, "restart");
         Map<String, String> env = Map.of("PW", pg.password());
         FerryProcess ferry = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml");
 
