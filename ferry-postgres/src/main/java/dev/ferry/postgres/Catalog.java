@@ -57,14 +57,20 @@ final class Catalog {
         return out;
     }
 
-    /** The table's current columns; key columns are the primary key's. */
+    /**
+     * The table's current columns; key columns are the primary key's. Generated columns are left
+     * out: pgoutput does not publish them (before PostgreSQL 18, and by default since), so the
+     * snapshot must not carry them either, or snapshot and stream events of one table differ.
+     */
     TableSchema schema(TableId table) throws SQLException {
+        // attgenerated exists from PostgreSQL 12, the first version with generated columns
+        String notGenerated = connection.getMetaData().getDatabaseMajorVersion() >= 12 ? "AND a.attgenerated = '' " : "";
         String sql = "SELECT a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod), "
                 + "COALESCE(a.attnum = ANY (i.indkey), false) "
                 + "FROM pg_attribute a "
                 + "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
                 + "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
-                + "WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped "
+                + "WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped " + notGenerated
                 + "ORDER BY a.attnum";
         List<Column> columns = new ArrayList<>();
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
