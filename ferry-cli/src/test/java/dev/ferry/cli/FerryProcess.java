@@ -1,6 +1,8 @@
 package dev.ferry.cli;
 
 import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -31,6 +33,14 @@ final class FerryProcess {
                 .redirectOutput(out.toFile()).redirectError(err.toFile());
         pb.environment().putAll(env);
         return new FerryProcess(pb.start(), out, err);
+    }
+
+    /** Writes {@code text} to the child's standard input, then closes it; with "" it only closes it. */
+    FerryProcess input(String text) throws IOException {
+        try (OutputStream in = process.getOutputStream()) {
+            in.write(text.getBytes(StandardCharsets.UTF_8));
+        }
+        return this;
     }
 
     /** Runs to the end (at most two minutes) and returns the exit code. */

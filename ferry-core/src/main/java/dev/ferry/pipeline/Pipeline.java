@@ -213,8 +213,8 @@ public final class Pipeline {
                 throw new FerryException(ErrorKind.PREREQUISITE, "Sink " + sinkNames.get(i) + " has committed up to offset "
                         + c.get() + ", but the Log in the state folder ends before it (at " + log.end() + "): the state "
                         + "folder was deleted, replaced or restored from an older copy. Restore the state folder that "
-                        + "belongs to this output, or start over: delete the sink's output and the state folder, drop "
-                        + "the source's slot, and run again.");
+                        + "belongs to this output, or start over: delete the sink's output and run ferry drop (which drops "
+                        + "the source's slot and the state folder), then run again.");
             }
             if (c.isPresent() && c.get().value() + 1 < log.start().value()) {
                 throw new FerryException(ErrorKind.PREREQUISITE, "Sink " + sinkNames.get(i) + " is at offset " + c.get()

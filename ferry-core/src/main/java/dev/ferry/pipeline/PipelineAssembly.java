@@ -16,9 +16,11 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
@@ -102,27 +104,94 @@ public final class PipelineAssembly implements AutoCloseable {
      */
     public Pipeline pipeline(int maxBatchEvents) throws FerryException {
         Path state = config.state();
+        if (!tryLockState()) {
+            throw new FerryException(ErrorKind.CONFIG, "Another Ferry process is already running pipeline "
+                    + config.name() + " (its state folder " + state + " is locked). Stop it first, or give this "
+                    + "pipeline its own name or state folder.");
+        }
+        try {
+            log = FileLog.open(state.resolve("log"), sourceFactory.positionCodec(), logSettings.options());
+        } catch (IOException e) {
+            throw cannotUseState(e);
+        }
+        return new Pipeline(config.name(), source, log, sinks, sinkNames, maxBatchEvents, logSettings.maxBytes(),
+                logSettings.retainDeliveredMillis());
+    }
+
+    /**
+     * Takes the exclusive lock of the state folder (the file {@code lock} in it, created with the
+     * folder when needed) and holds it until {@link #close()}, so that no other Ferry process runs
+     * this pipeline meanwhile. Idempotent.
+     *
+     * @return false when another process holds the lock
+     */
+    public boolean tryLockState() throws FerryException {
+        if (lockChannel != null) {
+            return true;
+        }
+        Path state = config.state();
         try {
             Files.createDirectories(state);
-            lockChannel = FileChannel.open(state.resolve("lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            FileChannel channel = FileChannel.open(state.resolve("lock"), StandardOpenOption.CREATE,
+                    StandardOpenOption.WRITE);
             FileLock lock;
             try {
-                lock = lockChannel.tryLock();
+                lock = channel.tryLock();
             } catch (OverlappingFileLockException e) {
                 lock = null;
             }
             if (lock == null) {
-                throw new FerryException(ErrorKind.CONFIG, "Another Ferry process is already running pipeline "
-                        + config.name() + " (its state folder " + state + " is locked). Stop it first, or give this "
-                        + "pipeline its own name or state folder.");
+                channel.close();
+                return false;
             }
-            log = FileLog.open(state.resolve("log"), sourceFactory.positionCodec(), logSettings.options());
+            lockChannel = channel;
+            return true;
         } catch (IOException e) {
-            throw new FerryException(ErrorKind.CONFIG, "Cannot use the state folder " + state + ": " + e.getMessage()
-                    + ". Check that it is writable, or set state: in the pipeline file to another folder.", e);
+            throw cannotUseState(e);
         }
-        return new Pipeline(config.name(), source, log, sinks, sinkNames, maxBatchEvents, logSettings.maxBytes(),
-                logSettings.retainDeliveredMillis());
+    }
+
+    /**
+     * Deletes what Ferry keeps in the state folder (the Log and the lock file), then the folder itself
+     * unless something else is in it: {@code state:} may name a folder that also holds the user's
+     * files. For {@code ferry drop}; requires {@link #tryLockState()} to have succeeded, and the Log
+     * not to be open.
+     *
+     * @return what stays in the folder because Ferry did not put it there; empty when the folder is gone
+     */
+    public List<Path> deleteState() throws FerryException {
+        if (lockChannel == null || log != null) {
+            throw new IllegalStateException("deleteState needs the state lock and no open Log");
+        }
+        Path state = config.state();
+        try {
+            List<Path> paths;
+            try (var walk = Files.walk(state.resolve("log"))) {
+                paths = walk.sorted(Comparator.reverseOrder()).toList();
+            } catch (NoSuchFileException e) {
+                paths = List.of();
+            }
+            for (Path p : paths) {
+                Files.delete(p);
+            }
+            List<Path> others;
+            try (var list = Files.list(state)) {
+                others = list.filter(p -> !p.getFileName().toString().equals("lock")).sorted().toList();
+            }
+            if (others.isEmpty()) {
+                // deleted while still locked, so that no run starts on a half-deleted folder (POSIX allows it)
+                Files.delete(state.resolve("lock"));
+                Files.delete(state);
+            }
+            return others;
+        } catch (IOException e) {
+            throw cannotUseState(e);
+        }
+    }
+
+    private FerryException cannotUseState(IOException e) {
+        return new FerryException(ErrorKind.CONFIG, "Cannot use the state folder " + config.state() + ": "
+                + e.getMessage() + ". Check that it is writable, or set state: in the pipeline file to another folder.", e);
     }
 
     @Override

@@ -33,6 +33,36 @@ public interface Source extends AutoCloseable {
         return java.util.Map.of();
     }
 
+    /**
+     * What {@link #drop()} would remove from the source's server, one line each, for the user to
+     * confirm (PostgreSQL: the replication slot, and the publication when Ferry created it); empty
+     * when nothing is there. Connects; changes nothing. Called by {@code ferry drop} only, with the
+     * state folder locked.
+     *
+     * @throws FerryException of kind PREREQUISITE when {@link #drop()} would refuse: the pipeline
+     *                        runs elsewhere (PostgreSQL: another connection holds the slot)
+     */
+    default List<String> dropPlan() throws FerryException {
+        return List.of();
+    }
+
+    /**
+     * Removes what this pipeline created on the source's server, so the server keeps nothing for it
+     * (PostgreSQL: no slot that retains WAL) and a later run starts over with a fresh snapshot.
+     * Never removes what someone else created, nor any data. Called by {@code ferry drop} only, with
+     * the state folder locked, on a source that was never started.
+     *
+     * <p>Idempotent: what is already gone is skipped, so a second call removes nothing and returns
+     * an empty list.
+     *
+     * @return one line per thing removed, in the words of {@link #dropPlan()}
+     * @throws FerryException of kind PREREQUISITE, having removed nothing, when the pipeline runs
+     *                        elsewhere
+     */
+    default List<String> drop() throws FerryException {
+        return List.of();
+    }
+
     /** The position of "now": a batch run ({@code run --once}) delivers everything before it, then exits. */
     Position end() throws FerryException;
 

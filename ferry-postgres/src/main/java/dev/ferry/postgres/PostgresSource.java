@@ -140,6 +140,55 @@ public final class PostgresSource implements Source {
     }
 
     @Override
+    public List<String> dropPlan() throws FerryException {
+        return dropTargets(false);
+    }
+
+    @Override
+    public List<String> drop() throws FerryException {
+        return dropTargets(true);
+    }
+
+    /**
+     * The slot, refused while a connection holds it, and the publication when the connected role owns
+     * it: one that belongs to another role was created by an administrator for Ferry, and stays.
+     * Dropped too when {@code drop} is true.
+     */
+    private List<String> dropTargets(boolean drop) throws FerryException {
+        List<String> targets = new ArrayList<>();
+        try {
+            ensureCatalog();
+            Optional<SlotManager.SlotState> slot = slots.find(catalogConnection);
+            if (slot.isPresent() && slot.get().active()) {
+                throw new FerryException(ErrorKind.PREREQUISITE, "Replication slot " + slots.slot() + " on "
+                        + settings.address() + " is in use (pid " + slot.get().activePid() + "): a Ferry runs this "
+                        + "pipeline, perhaps on another machine. Stop it, then run ferry drop again (a Ferry that was "
+                        + "just killed holds the slot until the server notices, within wal_sender_timeout). Nothing "
+                        + "was dropped.");
+            }
+            if (slot.isPresent()) {
+                if (drop) {
+                    slots.drop(catalogConnection);
+                }
+                targets.add("replication slot " + slots.slot() + " on " + settings.address());
+            }
+            Optional<String> owner = slots.publicationOwner(catalogConnection);
+            if (owner.isPresent() && owner.get().equals(settings.user())) {
+                if (drop) {
+                    slots.dropPublication(catalogConnection);
+                }
+                targets.add("publication " + slots.publication() + " on " + settings.address());
+            } else if (owner.isPresent() && !drop) {
+                LOG.info("Publication {} belongs to role {}, not {}: Ferry did not create it, so it stays.",
+                        slots.publication(), owner.get(), settings.user());
+            }
+            return targets;
+        } catch (SQLException e) {
+            throw classifyRuntime(e);
+        }
+    }
+
+    @Override
     public Position end() throws FerryException {
         try {
             ensureCatalog();

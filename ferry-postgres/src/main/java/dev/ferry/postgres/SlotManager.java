@@ -70,6 +70,23 @@ final class SlotManager {
         }
     }
 
+    /** The role that owns the publication, or empty when it does not exist. */
+    Optional<String> publicationOwner(Connection regular) throws SQLException {
+        try (PreparedStatement ps = regular.prepareStatement(
+                "SELECT pg_get_userbyid(pubowner) FROM pg_publication WHERE pubname = ?")) {
+            ps.setString(1, publication);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? Optional.of(rs.getString(1)) : Optional.empty();
+            }
+        }
+    }
+
+    void dropPublication(Connection regular) throws SQLException {
+        try (Statement s = regular.createStatement()) {
+            s.execute("DROP PUBLICATION IF EXISTS " + quoteIdent(publication));
+        }
+    }
+
     /**
      * Creates the slot on a replication connection. With {@code exportSnapshot}, the returned snapshot
      * stays importable (SET TRANSACTION SNAPSHOT) until that connection runs its next command.
