@@ -50,6 +50,12 @@ final class StatusCommand implements Callable<Integer> {
                 out.println("log");
                 row(out, "state folder", pc.state() + " (no Log yet: the pipeline has not run)");
                 return 0;
+            } catch (java.io.IOException | RuntimeException e) {
+                // the running pipeline may be recovering or deleting a segment right now
+                out.println("log");
+                row(out, "state folder", pc.state() + " (could not be read just now: " + e.getMessage()
+                        + "; try again)");
+                return 1;
             }
             try (log) {
                 out.println("log");

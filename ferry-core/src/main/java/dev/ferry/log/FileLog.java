@@ -480,14 +480,17 @@ public final class FileLog implements Log {
             if (next == null || next.getKey() > oldestStillNeeded.value()) {
                 break;
             }
-            if (minAgeMillis > 0 && now - Files.getLastModifiedTime(e.getValue().path).toMillis() < minAgeMillis) {
-                break; // retained for replay; younger segments follow
-            }
             synchronized (this) {
-                if (segments.remove(e.getKey()) != null) {
-                    e.getValue().deleteFiles();
-                    deleted = true;
+                // two sinks may release at once: check and delete under the lock, a segment at a time
+                if (!segments.containsKey(e.getKey())) {
+                    continue;
                 }
+                if (minAgeMillis > 0 && now - Files.getLastModifiedTime(e.getValue().path).toMillis() < minAgeMillis) {
+                    break; // retained for replay; younger segments follow
+                }
+                segments.remove(e.getKey());
+                e.getValue().deleteFiles();
+                deleted = true;
             }
         }
         if (deleted) {

@@ -157,7 +157,15 @@ public final class Pipeline {
         }
         LOG.info("Pipeline {} stopped: {} snapshot rows and {} streamed changes captured in this run; Log end {}; {}",
                 name, snapshotRows.get(), streamedChanges.get(), log.end(), offsets);
-        return end == null || reachedEnd;
+        if (end == null) {
+            return true;
+        }
+        for (AtomicLong c : committed) {
+            if (c.get() < deliverableEnd.get()) {
+                return false; // stopped while a sink still had events to deliver
+            }
+        }
+        return reachedEnd;
     }
 
     /**
@@ -247,8 +255,11 @@ public final class Pipeline {
                 try {
                     batch = source.poll(POLL_WAIT);
                 } catch (FerryException e) {
-                    if (e.kind() != ErrorKind.CONNECTIVITY || !reconnect(e)) {
+                    if (e.kind() != ErrorKind.CONNECTIVITY) {
                         throw e;
+                    }
+                    if (!reconnect(e)) {
+                        break; // stopped while the source was away: a clean stop, delivery drains
                     }
                     lastAppended = log.lastPosition().orElse(null);
                     continue;
@@ -271,8 +282,17 @@ public final class Pipeline {
             }
             if (failure.get() == null) {
                 // Persist and acknowledge where the source got to, so a quiet database's WAL is released.
-                SourceBatch last = source.poll(Duration.ZERO);
-                if (!last.events().isEmpty() || lastAppended == null || last.position().compareTo(lastAppended) > 0) {
+                SourceBatch last = null;
+                try {
+                    last = source.poll(Duration.ZERO);
+                } catch (FerryException e) {
+                    if (e.kind() != ErrorKind.CONNECTIVITY) {
+                        throw e;
+                    }
+                    // the source is away: what the Log holds is where the next run resumes
+                }
+                if (last != null && (!last.events().isEmpty() || lastAppended == null
+                        || last.position().compareTo(lastAppended) > 0)) {
                     append(last.events(), last.position());
                 }
                 sync(true);
@@ -303,10 +323,15 @@ public final class Pipeline {
             if (mode == Mode.ONCE && System.currentTimeMillis() - firstFailure > onceRetryMillis) {
                 throw last;
             }
-            Thread.sleep(backoff / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+            pause(backoff / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
             backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+            if (stopping) {
+                break;
+            }
             source.close();
             Optional<Position> resume = log.lastPosition();
+            // no position yet: this run created what the source holds (its slot); a snapshot
+            // position: the snapshot was cut off and starts over
             boolean over = resume.isEmpty() || resume.get().snapshot();
             if (over && resume.isPresent()) {
                 try {
@@ -353,9 +378,31 @@ public final class Pipeline {
         backpressure = full;
         if (full) {
             sync(false);
+            try {
+                // room for new changes comes before keeping delivered ones for replay; sinks may be
+                // idle, so this cannot wait for their next write
+                releaseDeliveredSegments();
+            } catch (IOException e) {
+                throw logFailure(e);
+            }
+            try {
+                source.keepAlive(); // a long pause must not look like a dead client to the server
+            } catch (FerryException e) {
+                if (e.kind() != ErrorKind.CONNECTIVITY) {
+                    throw e;
+                }
+            }
             Thread.sleep(100);
         }
         return full;
+    }
+
+    /** Sleeps in short steps, so that a stop is not kept waiting by a long backoff. */
+    private void pause(long millis) throws InterruptedException {
+        long until = System.currentTimeMillis() + millis;
+        while (!stopping && failure.get() == null && System.currentTimeMillis() < until) {
+            Thread.sleep(Math.min(100, Math.max(1, until - System.currentTimeMillis())));
+        }
     }
 
     /** Whether capture is paused because the Log reached its size cap. */
@@ -410,13 +457,19 @@ public final class Pipeline {
                 throw e;
             }
             // the connection is gone: the next poll fails the same way and reconnects; the
-            // acknowledgement is repeated after that
+            // acknowledgement is repeated after that. Delivery need not wait for it.
             LOG.debug("acknowledgement not sent: {}", e.getMessage());
+            releaseToSinks(durable.get());
             return;
         }
         CrashPoints.reach("pipeline.after-acknowledge");
         lastAcknowledged = durable.get();
-        if (!durable.get().snapshot()) {
+        releaseToSinks(durable.get());
+    }
+
+    /** Lets sinks read what the Log holds on disk; snapshot events only once the snapshot has finished. */
+    private void releaseToSinks(Position durable) {
+        if (!durable.snapshot()) {
             synchronized (deliverableEnd) {
                 deliverableEnd.set(log.end().value());
                 deliverableEnd.notifyAll();
@@ -510,7 +563,7 @@ public final class Pipeline {
                 if (stopping || failure.get() != null) {
                     return false;
                 }
-                Thread.sleep(backoff / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+                pause(backoff / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
                 backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
             }
         }

@@ -98,6 +98,13 @@ public interface Source extends AutoCloseable {
      */
     void acknowledge(Position durable) throws FerryException;
 
+    /**
+     * Tells the server the client is alive while the pipeline does not poll (backpressure), so a long
+     * pause is not taken for a dead connection. Capture thread; at most about once a second matters.
+     */
+    default void keepAlive() throws FerryException {
+    }
+
     /** Makes a blocked {@link #poll} return promptly. Any thread; idempotent. */
     void stop();
 

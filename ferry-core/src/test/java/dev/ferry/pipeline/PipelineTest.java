@@ -211,6 +211,82 @@ class PipelineTest {
     }
 
     @Test
+    void atTheCapDeliveredSegmentsGoEvenWithinTheirRetentionSoCaptureNeverStallsForGood() throws Exception {
+        TestSink fast = new TestSink();
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC, 4096)) {
+            Pipeline pipeline = new Pipeline("p", new ScriptedSource(6_000, 100), log, List.of(fast), List.of("fast"), 500,
+                    3 * 4096, 3_600_000);
+            Thread runner = new Thread(() -> {
+                try {
+                    pipeline.run(Mode.ONCE);
+                } catch (Exception e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            runner.start();
+            runner.join(30_000);
+            assertThat(runner.isAlive()).as("capture stalled at the cap").isFalse();
+        }
+        assertThat(fast.ids()).isEqualTo(upTo(6_000));
+    }
+
+    @Test
+    void aLostSourceIsReconnectedAndResumedWithoutLossOrDuplicates() throws Exception {
+        TestSink sink = new TestSink();
+        ScriptedSource source = new ScriptedSource(5_000, 100);
+        source.goDownAfter = 2_000;
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline pipeline = new Pipeline("p", source, log, List.of(sink), List.of("s"), 300);
+            Thread upAgain = new Thread(() -> {
+                try {
+                    while (!source.down) {
+                        Thread.sleep(5);
+                    }
+                    Thread.sleep(1_500);
+                    source.down = false;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            upAgain.start();
+            assertThat(pipeline.run(Mode.ONCE)).isTrue();
+            upAgain.join();
+        }
+        assertThat(source.starts).isGreaterThanOrEqualTo(2);
+        assertThat(sink.ids()).isEqualTo(upTo(5_000));
+    }
+
+    @Test
+    void aStopWhileTheSourceIsAwayIsACleanStop() throws Exception {
+        TestSink sink = new TestSink();
+        ScriptedSource source = new ScriptedSource(5_000, 100);
+        source.goDownAfter = 1_000;
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline pipeline = new Pipeline("p", source, log, List.of(sink), List.of("s"), 300);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread runner = new Thread(() -> {
+                try {
+                    pipeline.run(Mode.STREAM);
+                } catch (Throwable t) {
+                    failed.set(t);
+                }
+            });
+            runner.start();
+            while (!source.down) {
+                Thread.sleep(5);
+            }
+            Thread.sleep(1_000);
+            long stoppedAt = System.currentTimeMillis();
+            pipeline.stop();
+            runner.join(10_000);
+            assertThat(runner.isAlive()).isFalse();
+            assertThat(System.currentTimeMillis() - stoppedAt).isLessThan(3_000);
+            assertThat(failed.get()).isNull();
+        }
+        assertThat(sink.ids()).isEqualTo(upTo(1_000));
+    }
+
+    @Test
     void restartResumesAfterTheLogsPositionAndTheSinksOffset() throws Exception {
         TestSink sink = new TestSink();
         try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {

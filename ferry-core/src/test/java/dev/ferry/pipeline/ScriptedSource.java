@@ -72,6 +72,11 @@ final class ScriptedSource implements Source {
     private final int batch;
     private long next = 1;
     volatile long acknowledged;
+    /** While set, the "server" is unreachable: poll and start fail with CONNECTIVITY. */
+    volatile boolean down;
+    /** Polls once this many events were returned make {@link #down} true (0: never). */
+    volatile long goDownAfter;
+    volatile int starts;
     private volatile boolean stopped;
 
     /** Events 1..total in batches of {@code batch}. */
@@ -100,12 +105,24 @@ final class ScriptedSource implements Source {
     }
 
     @Override
-    public void start(Optional<Position> resumeAfter, boolean startingOver) {
+    public void start(Optional<Position> resumeAfter, boolean startingOver) throws dev.ferry.error.FerryException {
+        if (down) {
+            throw new dev.ferry.error.FerryException(dev.ferry.error.ErrorKind.CONNECTIVITY, "scripted server is down");
+        }
+        starts++;
+        stopped = false;
         next = resumeAfter.map(p -> ((Seq) p).n + 1).orElse(1L);
     }
 
     @Override
-    public SourceBatch poll(Duration maxWait) throws InterruptedException {
+    public SourceBatch poll(Duration maxWait) throws InterruptedException, dev.ferry.error.FerryException {
+        if (goDownAfter > 0 && next > goDownAfter) {
+            goDownAfter = 0;
+            down = true;
+        }
+        if (down) {
+            throw new dev.ferry.error.FerryException(dev.ferry.error.ErrorKind.CONNECTIVITY, "scripted server is down");
+        }
         List<ChangeEvent> out = new ArrayList<>();
         while (out.size() < batch && next <= total && !stopped) {
             out.add(event(next++));

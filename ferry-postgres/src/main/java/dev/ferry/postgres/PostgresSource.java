@@ -84,6 +84,8 @@ public final class PostgresSource implements Source {
     private long txIndex;
     private PgPosition lastEmitted;
     private Position lastReturned;
+    /** The backend of the replication connection of the previous start, kept across close(). */
+    private int previousReplicationPid;
     private long receivedLsn;
     private long flushLsn;
     private long lastForceMillis;
@@ -222,7 +224,21 @@ public final class PostgresSource implements Source {
             } else {
                 checkPublishedTables(ids);
             }
-            Optional<SlotManager.SlotState> slot = awaitSlotRelease(slots.find(catalogConnection));
+            Optional<SlotManager.SlotState> slot = slots.find(catalogConnection);
+            if (slot.isPresent() && slot.get().active() && previousReplicationPid != 0
+                    && slot.get().activePid() != null && slot.get().activePid() == previousReplicationPid) {
+                // our own connection, lost a moment ago, still holds the slot until the server notices
+                // (up to wal_sender_timeout): end it rather than wait
+                LOG.info("Ending this process's previous replication connection (pid {}), which still holds slot {}",
+                        previousReplicationPid, slots.slot());
+                try (java.sql.PreparedStatement ps = catalogConnection.prepareStatement("SELECT pg_terminate_backend(?)")) {
+                    ps.setInt(1, previousReplicationPid);
+                    ps.execute();
+                } catch (SQLException e) {
+                    LOG.debug("could not end the previous replication connection: {}", e.getMessage());
+                }
+            }
+            slot = awaitSlotRelease(slot);
             if (slot.isPresent() && slot.get().active()) {
                 throw new FerryException(ErrorKind.PREREQUISITE, "Replication slot " + slots.slot() + " on "
                         + settings.address() + " is in use by another connection (pid " + slot.get().activePid()
@@ -230,6 +246,7 @@ public final class PostgresSource implements Source {
                         + "pg_replication_slots WHERE slot_name = '" + slots.slot() + "' shows who holds it.");
             }
             replicationConnection = connections.replication();
+            previousReplicationPid = replicationConnection.unwrap(PGConnection.class).getBackendPID();
             if (resume.isEmpty()) {
                 if (slot.isPresent() && !startingOver) {
                     throw new FerryException(ErrorKind.PREREQUISITE, "Replication slot " + slots.slot() + " already "
@@ -238,6 +255,16 @@ public final class PostgresSource implements Source {
                             + "another pipeline uses this slot name (set source.slot). To start over with a fresh "
                             + "snapshot: SELECT pg_drop_replication_slot('" + slots.slot() + "'); delete the sink's "
                             + "output, and run again.");
+                }
+                if (slot.isPresent() && !settings.initialSnapshot() && !slot.get().lost()) {
+                    // without a snapshot, the slot this pipeline created already holds every change since
+                    // then: stream from it rather than drop it (which would lose them)
+                    Long confirmed = slot.get().confirmedFlushLsn();
+                    receivedLsn = confirmed == null ? 0 : confirmed;
+                    LOG.info("Streaming from replication slot {} created by an earlier start of this pipeline",
+                            slots.slot());
+                    startStreaming();
+                    return;
                 }
                 if (slot.isPresent()) {
                     LOG.warn("Replication slot {} is left from a run that stopped before its snapshot finished; "
@@ -506,6 +533,19 @@ public final class PostgresSource implements Source {
     }
 
     @Override
+    public void keepAlive() throws FerryException {
+        if (stream == null || System.currentTimeMillis() - lastForceMillis < FORCE_STATUS_MILLIS) {
+            return;
+        }
+        lastForceMillis = System.currentTimeMillis();
+        try {
+            stream.forceUpdateStatus();
+        } catch (SQLException e) {
+            throw classifyRuntime(e);
+        }
+    }
+
+    @Override
     public void stop() {
         stopping = true;
     }
@@ -567,12 +607,13 @@ public final class PostgresSource implements Source {
      */
     private FerryException classifyRuntime(SQLException e) {
         String text = e.getMessage() == null ? "" : e.getMessage();
-        if (text.contains("can no longer get changes from replication slot") || text.contains("has been invalidated")) {
+        if (text.contains("can no longer get changes from replication slot")) {
             return lostSlot(lastReturned != null ? lastReturned : PgPosition.at(receivedLsn));
         }
         FerryException f = connections.classify(e, true);
         String state = e.getSQLState() == null ? "" : e.getSQLState();
-        boolean lost = state.startsWith("08") || state.startsWith("57P") || causedByIo(e);
+        // 57P01-03: the server shuts down, crashed, or is starting; 57P04 (database dropped) is final
+        boolean lost = state.startsWith("08") || (state.startsWith("57P") && !state.equals("57P04")) || causedByIo(e);
         if (f.kind() == ErrorKind.CONNECTIVITY && !lost) {
             return new FerryException(ErrorKind.INTERNAL, "PostgreSQL at " + settings.address() + " failed: "
                     + e.getMessage() + " (SQLSTATE " + state + ").", e);
