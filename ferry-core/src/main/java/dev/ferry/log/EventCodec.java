@@ -9,15 +9,12 @@ import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
 import dev.ferry.source.Position;
 import dev.ferry.source.PositionCodec;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -39,110 +36,102 @@ final class EventCodec {
         this.positions = positions;
     }
 
-    /** Writes the events of one frame. */
-    void encode(List<ChangeEvent> events, DataOutputStream out) throws IOException {
-        Map<TableSchema, Integer> declared = new IdentityHashMap<>();
-        out.writeInt(events.size());
-        for (ChangeEvent e : events) {
-            Integer ref = declared.get(e.schema());
-            if (ref == null) {
-                ref = declared.size();
-                declared.put(e.schema(), ref);
-                out.writeInt(ref);
-                writeSchema(e.schema(), out);
-            } else {
-                out.writeInt(ref);
-            }
-            out.writeByte(e.op().ordinal());
-            writeRow(e.before(), out);
-            writeRow(e.after(), out);
-            out.writeShort(e.unchanged().size());
-            for (String name : e.unchanged()) {
-                writeString(name, out);
-            }
-            writeBytes(positions.encode(e.position()), out);
-            out.writeLong(e.txId());
-            out.writeLong(e.committedAt().getEpochSecond());
-            out.writeInt(e.committedAt().getNano());
+    /**
+     * Writes one event of a frame. {@code declared} is the frame's schema dictionary: a schema is
+     * written in full the first time one of its events appears in the frame, later by number.
+     */
+    void encode(ChangeEvent e, Map<TableSchema, Integer> declared, ByteSink out) {
+        Integer ref = declared.get(e.schema());
+        if (ref == null) {
+            ref = declared.size();
+            declared.put(e.schema(), ref);
+            out.putInt(ref);
+            writeSchema(e.schema(), out);
+        } else {
+            out.putInt(ref);
         }
+        out.putByte(e.op().ordinal());
+        writeRow(e.before(), out);
+        writeRow(e.after(), out);
+        out.putShort(e.unchanged().size());
+        for (String name : e.unchanged()) {
+            out.putString(name);
+        }
+        out.putBytes(positions.encode(e.position()));
+        out.putLong(e.txId());
+        out.putLong(e.committedAt().getEpochSecond());
+        out.putInt(e.committedAt().getNano());
     }
 
-    /** Reads the events of one frame. */
-    List<ChangeEvent> decode(DataInputStream in) throws IOException {
-        int count = in.readInt();
+    /** Reads the {@code count} events of one frame. */
+    List<ChangeEvent> decode(ByteBuffer in, int count) throws IOException {
         List<TableSchema> schemas = new ArrayList<>();
         List<ChangeEvent> events = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
-            int ref = in.readInt();
+            int ref = in.getInt();
             if (ref == schemas.size()) {
                 schemas.add(readSchema(in));
-            } else if (ref > schemas.size()) {
+            } else if (ref > schemas.size() || ref < 0) {
                 throw new IOException("schema reference " + ref + " before its declaration");
             }
             TableSchema schema = schemas.get(ref);
-            Op op = OPS[in.readUnsignedByte()];
+            Op op = OPS[Byte.toUnsignedInt(in.get())];
             Row before = readRow(in);
             Row after = readRow(in);
-            int unchangedCount = in.readUnsignedShort();
+            int unchangedCount = Short.toUnsignedInt(in.getShort());
             Set<String> unchanged = unchangedCount == 0 ? Set.of() : new HashSet<>();
             for (int u = 0; u < unchangedCount; u++) {
                 unchanged.add(readString(in));
             }
             Position position = positions.decode(readBytes(in));
-            long txId = in.readLong();
-            Instant committedAt = Instant.ofEpochSecond(in.readLong(), in.readInt());
+            long txId = in.getLong();
+            Instant committedAt = Instant.ofEpochSecond(in.getLong(), in.getInt());
             events.add(new ChangeEvent(op, schema, before, after, unchanged, position, txId, committedAt));
         }
         return events;
     }
 
-    static byte[] encodeEvents(EventCodec codec, List<ChangeEvent> events) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream(256 * Math.max(1, events.size()));
-        codec.encode(events, new DataOutputStream(bytes));
-        return bytes.toByteArray();
-    }
-
-    private static void writeSchema(TableSchema schema, DataOutputStream out) throws IOException {
-        writeString(schema.table().schema(), out);
-        writeString(schema.table().name(), out);
-        out.writeShort(schema.size());
+    private static void writeSchema(TableSchema schema, ByteSink out) {
+        out.putString(schema.table().schema());
+        out.putString(schema.table().name());
+        out.putShort(schema.size());
         for (Column c : schema.columns()) {
-            writeString(c.name(), out);
-            out.writeByte(c.type().ordinal());
-            out.writeByte(c.elementType() == null ? -1 : c.elementType().ordinal());
-            writeString(c.sourceType(), out);
-            out.writeBoolean(c.key());
+            out.putString(c.name());
+            out.putByte(c.type().ordinal());
+            out.putByte(c.elementType() == null ? -1 : c.elementType().ordinal());
+            out.putString(c.sourceType());
+            out.putByte(c.key() ? 1 : 0);
         }
     }
 
-    private static TableSchema readSchema(DataInputStream in) throws IOException {
+    private static TableSchema readSchema(ByteBuffer in) throws IOException {
         TableId table = new TableId(readString(in), readString(in));
-        int n = in.readUnsignedShort();
+        int n = Short.toUnsignedInt(in.getShort());
         List<Column> columns = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             String name = readString(in);
-            LogicalType type = TYPES[in.readUnsignedByte()];
-            byte element = in.readByte();
+            LogicalType type = TYPES[Byte.toUnsignedInt(in.get())];
+            byte element = in.get();
             String sourceType = readString(in);
-            boolean key = in.readBoolean();
+            boolean key = in.get() != 0;
             columns.add(new Column(name, type, element < 0 ? null : TYPES[element], sourceType, key));
         }
         return new TableSchema(table, columns);
     }
 
-    private static void writeRow(Row row, DataOutputStream out) throws IOException {
+    private static void writeRow(Row row, ByteSink out) {
         if (row == null) {
-            out.writeShort(-1);
+            out.putShort(-1);
             return;
         }
-        out.writeShort(row.size());
+        out.putShort(row.size());
         for (int i = 0; i < row.size(); i++) {
             writeValue(row.get(i), out);
         }
     }
 
-    private static Row readRow(DataInputStream in) throws IOException {
-        int n = in.readShort();
+    private static Row readRow(ByteBuffer in) throws IOException {
+        int n = in.getShort();
         if (n < 0) {
             return null;
         }
@@ -153,26 +142,26 @@ final class EventCodec {
         return Row.wrap(values);
     }
 
-    private static void writeValue(Object v, DataOutputStream out) throws IOException {
+    private static void writeValue(Object v, ByteSink out) {
         if (v == null) {
-            out.writeByte(0);
+            out.putByte(0);
         } else if (v instanceof Boolean b) {
-            out.writeByte(b ? 2 : 1);
+            out.putByte(b ? 2 : 1);
         } else if (v instanceof Long l) {
-            out.writeByte(3);
-            out.writeLong(l);
+            out.putByte(3);
+            out.putLong(l);
         } else if (v instanceof Double d) {
-            out.writeByte(4);
-            out.writeDouble(d);
-        } else if (v instanceof String s) {
-            out.writeByte(5);
-            writeString(s, out);
+            out.putByte(4);
+            out.putLong(Double.doubleToRawLongBits(d));
+        } else if (v instanceof String str) {
+            out.putByte(5);
+            out.putString(str);
         } else if (v instanceof byte[] b) {
-            out.writeByte(6);
-            writeBytes(b, out);
+            out.putByte(6);
+            out.putBytes(b);
         } else if (v instanceof List<?> list) {
-            out.writeByte(7);
-            out.writeInt(list.size());
+            out.putByte(7);
+            out.putInt(list.size());
             for (Object item : list) {
                 writeValue(item, out);
             }
@@ -182,18 +171,21 @@ final class EventCodec {
         }
     }
 
-    private static Object readValue(DataInputStream in) throws IOException {
-        int tag = in.readUnsignedByte();
+    private static Object readValue(ByteBuffer in) throws IOException {
+        int tag = Byte.toUnsignedInt(in.get());
         return switch (tag) {
             case 0 -> null;
             case 1 -> Boolean.FALSE;
             case 2 -> Boolean.TRUE;
-            case 3 -> in.readLong();
-            case 4 -> in.readDouble();
+            case 3 -> in.getLong();
+            case 4 -> Double.longBitsToDouble(in.getLong());
             case 5 -> readString(in);
             case 6 -> readBytes(in);
             case 7 -> {
-                int n = in.readInt();
+                int n = in.getInt();
+                if (n < 0 || n > in.remaining()) {
+                    throw new IOException("impossible list length " + n);
+                }
                 List<Object> list = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
                     list.add(readValue(in));
@@ -204,24 +196,23 @@ final class EventCodec {
         };
     }
 
-    private static void writeString(String s, DataOutputStream out) throws IOException {
-        writeBytes(s.getBytes(StandardCharsets.UTF_8), out);
-    }
-
-    private static String readString(DataInputStream in) throws IOException {
-        return new String(readBytes(in), StandardCharsets.UTF_8);
-    }
-
-    private static void writeBytes(byte[] b, DataOutputStream out) throws IOException {
-        out.writeInt(b.length);
-        out.write(b);
-    }
-
-    private static byte[] readBytes(DataInputStream in) throws IOException {
-        int n = in.readInt();
-        if (n < 0) {
-            throw new IOException("negative length " + n);
+    private static String readString(ByteBuffer in) throws IOException {
+        int n = in.getInt();
+        if (n < 0 || n > in.remaining()) {
+            throw new IOException("impossible string length " + n);
         }
-        return in.readNBytes(n);
+        String s = new String(in.array(), in.arrayOffset() + in.position(), n, StandardCharsets.UTF_8);
+        in.position(in.position() + n);
+        return s;
+    }
+
+    private static byte[] readBytes(ByteBuffer in) throws IOException {
+        int n = in.getInt();
+        if (n < 0 || n > in.remaining()) {
+            throw new IOException("impossible length " + n);
+        }
+        byte[] b = new byte[n];
+        in.get(b);
+        return b;
     }
 }

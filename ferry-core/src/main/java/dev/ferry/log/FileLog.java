@@ -1,7 +1,6 @@
 package dev.ferry.log;
 
 import dev.ferry.event.ChangeEvent;
-import dev.ferry.event.Row;
 import dev.ferry.source.Position;
 import dev.ferry.source.PositionCodec;
 import java.io.IOException;
@@ -70,6 +69,7 @@ public final class FileLog implements Log {
     private Position writtenPosition;
     private long durableAppend = -1;
     private long lastSyncNanos = System.nanoTime();
+    private ByteSink frameBuffer = new ByteSink(64 * 1024);
     private long nextAppendNumber;
     private boolean createdNow;
     private boolean readOnly;
@@ -321,29 +321,33 @@ public final class FileLog implements Log {
         }
         Segment segment = segments.lastEntry().getValue();
         long appendNumber = nextAppendNumber++;
-        int from = 0;
+        // Events are encoded straight into one reused buffer; a frame closes once it holds about
+        // frameTargetBytes (with the position of its last event), so no frame outgrows what a
+        // reader may hold in memory, whatever the size of the rows.
+        int i = 0;
         do {
-            // Large rows make large batches: cut them into frames of about FRAME_TARGET_BYTES, each with
-            // the position of its last event, so no frame outgrows what a reader may hold in memory.
-            int to = from;
-            long estimate = 0;
-            while (to < events.size() && (to == from || estimate < frameTargetBytes)) {
-                estimate += estimateBytes(events.get(to++));
+            long firstOffset = writtenEnd + i;
+            Frame.begin(frameBuffer, appendNumber, durableAppend, firstOffset);
+            Map<dev.ferry.event.TableSchema, Integer> declared = new java.util.IdentityHashMap<>();
+            int count = 0;
+            while (i < events.size() && (count == 0 || frameBuffer.size() < frameTargetBytes)) {
+                codec.encode(events.get(i++), declared, frameBuffer);
+                count++;
             }
-            List<ChangeEvent> chunk = events.subList(from, to);
-            boolean lastOfAppend = to == events.size();
-            Position framePosition = lastOfAppend ? position : chunk.get(chunk.size() - 1).position();
-            ByteBuffer frame = Frame.encode(appendNumber, durableAppend, lastOfAppend, writtenEnd + from, framePosition,
-                    chunk, positionCodec, codec);
+            boolean lastOfAppend = i == events.size();
+            Position framePosition = lastOfAppend ? position : events.get(i - 1).position();
+            ByteBuffer frame = Frame.finish(frameBuffer, lastOfAppend, count, positionCodec.encode(framePosition));
             long frameAt = writtenBytes;
             while (frame.hasRemaining()) {
                 writtenBytes += active.write(frame);
             }
-            if (!chunk.isEmpty()) {
-                segment.indexFrame(writtenEnd + from, frameAt, activeIndex);
+            if (count > 0) {
+                segment.indexFrame(firstOffset, frameAt, activeIndex);
             }
-            from = to;
-        } while (from < events.size());
+        } while (i < events.size());
+        if (frameBuffer.array().length > 4 * frameTargetBytes) {
+            frameBuffer = new ByteSink(64 * 1024); // one huge row must not pin its buffer forever
+        }
         writtenEnd += events.size();
         writtenPosition = position;
         if (fsyncIntervalNanos == 0 || System.nanoTime() - lastSyncNanos >= fsyncIntervalNanos) {
@@ -380,39 +384,6 @@ public final class FileLog implements Log {
         if (fsyncIntervalNanos > 0 && System.nanoTime() - lastSyncNanos >= fsyncIntervalNanos) {
             sync();
         }
-    }
-
-    /** A cheap upper estimate of an event's encoded size, for cutting frames. */
-    static long estimateBytes(ChangeEvent e) {
-        return 64 + estimateRow(e.before()) + estimateRow(e.after());
-    }
-
-    private static long estimateRow(Row row) {
-        if (row == null) {
-            return 0;
-        }
-        long n = 0;
-        for (int i = 0; i < row.size(); i++) {
-            n += estimateValue(row.get(i));
-        }
-        return n;
-    }
-
-    private static long estimateValue(Object v) {
-        if (v instanceof String str) {
-            return 5 + 3L * str.length();
-        }
-        if (v instanceof byte[] b) {
-            return 5 + b.length;
-        }
-        if (v instanceof List<?> list) {
-            long n = 5;
-            for (Object o : list) {
-                n += estimateValue(o);
-            }
-            return n;
-        }
-        return 9;
     }
 
     @Override

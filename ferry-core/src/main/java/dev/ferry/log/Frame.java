@@ -3,10 +3,6 @@ package dev.ferry.log;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.source.Position;
 import dev.ferry.source.PositionCodec;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -15,8 +11,8 @@ import java.util.zip.CRC32C;
 
 /**
  * One frame of a Log segment: {@code u32 length, u32 CRC-32C of the body, body}. The body holds
- * {@code u8 version, u8 flags, u64 append number, u64 durable append, u64 first offset, u32 +
- * position, events}. One {@link FileLog#append} writes one or more frames with the same append
+ * {@code u8 version, u8 flags, u64 append number, u64 durable append, u64 first offset, u32 event
+ * count, events, u32 + position}. One {@link FileLog#append} writes one or more frames with the same append
  * number; the last of them carries {@link #LAST_OF_APPEND}. Each frame also records the newest append
  * that was fsync'd before it was written. Recovery uses both to tell a torn write (never fsync'd,
  * never acknowledged) from corruption of an fsync'd append.
@@ -37,33 +33,42 @@ record Frame(long appendNumber, long durableAppend, boolean lastOfAppend, long f
     /** A frame larger than this is refused on write and taken as a corrupt length on read. */
     static final int MAX_BYTES = 1024 * 1024 * 1024;
 
-    /** The frame's bytes, header included. */
-    static ByteBuffer encode(long appendNumber, long durableAppend, boolean lastOfAppend, long firstOffset,
-                             Position position,
-                             List<ChangeEvent> events, PositionCodec positions, EventCodec codec) throws IOException {
-        ByteArrayOutputStream body = new ByteArrayOutputStream(512 + 256 * events.size());
-        DataOutputStream out = new DataOutputStream(body);
-        out.writeByte(VERSION);
-        out.writeByte(lastOfAppend ? LAST_OF_APPEND : 0);
-        out.writeLong(appendNumber);
-        out.writeLong(durableAppend);
-        out.writeLong(firstOffset);
-        byte[] pos = positions.encode(position);
-        out.writeInt(pos.length);
-        out.write(pos);
-        codec.encode(events, out);
-        out.flush();
-        if (body.size() > MAX_BYTES) {
-            // refused before anything is written, so nothing is acknowledged
-            throw new IOException("a change event of " + events.get(0).table() + " at " + events.get(0).position().display()
-                    + " encodes to " + body.size() + " bytes, more than the Log's frame limit of " + MAX_BYTES);
+    /** Where the body starts: after the length and the checksum. */
+    private static final int BODY = HEADER_BYTES;
+    private static final int FLAGS_AT = BODY + 1;
+    private static final int COUNT_AT = BODY + 26;
+
+    /**
+     * Starts a frame in {@code sink} (emptied first): header placeholders and the fixed part of the
+     * body. Events follow through {@link EventCodec#encode}; {@link #finish} completes it.
+     */
+    static void begin(ByteSink sink, long appendNumber, long durableAppend, long firstOffset) {
+        sink.reset();
+        sink.putInt(0); // length, set by finish
+        sink.putInt(0); // checksum, set by finish
+        sink.putByte(VERSION);
+        sink.putByte(0); // flags, set by finish
+        sink.putLong(appendNumber);
+        sink.putLong(durableAppend);
+        sink.putLong(firstOffset);
+        sink.putInt(0); // event count, set by finish
+    }
+
+    /** Completes the frame begun in {@code sink}; returns its bytes, a view of the sink's array. */
+    static ByteBuffer finish(ByteSink sink, boolean lastOfAppend, int count, byte[] position) throws IOException {
+        sink.setByte(FLAGS_AT, lastOfAppend ? LAST_OF_APPEND : 0);
+        sink.setInt(COUNT_AT, count);
+        sink.putBytes(position);
+        int length = sink.size() - HEADER_BYTES;
+        if (length > MAX_BYTES) {
+            throw new IOException("a frame of " + count + " events encodes to " + length
+                    + " bytes, more than the Log's frame limit of " + MAX_BYTES);
         }
-        byte[] bytes = body.toByteArray();
+        sink.setInt(0, length);
         CRC32C crc = new CRC32C();
-        crc.update(bytes);
-        ByteBuffer frame = ByteBuffer.allocate(HEADER_BYTES + bytes.length);
-        frame.putInt(bytes.length).putInt((int) crc.getValue()).put(bytes).flip();
-        return frame;
+        crc.update(sink.array(), HEADER_BYTES, length);
+        sink.setInt(4, (int) crc.getValue());
+        return sink.asBuffer();
     }
 
     /** Why a frame could not be read; null when it was read. */
@@ -102,17 +107,19 @@ record Frame(long appendNumber, long durableAppend, boolean lastOfAppend, long f
         if ((int) check.getValue() != crc) {
             return new Read(null, Damage.BAD_CHECKSUM);
         }
-        DataInputStream in = new DataInputStream(new ByteArrayInputStream(body.array()));
-        int version = in.readUnsignedByte();
+        ByteBuffer in = body.flip();
+        int version = Byte.toUnsignedInt(in.get());
         if (version != VERSION) {
             throw new IOException("Log frame version " + version + " at byte " + at + " is not one this Ferry reads");
         }
-        boolean last = (in.readUnsignedByte() & LAST_OF_APPEND) != 0;
-        long appendNumber = in.readLong();
-        long durableAppend = in.readLong();
-        long first = in.readLong();
-        byte[] pos = in.readNBytes(in.readInt());
-        List<ChangeEvent> events = codec.decode(in);
+        boolean last = (in.get() & LAST_OF_APPEND) != 0;
+        long appendNumber = in.getLong();
+        long durableAppend = in.getLong();
+        long first = in.getLong();
+        int count = in.getInt();
+        List<ChangeEvent> events = codec.decode(in, count);
+        byte[] pos = new byte[in.getInt()];
+        in.get(pos);
         return new Read(new Frame(appendNumber, durableAppend, last, first, positions.decode(pos), events, (long) HEADER_BYTES + length),
                 null);
     }
