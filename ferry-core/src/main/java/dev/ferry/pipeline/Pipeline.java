@@ -49,33 +49,33 @@ public final class Pipeline {
 
     private final String name;
     private final Source source;
-    private final Log log;
+    final Log log;
     private final List<Sink> sinks;
     private final List<String> sinkNames;
-    private final int maxBatchEvents;
+    final int maxBatchEvents;
     private final long maxLogBytes;
     private final long retainDeliveredMillis;
-    private volatile boolean backpressure;
+    volatile boolean backpressure;
 
-    private final AtomicLong deliverableEnd = new AtomicLong();
+    final AtomicLong deliverableEnd = new AtomicLong();
     private final AtomicLong snapshotRows = new AtomicLong();
     private final AtomicLong streamedChanges = new AtomicLong();
-    private final AtomicLong[] committed;
-    private final AtomicLong[] delivered;
-    private final AtomicLong[] lagMillis;
-    private final AtomicReference<Throwable> failure = new AtomicReference<>();
-    private volatile boolean stopping;
-    private volatile boolean captureDone;
+    final AtomicLong[] committed;
+    final AtomicLong[] delivered;
+    final AtomicLong[] lagMillis;
+    final AtomicReference<Throwable> failure = new AtomicReference<>();
+    volatile boolean stopping;
+    volatile boolean captureDone;
     private volatile boolean reachedEnd;
-    private volatile long stopRequestedAt;
+    volatile long stopRequestedAt;
     /** How long a stop lets delivery go on draining the Log. */
     static final long DRAIN_MILLIS = 20_000;
     private boolean startingOver;
     private Position lastAcknowledged;
-    private volatile Mode mode = Mode.STREAM;
+    volatile Mode mode = Mode.STREAM;
     /** How long a batch run retries a sink that cannot be reached before it fails. */
     long onceRetryMillis = 60_000;
-    private static final long MAX_BACKOFF_MILLIS = 30_000;
+    static final long MAX_BACKOFF_MILLIS = 30_000;
 
     /**
      * @param sinkNames      names of the sinks for logs and stats, in the same order
@@ -130,7 +130,8 @@ public final class Pipeline {
         threads.add(capture);
         for (int i = 0; i < sinks.size(); i++) {
             int index = i;
-            threads.add(new Thread(() -> guarded(() -> deliver(index)), "ferry-sink-" + sinkNames.get(i)));
+            Delivery delivery = new Delivery(this, index, sinks.get(i), sinkNames.get(i));
+            threads.add(new Thread(() -> guarded(delivery::run), "ferry-sink-" + sinkNames.get(i)));
         }
         threads.forEach(Thread::start);
         try {
@@ -398,7 +399,7 @@ public final class Pipeline {
     }
 
     /** Sleeps in short steps, so that a stop is not kept waiting by a long backoff. */
-    private void pause(long millis) throws InterruptedException {
+    void pause(long millis) throws InterruptedException {
         long until = System.currentTimeMillis() + millis;
         while (!stopping && failure.get() == null && System.currentTimeMillis() < until) {
             Thread.sleep(Math.min(100, Math.max(1, until - System.currentTimeMillis())));
@@ -482,94 +483,7 @@ public final class Pipeline {
                 + ". Ferry stops without acknowledging the source; fix the disk problem and run again.", e);
     }
 
-    private void deliver(int index) throws Exception {
-        Sink sink = sinks.get(index);
-        long next = sink.committed().map(o -> o.value() + 1).orElse(log.start().value());
-        committed[index].set(next);
-        try (LogReader reader = log.readFrom(Offset.of(next))) {
-            while (failure.get() == null) {
-                if (stopping && System.currentTimeMillis() - stopRequestedAt > DRAIN_MILLIS) {
-                    LOG.info("sink {}: stopping at offset {} with {} events still to deliver; they stay in the Log "
-                            + "for the next run", sinkNames.get(index), reader.next(), deliverableEnd.get() - reader.next().value());
-                    break;
-                }
-                long limit = deliverableEnd.get();
-                List<LogEntry> entries = reader.read(maxBatchEvents, Offset.of(limit));
-                if (entries.isEmpty()) {
-                    if (captureDone && reader.next().value() >= deliverableEnd.get()) {
-                        break;
-                    }
-                    synchronized (deliverableEnd) {
-                        if (deliverableEnd.get() == limit && !captureDone) {
-                            deliverableEnd.wait(200);
-                        }
-                    }
-                    continue;
-                }
-                List<ChangeEvent> events = new ArrayList<>(entries.size());
-                for (LogEntry e : entries) {
-                    events.add(e.event());
-                }
-                Offset last = entries.get(entries.size() - 1).offset();
-                if (!writeWithRetry(index, events, last)) {
-                    break; // stopped while the sink was down: the batch stays in the Log
-                }
-                CrashPoints.reach("pipeline.after-sink-write");
-                committed[index].set(last.value() + 1);
-                delivered[index].addAndGet(events.size());
-                ChangeEvent newest = events.get(events.size() - 1);
-                if (newest.op() != Op.READ) {
-                    lagMillis[index].set(Math.max(0, System.currentTimeMillis() - newest.committedAt().toEpochMilli()));
-                }
-                LOG.debug("sink {}: wrote {} events up to offset {}", sinkNames.get(index), events.size(), last);
-                releaseDeliveredSegments();
-            }
-        }
-    }
-
-    /**
-     * Writes a batch, retrying a sink that cannot be reached (CONNECTIVITY) with exponential backoff
-     * and jitter, while the other sinks and capture go on; the Log keeps what the sink has not taken.
-     * A stream retries until stopped; a batch run gives up after {@link #onceRetryMillis}. Other
-     * kinds of errors are not retried.
-     *
-     * @return false when the pipeline was stopped while the sink was still down
-     */
-    private boolean writeWithRetry(int index, List<ChangeEvent> events, Offset last) throws FerryException,
-            InterruptedException {
-        long backoff = 500;
-        long firstFailure = -1;
-        while (true) {
-            try {
-                sinks.get(index).write(events, last);
-                if (firstFailure >= 0) {
-                    LOG.info("sink {} is writable again after {} s; catching up from offset {}", sinkNames.get(index),
-                            (System.currentTimeMillis() - firstFailure) / 1000, last.value() - events.size() + 1);
-                }
-                return true;
-            } catch (FerryException e) {
-                if (e.kind() != ErrorKind.CONNECTIVITY) {
-                    throw e;
-                }
-                long now = System.currentTimeMillis();
-                if (firstFailure < 0) {
-                    firstFailure = now;
-                    LOG.warn("sink {} cannot write: {} Retrying with backoff; capture and the other sinks go on, and "
-                            + "the Log keeps what this sink has not taken.", sinkNames.get(index), e.getMessage());
-                }
-                if (mode == Mode.ONCE && now - firstFailure > onceRetryMillis) {
-                    throw e;
-                }
-                if (stopping || failure.get() != null) {
-                    return false;
-                }
-                pause(backoff / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
-                backoff = Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
-            }
-        }
-    }
-
-    private void releaseDeliveredSegments() throws IOException {
+    void releaseDeliveredSegments() throws IOException {
         long min = Long.MAX_VALUE;
         for (AtomicLong c : committed) {
             min = Math.min(min, c.get());

@@ -1,0 +1,123 @@
+package dev.ferry.pipeline;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Op;
+import dev.ferry.log.CrashPoints;
+import dev.ferry.log.LogEntry;
+import dev.ferry.log.LogReader;
+import dev.ferry.log.Offset;
+import dev.ferry.sink.Sink;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Delivery to one sink, on its own thread: reads the Log from the sink's committed offset, writes
+ * batches (retrying a sink that cannot be reached), and lets retention free what every sink has.
+ * It shares the run's state with its {@link Pipeline}.
+ */
+final class Delivery {
+    private static final Logger LOG = LoggerFactory.getLogger(Delivery.class);
+
+    private final Pipeline p;
+    private final int index;
+    private final Sink sink;
+    private final String name;
+
+    Delivery(Pipeline pipeline, int index, Sink sink, String name) {
+        this.p = pipeline;
+        this.index = index;
+        this.sink = sink;
+        this.name = name;
+    }
+
+    /** The delivery thread's body: read the Log from the sink's committed offset, write, repeat. */
+    void run() throws Exception {
+        long next = sink.committed().map(o -> o.value() + 1).orElse(p.log.start().value());
+        p.committed[index].set(next);
+        try (LogReader reader = p.log.readFrom(Offset.of(next))) {
+            while (p.failure.get() == null) {
+                if (p.stopping && System.currentTimeMillis() - p.stopRequestedAt > Pipeline.DRAIN_MILLIS) {
+                    LOG.info("sink {}: stopping at offset {} with {} events still to deliver; they stay in the Log "
+                            + "for the next run", name, reader.next(), p.deliverableEnd.get() - reader.next().value());
+                    break;
+                }
+                long limit = p.deliverableEnd.get();
+                List<LogEntry> entries = reader.read(p.maxBatchEvents, Offset.of(limit));
+                if (entries.isEmpty()) {
+                    if (p.captureDone && reader.next().value() >= p.deliverableEnd.get()) {
+                        break;
+                    }
+                    synchronized (p.deliverableEnd) {
+                        if (p.deliverableEnd.get() == limit && !p.captureDone) {
+                            p.deliverableEnd.wait(200);
+                        }
+                    }
+                    continue;
+                }
+                List<ChangeEvent> events = new ArrayList<>(entries.size());
+                for (LogEntry e : entries) {
+                    events.add(e.event());
+                }
+                Offset last = entries.get(entries.size() - 1).offset();
+                if (!writeWithRetry(events, last)) {
+                    break; // stopped while the sink was down: the batch stays in the Log
+                }
+                CrashPoints.reach("pipeline.after-sink-write");
+                p.committed[index].set(last.value() + 1);
+                p.delivered[index].addAndGet(events.size());
+                ChangeEvent newest = events.get(events.size() - 1);
+                if (newest.op() != Op.READ) {
+                    p.lagMillis[index].set(Math.max(0, System.currentTimeMillis() - newest.committedAt().toEpochMilli()));
+                }
+                LOG.debug("sink {}: wrote {} events up to offset {}", name, events.size(), last);
+                p.releaseDeliveredSegments();
+            }
+        }
+    }
+
+    /**
+     * Writes a batch, retrying a sink that cannot be reached (CONNECTIVITY) with exponential backoff
+     * and jitter, while the other sinks and capture go on; the Log keeps what the sink has not taken.
+     * A stream retries until stopped; a batch run gives up after {@link Pipeline#onceRetryMillis}. Other
+     * kinds of errors are not retried.
+     *
+     * @return false when the pipeline was stopped while the sink was still down
+     */
+    private boolean writeWithRetry(List<ChangeEvent> events, Offset last) throws FerryException,
+            InterruptedException {
+        long backoff = 500;
+        long firstFailure = -1;
+        while (true) {
+            try {
+                sink.write(events, last);
+                if (firstFailure >= 0) {
+                    LOG.info("sink {} is writable again after {} s; catching up from offset {}", name,
+                            (System.currentTimeMillis() - firstFailure) / 1000, last.value() - events.size() + 1);
+                }
+                return true;
+            } catch (FerryException e) {
+                if (e.kind() != ErrorKind.CONNECTIVITY) {
+                    throw e;
+                }
+                long now = System.currentTimeMillis();
+                if (firstFailure < 0) {
+                    firstFailure = now;
+                    LOG.warn("sink {} cannot write: {} Retrying with backoff; capture and the other sinks go on, and "
+                            + "the Log keeps what this sink has not taken.", name, e.getMessage());
+                }
+                if (p.mode == Mode.ONCE && now - firstFailure > p.onceRetryMillis) {
+                    throw e;
+                }
+                if (p.stopping || p.failure.get() != null) {
+                    return false;
+                }
+                p.pause(backoff / 2 + java.util.concurrent.ThreadLocalRandom.current().nextLong(backoff / 2 + 1));
+                backoff = Math.min(backoff * 2, Pipeline.MAX_BACKOFF_MILLIS);
+            }
+        }
+    }
+}
