@@ -112,28 +112,7 @@ public final class PostgresSource implements Source {
         Map<String, String> out = new java.util.LinkedHashMap<>();
         try {
             ensureCatalog();
-            Optional<SlotManager.SlotState> slot = slots.find(catalogConnection);
-            if (slot.isEmpty()) {
-                out.put("slot " + slots.slot(), "does not exist (created on the first run)");
-                return out;
-            }
-            String sql = "SELECT confirmed_flush_lsn::text, restart_lsn::text, "
-                    + "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), restart_lsn)::bigint, "
-                    + "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::bigint "
-                    + "FROM pg_replication_slots WHERE slot_name = ?";
-            try (java.sql.PreparedStatement ps = catalogConnection.prepareStatement(sql)) {
-                ps.setString(1, slots.slot());
-                try (java.sql.ResultSet rs = ps.executeQuery()) {
-                    if (rs.next()) {
-                        out.put("slot " + slots.slot(), slot.get().active() ? "active (pid " + slot.get().activePid() + ")"
-                                : "inactive");
-                        out.put("confirmed flush LSN", rs.getString(1));
-                        out.put("restart LSN", rs.getString(2));
-                        out.put("WAL retained by the slot", String.format("%,d bytes", rs.getLong(3)));
-                        out.put("WAL not yet confirmed", String.format("%,d bytes", rs.getLong(4)));
-                    }
-                }
-            }
+            out.putAll(slots.describe(catalogConnection));
             out.put("server WAL position", PgPosition.formatLsn(catalog.currentWalLsn()));
             return out;
         } catch (SQLException e) {
@@ -151,40 +130,10 @@ public final class PostgresSource implements Source {
         return dropTargets(true);
     }
 
-    /**
-     * The slot, refused while a connection holds it, and the publication when the connected role owns
-     * it: one that belongs to another role was created by an administrator for Ferry, and stays.
-     * Dropped too when {@code drop} is true.
-     */
     private List<String> dropTargets(boolean drop) throws FerryException {
-        List<String> targets = new ArrayList<>();
         try {
             ensureCatalog();
-            Optional<SlotManager.SlotState> slot = slots.find(catalogConnection);
-            if (slot.isPresent() && slot.get().active()) {
-                throw new FerryException(ErrorKind.PREREQUISITE, "Replication slot " + slots.slot() + " on "
-                        + settings.address() + " is in use (pid " + slot.get().activePid() + "): a Ferry runs this "
-                        + "pipeline, perhaps on another machine. Stop it, then run ferry drop again (a Ferry that was "
-                        + "just killed holds the slot until the server notices, within wal_sender_timeout). Nothing "
-                        + "was dropped.");
-            }
-            if (slot.isPresent()) {
-                if (drop) {
-                    slots.drop(catalogConnection);
-                }
-                targets.add("replication slot " + slots.slot() + " on " + settings.address());
-            }
-            Optional<String> owner = slots.publicationOwner(catalogConnection);
-            if (owner.isPresent() && owner.get().equals(settings.user())) {
-                if (drop) {
-                    slots.dropPublication(catalogConnection);
-                }
-                targets.add("publication " + slots.publication() + " on " + settings.address());
-            } else if (owner.isPresent() && !drop) {
-                LOG.info("Publication {} belongs to role {}, not {}: Ferry did not create it, so it stays.",
-                        slots.publication(), owner.get(), settings.user());
-            }
-            return targets;
+            return slots.dropTargets(catalogConnection, settings, drop);
         } catch (SQLException e) {
             throw classifyRuntime(e);
         }

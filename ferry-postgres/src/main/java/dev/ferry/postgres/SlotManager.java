@@ -146,4 +146,67 @@ final class SlotManager {
             }
         }
     }
+
+    /** The slot's state for {@code ferry status}: activity, confirmed and restart LSN, WAL it retains. */
+    java.util.Map<String, String> describe(Connection regular) throws SQLException {
+        java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+        Optional<SlotState> slot = find(regular);
+        if (slot.isEmpty()) {
+            out.put("slot " + this.slot, "does not exist (created on the first run)");
+            return out;
+        }
+        String sql = "SELECT confirmed_flush_lsn::text, restart_lsn::text, "
+                + "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), restart_lsn)::bigint, "
+                + "pg_wal_lsn_diff(pg_current_wal_insert_lsn(), confirmed_flush_lsn)::bigint "
+                + "FROM pg_replication_slots WHERE slot_name = ?";
+        try (PreparedStatement ps = regular.prepareStatement(sql)) {
+            ps.setString(1, this.slot);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    out.put("slot " + this.slot, slot.get().active() ? "active (pid " + slot.get().activePid() + ")"
+                            : "inactive");
+                    out.put("confirmed flush LSN", rs.getString(1));
+                    out.put("restart LSN", rs.getString(2));
+                    out.put("WAL retained by the slot", String.format("%,d bytes", rs.getLong(3)));
+                    out.put("WAL not yet confirmed", String.format("%,d bytes", rs.getLong(4)));
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * What {@code ferry drop} removes: the slot, refused while a connection holds it, and the
+     * publication when the connected role owns it (one that belongs to another role was created by
+     * an administrator for Ferry, and stays). Dropped too when {@code drop} is true.
+     */
+    java.util.List<String> dropTargets(Connection regular, ConnectionSettings settings, boolean drop)
+            throws SQLException, dev.ferry.error.FerryException {
+        java.util.List<String> targets = new java.util.ArrayList<>();
+        Optional<SlotState> state = find(regular);
+        if (state.isPresent() && state.get().active()) {
+            throw new dev.ferry.error.FerryException(dev.ferry.error.ErrorKind.PREREQUISITE, "Replication slot " + slot
+                    + " on " + settings.address() + " is in use (pid " + state.get().activePid() + "): a Ferry runs this "
+                    + "pipeline, perhaps on another machine. Stop it, then run ferry drop again (a Ferry that was "
+                    + "just killed holds the slot until the server notices, within wal_sender_timeout). Nothing "
+                    + "was dropped.");
+        }
+        if (state.isPresent()) {
+            if (drop) {
+                drop(regular);
+            }
+            targets.add("replication slot " + slot + " on " + settings.address());
+        }
+        Optional<String> owner = publicationOwner(regular);
+        if (owner.isPresent() && owner.get().equals(settings.user())) {
+            if (drop) {
+                dropPublication(regular);
+            }
+            targets.add("publication " + publication + " on " + settings.address());
+        } else if (owner.isPresent() && !drop) {
+            org.slf4j.LoggerFactory.getLogger(SlotManager.class).info("Publication {} belongs to role {}, not {}: "
+                    + "Ferry did not create it, so it stays.", publication, owner.get(), settings.user());
+        }
+        return targets;
+    }
 }
