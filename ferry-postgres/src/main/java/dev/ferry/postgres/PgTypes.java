@@ -74,6 +74,21 @@ final class PgTypes {
         array(199, 114);
         array(3807, 3802);
         array(1041, 869);
+        scalar(3614, "tsvector", LogicalType.STRING);
+        array(1183, 1083);
+        array(1270, 1266);
+        array(1187, 1186);
+        array(1561, 1560);
+        array(1563, 1562);
+        array(791, 790);
+        array(143, 142);
+        array(651, 650);
+        array(1040, 829);
+        array(775, 774);
+        array(1002, 18);
+        array(1003, 19);
+        array(1028, 26);
+        array(3643, 3614);
     }
 
     private PgTypes() {
