@@ -21,6 +21,7 @@ final class Catalog {
     }
 
     private final Connection connection;
+    private final java.util.Map<Integer, PgTypes.UserType> types = new java.util.HashMap<>();
 
     Catalog(Connection connection) {
         this.connection = connection;
@@ -78,8 +79,8 @@ final class Catalog {
             ps.setString(2, table.name());
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    columns.add(PgTypes.column(rs.getString(1), (int) rs.getLong(2), rs.getInt(3), rs.getString(4),
-                            rs.getBoolean(5)));
+                    columns.add(PgTypes.column(rs.getString(1), (int) rs.getLong(2), rs.getInt(3), rs.getBoolean(5),
+                            this::describeType));
                 }
             }
         }
@@ -100,6 +101,26 @@ final class Catalog {
             }
         }
         return out;
+    }
+
+    /** A non-built-in type from pg_type, cached for the connection's life; null when unknown. */
+    PgTypes.UserType describeType(int oid) throws SQLException {
+        if (types.containsKey(oid)) {
+            return types.get(oid);
+        }
+        PgTypes.UserType t = null;
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT format_type(oid, NULL), typtype, typcategory, typelem, typbasetype FROM pg_type WHERE oid = ?")) {
+            ps.setLong(1, Integer.toUnsignedLong(oid));
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    t = new PgTypes.UserType(rs.getString(1), rs.getString(2).charAt(0), rs.getString(3).charAt(0),
+                            (int) rs.getLong(4), (int) rs.getLong(5));
+                }
+            }
+        }
+        types.put(oid, t);
+        return t;
     }
 
     String setting(String name) throws SQLException {

@@ -112,6 +112,45 @@ final class PgTypes {
         return Column.of(name, b.type, withModifier(b.name, oid, typmod), key);
     }
 
+    /** A non-built-in type as the catalog describes it (pg_type). */
+    record UserType(String name, char typtype, char category, int elementOid, int baseOid) {
+    }
+
+    /** Looks a non-built-in type up in the catalog; null when the OID is unknown. */
+    @FunctionalInterface
+    interface TypeLookup {
+        UserType describe(int oid) throws java.sql.SQLException;
+    }
+
+    /**
+     * The column for a table attribute, resolving non-built-in types through the catalog: a domain
+     * means what its base type means (under the domain's name), an enum is ENUM, an array of any of
+     * them is an ARRAY of its element's meaning; other types (composites, ranges, extensions) are text.
+     * Snapshot and stream both resolve through here, so their schemas agree.
+     */
+    static Column column(String name, int oid, int typmod, boolean key, TypeLookup lookup) throws java.sql.SQLException {
+        if (BUILTINS.containsKey(oid) || lookup == null) {
+            return column(name, oid, typmod, null, key);
+        }
+        UserType t = lookup.describe(oid);
+        if (t == null) {
+            return Column.of(name, LogicalType.STRING, "oid " + oid, key);
+        }
+        if (t.typtype() == 'd' && t.baseOid() != 0) {
+            Column base = column(name, t.baseOid(), -1, key, lookup);
+            return new Column(name, base.type(), base.elementType(), t.name(), key);
+        }
+        if (t.typtype() == 'e') {
+            return Column.of(name, LogicalType.ENUM, t.name(), key);
+        }
+        if (t.category() == 'A' && t.elementOid() != 0) {
+            Column element = column(name, t.elementOid(), -1, key, lookup);
+            LogicalType elementType = element.type() == LogicalType.ARRAY ? LogicalType.STRING : element.type();
+            return new Column(name, LogicalType.ARRAY, elementType, t.name(), key);
+        }
+        return Column.of(name, LogicalType.STRING, t.name(), key);
+    }
+
     /** The type name with its modifier, as format_type writes it: numeric(12,2), character varying(20). */
     private static String withModifier(String name, int oid, int typmod) {
         if (typmod < 0) {

@@ -29,7 +29,9 @@ final class RelationSchemas {
         List<Column> columns = new ArrayList<>(r.columns().size());
         for (PgOutputMessage.RelationColumn c : r.columns()) {
             boolean key = primaryKey != null ? primaryKey.contains(c.name()) : c.key();
-            columns.add(PgTypes.column(c.name(), c.typeOid(), c.typmod(), typeNames.get(c.typeOid()), key));
+            columns.add(catalog != null
+                    ? PgTypes.column(c.name(), c.typeOid(), c.typmod(), key, catalog::describeType)
+                    : PgTypes.column(c.name(), c.typeOid(), c.typmod(), typeNames.get(c.typeOid()), key));
         }
         return new TableSchema(new TableId(r.namespace(), r.name()), columns);
     }

@@ -73,4 +73,24 @@ class PgTypesTest {
         assertThat(PgTypes.column("x", 90002, -1, null, false))
                 .isEqualTo(Column.of("x", LogicalType.STRING, "oid 90002", false));
     }
+
+    @org.junit.jupiter.api.Test
+    void nonBuiltInTypesResolveThroughTheCatalog() throws Exception {
+        java.util.Map<Integer, PgTypes.UserType> catalog = java.util.Map.of(
+                90001, new PgTypes.UserType("posint", 'd', 'N', 0, 23),
+                90002, new PgTypes.UserType("mood", 'e', 'E', 0, 0),
+                90003, new PgTypes.UserType("mood[]", 'b', 'A', 90002, 0),
+                90004, new PgTypes.UserType("pair", 'c', 'C', 0, 0),
+                90005, new PgTypes.UserType("posint[]", 'b', 'A', 90001, 0));
+        PgTypes.TypeLookup lookup = catalog::get;
+        assertThat(PgTypes.column("d", 90001, -1, false, lookup))
+                .isEqualTo(dev.ferry.event.Column.of("d", dev.ferry.event.LogicalType.INT32, "posint", false));
+        assertThat(PgTypes.column("e", 90002, -1, false, lookup).type()).isEqualTo(dev.ferry.event.LogicalType.ENUM);
+        assertThat(PgTypes.column("a", 90003, -1, false, lookup)).isEqualTo(new dev.ferry.event.Column("a",
+                dev.ferry.event.LogicalType.ARRAY, dev.ferry.event.LogicalType.ENUM, "mood[]", false));
+        assertThat(PgTypes.column("c", 90004, -1, false, lookup).type()).isEqualTo(dev.ferry.event.LogicalType.STRING);
+        assertThat(PgTypes.column("p", 90005, -1, false, lookup).elementType()).isEqualTo(dev.ferry.event.LogicalType.INT32);
+        assertThat(PgTypes.column("x", 99999, -1, false, lookup).sourceType()).isEqualTo("oid 99999");
+        assertThat(PgTypes.column("i", 23, -1, false, lookup).type()).isEqualTo(dev.ferry.event.LogicalType.INT32);
+    }
 }

@@ -76,14 +76,14 @@ class TypeCoverageIT {
             c("u", "uuid", Kind.TEXT), c("j", "json", Kind.JSON), c("jb", "jsonb", Kind.JSON),
             c("x", "xml", Kind.TEXT), c("ip", "inet", Kind.TEXT), c("cn", "cidr", Kind.TEXT),
             c("mac", "macaddr", Kind.TEXT), c("bt", "bit(4)", Kind.TEXT), c("vb", "varbit(8)", Kind.TEXT),
-            c("tv", "tsvector", Kind.TEXT), c("en", "mood", Kind.TEXT), c("dom", "posint", Kind.TEXT),
+            c("tv", "tsvector", Kind.TEXT), c("en", "mood", Kind.TEXT), c("dom", "posint", Kind.INT),
             c("comp", "pair", Kind.TEXT), c("rng", "int4range", Kind.TEXT), c("trng", "tstzrange", Kind.TEXT),
             c("a_i4", "integer[]", Kind.INT), c("a_i8", "bigint[]", Kind.INT), c("a_t", "text[]", Kind.TEXT),
             c("a_n", "numeric[]", Kind.DEC), c("a_f8", "double precision[]", Kind.FLOAT),
             c("a_b", "boolean[]", Kind.BOOL), c("a_by", "bytea[]", Kind.BYTES), c("a_dt", "date[]", Kind.DATE),
             c("a_ts", "timestamp[]", Kind.TS), c("a_tstz", "timestamptz[]", Kind.TSTZ),
             c("a_tm", "time[]", Kind.TIME), c("a_iv", "interval[]", Kind.INTERVAL), c("a_u", "uuid[]", Kind.TEXT),
-            c("a_jb", "jsonb[]", Kind.JSON), c("a_ip", "inet[]", Kind.TEXT),
+            c("a_jb", "jsonb[]", Kind.JSON), c("a_ip", "inet[]", Kind.TEXT), c("a_en", "mood[]", Kind.TEXT),
             c("a_vc", "varchar[]", Kind.TEXT), c("a_2d", "integer[][]", Kind.INT)));
 
     /** Rows of edge values, as SQL literals per column (absent means NULL). */
@@ -119,7 +119,7 @@ class TypeCoverageIT {
                 Map.entry("a_tm", "'{12:00:00,23:59:59.5}'"), Map.entry("a_iv", "'{\"1 day\",\"-2 hours\"}'"),
                 Map.entry("a_u", "'{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}'"),
                 Map.entry("a_jb", "ARRAY['{\"a\": [1, \"x,y\"]}'::jsonb, 'null'::jsonb, NULL]"),
-                Map.entry("a_ip", "'{192.168.0.1,::1/128}'"),
+                Map.entry("a_ip", "'{192.168.0.1,::1/128}'"), Map.entry("a_en", "ARRAY['sad', 'happy ☺']::mood[]"),
                 Map.entry("a_vc", "'{ü,\"\"}'"), Map.entry("a_2d", "'{{1,2},{3,NULL}}'")));
         ROWS.add(Map.ofEntries(
                 Map.entry("i2", "-32768"), Map.entry("i4", "-2147483648"), Map.entry("i8", "-9223372036854775808"),
