@@ -3,7 +3,6 @@ package dev.ferry.event;
 import com.fasterxml.jackson.core.JsonGenerator;
 import dev.ferry.source.SourceInfo;
 import java.io.IOException;
-import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
 import java.util.Map;
@@ -133,14 +132,5 @@ public final class EnvelopeWriter {
         } else {
             g.writeString(v.toString());
         }
-    }
-
-    /** Column names of the schema's key, for consumers that need them. */
-    public static List<String> keyColumns(TableSchema schema) {
-        List<String> out = new ArrayList<>();
-        for (int i : schema.keyIndexes()) {
-            out.add(schema.column(i).name());
-        }
-        return out;
     }
 }

@@ -183,11 +183,6 @@ class EnvelopeWriterTest {
         assertThat(MAPPER.readTree(out.toString())).isEqualTo(MAPPER.readTree("{\"a\": [1, 2], \"b\": \"x\\ny\"}"));
     }
 
-    @Test
-    void keyColumnsListsTheKeyInColumnOrder() {
-        assertThat(EnvelopeWriter.keyColumns(EVERY_TYPE)).containsExactly("id");
-    }
-
     private static String write(ChangeEvent e) throws IOException {
         StringWriter out = new StringWriter();
         try (JsonGenerator g = JSON.createGenerator(out)) {

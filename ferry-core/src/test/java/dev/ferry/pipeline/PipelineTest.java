@@ -65,6 +65,19 @@ class PipelineTest {
         }
     }
 
+    /** Runs the pipeline on its own thread; a failure lands in {@code failed}. */
+    private static Thread inBackground(Pipeline pipeline, Mode mode, AtomicReference<Throwable> failed) {
+        Thread runner = new Thread(() -> {
+            try {
+                pipeline.run(mode);
+            } catch (Throwable t) {
+                failed.set(t);
+            }
+        }, "pipeline-under-test");
+        runner.start();
+        return runner;
+    }
+
     private static List<Long> upTo(long n) {
         return LongStream.rangeClosed(1, n).boxed().toList();
     }
@@ -95,14 +108,7 @@ class PipelineTest {
             ScriptedSource source = new ScriptedSource(3_000, 100);
             Pipeline pipeline = new Pipeline("p", source, log, List.of(healthy, flaky), List.of("healthy", "flaky"), 500);
             AtomicReference<Throwable> failed = new AtomicReference<>();
-            Thread runner = new Thread(() -> {
-                try {
-                    pipeline.run(Mode.STREAM);
-                } catch (Throwable t) {
-                    failed.set(t);
-                }
-            });
-            runner.start();
+            Thread runner = inBackground(pipeline, Mode.STREAM, failed);
             long deadline = System.currentTimeMillis() + 10_000;
             while (healthy.ids().size() < 3_000 && System.currentTimeMillis() < deadline) {
                 Thread.sleep(20);
@@ -160,14 +166,7 @@ class PipelineTest {
             ScriptedSource source = new ScriptedSource(20_000, 100);
             Pipeline pipeline = new Pipeline("p", source, log, List.of(slow), List.of("slow"), 500, 3 * 4096, 0);
             AtomicReference<Throwable> failed = new AtomicReference<>();
-            Thread runner = new Thread(() -> {
-                try {
-                    pipeline.run(Mode.ONCE);
-                } catch (Throwable t) {
-                    failed.set(t);
-                }
-            });
-            runner.start();
+            Thread runner = inBackground(pipeline, Mode.ONCE, failed);
             long deadline = System.currentTimeMillis() + 5_000;
             while (!pipeline.backpressured() && System.currentTimeMillis() < deadline) {
                 Thread.sleep(10);
@@ -264,14 +263,7 @@ class PipelineTest {
         try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
             Pipeline pipeline = new Pipeline("p", source, log, List.of(sink), List.of("s"), 300);
             AtomicReference<Throwable> failed = new AtomicReference<>();
-            Thread runner = new Thread(() -> {
-                try {
-                    pipeline.run(Mode.STREAM);
-                } catch (Throwable t) {
-                    failed.set(t);
-                }
-            });
-            runner.start();
+            Thread runner = inBackground(pipeline, Mode.STREAM, failed);
             while (!source.down) {
                 Thread.sleep(5);
             }
