@@ -25,6 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Ferry halted at each named commit point (FERRY_CRASH_AT), again and again, while changes keep
  * coming: after every halt the slot's confirmed flush LSN is not ahead of what the Log holds, and at
  * the end the replay check finds nothing lost and nothing duplicated.
+ *
+ * <p>Ferry runs as a role with only LOGIN, REPLICATION and SELECT on the tables (see TestingPostgres.grantCapture).
  */
 class CrashPointsIT {
     private static final List<String> POINTS = List.of("log.before-fsync", "pipeline.before-acknowledge",
@@ -51,18 +53,21 @@ class CrashPointsIT {
         System.out.println("CrashPointsIT seed: " + seed + " (replay with -Dferry.seed=" + seed + ")");
         Random random = new Random(seed);
         pg.createDatabase("points");
-        JsonlPipelineFile.write(dir, pg, "points");
+        try (Connection c = pg.connect("points")) {
+            ShopWorkload.createSchema(c);
+        }
+        TestingPostgres.CaptureRole role = pg.grantCapture("points", "points");
+        JsonlPipelineFile.write(dir, pg, "points", role);
         int halts = 0;
         java.util.Set<String> halted = new java.util.HashSet<>();
         try (Connection c = pg.connect("points")) {
-            ShopWorkload.createSchema(c);
             ShopWorkload workload = new ShopWorkload(c, seed);
             workload.seed(300, 20, 3_000);
             for (int round = 0; round < 3; round++) {
                 for (String point : POINTS) {
                     workload.run(50 + random.nextInt(150));
                     int n = round == 0 ? 1 : 1 + random.nextInt(3);
-                    FerryProcess p = FerryProcess.start(dir, Map.of("PW", pg.password(), "FERRY_CRASH_AT", point + ":" + n),
+                    FerryProcess p = FerryProcess.start(dir, Map.of("PW", role.password(), "FERRY_CRASH_AT", point + ":" + n),
                             "run", "-c", "pipeline.yaml", "--once");
                     int code = p.waitFor();
                     assertThat(code).as(point + ":" + n + "\n" + p.stderr()).isIn(0, CrashPoints.EXIT_STATUS);
@@ -74,7 +79,7 @@ class CrashPointsIT {
                 }
             }
         }
-        FerryProcess finish = FerryProcess.start(dir, Map.of("PW", pg.password()), "run", "-c", "pipeline.yaml", "--once");
+        FerryProcess finish = FerryProcess.start(dir, JsonlPipelineFile.env(role), "run", "-c", "pipeline.yaml", "--once");
         assertThat(finish.waitFor()).as(finish.stderr()).isEqualTo(0);
         ReplayVerifier.Result result;
         try (Connection c = pg.connect("points")) {

@@ -23,6 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
  * initial snapshot) while a mixed workload writes; then the replay check compares the JSONL output
  * with the source, row by row, and proves no event is lost or duplicated. The seed is printed; set
  * {@code -Dferry.seed=N} to replay a run.
+ *
+ * <p>Ferry runs as a role with only LOGIN, REPLICATION and SELECT on the tables (see TestingPostgres.grantCapture).
  */
 class CrashRecoveryIT {
     private static final List<String> TABLES = List.of("public.customers", "public.products", "public.transactions");
@@ -30,6 +32,7 @@ class CrashRecoveryIT {
 
     @TempDir
     Path dir;
+    private TestingPostgres.CaptureRole role;
 
     @BeforeAll
     static void startServer() {
@@ -42,11 +45,12 @@ class CrashRecoveryIT {
     }
 
     private void writePipeline(String db) throws Exception {
-        JsonlPipelineFile.write(dir, pg, db);
+        role = pg.grantCapture(db, db);
+        JsonlPipelineFile.write(dir, pg, db, role);
     }
 
     private Map<String, String> env() {
-        return Map.of("PW", pg.password());
+        return JsonlPipelineFile.env(role);
     }
 
     /**

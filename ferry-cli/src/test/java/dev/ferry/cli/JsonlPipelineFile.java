@@ -13,13 +13,25 @@ final class JsonlPipelineFile {
 
     /** Writes {@code dir/pipeline.yaml} for pipeline {@code db} reading database {@code db}; password from $PW. */
     static void write(Path dir, TestingPostgres pg, String db) throws IOException {
+        write(dir, pg, db, pg.user());
+    }
+
+    /**
+     * Like {@link #write(Path, TestingPostgres, String)}, with Ferry connecting as {@code role} from
+     * {@link TestingPostgres#grantCapture}; its password from $PW, see {@link #env(TestingPostgres.CaptureRole)}.
+     */
+    static void write(Path dir, TestingPostgres pg, String db, TestingPostgres.CaptureRole role) throws IOException {
+        write(dir, pg, db, role.user());
+    }
+
+    private static void write(Path dir, TestingPostgres pg, String db, String user) throws IOException {
         Files.writeString(dir.resolve("pipeline.yaml"), String.join("\n",
                 "name: " + db,
                 "source:",
                 "  type: postgres",
                 "  port: " + pg.port(),
                 "  database: " + db,
-                "  user: " + pg.user(),
+                "  user: " + user,
                 "  password: ${env:PW}",
                 "sink:",
                 "  type: jsonl",
@@ -29,5 +41,10 @@ final class JsonlPipelineFile {
     /** The environment that supplies $PW. */
     static Map<String, String> env(TestingPostgres pg) {
         return Map.of("PW", pg.password());
+    }
+
+    /** The environment that supplies $PW for {@code role}. */
+    static Map<String, String> env(TestingPostgres.CaptureRole role) {
+        return Map.of("PW", role.password());
     }
 }

@@ -15,6 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Memory stays bounded whatever the transaction size: one transaction of {@code ferry.bigTxRows}
  * (default 2,000,000) rows flows through a Ferry process whose heap is capped at 256 MB.
+ *
+ * <p>Ferry runs as a role with only LOGIN, REPLICATION and SELECT on the tables (see TestingPostgres.grantCapture).
  */
 class LargeTransactionIT {
     private static TestingPostgres pg;
@@ -37,8 +39,9 @@ class LargeTransactionIT {
         int rows = Integer.getInteger("ferry.bigTxRows", 2_000_000);
         pg.createDatabase("big");
         pg.execute("big", "CREATE TABLE t (id bigint PRIMARY KEY, amount numeric(12,2), note text)");
-        JsonlPipelineFile.write(dir, pg, "big");
-        Map<String, String> env = Map.of("PW", pg.password());
+        TestingPostgres.CaptureRole role = pg.grantCapture("big", "big");
+        JsonlPipelineFile.write(dir, pg, "big", role);
+        Map<String, String> env = JsonlPipelineFile.env(role);
         FerryProcess first = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml", "--once");
         assertThat(first.waitFor()).as(first.stderr()).isEqualTo(0);
 

@@ -20,6 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * PostgreSQL restarted twice in the middle of a workload while Ferry streams: Ferry reconnects with
  * backoff and resumes; the replay check finds nothing lost and nothing duplicated.
+ *
+ * <p>Ferry runs as a role with only LOGIN, REPLICATION and SELECT on the tables (see TestingPostgres.grantCapture).
  */
 class ServerRestartIT {
     private static final List<String> TABLES = List.of("public.customers", "public.products", "public.transactions");
@@ -45,8 +47,9 @@ class ServerRestartIT {
             ShopWorkload.createSchema(c);
             new ShopWorkload(c, 3).seed(500, 20, 5_000);
         }
-        JsonlPipelineFile.write(dir, pg, "restart");
-        Map<String, String> env = Map.of("PW", pg.password());
+        TestingPostgres.CaptureRole role = pg.grantCapture("restart", "restart");
+        JsonlPipelineFile.write(dir, pg, "restart", role);
+        Map<String, String> env = JsonlPipelineFile.env(role);
         FerryProcess ferry = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml");
 
         AtomicBoolean writing = new AtomicBoolean(true);

@@ -11,12 +11,15 @@ import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -62,6 +65,8 @@ public final class TestingPostgres implements AutoCloseable {
     private final int port;
     private final int versionNum;
     private final String version;
+    /** Capture roles by name; a role is cluster-wide, so it keeps one password for every database. */
+    private final Map<String, String> capturePasswords = new ConcurrentHashMap<>();
     private boolean stopped;
 
     private TestingPostgres(Path bin, Path baseDir, String runAs, String password, int port) {
@@ -143,6 +148,65 @@ public final class TestingPostgres implements AutoCloseable {
         } catch (SQLException e) {
             throw new IllegalStateException("could not connect to database " + database + " at " + jdbcUrl(database), e);
         }
+    }
+
+    /**
+     * Sets up, as the superuser, the least-privileged role Ferry can capture {@code database} with, the
+     * way an administrator would, and returns it. The role has LOGIN and REPLICATION only (not a
+     * superuser, no CREATE on the database), USAGE on the database's schemas and SELECT on its tables;
+     * the publication Ferry expects, {@code ferry_<pipelineName in lower case>}, is created for those
+     * tables with {@code publish_via_partition_root} (PostgreSQL 13+), so Ferry need not create it.
+     *
+     * <p>The tables are the ordinary and partitioned ones outside the system schemas (partitions are
+     * reached through their root), as Ferry captures them by default; create them before calling.
+     * Roles are cluster-wide, so the role is named after the database: {@code ferry_capture_<database>}
+     * in lower case, other characters as {@code _}. Calling again returns the same role and password
+     * and grants SELECT on tables created since, but leaves an existing publication as it is.
+     *
+     * @throws IllegalStateException if the database has no tables yet, or a statement fails
+     */
+    public CaptureRole grantCapture(String database, String pipelineName) {
+        String sanitized = "ferry_capture_" + database.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+        String role = sanitized.substring(0, Math.min(sanitized.length(), 63));
+        String rolePassword = capturePasswords.computeIfAbsent(role, r -> randomPassword());
+        String publication = "ferry_" + pipelineName.toLowerCase(Locale.ROOT);
+        Set<String> schemas = new LinkedHashSet<>();
+        List<String> tables = new ArrayList<>();
+        boolean roleExists;
+        boolean publicationExists;
+        try (Connection connection = connect(database)) {
+            try (Statement statement = connection.createStatement(); ResultSet rs = statement.executeQuery(
+                    "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    + "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+                    + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' "
+                    + "ORDER BY 1, 2")) {
+                while (rs.next()) {
+                    schemas.add(quoteIdentifier(rs.getString(1)));
+                    tables.add(quoteIdentifier(rs.getString(1)) + "." + quoteIdentifier(rs.getString(2)));
+                }
+            }
+            roleExists = exists(connection, "SELECT 1 FROM pg_roles WHERE rolname = ?", role);
+            publicationExists = exists(connection, "SELECT 1 FROM pg_publication WHERE pubname = ?", publication);
+        } catch (SQLException e) {
+            throw new IllegalStateException("could not read the tables of database " + database + " at "
+                    + jdbcUrl(database) + ": " + e.getMessage(), e);
+        }
+        if (tables.isEmpty()) {
+            throw new IllegalStateException("database " + database + " has no tables to grant; create them first");
+        }
+        List<String> sql = new ArrayList<>();
+        // the password comes from randomPassword(), whose alphabet needs no quoting
+        sql.add((roleExists ? "ALTER" : "CREATE") + " ROLE " + quoteIdentifier(role)
+                + " LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '" + rolePassword + "'");
+        sql.add("REVOKE CREATE ON DATABASE " + quoteIdentifier(database) + " FROM PUBLIC");
+        sql.add("GRANT USAGE ON SCHEMA " + String.join(", ", schemas) + " TO " + quoteIdentifier(role));
+        sql.add("GRANT SELECT ON TABLE " + String.join(", ", tables) + " TO " + quoteIdentifier(role));
+        if (!publicationExists) {
+            sql.add("CREATE PUBLICATION " + quoteIdentifier(publication) + " FOR TABLE " + String.join(", ", tables)
+                    + (versionNum >= 130000 ? " WITH (publish_via_partition_root = true)" : ""));
+        }
+        execute(database, sql.toArray(String[]::new));
+        return new CaptureRole(role, rolePassword);
     }
 
     /** The server's {@code server_version_num}, e.g. 160004. */
@@ -309,6 +373,15 @@ public final class TestingPostgres implements AutoCloseable {
         }
     }
 
+    private static boolean exists(Connection connection, String sql, String name) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+            ps.setString(1, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
     private void pgCtl(int timeoutSeconds, String... args) {
         List<String> command = new ArrayList<>(List.of(bin.resolve("pg_ctl").toString(), "-D", dataDir.toString()));
         command.addAll(List.of(args));
@@ -374,6 +447,18 @@ public final class TestingPostgres implements AutoCloseable {
 
     private static String quoteLiteral(String value) {
         return "'" + value.replace("\\", "\\\\").replace("'", "''") + "'";
+    }
+
+    /**
+     * A role from {@link #grantCapture}: LOGIN and REPLICATION, SELECT on the captured tables, and
+     * nothing more. The password is random, and the same each time the role is returned; {@code toString()}
+     * hides it.
+     */
+    public record CaptureRole(String user, String password) {
+        @Override
+        public String toString() {
+            return "CaptureRole[" + user + ", password ***]";
+        }
     }
 
     /** Collects settings for a {@link TestingPostgres} before starting it. */

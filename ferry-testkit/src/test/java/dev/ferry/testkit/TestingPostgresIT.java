@@ -10,6 +10,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Properties;
 import org.junit.jupiter.api.Test;
 import org.postgresql.PGProperty;
@@ -80,6 +81,39 @@ class TestingPostgresIT {
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("did not start")
                 .hasMessageContaining("shared_buffers");
+    }
+
+    @Test
+    void grantCaptureLeavesALoginReplicationRoleWithSelectAndAPublicationItMayNotChange() throws Exception {
+        try (TestingPostgres pg = TestingPostgres.start()) {
+            pg.createDatabase("Shop-1");
+            pg.execute("Shop-1", "CREATE TABLE orders (id int PRIMARY KEY)", "CREATE SCHEMA s",
+                    "CREATE TABLE s.\"Items\" (id int PRIMARY KEY) PARTITION BY RANGE (id)",
+                    "CREATE TABLE s.items_1 PARTITION OF s.\"Items\" FOR VALUES FROM (1) TO (100)");
+            TestingPostgres.CaptureRole role = pg.grantCapture("Shop-1", "Shop");
+            assertThat(role.user()).isEqualTo("ferry_capture_shop_1");
+            assertThat(role.toString()).doesNotContain(role.password());
+            assertThat(pg.grantCapture("Shop-1", "Shop")).isEqualTo(role);
+            assertThat(query(pg, "Shop-1", "SELECT string_agg(schemaname || '.' || tablename, ',' ORDER BY 1) "
+                    + "FROM pg_publication_tables WHERE pubname = 'ferry_shop'")).isEqualTo("public.orders,s.Items");
+
+            Properties props = new Properties();
+            props.setProperty("user", role.user());
+            props.setProperty("password", role.password());
+            try (Connection c = DriverManager.getConnection(pg.jdbcUrl("Shop-1"), props);
+                    Statement s = c.createStatement()) {
+                // reading the partitioned table through its root needs SELECT on the root only
+                try (ResultSet rs = s.executeQuery("SELECT rolsuper, rolreplication, "
+                        + "has_database_privilege(current_database(), 'CREATE'), (SELECT count(*) FROM s.\"Items\") "
+                        + "FROM pg_roles WHERE rolname = current_user")) {
+                    assertThat(rs.next()).isTrue();
+                    assertThat(List.of(rs.getBoolean(1), rs.getBoolean(2), rs.getBoolean(3)))
+                            .containsExactly(false, true, false);
+                }
+                assertThatThrownBy(() -> s.execute("ALTER PUBLICATION ferry_shop DROP TABLE orders"))
+                        .isInstanceOf(SQLException.class).hasMessageContaining("must be owner");
+            }
+        }
     }
 
     @Test
