@@ -5,6 +5,7 @@ import dev.ferry.error.FerryException;
 import dev.ferry.event.Column;
 import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
+import dev.ferry.source.TableFilter;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -13,11 +14,21 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Catalog queries on a regular connection: which tables exist, their columns and keys. */
 final class Catalog {
+    private static final Logger LOG = LoggerFactory.getLogger(Catalog.class);
     /** A table to capture. {@code replicaIdentity}: d default, f full, i index, n nothing. */
     record TableInfo(TableId id, long oid, char replicaIdentity, boolean hasPrimaryKey) {
+        /**
+         * Whether PostgreSQL can publish the table's updates and deletes: without a replica identity
+         * they fail on the source once the table is in a publication.
+         */
+        boolean publishable() {
+            return replicaIdentity == 'f' || replicaIdentity == 'i' || (replicaIdentity == 'd' && hasPrimaryKey);
+        }
     }
 
     private final Connection connection;
@@ -27,8 +38,30 @@ final class Catalog {
         this.connection = connection;
     }
 
-    /** The configured tables, each checked to exist; or every ordinary and partitioned table. */
-    List<TableInfo> tables(List<TableId> configured, String configWhere) throws SQLException, FerryException {
+    /**
+     * The ordinary and partitioned tables (not partitions) the filter captures. A table named one by
+     * one that does not exist is a configuration error when {@code namedMustExist}; otherwise (a
+     * pipeline resuming after the table was dropped) it is left out with a warning.
+     */
+    List<TableInfo> tables(TableFilter filter, String configWhere, boolean namedMustExist)
+            throws SQLException, FerryException {
+        List<TableInfo> all = allTables();
+        for (TableId wanted : filter.names()) {
+            if (all.stream().noneMatch(t -> t.id().equals(wanted))) {
+                String text = configWhere + " names table " + wanted + ", which does not exist in the database";
+                if (namedMustExist) {
+                    throw new FerryException(ErrorKind.CONFIG, text + " (names are case-sensitive; write them as "
+                            + "in the catalog, e.g. public.orders).");
+                }
+                LOG.warn("{}: dropped, or misspelled? Capturing the other tables; remove it from the list to "
+                        + "silence this warning.", text);
+            }
+        }
+        return all.stream().filter(t -> filter.matches(t.id())).toList();
+    }
+
+    /** Every ordinary and partitioned table (not partitions, not system tables), by schema and name. */
+    List<TableInfo> allTables() throws SQLException {
         List<TableInfo> all = new ArrayList<>();
         String sql = "SELECT n.nspname, c.relname, c.oid, c.relreplident, "
                 + "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
@@ -42,24 +75,12 @@ final class Catalog {
                         rs.getString(4).charAt(0), rs.getBoolean(5)));
             }
         }
-        if (configured.isEmpty()) {
-            return all;
-        }
-        List<TableInfo> out = new ArrayList<>();
-        for (TableId wanted : configured) {
-            TableInfo found = all.stream().filter(t -> t.id().equals(wanted)).findFirst().orElse(null);
-            if (found == null) {
-                throw new FerryException(ErrorKind.CONFIG, configWhere + " names table " + wanted
-                        + ", which does not exist in the database (names are case-sensitive; write them as in "
-                        + "the catalog, e.g. public.orders).");
-            }
-            out.add(found);
-        }
-        return out;
+        return all;
     }
 
     /**
-     * The table's current columns; key columns are the primary key's. Generated columns are left
+     * The table's current columns; key columns are the replica identity index's (REPLICA IDENTITY
+     * USING INDEX), else the primary key's. Generated columns are left
      * out: pgoutput does not publish them (before PostgreSQL 18, and by default since), so the
      * snapshot must not carry them either, or snapshot and stream events of one table differ.
      */
@@ -70,7 +91,9 @@ final class Catalog {
                 + "COALESCE(a.attnum = ANY (i.indkey), false) "
                 + "FROM pg_attribute a "
                 + "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
-                + "LEFT JOIN pg_index i ON i.indrelid = c.oid AND i.indisprimary "
+                // the key: the replica identity index when there is one (as pgoutput marks it), else the primary key
+                + "LEFT JOIN pg_index i ON i.indrelid = c.oid "
+                + "AND CASE WHEN c.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END "
                 + "WHERE n.nspname = ? AND c.relname = ? AND a.attnum > 0 AND NOT a.attisdropped " + notGenerated
                 + "ORDER BY a.attnum";
         List<Column> columns = new ArrayList<>();

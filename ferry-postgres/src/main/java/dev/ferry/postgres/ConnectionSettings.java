@@ -3,18 +3,18 @@ package dev.ferry.postgres;
 import dev.ferry.config.ComponentConfig;
 import dev.ferry.config.Setting;
 import dev.ferry.error.FerryException;
-import dev.ferry.event.TableId;
-import java.util.ArrayList;
+import dev.ferry.source.TableFilter;
 import java.util.List;
 
 /**
  * The {@code source:} section of a PostgreSQL pipeline, read once and frozen.
  *
- * @param tables the configured tables; empty means every table of the database
+ * @param tables               the configured tables and patterns; empty means every table of the database
+ * @param newTablesCheckSeconds how often to look for new tables that match, 0 for never
  */
 record ConnectionSettings(String host, int port, String database, String user, String password,
-                          List<TableId> tables, boolean initialSnapshot, String slot, String publication,
-                          String tablesWhere) {
+                          TableFilter tables, boolean initialSnapshot, String slot, String publication,
+                          String tablesWhere, int newTablesCheckSeconds) {
 
     static final Setting<String> HOST = Setting.string("host", "PostgreSQL host name or address", "127.0.0.1")
             .withDefault("127.0.0.1");
@@ -25,7 +25,12 @@ record ConnectionSettings(String host, int port, String database, String user, S
     static final Setting<String> PASSWORD = Setting.string("password",
             "the role's password; write ${env:NAME} to read it from the environment", "${env:SHOP_PG_PASSWORD}").secret();
     static final Setting<List<String>> TABLES = Setting.stringList("tables",
-            "tables to capture as schema.table; default: every table in the database", "[public.orders, public.customers]");
+            "tables to capture as schema.table, or patterns where * matches any characters (sales.order_*); "
+                    + "default: every table in the database", "[public.orders, public.customers, sales.*]");
+    static final Setting<Integer> NEW_TABLES_CHECK = Setting.integer("new_tables_check_seconds",
+            "how often to look for tables created since the start that match tables (they are added to the "
+                    + "publication, their rows copied, and their changes streamed); 0: only at start",
+            0, 86_400).withDefault(10);
     static final Setting<String> SNAPSHOT = Setting.oneOf("snapshot",
             "initial: copy existing rows first, consistently with the stream; never: stream changes only",
             "initial", "never").withDefault("initial");
@@ -34,13 +39,11 @@ record ConnectionSettings(String host, int port, String database, String user, S
     static final Setting<String> PUBLICATION = Setting.string("publication",
             "publication name; default ferry_<name>", "ferry_shop");
 
-    static final List<Setting<?>> ALL = List.of(HOST, PORT, DATABASE, USER, PASSWORD, TABLES, SNAPSHOT, SLOT, PUBLICATION);
+    static final List<Setting<?>> ALL = List.of(HOST, PORT, DATABASE, USER, PASSWORD, TABLES, SNAPSHOT, SLOT, PUBLICATION,
+            NEW_TABLES_CHECK);
 
     static ConnectionSettings read(String pipelineName, ComponentConfig c) throws FerryException {
-        List<TableId> tables = new ArrayList<>();
-        for (String t : c.find(TABLES).orElse(List.of())) {
-            tables.add(TableId.parse(t, "public"));
-        }
+        TableFilter tables = TableFilter.parse(c.find(TABLES).orElse(List.of()), "public");
         String defaultName = "ferry_" + pipelineName.toLowerCase(java.util.Locale.ROOT);
         for (Setting<String> name : List.of(SLOT, PUBLICATION)) {
             String value = c.find(name).orElse(defaultName);
@@ -50,8 +53,9 @@ record ConnectionSettings(String host, int port, String database, String user, S
             }
         }
         return new ConnectionSettings(c.get(HOST), c.get(PORT), c.get(DATABASE), c.get(USER),
-                c.find(PASSWORD).orElse(null), List.copyOf(tables), c.get(SNAPSHOT).equals("initial"),
-                c.find(SLOT).orElse(defaultName), c.find(PUBLICATION).orElse(defaultName), c.where("tables"));
+                c.find(PASSWORD).orElse(null), tables, c.get(SNAPSHOT).equals("initial"),
+                c.find(SLOT).orElse(defaultName), c.find(PUBLICATION).orElse(defaultName), c.where("tables"),
+                c.get(NEW_TABLES_CHECK));
     }
 
     /** {@code host:port/database}, for messages. */

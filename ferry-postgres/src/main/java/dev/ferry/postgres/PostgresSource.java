@@ -66,12 +66,16 @@ public final class PostgresSource implements Source {
     private final ConnectionSettings settings;
     private final PostgresConnections connections;
     private final SlotManager slots;
+    private final TableAdditions additions;
 
     private Connection catalogConnection;
     private Connection replicationConnection;
     private PGReplicationStream stream;
     private Catalog catalog;
-    private InitialSnapshot snapshot;
+    private TableCopy snapshot;
+    /** The rows of tables added while streaming, read where their marker arrived. */
+    private TableCopy tableCopy;
+    private int serverVersion;
     private volatile boolean stopping;
 
     private Position resumeAfter;
@@ -95,6 +99,7 @@ public final class PostgresSource implements Source {
         this.settings = settings;
         this.connections = new PostgresConnections(settings);
         this.slots = new SlotManager(settings.slot(), settings.publication());
+        this.additions = new TableAdditions(settings, connections, slots);
     }
 
     @Override
@@ -154,9 +159,13 @@ public final class PostgresSource implements Source {
         try {
             ensureCatalog();
             Prerequisites.requireLogicalWal(catalog, settings);
-            List<Catalog.TableInfo> tables = catalog.tables(settings.tables(), settings.tablesWhere());
-            List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
+            List<Catalog.TableInfo> tables = catalog.tables(settings.tables(), settings.tablesWhere(), resume.isEmpty());
             int version = Integer.parseInt(catalog.setting("server_version_num"));
+            serverVersion = version;
+            if (resume.isEmpty()) {
+                tables = withoutUnpublishable(tables);
+            }
+            List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
             if (resume.isEmpty()) {
                 try {
                     slots.ensurePublication(catalogConnection, ids, version);
@@ -171,7 +180,7 @@ public final class PostgresSource implements Source {
                             + "SELECT on the tables.", e);
                 }
             } else {
-                checkPublishedTables(ids);
+                addMissingTables(tables);
             }
             Optional<SlotManager.SlotState> slot = slots.find(catalogConnection);
             if (slot.isPresent() && slot.get().active() && previousReplicationPid != 0
@@ -225,7 +234,7 @@ public final class PostgresSource implements Source {
                 LOG.info("Created replication slot {} at {} and publication {} for {} tables", slots.slot(),
                         PgPosition.formatLsn(created.consistentPoint()), slots.publication(), ids.size());
                 if (settings.initialSnapshot()) {
-                    snapshot = new InitialSnapshot(connections.regular(), created.snapshotName(),
+                    snapshot = TableCopy.initial(connections.regular(), created.snapshotName(),
                             created.consistentPoint(), ids);
                     snapshot.begin();
                 } else {
@@ -263,28 +272,60 @@ public final class PostgresSource implements Source {
     }
 
     /**
-     * On a restart, the publication must still hold the tables: a table added later would arrive
-     * without its existing rows, which no snapshot copied.
+     * Leaves out tables whose updates and deletes would fail on the source once published (no primary
+     * key, no replica identity), unless they are published already. A table named in {@code tables:}
+     * that cannot be published is an error; one matched by a pattern (or "every table") a warning.
      */
-    private void checkPublishedTables(List<TableId> ids) throws SQLException, FerryException {
-        Optional<java.util.Set<TableId>> published = slots.publishedTables(catalogConnection);
+    private List<Catalog.TableInfo> withoutUnpublishable(List<Catalog.TableInfo> tables)
+            throws SQLException, FerryException {
+        Set<TableId> published = slots.publishedTables(catalogConnection).orElse(Set.of());
+        List<Catalog.TableInfo> out = new ArrayList<>();
+        List<String> named = new ArrayList<>();
+        for (Catalog.TableInfo t : tables) {
+            String fix = "ALTER TABLE " + PostgresConnections.quoteIdent(t.id().schema()) + "."
+                    + PostgresConnections.quoteIdent(t.id().name()) + " REPLICA IDENTITY FULL;";
+            if (t.publishable() || published.contains(t.id())) {
+                out.add(t);
+            } else if (settings.tables().names().contains(t.id())) {
+                named.add(t.id() + " (" + fix + ")");
+            } else {
+                LOG.warn("Not capturing table {}: it has no primary key and no replica identity, so publishing it "
+                        + "would make its UPDATEs and DELETEs fail on the source. Add a primary key or run {} - "
+                        + "Ferry then adds it while streaming.", t.id(), fix);
+            }
+        }
+        if (!named.isEmpty()) {
+            throw new FerryException(ErrorKind.PREREQUISITE, settings.tablesWhere() + " names tables without a primary "
+                    + "key or replica identity: " + String.join(", ", named) + ". Once in a publication, their UPDATEs "
+                    + "and DELETEs would fail on the source. Add a primary key, set the replica identity as shown, or "
+                    + "remove them from the list.");
+        }
+        return out;
+    }
+
+    /**
+     * On a restart, the publication must still exist; captured tables it lacks (created since, or
+     * added to {@code tables:}) are added with their rows (see {@link TableAdditions}).
+     */
+    private void addMissingTables(List<Catalog.TableInfo> tables) throws SQLException, FerryException {
+        Optional<Set<TableId>> published = slots.publishedTables(catalogConnection);
         if (published.isEmpty()) {
             throw new FerryException(ErrorKind.PREREQUISITE, "Publication " + slots.publication() + " no longer exists on "
                     + settings.address() + ", so the slot cannot stream. Recreate it (CREATE PUBLICATION "
                     + PostgresConnections.quoteIdent(slots.publication()) + " FOR TABLE ...;) with the tables this "
                     + "pipeline captures, or start the pipeline over.");
         }
-        List<TableId> missing = ids.stream().filter(t -> !published.get().contains(t)).toList();
+        List<Catalog.TableInfo> missing = tables.stream().filter(t -> !published.get().contains(t.id())).toList();
         if (missing.isEmpty()) {
             return;
         }
-        if (!settings.tables().isEmpty()) {
-            throw new FerryException(ErrorKind.CONFIG, settings.tablesWhere() + " now names " + missing + ", which this "
-                    + "pipeline has not captured from its start. Ferry cannot yet add a table to a running pipeline "
-                    + "(its existing rows would be missing). Remove it from the list, or capture it with a new pipeline.");
+        if (!TableAdditions.supported(serverVersion)) {
+            LOG.warn("Tables {} are not in publication {} and are not captured: adding tables to a running pipeline "
+                    + "needs PostgreSQL 14 or newer. Capture them with a new pipeline.", missing.stream()
+                    .map(Catalog.TableInfo::id).toList(), slots.publication());
+            return;
         }
-        LOG.warn("Tables created after this pipeline's first run are not captured: {}. Adding tables to a running "
-                + "pipeline is not supported yet; capture them with a new pipeline.", missing);
+        additions.add(missing);
     }
 
     /**
@@ -325,6 +366,8 @@ public final class PostgresSource implements Source {
                 .withStartPosition(LogSequenceNumber.INVALID_LSN)
                 .withSlotOption("proto_version", "1")
                 .withSlotOption("publication_names", slots.publication())
+                // logical decoding messages carry the markers of tables added while streaming
+                .withSlotOption("messages", String.valueOf(TableAdditions.supported(serverVersion)))
                 .withStatusInterval(10, TimeUnit.SECONDS)
                 .withAutomaticFlush(false)
                 .start();
@@ -338,7 +381,7 @@ public final class PostgresSource implements Source {
     @Override
     public SourceBatch poll(Duration maxWait) throws FerryException, InterruptedException {
         try {
-            SourceBatch batch = snapshot != null ? pollSnapshot() : pollStream(maxWait);
+            SourceBatch batch = snapshot != null ? pollSnapshot() : tableCopy != null ? pollCopy() : pollStream(maxWait);
             lastReturned = batch.position();
             return batch;
         } catch (SQLException e) {
@@ -364,12 +407,36 @@ public final class PostgresSource implements Source {
         return new SourceBatch(List.of(), lastEmitted);
     }
 
-    private SourceBatch pollStream(Duration maxWait) throws SQLException, InterruptedException {
+    /** The next rows of tables added while streaming; then the stream goes on after their marker. */
+    private SourceBatch pollCopy() throws SQLException {
+        dev.ferry.log.CrashPoints.reach("postgres.table-copy"); // tests: die in the middle of a copy
+        List<ChangeEvent> events = tableCopy.next(MAX_BATCH, MAX_BATCH_BYTES);
+        if (System.currentTimeMillis() - lastForceMillis >= FORCE_STATUS_MILLIS) {
+            // the stream is not read during the copy: keep the server from taking the client for dead
+            lastForceMillis = System.currentTimeMillis();
+            stream.forceUpdateStatus();
+        }
+        if (!events.isEmpty()) {
+            lastEmitted = (PgPosition) events.get(events.size() - 1).position();
+            txIndex = lastEmitted.index() + 1;
+            return new SourceBatch(events, lastEmitted);
+        }
+        tableCopy.finish();
+        LOG.info("Copied {} rows of {}, added while streaming", String.format("%,d", tableCopy.rows()),
+                tableCopy.tables());
+        tableCopy = null;
+        return new SourceBatch(List.of(), position());
+    }
+
+    private SourceBatch pollStream(Duration maxWait) throws SQLException, InterruptedException, FerryException {
+        if (!inTransaction && TableAdditions.supported(serverVersion)) {
+            additions.discover(catalog, catalogConnection);
+        }
         List<ChangeEvent> events = new ArrayList<>();
         long deadline = System.nanoTime() + maxWait.toNanos();
         long sleepMillis = 1;
         long bytes = 0;
-        while (events.size() < MAX_BATCH && bytes < MAX_BATCH_BYTES && !stopping) {
+        while (events.size() < MAX_BATCH && bytes < MAX_BATCH_BYTES && !stopping && tableCopy == null) {
             ByteBuffer buf = stream == null ? null : stream.readPending();
             if (buf == null) {
                 if (stream != null && System.currentTimeMillis() - lastForceMillis >= FORCE_STATUS_MILLIS) {
@@ -407,7 +474,7 @@ public final class PostgresSource implements Source {
         return p == null ? PgPosition.at(receivedLsn) : p;
     }
 
-    private void handle(PgOutputMessage message, List<ChangeEvent> out) throws SQLException {
+    private void handle(PgOutputMessage message, List<ChangeEvent> out) throws SQLException, FerryException {
         if (message instanceof PgOutputMessage.Begin b) {
             inTransaction = true;
             txLsn = b.finalLsn();
@@ -430,6 +497,18 @@ public final class PostgresSource implements Source {
         } else if (message instanceof PgOutputMessage.Truncate t) {
             for (int id : t.relationIds()) {
                 emit(Op.TRUNCATE, id, null, null, out);
+            }
+        } else if (message instanceof PgOutputMessage.LogicalMessage m && m.transactional()
+                && m.prefix().equals(additions.prefix())) {
+            Optional<TableAdditions.Marker> marker = TableAdditions.Marker.parse(m.content());
+            if (marker.isEmpty() || (resumeAfter != null
+                    && Long.compareUnsigned(txLsn, ((PgPosition) resumeAfter).lsn()) < 0)) {
+                return; // the Log is past this transaction: the copy was read before the restart
+            }
+            Optional<TableCopy> copy = additions.arrived(marker.get(), catalog);
+            if (copy.isPresent()) {
+                tableCopy = copy.get();
+                tableCopy.placeIn(txLsn, txIndex, txId, txCommitted);
             }
         }
         // origin and logical decoding messages carry nothing Ferry delivers
@@ -454,7 +533,8 @@ public final class PostgresSource implements Source {
 
     @Override
     public boolean caughtUp(Position end) {
-        return snapshot == null && stream != null && !inTransaction
+        // tables being added count as not caught up: a batch run waits for their rows
+        return snapshot == null && tableCopy == null && !additions.outstanding() && stream != null && !inTransaction
                 && Long.compareUnsigned(receivedLsn, ((PgPosition) end).lsn()) >= 0;
     }
 
@@ -511,12 +591,17 @@ public final class PostgresSource implements Source {
         if (snapshot != null) {
             snapshot.close();
         }
+        if (tableCopy != null) {
+            tableCopy.close();
+        }
+        additions.close();
         PostgresConnections.close(stream);
         PostgresConnections.close(replicationConnection);
         PostgresConnections.close(catalogConnection);
         // a closed source may be started again (the pipeline reconnects after a lost connection)
         stream = null;
         snapshot = null;
+        tableCopy = null;
         replicationConnection = null;
         catalogConnection = null;
         catalog = null;

@@ -55,7 +55,7 @@ final class Prerequisites {
             out.add(slotCapacity(catalog, c));
             List<Catalog.TableInfo> tables;
             try {
-                tables = catalog.tables(settings.tables(), settings.tablesWhere());
+                tables = catalog.tables(settings.tables(), settings.tablesWhere(), true);
             } catch (FerryException e) {
                 out.add(Check.problem("tables", e.getMessage(), "Fix source.tables in the pipeline file."));
                 return out;
@@ -124,13 +124,54 @@ final class Prerequisites {
                 }
             }
         }
-        if (t.hasPrimaryKey() || t.replicaIdentity() == 'f' || t.replicaIdentity() == 'i') {
-            return Check.ok(subject, t.hasPrimaryKey() ? "has a primary key" : "has replica identity "
-                    + (t.replicaIdentity() == 'f' ? "FULL" : "USING INDEX"));
+        return identityCheck(c, t, subject, qualified);
+    }
+
+    /**
+     * What the table's replica identity means for the events: which old values {@code before} holds,
+     * and whether PostgreSQL can publish its updates and deletes at all.
+     */
+    private static Check identityCheck(Connection c, Catalog.TableInfo t, String subject, String qualified)
+            throws SQLException {
+        switch (t.replicaIdentity()) {
+            case 'f':
+                return Check.ok(subject, "replica identity FULL: updates and deletes carry the whole old row in "
+                        + "before (at the cost of more WAL per change)" + (t.hasPrimaryKey() ? ""
+                        : "; without a primary key, events have no key columns, so a mirror matches rows by all "
+                        + "their values"));
+            case 'i':
+                return Check.ok(subject, "replica identity USING INDEX " + identityIndex(c, t.oid()) + ": events "
+                        + "are keyed by that index's columns, and before holds only them (the old values of the "
+                        + "other columns are null); ALTER TABLE " + qualified + " REPLICA IDENTITY FULL gives whole "
+                        + "old rows");
+            case 'n':
+                return Check.problem(subject, "replica identity NOTHING: PostgreSQL publishes no old values, so "
+                        + "once the table is in a publication its UPDATEs and DELETEs fail on the source ('cannot "
+                        + "update table because it does not have a replica identity'); Ferry will not add it",
+                        "Run ALTER TABLE " + qualified + " REPLICA IDENTITY " + (t.hasPrimaryKey() ? "DEFAULT" : "FULL")
+                                + "; or leave the table out of source.tables.");
+            default:
+                if (t.hasPrimaryKey()) {
+                    return Check.ok(subject, "has a primary key (replica identity DEFAULT): updates and deletes "
+                            + "carry the key in before, the other old values are null; ALTER TABLE " + qualified
+                            + " REPLICA IDENTITY FULL gives whole old rows");
+                }
+                return Check.problem(subject, "has no primary key and no replica identity, so PostgreSQL cannot "
+                        + "publish its updates and deletes (they fail on the source once the table is in a "
+                        + "publication); Ferry will not add it",
+                        "Add a primary key, or run ALTER TABLE " + qualified + " REPLICA IDENTITY FULL; or leave "
+                                + "the table out of source.tables.");
         }
-        return Check.problem(subject, "has no primary key and no replica identity, so PostgreSQL cannot publish "
-                        + "its updates and deletes (they fail on the source once the table is in a publication)",
-                "Add a primary key, or run ALTER TABLE " + qualified + " REPLICA IDENTITY FULL;");
+    }
+
+    private static String identityIndex(Connection c, long tableOid) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = ? AND indisreplident")) {
+            ps.setLong(1, tableOid);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getString(1) : "(index missing)";
+            }
+        }
     }
 
     private Check publicationCheck(Connection c) throws SQLException {

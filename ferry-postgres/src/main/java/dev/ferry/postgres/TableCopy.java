@@ -21,21 +21,26 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Reads every row of the captured tables as they were at the slot's consistent point: one
- * REPEATABLE READ transaction that imports the slot's exported snapshot, no lock beyond the
- * ACCESS SHARE every SELECT takes. Rows come through a server-side cursor, so memory stays bounded
- * whatever the table size. Chunked, resumable snapshots that do not hold one long transaction are a
- * later step (see the snapshot issue).
+ * Reads every row of some tables as they were in an exported snapshot: one REPEATABLE READ
+ * transaction that imports it, no lock beyond the ACCESS SHARE every SELECT takes. Rows come through
+ * a server-side cursor, so memory stays bounded whatever the table size. Used for the initial
+ * snapshot (the slot's exported snapshot; rows sit at the consistent point) and for tables added
+ * while streaming (see {@link TableAdditions}; rows sit in the transaction that added them). Chunked,
+ * resumable snapshots that do not hold one long transaction are a later step (see the snapshot issue).
  */
-final class InitialSnapshot {
-    private static final Logger LOG = LoggerFactory.getLogger(InitialSnapshot.class);
+final class TableCopy {
+    private static final Logger LOG = LoggerFactory.getLogger(TableCopy.class);
     private static final int FETCH_ROWS = 2000;
 
     private final Connection connection;
     private final String snapshotName;
-    private final long consistentPoint;
     private final List<TableId> tables;
-    private final Instant startedAt = Instant.now();
+
+    private long lsn;
+    private boolean snapshotPositions;
+    private long firstIndex;
+    private long txId;
+    private Instant committed = Instant.now();
 
     private int tableIndex = -1;
     private Statement statement;
@@ -45,11 +50,28 @@ final class InitialSnapshot {
     private long tableRows;
     private long tableStartNanos;
 
-    InitialSnapshot(Connection connection, String snapshotName, long consistentPoint, List<TableId> tables) {
+    /** The copy of the initial snapshot: rows at the slot's consistent point, before every streamed change. */
+    static TableCopy initial(Connection connection, String snapshotName, long consistentPoint, List<TableId> tables) {
+        TableCopy copy = new TableCopy(connection, snapshotName, tables);
+        copy.lsn = consistentPoint;
+        copy.snapshotPositions = true;
+        return copy;
+    }
+
+    /** A copy placed later, with {@link #placeIn}. */
+    TableCopy(Connection connection, String snapshotName, List<TableId> tables) {
         this.connection = connection;
         this.snapshotName = snapshotName;
-        this.consistentPoint = consistentPoint;
         this.tables = List.copyOf(tables);
+    }
+
+    /** Places the rows in a streamed transaction: they take its LSN, id and time, from index {@code first} on. */
+    void placeIn(long transactionLsn, long first, long transactionId, Instant commitTime) {
+        lsn = transactionLsn;
+        snapshotPositions = false;
+        firstIndex = first;
+        txId = transactionId;
+        committed = commitTime;
     }
 
     void begin() throws SQLException {
@@ -69,7 +91,7 @@ final class InitialSnapshot {
                 break;
             }
             if (!rows.next()) {
-                LOG.info("snapshot {}: {} rows in {} ms", schema.table(), String.format("%,d", tableRows),
+                LOG.info("copied {}: {} rows in {} ms", schema.table(), String.format("%,d", tableRows),
                         (System.nanoTime() - tableStartNanos) / 1_000_000);
                 rows.close();
                 statement.close();
@@ -84,7 +106,7 @@ final class InitialSnapshot {
             }
             tableRows++;
             out.add(new ChangeEvent(Op.READ, schema, null, Row.wrap(values), Set.of(),
-                    new PgPosition(consistentPoint, true, rowIndex++), 0, startedAt));
+                    new PgPosition(lsn, snapshotPositions, firstIndex + rowIndex++), txId, committed));
         }
         return out;
     }
@@ -123,7 +145,11 @@ final class InitialSnapshot {
     }
 
     long consistentPoint() {
-        return consistentPoint;
+        return lsn;
+    }
+
+    List<TableId> tables() {
+        return tables;
     }
 
     void close() {

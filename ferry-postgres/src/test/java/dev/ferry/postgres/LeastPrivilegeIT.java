@@ -50,16 +50,56 @@ class LeastPrivilegeIT {
     }
 
     private Source source() throws FerryException {
-        return factory.create("shop", ComponentConfig.ofYaml("source", "type: postgres\nport: " + pg.port()
-                + "\ndatabase: shop\nuser: ferry_min\npassword: min-pw\ntables: [public.orders]\n"));
+        return source("shop", "ferry_min", "min-pw", "[public.orders]");
+    }
+
+    private Source source(String pipeline, String user, String password, String tables) throws FerryException {
+        return factory.create(pipeline, ComponentConfig.ofYaml("source", "type: postgres\nport: " + pg.port()
+                + "\ndatabase: shop\nuser: " + user + "\npassword: " + password + "\ntables: " + tables + "\n"));
     }
 
     private List<ChangeEvent> runOnce(CollectingSink sink) throws Exception {
+        return runOnce(sink, "shop", source());
+    }
+
+    private List<ChangeEvent> runOnce(CollectingSink sink, String pipeline, Source source) throws Exception {
         int before = sink.events.size();
-        try (Source source = source(); FileLog log = FileLog.open(dir.resolve("state"), factory.positionCodec())) {
-            new Pipeline("shop", source, log, List.of(sink), List.of("c"), 1000).run(Mode.ONCE);
+        try (source; FileLog log = FileLog.open(dir.resolve(pipeline), factory.positionCodec())) {
+            new Pipeline(pipeline, source, log, List.of(sink), List.of("c"), 1000).run(Mode.ONCE);
         }
         return List.copyOf(sink.events.subList(before, sink.events.size()));
+    }
+
+    @Test
+    void anOwnerWithoutSuperuserAddsItsNewTablesWithTheirRows() throws Exception {
+        pg.execute("shop", "CREATE ROLE ferry_owner LOGIN REPLICATION PASSWORD 'own-pw'",
+                "GRANT CREATE ON DATABASE shop TO ferry_owner", "GRANT CREATE ON SCHEMA public TO ferry_owner",
+                "SET ROLE ferry_owner", "CREATE TABLE owned (id int PRIMARY KEY, v text)",
+                "INSERT INTO owned SELECT g, 'v' || g FROM generate_series(1, 50) g");
+        CollectingSink sink = new CollectingSink();
+        assertThat(runOnce(sink, "owned", source("owned", "ferry_owner", "own-pw", "[public.own*]")))
+                .hasSize(50).allMatch(e -> e.op() == Op.READ && e.position().snapshot());
+
+        pg.execute("shop", "SET ROLE ferry_owner", "CREATE TABLE owned_later (id int PRIMARY KEY)",
+                "INSERT INTO owned_later SELECT generate_series(1, 30)", "INSERT INTO owned VALUES (51, 'new')");
+        List<ChangeEvent> next = runOnce(sink, "owned", source("owned", "ferry_owner", "own-pw", "[public.own*]"));
+        assertThat(next).filteredOn(e -> e.table().name().equals("owned_later")).hasSize(30)
+                .allMatch(e -> e.op() == Op.READ && !e.position().snapshot());
+        assertThat(next).filteredOn(e -> e.table().name().equals("owned")).extracting(ChangeEvent::op)
+                .containsExactly(Op.CREATE);
+    }
+
+    @Test
+    void withoutTheRightToAlterThePublicationANewTableIsLeftToTheAdministrator() throws Exception {
+        pg.execute("shop", "CREATE TABLE visible (id int PRIMARY KEY)", "GRANT SELECT ON visible TO ferry_min",
+                "CREATE PUBLICATION ferry_adminpub FOR TABLE visible WITH (publish_via_partition_root = true)");
+        CollectingSink sink = new CollectingSink();
+        assertThat(runOnce(sink, "adminpub", source("adminpub", "ferry_min", "min-pw", "[public.vis*]"))).isEmpty();
+        pg.execute("shop", "CREATE TABLE visible_later (id int PRIMARY KEY)", "GRANT SELECT ON visible_later TO ferry_min",
+                "INSERT INTO visible_later VALUES (1)", "INSERT INTO visible VALUES (1)");
+        // the run goes on without the table it may not add (and logs the ALTER PUBLICATION to run)
+        assertThat(runOnce(sink, "adminpub", source("adminpub", "ferry_min", "min-pw", "[public.vis*]")))
+                .extracting(e -> e.table().name()).containsExactly("visible");
     }
 
     @Test

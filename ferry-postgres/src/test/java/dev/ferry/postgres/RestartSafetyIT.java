@@ -6,6 +6,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.ferry.config.ComponentConfig;
 import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Op;
 import dev.ferry.log.FileLog;
 import dev.ferry.pipeline.Mode;
 import dev.ferry.pipeline.Pipeline;
@@ -91,14 +93,27 @@ class RestartSafetyIT {
     }
 
     @Test
-    void tableAddedToTheListAfterTheFirstRunIsRefused() throws Exception {
+    void tableAddedToTheListAfterTheFirstRunArrivesWithItsRowsAndADroppedOneIsOnlyAWarning() throws Exception {
         String db = database("added");
         Path state = dir.resolve("state");
         CollectingSink sink = new CollectingSink();
         runOnce(db, state, sink, "tables: [public.a]\n");
-        assertThatThrownBy(() -> runOnce(db, state, sink, "tables: [public.a, public.b]\n"))
+        assertThat(sink.events).hasSize(10);
+        pg.execute(db, "INSERT INTO b SELECT generate_series(1, 7)", "INSERT INTO a VALUES (11)");
+        runOnce(db, state, sink, "tables: [public.a, public.b]\n");
+        List<ChangeEvent> second = sink.events.subList(10, sink.events.size());
+        assertThat(second).filteredOn(e -> e.table().name().equals("b")).hasSize(7)
+                .allMatch(e -> e.op() == Op.READ && !e.position().snapshot());
+        assertThat(second).filteredOn(e -> e.table().name().equals("a")).extracting(ChangeEvent::op)
+                .containsExactly(Op.CREATE);
+
+        pg.execute(db, "DROP TABLE a", "INSERT INTO b VALUES (8)");
+        runOnce(db, state, sink, "tables: [public.a, public.b]\n");
+        assertThat(sink.events.get(sink.events.size() - 1).after().get(0)).isEqualTo(8L);
+        assertThatThrownBy(() -> runOnce(db, dir.resolve("fresh"), new CollectingSink(), "tables: [public.a]\n"))
+                .as("a first run still refuses a table that does not exist")
                 .isInstanceOfSatisfying(FerryException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.CONFIG))
-                .hasMessageContaining("public.b").hasMessageContaining("cannot yet add a table");
+                .hasMessageContaining("public.a");
     }
 
     @Test

@@ -60,6 +60,16 @@ public final class ReplayVerifier {
 
     /** Verifies the tables ({@code schema.table}) of a JSONL output folder against the database. */
     public static Result verify(Path jsonlRoot, Connection db, List<String> tables) throws SQLException, IOException {
+        return verify(jsonlRoot, db, tables, Map.of());
+    }
+
+    /**
+     * Verifies as above, replaying like a sink that applies column renames: {@code renamed} maps a
+     * table ({@code schema.table}) to its renamed columns, new name to old name; an event written
+     * before the rename carries the value under the old name.
+     */
+    public static Result verify(Path jsonlRoot, Connection db, List<String> tables, Map<String, Map<String, String>> renamed)
+            throws SQLException, IOException {
         List<String> problems = new ArrayList<>();
         Set<String> positions = new HashSet<>();
         Map<Long, BitSet> txIndexes = new HashMap<>();
@@ -68,6 +78,7 @@ public final class ReplayVerifier {
         long rows = 0;
         for (String table : tables) {
             String[] parts = table.split("\\.", 2);
+            Map<String, String> oldNames = renamed.getOrDefault(table, Map.of());
             List<ColumnInfo> columns = columns(db, parts[0], parts[1]);
             List<String> key = primaryKey(db, parts[0], parts[1]);
             Map<List<Object>, JsonNode> replayed = new LinkedHashMap<>();
@@ -99,7 +110,7 @@ public final class ReplayVerifier {
                         } else {
                             txIndexes.computeIfAbsent(lsn, k -> new BitSet()).set(index);
                         }
-                        apply(e, key, columns, replayed);
+                        apply(e, key, columns, oldNames, replayed);
                     }
                 }
             }
@@ -114,7 +125,7 @@ public final class ReplayVerifier {
                 }
                 List<Object> gotValues = new ArrayList<>();
                 for (ColumnInfo c : columns) {
-                    gotValues.add(fromJson(c, got.get(c.name())));
+                    gotValues.add(fromJson(c, field(got, c.name(), oldNames)));
                 }
                 if (!gotValues.equals(row.getValue())) {
                     problems.add(table + ": row " + row.getKey() + " differs: source " + row.getValue() + ", sink " + gotValues);
@@ -122,6 +133,17 @@ public final class ReplayVerifier {
             }
             for (List<Object> extra : replayed.keySet()) {
                 problems.add(table + ": row " + extra + " is in the sink but not in the source");
+            }
+        }
+        // events of tables not checked (dropped since, or left out) still fill the index sequences
+        if (Files.isDirectory(jsonlRoot)) {
+            List<Path> others;
+            try (Stream<Path> s = Files.list(jsonlRoot)) {
+                others = s.filter(d -> Files.isDirectory(d) && !d.getFileName().toString().startsWith("_")
+                        && !tables.contains(d.getFileName().toString())).sorted().toList();
+            }
+            for (Path other : others) {
+                markPositions(other, snapshotIndexes, txIndexes);
             }
         }
         for (Map.Entry<Long, BitSet> tx : txIndexes.entrySet()) {
@@ -136,41 +158,74 @@ public final class ReplayVerifier {
         return new Result(tables.size(), rows, events, problems);
     }
 
-    private static void apply(JsonNode e, List<String> key, List<ColumnInfo> columns, Map<List<Object>, JsonNode> rows) {
+    private static void markPositions(Path tableDir, BitSet snapshotIndexes, Map<Long, BitSet> txIndexes)
+            throws IOException {
+        List<Path> files;
+        try (Stream<Path> s = Files.list(tableDir)) {
+            files = s.filter(p -> p.getFileName().toString().endsWith(".jsonl")).sorted().toList();
+        }
+        for (Path f : files) {
+            for (String line : Files.readAllLines(f)) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonNode src = MAPPER.readTree(line).get("source");
+                int index = src.get("index").asInt();
+                if (src.get("snapshot").asBoolean()) {
+                    snapshotIndexes.set(index);
+                } else {
+                    txIndexes.computeIfAbsent(src.get("lsn").asLong(), k -> new BitSet()).set(index);
+                }
+            }
+        }
+    }
+
+    private static void apply(JsonNode e, List<String> key, List<ColumnInfo> columns, Map<String, String> oldNames,
+                              Map<List<Object>, JsonNode> rows) {
         String op = e.get("op").asText();
         switch (op) {
             case "r", "c", "u" -> {
                 JsonNode before = e.get("before");
                 JsonNode after = e.get("after");
                 if (op.equals("u") && before != null && !before.isNull()) {
-                    rows.remove(keyOf(before, key, columns));
+                    rows.remove(keyOf(before, key, columns, oldNames));
                 }
                 JsonNode merged = after;
                 JsonNode unchanged = e.get("unchanged");
                 if (unchanged != null && unchanged.size() > 0) {
                     // unchanged TOAST columns keep the value the row already had
                     com.fasterxml.jackson.databind.node.ObjectNode m = after.deepCopy();
-                    JsonNode old = rows.get(keyOf(after, key, columns));
+                    JsonNode old = rows.get(keyOf(after, key, columns, oldNames));
                     for (JsonNode name : unchanged) {
-                        m.set(name.asText(), old == null ? null : old.get(name.asText()));
+                        m.set(name.asText(), old == null ? null : field(old, name.asText(), oldNames));
                     }
                     merged = m;
                 }
-                rows.put(keyOf(after, key, columns), merged);
+                rows.put(keyOf(after, key, columns, oldNames), merged);
             }
-            case "d" -> rows.remove(keyOf(e.get("before"), key, columns));
+            case "d" -> rows.remove(keyOf(e.get("before"), key, columns, oldNames));
             case "t" -> rows.clear();
             default -> throw new IllegalArgumentException("unknown op " + op);
         }
     }
 
-    private static List<Object> keyOf(JsonNode row, List<String> key, List<ColumnInfo> columns) {
+    private static List<Object> keyOf(JsonNode row, List<String> key, List<ColumnInfo> columns,
+                                      Map<String, String> oldNames) {
         List<Object> out = new ArrayList<>();
         for (String k : key) {
             ColumnInfo c = columns.stream().filter(ci -> ci.name().equals(k)).findFirst().orElseThrow();
-            out.add(fromJson(c, row.get(k)));
+            out.add(fromJson(c, field(row, k, oldNames)));
         }
         return out;
+    }
+
+    /** A row's value of a column, under its old name when the row was written before a rename. */
+    private static JsonNode field(JsonNode row, String column, Map<String, String> oldNames) {
+        JsonNode v = row.get(column);
+        if (v == null && oldNames.containsKey(column)) {
+            return row.get(oldNames.get(column));
+        }
+        return v;
     }
 
     private static List<ColumnInfo> columns(Connection db, String schema, String table) throws SQLException {

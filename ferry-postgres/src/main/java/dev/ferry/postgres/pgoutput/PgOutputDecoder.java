@@ -59,6 +59,14 @@ public final class PgOutputDecoder {
                 }
                 yield new PgOutputMessage.Truncate(ids, (options & 1) != 0, (options & 2) != 0);
             }
+            case 'M' -> {
+                boolean transactional = (buf.get() & 1) != 0;
+                long lsn = buf.getLong();
+                String prefix = string(buf);
+                byte[] content = new byte[buf.getInt()];
+                buf.get(content);
+                yield new PgOutputMessage.LogicalMessage(transactional, lsn, prefix, content);
+            }
             default -> new PgOutputMessage.Ignored(tag);
         };
     }

@@ -46,7 +46,14 @@ public sealed interface PgOutputMessage {
     record Truncate(List<Integer> relationIds, boolean cascade, boolean restartIdentity) implements PgOutputMessage {
     }
 
-    /** A message this Ferry does not act on (origin, logical decoding message). */
+    /**
+     * A message written with {@code pg_logical_emit_message} (sent when the {@code messages} option
+     * is on, PostgreSQL 14+). A transactional one arrives inside its transaction, at its commit.
+     */
+    record LogicalMessage(boolean transactional, long lsn, String prefix, byte[] content) implements PgOutputMessage {
+    }
+
+    /** A message this Ferry does not act on (origin). */
     record Ignored(char tag) implements PgOutputMessage {
     }
 

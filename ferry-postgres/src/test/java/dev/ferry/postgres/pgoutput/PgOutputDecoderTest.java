@@ -74,6 +74,10 @@ class PgOutputDecoderTest {
             return this;
         }
 
+        Wire bytes(byte[] raw) {
+            return write(() -> out.write(raw));
+        }
+
         byte[] bytes() {
             return bytes.toByteArray();
         }
@@ -243,6 +247,26 @@ class PgOutputDecoderTest {
         assertThat(plain).isEqualTo(new PgOutputMessage.Truncate(List.of(16384, 16390), false, false));
         assertThat(both).isEqualTo(new PgOutputMessage.Truncate(List.of(16384), true, true));
         assertThat(restart).isEqualTo(new PgOutputMessage.Truncate(List.of(16384), false, true));
+    }
+
+    @Test
+    void logicalDecodingMessage() {
+        // 'M': Int8 flags (1 = transactional), Int64 LSN, String prefix, Int32 length, Byte[n] content
+        byte[] content = "add-tables x 16384".getBytes(StandardCharsets.UTF_8);
+        ByteBuffer buf = Wire.tag('M').int8(1).int64(0x16B374D848L).string("ferry:slot").int32(content.length)
+                .bytes(content).buffer();
+
+        PgOutputMessage.LogicalMessage m = (PgOutputMessage.LogicalMessage) PgOutputDecoder.decode(buf);
+
+        assertThat(m.transactional()).isTrue();
+        assertThat(m.lsn()).isEqualTo(0x16B374D848L);
+        assertThat(m.prefix()).isEqualTo("ferry:slot");
+        assertThat(new String(m.content(), StandardCharsets.UTF_8)).isEqualTo("add-tables x 16384");
+        assertThat(buf.hasRemaining()).isFalse();
+        PgOutputMessage.LogicalMessage plain = (PgOutputMessage.LogicalMessage) PgOutputDecoder.decode(
+                Wire.tag('M').int8(0).int64(1).string("other").int32(0).buffer());
+        assertThat(plain.transactional()).isFalse();
+        assertThat(plain.content()).isEmpty();
     }
 
     @Test
