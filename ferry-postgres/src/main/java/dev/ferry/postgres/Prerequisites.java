@@ -124,7 +124,12 @@ final class Prerequisites {
                 }
             }
         }
-        return identityCheck(c, t, subject, qualified);
+        Check identity = identityCheck(c, t, subject, qualified);
+        if (identity.status() == Check.Status.PROBLEM && !settings.tables().names().contains(t.id())) {
+            // matched by "every table" or a pattern: the run leaves it out rather than stop
+            return Check.warning(subject, identity.detail() + "; it is not captured until then", identity.fix());
+        }
+        return identity;
     }
 
     /**
@@ -147,7 +152,7 @@ final class Prerequisites {
             case 'n':
                 return Check.problem(subject, "replica identity NOTHING: PostgreSQL publishes no old values, so "
                         + "once the table is in a publication its UPDATEs and DELETEs fail on the source ('cannot "
-                        + "update table because it does not have a replica identity'); Ferry will not add it",
+                        + "update table because it does not have a replica identity'); Ferry will not publish it",
                         "Run ALTER TABLE " + qualified + " REPLICA IDENTITY " + (t.hasPrimaryKey() ? "DEFAULT" : "FULL")
                                 + "; or leave the table out of source.tables.");
             default:
@@ -158,7 +163,7 @@ final class Prerequisites {
                 }
                 return Check.problem(subject, "has no primary key and no replica identity, so PostgreSQL cannot "
                         + "publish its updates and deletes (they fail on the source once the table is in a "
-                        + "publication); Ferry will not add it",
+                        + "publication); Ferry will not publish it",
                         "Add a primary key, or run ALTER TABLE " + qualified + " REPLICA IDENTITY FULL; or leave "
                                 + "the table out of source.tables.");
         }

@@ -237,7 +237,7 @@ class PostgresSourceIT {
             List<Check> checks = source.check();
             assertThat(checks).anySatisfy(c -> {
                 assertThat(c.subject()).isEqualTo("table public.nokey");
-                assertThat(c.status()).isEqualTo(Check.Status.PROBLEM);
+                assertThat(c.status()).isEqualTo(Check.Status.WARNING);
                 assertThat(c.fix()).contains("REPLICA IDENTITY FULL");
             });
             assertThat(checks).anySatisfy(c -> {

@@ -168,7 +168,7 @@ class QuotedNamesIT {
         try (Source source = source(db, "")) {
             assertThat(source.check()).as("ferry check names the quoted table and the fix").anySatisfy(c -> {
                 assertThat(c.subject()).isEqualTo("table Sales Dept.Audit Log");
-                assertThat(c.status()).isEqualTo(Check.Status.PROBLEM);
+                assertThat(c.status()).isEqualTo(Check.Status.WARNING);
                 assertThat(c.fix()).contains("ALTER TABLE " + table + " REPLICA IDENTITY FULL;");
             });
         }
@@ -245,6 +245,45 @@ class QuotedNamesIT {
         pg.createDatabase(db);
         pg.execute(db, ddl);
         return db;
+    }
+
+    @Test
+    void replicaIdentityUsingIndexKeysEventsByTheIndexAndNothingIsNeverPublished() throws Exception {
+        String db = newDatabase("CREATE TABLE coded (id int PRIMARY KEY, code text NOT NULL, v text)",
+                "CREATE UNIQUE INDEX coded_code ON coded (code)", "ALTER TABLE coded REPLICA IDENTITY USING INDEX coded_code",
+                "INSERT INTO coded VALUES (1, 'a', 'one'), (2, 'b', 'two')",
+                "CREATE TABLE silent (id int PRIMARY KEY, v text)", "ALTER TABLE silent REPLICA IDENTITY NOTHING");
+        try (Source source = source(db, "tables: [public.coded, public.silent]\n")) {
+            List<Check> checks = source.check();
+            assertThat(checks).anySatisfy(c -> {
+                assertThat(c.subject()).isEqualTo("table public.coded");
+                assertThat(c.status()).isEqualTo(Check.Status.OK);
+                assertThat(c.detail()).contains("USING INDEX coded_code").contains("before holds only them");
+            });
+            assertThat(checks).anySatisfy(c -> {
+                assertThat(c.subject()).isEqualTo("table public.silent");
+                assertThat(c.status()).as("named in tables: a problem").isEqualTo(Check.Status.PROBLEM);
+                assertThat(c.detail()).contains("NOTHING").contains("UPDATEs and DELETEs fail on the source");
+                assertThat(c.fix()).contains("ALTER TABLE \"public\".\"silent\" REPLICA IDENTITY DEFAULT;");
+            });
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> runOnce(db, "tables: [public.coded, public.silent]\n", new CollectingSink()))
+                .isInstanceOf(dev.ferry.error.FerryException.class).hasMessageContaining("public.silent");
+        pg.execute(db, "UPDATE silent SET v = 'still works'"); // nothing was published
+
+        CollectingSink sink = new CollectingSink();
+        List<ChangeEvent> snapshot = runOnce(db, "tables: [public.coded]\n", sink);
+        assertThat(snapshot).hasSize(2);
+        assertThat(snapshot.get(0).schema().keyIndexes()).as("keyed by the identity index").containsExactly(1);
+        pg.execute(db, "UPDATE coded SET v = 'uno' WHERE id = 1", "UPDATE coded SET code = 'bb' WHERE id = 2",
+                "DELETE FROM coded WHERE id = 1");
+        List<ChangeEvent> stream = runOnce(db, "tables: [public.coded]\n", sink);
+        assertThat(stream).extracting(ChangeEvent::op).containsExactly(Op.UPDATE, Op.UPDATE, Op.DELETE);
+        assertThat(stream).allSatisfy(e -> assertThat(e.schema()).isEqualTo(snapshot.get(0).schema()));
+        assertThat(stream.get(0).before()).as("the index column did not change").isNull();
+        assertThat(values(stream.get(1).before())).containsExactly(null, "b", null);
+        assertThat(values(stream.get(2).before())).containsExactly(null, "a", null);
     }
 
     private Source source(String db, String extraYaml) throws Exception {

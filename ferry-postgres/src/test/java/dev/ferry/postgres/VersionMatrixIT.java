@@ -93,6 +93,30 @@ class VersionMatrixIT {
 
     @ParameterizedTest(name = "{0}")
     @EnumSource(Server.class)
+    void columnChangesAndATableCreatedLaterArriveWithTheirSchema(Server server) throws Exception {
+        TestingPostgres pg = server(server);
+        String db = newDatabase(pg, "CREATE TABLE items (id int PRIMARY KEY, name text)",
+                "INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 5) g");
+        CollectingSink sink = new CollectingSink();
+        assertThat(runOnce(pg, db, sink)).hasSize(5);
+
+        pg.execute(db, "ALTER TABLE items ADD COLUMN qty int", "INSERT INTO items VALUES (6, 'six', 3)",
+                "ALTER TABLE items DROP COLUMN name", "UPDATE items SET qty = 4 WHERE id = 6",
+                "CREATE TABLE later (id int PRIMARY KEY, v text)", "INSERT INTO later VALUES (1, 'a'), (2, 'b')");
+        List<ChangeEvent> stream = runOnce(pg, db, sink);
+        List<ChangeEvent> items = stream.stream().filter(e -> e.table().name().equals("items")).toList();
+        assertThat(items).extracting(ChangeEvent::op).containsExactly(Op.CREATE, Op.UPDATE);
+        assertThat(items.get(0).schema().columns()).extracting(c -> c.name()).containsExactly("id", "name", "qty");
+        assertThat(values(items.get(0))).containsExactly(6L, "six", 3L);
+        assertThat(items.get(1).schema().columns()).extracting(c -> c.name()).containsExactly("id", "qty");
+        assertThat(values(items.get(1))).containsExactly(6L, 4L);
+        List<ChangeEvent> later = stream.stream().filter(e -> e.table().name().equals("later")).toList();
+        assertThat(later).hasSize(2).allMatch(e -> e.op() == Op.READ && !e.position().snapshot());
+        assertThat(values(later.get(1))).containsExactly(2L, "b");
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Server.class)
     void valuesAreTheSameInSnapshotAndStream(Server server) throws Exception {
         TestingPostgres pg = server(server);
         String columns = "id int PRIMARY KEY, b boolean, i8 bigint, n numeric(12,4), nn numeric, f8 double precision, "
