@@ -61,6 +61,7 @@ public final class PipelineAssembly implements AutoCloseable {
             sinkFactories.add(f);
         }
         Source source = sf.create(config.name(), config.source());
+        source.workFolder(config.state().resolve("work"));
         List<Sink> sinks = new ArrayList<>();
         List<String> names = new ArrayList<>();
         try {
@@ -152,7 +153,7 @@ public final class PipelineAssembly implements AutoCloseable {
     }
 
     /**
-     * Deletes what Ferry keeps in the state folder (the Log and the lock file), then the folder itself
+     * Deletes what Ferry keeps in the state folder (the Log, the work folder and the lock file), then the folder itself
      * unless something else is in it: {@code state:} may name a folder that also holds the user's
      * files. For {@code ferry drop}; requires {@link #tryLockState()} to have succeeded, and the Log
      * not to be open.
@@ -165,14 +166,16 @@ public final class PipelineAssembly implements AutoCloseable {
         }
         Path state = config.state();
         try {
-            List<Path> paths;
-            try (var walk = Files.walk(state.resolve("log"))) {
-                paths = walk.sorted(Comparator.reverseOrder()).toList();
-            } catch (NoSuchFileException e) {
-                paths = List.of();
-            }
-            for (Path p : paths) {
-                Files.delete(p);
+            for (String folder : List.of("log", "work")) {
+                List<Path> paths;
+                try (var walk = Files.walk(state.resolve(folder))) {
+                    paths = walk.sorted(Comparator.reverseOrder()).toList();
+                } catch (NoSuchFileException e) {
+                    paths = List.of();
+                }
+                for (Path p : paths) {
+                    Files.delete(p);
+                }
             }
             List<Path> others;
             try (var list = Files.list(state)) {

@@ -21,6 +21,14 @@ public interface Source extends AutoCloseable {
     /** The envelope's source block. */
     SourceInfo info();
 
+    /**
+     * A folder inside the pipeline's state folder where the source may keep files that need not
+     * survive a restart (PostgreSQL: transactions spilled until they commit). Given before
+     * {@link #start}; a source never given one uses the system's temporary folder.
+     */
+    default void workFolder(java.nio.file.Path folder) {
+    }
+
     /** Each prerequisite, with the problem and its fix where there is one. Connects, but changes nothing. */
     List<Check> check() throws FerryException;
 

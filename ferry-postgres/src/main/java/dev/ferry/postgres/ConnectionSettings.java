@@ -11,10 +11,11 @@ import java.util.List;
  *
  * @param tables               the configured tables and patterns; empty means every table of the database
  * @param newTablesCheckSeconds how often to look for new tables that match, 0 for never
+ * @param streamInProgress     whether to use pgoutput protocol 2 streaming where the server has it
  */
 record ConnectionSettings(String host, int port, String database, String user, String password,
                           TableFilter tables, boolean initialSnapshot, String slot, String publication,
-                          String tablesWhere, int newTablesCheckSeconds) {
+                          String tablesWhere, int newTablesCheckSeconds, boolean streamInProgress) {
 
     static final Setting<String> HOST = Setting.string("host", "PostgreSQL host name or address", "127.0.0.1")
             .withDefault("127.0.0.1");
@@ -39,8 +40,13 @@ record ConnectionSettings(String host, int port, String database, String user, S
     static final Setting<String> PUBLICATION = Setting.string("publication",
             "publication name; default ferry_<name>", "ferry_shop");
 
+    static final Setting<Boolean> STREAM_IN_PROGRESS = Setting.bool("stream_in_progress",
+            "on PostgreSQL 14+, have the server stream transactions larger than logical_decoding_work_mem while "
+                    + "they run (pgoutput protocol 2): Ferry spills them to its state folder until they commit, "
+                    + "instead of the server spilling them to its own disk; false: protocol 1").withDefault(true);
+
     static final List<Setting<?>> ALL = List.of(HOST, PORT, DATABASE, USER, PASSWORD, TABLES, SNAPSHOT, SLOT, PUBLICATION,
-            NEW_TABLES_CHECK);
+            NEW_TABLES_CHECK, STREAM_IN_PROGRESS);
 
     static ConnectionSettings read(String pipelineName, ComponentConfig c) throws FerryException {
         TableFilter tables = TableFilter.parse(c.find(TABLES).orElse(List.of()), "public");
@@ -55,7 +61,7 @@ record ConnectionSettings(String host, int port, String database, String user, S
         return new ConnectionSettings(c.get(HOST), c.get(PORT), c.get(DATABASE), c.get(USER),
                 c.find(PASSWORD).orElse(null), tables, c.get(SNAPSHOT).equals("initial"),
                 c.find(SLOT).orElse(defaultName), c.find(PUBLICATION).orElse(defaultName), c.where("tables"),
-                c.get(NEW_TABLES_CHECK));
+                c.get(NEW_TABLES_CHECK), c.get(STREAM_IN_PROGRESS));
     }
 
     /** {@code host:port/database}, for messages. */

@@ -6,17 +6,31 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Decodes one pgoutput message (protocol version 1) from the payload of an XLogData message. Pure
- * and stateless: bytes in, a message out; it never talks to the server or the catalog, so captured
- * bytes make a unit test.
+ * Decodes one pgoutput message (protocol versions 1 and 2) from the payload of an XLogData message.
+ * Pure and stateless: bytes in, a message out; it never talks to the server or the catalog, so
+ * captured bytes make a unit test. The one piece of context, whether the message lies between a
+ * Stream Start and a Stream Stop, is the caller's to pass: there, data messages carry the xid of the
+ * (sub)transaction that made them.
  */
 public final class PgOutputDecoder {
     private PgOutputDecoder() {
     }
 
-    /** Decodes the message in {@code buf} from its position to its limit. */
+    /** Decodes the message in {@code buf} from its position to its limit, outside a stream block. */
     public static PgOutputMessage decode(ByteBuffer buf) {
+        return decode(buf, false);
+    }
+
+    /**
+     * Decodes the message in {@code buf}; {@code inStreamBlock} when it came between a Stream Start
+     * and a Stream Stop (protocol 2), where data messages carry an xid, skipped here (see
+     * {@link #streamedXid}).
+     */
+    public static PgOutputMessage decode(ByteBuffer buf, boolean inStreamBlock) {
         char tag = (char) buf.get();
+        if (inStreamBlock && carriesXid(tag)) {
+            buf.getInt();
+        }
         return switch (tag) {
             case 'B' -> new PgOutputMessage.Begin(buf.getLong(), buf.getLong(), Integer.toUnsignedLong(buf.getInt()));
             case 'C' -> {
@@ -67,7 +81,35 @@ public final class PgOutputDecoder {
                 buf.get(content);
                 yield new PgOutputMessage.LogicalMessage(transactional, lsn, prefix, content);
             }
+            case 'S' -> {
+                long xid = Integer.toUnsignedLong(buf.getInt());
+                yield new PgOutputMessage.StreamStart(xid, buf.get() == 1);
+            }
+            case 'E' -> new PgOutputMessage.StreamStop();
+            case 'c' -> {
+                long xid = Integer.toUnsignedLong(buf.getInt());
+                buf.get(); // flags, unused
+                yield new PgOutputMessage.StreamCommit(xid, buf.getLong(), buf.getLong(), buf.getLong());
+            }
+            case 'A' -> new PgOutputMessage.StreamAbort(Integer.toUnsignedLong(buf.getInt()),
+                    Integer.toUnsignedLong(buf.getInt()));
             default -> new PgOutputMessage.Ignored(tag);
+        };
+    }
+
+    /**
+     * The xid a data message of a stream block carries (the subtransaction's, for a change made in
+     * one), read without moving the buffer; -1 for a message that carries none.
+     */
+    public static long streamedXid(ByteBuffer buf) {
+        char tag = (char) buf.get(buf.position());
+        return carriesXid(tag) ? Integer.toUnsignedLong(buf.getInt(buf.position() + 1)) : -1;
+    }
+
+    private static boolean carriesXid(char tag) {
+        return switch (tag) {
+            case 'R', 'Y', 'I', 'U', 'D', 'T', 'M' -> true;
+            default -> false;
         };
     }
 

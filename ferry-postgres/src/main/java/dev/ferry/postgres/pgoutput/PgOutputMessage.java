@@ -3,7 +3,7 @@ package dev.ferry.postgres.pgoutput;
 import java.util.List;
 
 /**
- * The messages of the pgoutput logical replication protocol, version 1, as decoded from the wire.
+ * The messages of the pgoutput logical replication protocol, versions 1 and 2, as decoded from the wire.
  * See PostgreSQL's "Logical Replication Message Formats". Values stay in PostgreSQL's text format;
  * turning them into event values is the source's job.
  */
@@ -51,6 +51,28 @@ public sealed interface PgOutputMessage {
      * is on, PostgreSQL 14+). A transactional one arrives inside its transaction, at its commit.
      */
     record LogicalMessage(boolean transactional, long lsn, String prefix, byte[] content) implements PgOutputMessage {
+    }
+
+    /**
+     * Protocol 2: a block of changes of a transaction still in progress follows, until
+     * {@link StreamStop}; {@code first} for its first block.
+     */
+    record StreamStart(long xid, boolean first) implements PgOutputMessage {
+    }
+
+    /** Protocol 2: the end of a stream block. */
+    record StreamStop() implements PgOutputMessage {
+    }
+
+    /** Protocol 2: a streamed transaction commits; its changes were sent in stream blocks before. */
+    record StreamCommit(long xid, long commitLsn, long endLsn, long commitMicros) implements PgOutputMessage {
+    }
+
+    /**
+     * Protocol 2: a streamed transaction ({@code subxid == xid}) or one of its subtransactions
+     * rolls back; the changes it made are void.
+     */
+    record StreamAbort(long xid, long subxid) implements PgOutputMessage {
     }
 
     /** A message this Ferry does not act on (origin). */

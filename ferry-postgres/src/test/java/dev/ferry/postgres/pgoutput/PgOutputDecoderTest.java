@@ -270,6 +270,35 @@ class PgOutputDecoderTest {
     }
 
     @Test
+    void protocolTwoStreamMessages() {
+        assertThat(PgOutputDecoder.decode(Wire.tag('S').int32(0xFFFFFFF0).int8(1).buffer()))
+                .isEqualTo(new PgOutputMessage.StreamStart(0xFFFFFFF0L, true));
+        assertThat(PgOutputDecoder.decode(Wire.tag('S').int32(7).int8(0).buffer()))
+                .isEqualTo(new PgOutputMessage.StreamStart(7, false));
+        assertThat(PgOutputDecoder.decode(Wire.tag('E').buffer())).isEqualTo(new PgOutputMessage.StreamStop());
+        assertThat(PgOutputDecoder.decode(Wire.tag('c').int32(7).int8(0).int64(0x100).int64(0x180).int64(42).buffer()))
+                .isEqualTo(new PgOutputMessage.StreamCommit(7, 0x100, 0x180, 42));
+        assertThat(PgOutputDecoder.decode(Wire.tag('A').int32(7).int32(9).buffer()))
+                .isEqualTo(new PgOutputMessage.StreamAbort(7, 9));
+    }
+
+    @Test
+    void insideAStreamBlockDataMessagesCarryTheXidOfTheirSubtransaction() {
+        ByteBuffer insert = Wire.tag('I').int32(9).int32(16384).int8('N').tuple("1", "a").buffer();
+        assertThat(PgOutputDecoder.streamedXid(insert)).isEqualTo(9);
+        assertThat(insert.position()).as("peeking leaves the buffer as it was").isZero();
+
+        PgOutputMessage.Insert i = (PgOutputMessage.Insert) PgOutputDecoder.decode(insert, true);
+
+        assertThat(i.relationId()).isEqualTo(16384);
+        assertThat(i.after().texts()).containsExactly("1", "a");
+        ByteBuffer relation = Wire.tag('R').int32(9).int32(3).string("s").string("t").int8('d').int16(0).buffer();
+        assertThat(((PgOutputMessage.Relation) PgOutputDecoder.decode(relation, true)).id()).isEqualTo(3);
+        assertThat(PgOutputDecoder.streamedXid(Wire.tag('c').int32(7).buffer())).as("stream commit: no data xid")
+                .isEqualTo(-1);
+    }
+
+    @Test
     void unknownTagIsIgnored() {
         // 'O' Origin: Int64 commit LSN, String name
         assertThat(PgOutputDecoder.decode(Wire.tag('O').int64(1).string("node_a").buffer()))
