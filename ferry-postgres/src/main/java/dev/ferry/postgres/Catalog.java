@@ -20,22 +20,36 @@ import org.slf4j.LoggerFactory;
 /** Catalog queries on a regular connection: which tables exist, their columns and keys. */
 final class Catalog {
     private static final Logger LOG = LoggerFactory.getLogger(Catalog.class);
-    /** A table to capture. {@code replicaIdentity}: d default, f full, i index, n nothing. */
-    record TableInfo(TableId id, long oid, char replicaIdentity, boolean hasPrimaryKey) {
-        /**
-         * Whether PostgreSQL can publish the table's updates and deletes: without a replica identity
-         * they fail on the source once the table is in a publication.
-         */
-        boolean publishable() {
-            return replicaIdentity == 'f' || replicaIdentity == 'i' || (replicaIdentity == 'd' && hasPrimaryKey);
+    /**
+     * A table to capture. {@code kind}: r ordinary, p partitioned. {@code replicaIdentity}: d default,
+     * f full, i index, n nothing. {@code publishable}: whether PostgreSQL can publish its updates and
+     * deletes (an identity: a primary key, FULL, or an index that still exists; for a partitioned
+     * table, every partition's); without, they fail on the source once the table is published.
+     */
+    record TableInfo(TableId id, long oid, char kind, char replicaIdentity, boolean hasPrimaryKey,
+                     boolean publishable) {
+        /** The name for SQL; {@code ONLY} for an ordinary table, so that inheritance children stay out. */
+        String sqlName() {
+            String name = PostgresConnections.quoteIdent(id.schema()) + "." + PostgresConnections.quoteIdent(id.name());
+            return kind == 'r' ? "ONLY " + name : name;
         }
     }
+
+    /** Whether a table (alias {@code x}) has an identity PostgreSQL can publish updates and deletes with. */
+    private static final String HAS_IDENTITY = "(x.relreplident = 'f' "
+            + "OR (x.relreplident = 'i' AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = x.oid AND i.indisreplident)) "
+            + "OR (x.relreplident = 'd' AND EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = x.oid AND i.indisprimary)))";
 
     private final Connection connection;
     private final java.util.Map<Integer, PgTypes.UserType> types = new java.util.HashMap<>();
 
     Catalog(Connection connection) {
         this.connection = connection;
+    }
+
+    /** The regular connection the catalog reads through. */
+    Connection connection() {
+        return connection;
     }
 
     /**
@@ -48,6 +62,12 @@ final class Catalog {
         List<TableInfo> all = allTables();
         for (TableId wanted : filter.names()) {
             if (all.stream().noneMatch(t -> t.id().equals(wanted))) {
+                if (isUnlogged(wanted)) {
+                    throw new FerryException(ErrorKind.PREREQUISITE, configWhere + " names table " + wanted
+                            + ", which is UNLOGGED: PostgreSQL writes none of its changes to the WAL, so they cannot "
+                            + "be captured. Run ALTER TABLE " + PostgresConnections.quoteIdent(wanted.schema()) + "."
+                            + PostgresConnections.quoteIdent(wanted.name()) + " SET LOGGED; or remove it from the list.");
+                }
                 String text = configWhere + " names table " + wanted + ", which does not exist in the database";
                 if (namedMustExist) {
                     throw new FerryException(ErrorKind.CONFIG, text + " (names are case-sensitive; write them as "
@@ -60,19 +80,36 @@ final class Catalog {
         return all.stream().filter(t -> filter.matches(t.id())).toList();
     }
 
-    /** Every ordinary and partitioned table (not partitions, not system tables), by schema and name. */
+    private boolean isUnlogged(TableId table) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT c.relpersistence = 'u' FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
+    /** Every permanent ordinary and partitioned table (not partitions, not system tables), by schema and name. */
     List<TableInfo> allTables() throws SQLException {
         List<TableInfo> all = new ArrayList<>();
-        String sql = "SELECT n.nspname, c.relname, c.oid, c.relreplident, "
-                + "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) "
+        // a partitioned table is publishable when each of its partitions is (pg_partition_tree: 12+)
+        String partitions = connection.getMetaData().getDatabaseMajorVersion() >= 12
+                ? "COALESCE((SELECT bool_and(" + HAS_IDENTITY.replace("x.", "l.") + ") FROM pg_partition_tree(c.oid) t "
+                + "JOIN pg_class l ON l.oid = t.relid WHERE t.isleaf), true)" : "true";
+        String sql = "SELECT n.nspname, c.relname, c.oid, c.relkind, c.relreplident, "
+                + "EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary), "
+                + "CASE WHEN c.relkind = 'p' THEN " + partitions + " ELSE " + HAS_IDENTITY.replace("x.", "c.") + " END "
                 + "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                + "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition "
+                // permanent tables only: unlogged and temporary ones cannot be published
+                + "WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition AND c.relpersistence = 'p' "
                 + "AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%' "
                 + "ORDER BY 1, 2";
         try (PreparedStatement ps = connection.prepareStatement(sql); ResultSet rs = ps.executeQuery()) {
             while (rs.next()) {
                 all.add(new TableInfo(new TableId(rs.getString(1), rs.getString(2)), rs.getLong(3),
-                        rs.getString(4).charAt(0), rs.getBoolean(5)));
+                        rs.getString(4).charAt(0), rs.getString(5).charAt(0), rs.getBoolean(6), rs.getBoolean(7)));
             }
         }
         return all;

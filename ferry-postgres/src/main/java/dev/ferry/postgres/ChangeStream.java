@@ -26,6 +26,7 @@ import java.util.function.BooleanSupplier;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
 import org.postgresql.replication.PGReplicationStream;
+import org.postgresql.replication.fluent.logical.ChainedLogicalStreamBuilder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -95,8 +96,8 @@ final class ChangeStream implements AutoCloseable {
     /**
      * Starts streaming from the slot.
      *
-     * @param streamed     where transactions in progress are spilled; null for protocol 1
-     * @param messages     whether to ask for logical decoding messages (PostgreSQL 14+)
+     * @param streamed     where transactions in progress are spilled (PostgreSQL 14+); null for protocol 1
+     * @param messages     PostgreSQL 14+: ask for logical decoding messages, and say whether to stream
      * @param resumeAfter  the Log's last position, or null
      * @param reached      the position reached so far (the consistent point after a snapshot), or null
      * @param receivedLsn  the WAL position known to be reached: the slot's confirmed or consistent point
@@ -105,18 +106,20 @@ final class ChangeStream implements AutoCloseable {
     static ChangeStream open(Connection replication, SlotManager slots, Catalog catalog, TableAdditions additions,
                              StreamedTransactions streamed, boolean messages, PgPosition resumeAfter,
                              PgPosition reached, long receivedLsn, long flushLsn) throws SQLException {
-        PGReplicationStream stream = replication.unwrap(PGConnection.class).getReplicationAPI().replicationStream()
-                .logical()
+        ChainedLogicalStreamBuilder builder = replication.unwrap(PGConnection.class).getReplicationAPI()
+                .replicationStream().logical()
                 .withSlotName(slots.slot())
                 .withStartPosition(LogSequenceNumber.INVALID_LSN)
                 .withSlotOption("proto_version", streamed != null ? "2" : "1")
-                .withSlotOption("streaming", streamed != null ? "on" : "off")
                 .withSlotOption("publication_names", slots.publication())
-                // logical decoding messages carry the markers of tables added while streaming
-                .withSlotOption("messages", String.valueOf(messages))
                 .withStatusInterval(10, TimeUnit.SECONDS)
-                .withAutomaticFlush(false)
-                .start();
+                .withAutomaticFlush(false);
+        if (messages) {
+            // PostgreSQL 14+ (older servers reject options they do not know): logical decoding messages
+            // carry the markers of tables added while streaming
+            builder.withSlotOption("messages", "true").withSlotOption("streaming", streamed != null ? "on" : "off");
+        }
+        PGReplicationStream stream = builder.start();
         ChangeStream changes = new ChangeStream(stream, catalog, additions, streamed, resumeAfter);
         changes.lastEmitted = reached;
         changes.receivedLsn = receivedLsn;

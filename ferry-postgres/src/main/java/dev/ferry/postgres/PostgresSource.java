@@ -140,8 +140,6 @@ public final class PostgresSource implements Source {
             Publication publication = new Publication(settings, slots, additions, version);
             if (resume.isEmpty()) {
                 tables = publication.createFor(catalogConnection, tables);
-            } else {
-                publication.addMissing(catalogConnection, tables);
             }
             List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
             Optional<SlotManager.SlotState> slot = slots.find(catalogConnection);
@@ -226,6 +224,8 @@ public final class PostgresSource implements Source {
                 receivedLsn = maxLsn(slot.get().confirmedFlushLsn() == null ? 0 : slot.get().confirmedFlushLsn(), r.lsn());
                 reached = r;
                 flushLsn = r.lsn();
+                // only once the slot is known to be this pipeline's and free: tables created or listed since
+                publication.addMissing(catalogConnection, tables);
                 startStreaming();
             }
         } catch (SQLException e) {
@@ -271,8 +271,15 @@ public final class PostgresSource implements Source {
     }
 
     private void startStreaming() throws SQLException {
-        StreamedTransactions streamed = !streamsInProgress() ? null : new StreamedTransactions(spillFolder != null
-                ? spillFolder : java.nio.file.Path.of(System.getProperty("java.io.tmpdir"), "ferry-" + slots.slot() + "-spill"));
+        if (streamsInProgress() && spillFolder == null) {
+            // a source used without a state folder (tests, embedding): a private temporary folder
+            try {
+                spillFolder = java.nio.file.Files.createTempDirectory("ferry-spill-");
+            } catch (java.io.IOException e) {
+                throw new SQLException("cannot create a folder to spill streamed transactions to: " + e.getMessage(), e);
+            }
+        }
+        StreamedTransactions streamed = streamsInProgress() ? new StreamedTransactions(spillFolder) : null;
         changes = ChangeStream.open(replicationConnection, slots, catalog, additions, streamed,
                 TableAdditions.supported(serverVersion), resumeAfter, reached, receivedLsn, flushLsn);
     }
@@ -297,6 +304,14 @@ public final class PostgresSource implements Source {
                 return new SourceBatch(List.of(), lastReturned);
             }
             throw classifyRuntime(e);
+        } catch (java.io.UncheckedIOException e) {
+            throw new FerryException(ErrorKind.INTERNAL, "Cannot spill a large transaction to " + spillFolder + ": "
+                    + e.getCause().getMessage() + ". Free disk space there (or set stream_in_progress: false to have "
+                    + "the server spill instead), then run again; nothing is lost.", e);
+        } catch (IllegalStateException e) {
+            throw new FerryException(ErrorKind.INTERNAL, "PostgreSQL's change stream from " + settings.address()
+                    + " was not as expected: " + e.getMessage() + ". Ferry stopped rather than guess; run again to "
+                    + "resume from the last position in its Log.", e);
         }
     }
 
@@ -308,9 +323,9 @@ public final class PostgresSource implements Source {
         snapshot.finish();
         LOG.info("Snapshot finished: {} rows from {} tables", String.format("%,d", snapshot.rows()), snapshot.tableCount());
         long consistent = snapshot.consistentPoint();
-        snapshot = null;
         reached = PgPosition.at(consistent);
         startStreaming();
+        snapshot = null;
         return new SourceBatch(List.of(), reached);
     }
 

@@ -125,6 +125,12 @@ final class Prerequisites {
             }
         }
         Check identity = identityCheck(c, t, subject, qualified);
+        if (identity.status() == Check.Status.OK && !t.publishable()) {
+            identity = Check.problem(subject, "has no usable replica identity (its identity index was dropped, or a "
+                    + "partition has no primary key and no identity): PostgreSQL would refuse its UPDATEs and DELETEs "
+                    + "once it is published; Ferry will not publish it", "Give each partition a primary key (declared "
+                    + "on the partitioned table), or run ALTER TABLE ... REPLICA IDENTITY FULL on each partition.");
+        }
         if (identity.status() == Check.Status.PROBLEM && !settings.tables().names().contains(t.id())) {
             // matched by "every table" or a pattern: the run leaves it out rather than stop
             return Check.warning(subject, identity.detail() + "; it is not captured until then", identity.fix());

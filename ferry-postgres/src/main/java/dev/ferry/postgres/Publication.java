@@ -42,9 +42,8 @@ final class Publication {
     List<Catalog.TableInfo> createFor(Connection regular, List<Catalog.TableInfo> tables)
             throws SQLException, FerryException {
         List<Catalog.TableInfo> captured = withoutUnpublishable(regular, tables);
-        List<TableId> ids = captured.stream().map(Catalog.TableInfo::id).toList();
         try {
-            slots.ensurePublication(regular, ids, serverVersionNum);
+            slots.ensurePublication(regular, captured, serverVersionNum);
         } catch (SQLException e) {
             if (!"42501".equals(e.getSQLState()) && !String.valueOf(e.getMessage()).contains("must be owner")) {
                 throw e;
@@ -52,7 +51,7 @@ final class Publication {
             throw new FerryException(ErrorKind.PREREQUISITE, "User " + settings.user() + " may not create or "
                     + "extend publication " + slots.publication() + " on " + settings.address() + " ("
                     + e.getMessage() + "). Ask the tables' owner or an administrator to run: "
-                    + statement(ids) + " - Ferry then only needs LOGIN, REPLICATION and SELECT on the tables.", e);
+                    + statement(captured) + " - Ferry then only needs LOGIN, REPLICATION and SELECT on the tables.", e);
         }
         return captured;
     }
@@ -111,13 +110,12 @@ final class Publication {
                     .map(Catalog.TableInfo::id).toList(), slots.publication());
             return;
         }
-        additions.add(missing);
+        additions.add(missing, false);
     }
 
-    private String statement(List<TableId> ids) {
+    private String statement(List<Catalog.TableInfo> tables) {
         return "CREATE PUBLICATION " + quoteIdent(slots.publication()) + " FOR TABLE "
-                + ids.stream().map(t -> quoteIdent(t.schema()) + "." + quoteIdent(t.name()))
-                .collect(Collectors.joining(", "))
+                + tables.stream().map(Catalog.TableInfo::sqlName).collect(Collectors.joining(", "))
                 + (serverVersionNum >= 130000 ? " WITH (publish_via_partition_root = true)" : "") + ";";
     }
 }

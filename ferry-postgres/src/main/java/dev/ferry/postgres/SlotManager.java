@@ -100,19 +100,35 @@ final class SlotManager {
         }
     }
 
-    /** The tables in the publication, or empty when it does not exist. */
+    /**
+     * The tables in the publication, or empty when it does not exist. A partition published on its
+     * own (a publication without publish_via_partition_root) counts for its root table; a publication
+     * FOR ALL TABLES holds every table.
+     */
     Optional<Set<TableId>> publishedTables(Connection regular) throws SQLException {
-        try (PreparedStatement ps = regular.prepareStatement("SELECT 1 FROM pg_publication WHERE pubname = ?")) {
+        boolean allTables;
+        try (PreparedStatement ps = regular.prepareStatement("SELECT puballtables FROM pg_publication WHERE pubname = ?")) {
             ps.setString(1, publication);
             try (ResultSet rs = ps.executeQuery()) {
                 if (!rs.next()) {
                     return Optional.empty();
                 }
+                allTables = rs.getBoolean(1);
             }
         }
         Set<TableId> present = new HashSet<>();
-        try (PreparedStatement ps = regular.prepareStatement(
-                "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = ?")) {
+        if (allTables) {
+            new Catalog(regular).allTables().forEach(t -> present.add(t.id()));
+            return Optional.of(present);
+        }
+        // pg_partition_root exists from PostgreSQL 12
+        String root = regular.getMetaData().getDatabaseMajorVersion() >= 12 ? "COALESCE(pg_partition_root(pc.oid), pc.oid)"
+                : "pc.oid";
+        try (PreparedStatement ps = regular.prepareStatement("SELECT n.nspname, c.relname FROM pg_publication_tables p "
+                + "JOIN pg_namespace pn ON pn.nspname = p.schemaname "
+                + "JOIN pg_class pc ON pc.relnamespace = pn.oid AND pc.relname = p.tablename "
+                + "JOIN pg_class c ON c.oid = " + root + " JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "WHERE p.pubname = ?")) {
             ps.setString(1, publication);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -125,17 +141,17 @@ final class SlotManager {
 
     /**
      * Creates the publication for the tables, or adds the tables it lacks. Partitioned tables are
-     * published through their root (PostgreSQL 13+), so snapshot and stream name the same table.
+     * published through their root (PostgreSQL 13+), so snapshot and stream name the same table;
+     * ordinary tables with {@code ONLY}, so that inheritance children stay out.
      */
-    void ensurePublication(Connection regular, List<TableId> tables, int serverVersionNum) throws SQLException {
+    void ensurePublication(Connection regular, List<Catalog.TableInfo> tables, int serverVersionNum) throws SQLException {
         Optional<Set<TableId>> published = publishedTables(regular);
         Set<TableId> present = published.orElse(Set.of());
-        List<TableId> missing = tables.stream().filter(t -> !present.contains(t)).toList();
+        List<Catalog.TableInfo> missing = tables.stream().filter(t -> !present.contains(t.id())).toList();
         if (published.isPresent() && missing.isEmpty()) {
             return;
         }
-        String list = missing.stream().map(t -> quoteIdent(t.schema()) + "." + quoteIdent(t.name()))
-                .collect(Collectors.joining(", "));
+        String list = missing.stream().map(Catalog.TableInfo::sqlName).collect(Collectors.joining(", "));
         try (Statement s = regular.createStatement()) {
             if (published.isEmpty()) {
                 s.execute("CREATE PUBLICATION " + quoteIdent(publication)

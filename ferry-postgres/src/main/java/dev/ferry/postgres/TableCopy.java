@@ -82,6 +82,18 @@ final class TableCopy {
         }
     }
 
+    /**
+     * Takes ACCESS SHARE locks on the tables now, while the snapshot's exporter still holds its own:
+     * a table rewrite or drop between the export and the read would otherwise leave the snapshot an
+     * empty or missing table. DDL on the tables waits until the copy has been read.
+     */
+    void lockTables() throws SQLException {
+        try (Statement s = connection.createStatement()) {
+            s.execute("LOCK TABLE " + tables.stream().map(t -> quoteIdent(t.schema()) + "." + quoteIdent(t.name()))
+                    .collect(Collectors.joining(", ")) + " IN ACCESS SHARE MODE");
+        }
+    }
+
     /** The next rows, at most {@code max} of them and about {@code maxBytes}; empty once every table is read. */
     List<ChangeEvent> next(int max, long maxBytes) throws SQLException {
         List<ChangeEvent> out = new ArrayList<>();
@@ -124,11 +136,24 @@ final class TableCopy {
                 .collect(Collectors.joining(", "));
         statement = connection.createStatement();
         statement.setFetchSize(FETCH_ROWS);
+        // ONLY: an ordinary table's inheritance children are tables of their own; a partitioned table
+        // holds no rows itself, its partitions do
         rows = statement.executeQuery("SELECT " + (columns.isEmpty() ? "" : columns) + " FROM "
-                + quoteIdent(table.schema()) + "." + quoteIdent(table.name()));
+                + (isPartitioned(table) ? "" : "ONLY ") + quoteIdent(table.schema()) + "." + quoteIdent(table.name()));
         tableRows = 0;
         tableStartNanos = System.nanoTime();
         return true;
+    }
+
+    private boolean isPartitioned(TableId table) throws SQLException {
+        try (java.sql.PreparedStatement ps = connection.prepareStatement("SELECT c.relkind = 'p' FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
     }
 
     void finish() throws SQLException {

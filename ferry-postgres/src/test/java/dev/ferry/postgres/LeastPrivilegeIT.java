@@ -114,7 +114,7 @@ class LeastPrivilegeIT {
         assertThatThrownBy(() -> runOnce(new CollectingSink()))
                 .isInstanceOfSatisfying(FerryException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.PREREQUISITE))
                 .hasMessageContaining("may not create or extend publication ferry_shop")
-                .hasMessageContaining("CREATE PUBLICATION \"ferry_shop\" FOR TABLE \"public\".\"orders\"");
+                .hasMessageContaining("CREATE PUBLICATION \"ferry_shop\" FOR TABLE ONLY \"public\".\"orders\"");
 
         pg.execute("shop", "CREATE PUBLICATION ferry_shop FOR TABLE orders WITH (publish_via_partition_root = true)");
         CollectingSink sink = new CollectingSink();

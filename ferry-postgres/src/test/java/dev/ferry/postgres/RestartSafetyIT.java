@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Positions that can no longer be trusted are refused with the way to recover, never papered over:
- * a lost state folder, a state folder restored from an older copy, a table added to a running pipeline.
+ * a lost state folder, a state folder restored from an older copy. Tables added to a running pipeline
+ * arrive with their rows.
  */
 class RestartSafetyIT {
     private static TestingPostgres pg;
