@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Moves data from operational databases to where it is analysed, without hurting the source.",
-        subcommands = {RunCommand.class, CheckCommand.class, StatusCommand.class, DropCommand.class, DemoCommand.class})
+        subcommands = {RunCommand.class, CheckCommand.class, StatusCommand.class, SnapshotCommand.class, DropCommand.class,
+                DemoCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -22,11 +22,20 @@ public interface Source extends AutoCloseable {
     SourceInfo info();
 
     /**
-     * A folder inside the pipeline's state folder where the source may keep files that need not
-     * survive a restart (PostgreSQL: transactions spilled until they commit). Given before
-     * {@link #start}; a source never given one uses the system's temporary folder.
+     * A folder inside the pipeline's state folder for the source's own files (PostgreSQL: transactions
+     * spilled until they commit, snapshot requests and progress). Given before {@link #start}; a
+     * source never given one uses a temporary folder.
      */
     default void workFolder(java.nio.file.Path folder) {
+    }
+
+    /**
+     * Asks for a (re-)snapshot of one table while the pipeline streams ({@code ferry snapshot}),
+     * optionally of the rows matching {@code where} (SQL); the running pipeline, or the next run, takes
+     * it up. Returns what to tell the operator.
+     */
+    default String requestSnapshot(dev.ferry.event.TableId table, String where) throws FerryException {
+        throw FerryException.config("This source cannot snapshot a table while it streams.");
     }
 
     /** Each prerequisite, with the problem and its fix where there is one. Connects, but changes nothing. */

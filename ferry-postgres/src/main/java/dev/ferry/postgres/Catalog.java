@@ -147,6 +147,42 @@ final class Catalog {
         return new TableSchema(table, columns);
     }
 
+    /**
+     * The table's key columns (the replica identity index's, else the primary key's) in the index's
+     * order, the order a keyset scan must follow to walk the index; empty without a key.
+     */
+    List<String> keyInIndexOrder(TableId table) throws SQLException {
+        List<String> out = new ArrayList<>();
+        String sql = "SELECT a.attname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                + "JOIN pg_index i ON i.indrelid = c.oid "
+                + "AND CASE WHEN c.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END "
+                + "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
+                + "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
+                + "WHERE n.nspname = ? AND c.relname = ? ORDER BY k.ord";
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Whether the table is partitioned: it holds no rows itself, its partitions do. */
+    boolean isPartitioned(TableId table) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT c.relkind = 'p' FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+
     /** The primary key column names of a table, by its OID; empty without a primary key. */
     Set<String> primaryKey(long relationOid) throws SQLException {
         Set<String> out = new HashSet<>();

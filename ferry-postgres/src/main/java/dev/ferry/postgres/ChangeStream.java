@@ -60,6 +60,7 @@ final class ChangeStream implements AutoCloseable {
     private final PGReplicationStream stream;
     private final Catalog catalog;
     private final TableAdditions additions;
+    private final ChunkedSnapshots snapshots;
     /** Null on protocol 1. */
     private final StreamedTransactions streamed;
     /** The Log's last position at the start, or null on a first run. */
@@ -85,10 +86,11 @@ final class ChangeStream implements AutoCloseable {
     private TableCopy tableCopy;
 
     private ChangeStream(PGReplicationStream stream, Catalog catalog, TableAdditions additions,
-                         StreamedTransactions streamed, PgPosition resumeAfter) {
+                         ChunkedSnapshots snapshots, StreamedTransactions streamed, PgPosition resumeAfter) {
         this.stream = stream;
         this.catalog = catalog;
         this.additions = additions;
+        this.snapshots = snapshots;
         this.streamed = streamed;
         this.resumeAfter = resumeAfter;
     }
@@ -104,7 +106,8 @@ final class ChangeStream implements AutoCloseable {
      * @param flushLsn     what the Log holds durably, to confirm to the server; 0 for nothing yet
      */
     static ChangeStream open(Connection replication, SlotManager slots, Catalog catalog, TableAdditions additions,
-                             StreamedTransactions streamed, boolean messages, PgPosition resumeAfter,
+                             ChunkedSnapshots snapshots, StreamedTransactions streamed, boolean messages,
+                             PgPosition resumeAfter,
                              PgPosition reached, long receivedLsn, long flushLsn) throws SQLException {
         ChainedLogicalStreamBuilder builder = replication.unwrap(PGConnection.class).getReplicationAPI()
                 .replicationStream().logical()
@@ -120,7 +123,7 @@ final class ChangeStream implements AutoCloseable {
             builder.withSlotOption("messages", "true").withSlotOption("streaming", streamed != null ? "on" : "off");
         }
         PGReplicationStream stream = builder.start();
-        ChangeStream changes = new ChangeStream(stream, catalog, additions, streamed, resumeAfter);
+        ChangeStream changes = new ChangeStream(stream, catalog, additions, snapshots, streamed, resumeAfter);
         changes.lastEmitted = reached;
         changes.receivedLsn = receivedLsn;
         changes.flushLsn = flushLsn;
@@ -134,9 +137,14 @@ final class ChangeStream implements AutoCloseable {
     }
 
     /** The next events: rows of added tables, a spilled transaction read back, or the network's. */
-    SourceBatch poll(Duration maxWait, BooleanSupplier stopping)
+    SourceBatch poll(Duration maxWait, BooleanSupplier stopping, Idle idle)
             throws SQLException, InterruptedException, FerryException {
-        return tableCopy != null ? pollCopy() : pollStream(maxWait, stopping);
+        return tableCopy != null ? pollCopy() : pollStream(maxWait, stopping, idle);
+    }
+
+    /** Work for the capture thread while the stream has nothing to read (chunks of a snapshot to read ahead). */
+    interface Idle {
+        void run() throws SQLException;
     }
 
     /** The next rows of tables added while streaming; then the stream goes on after their marker. */
@@ -156,7 +164,7 @@ final class ChangeStream implements AutoCloseable {
         return new SourceBatch(List.of(), position());
     }
 
-    private SourceBatch pollStream(Duration maxWait, BooleanSupplier stopping)
+    private SourceBatch pollStream(Duration maxWait, BooleanSupplier stopping, Idle idle)
             throws SQLException, InterruptedException, FerryException {
         if (replay != null) {
             CrashPoints.reach("postgres.streamed-replay"); // tests: die while reading one back
@@ -191,6 +199,7 @@ final class ChangeStream implements AutoCloseable {
                 if (!events.isEmpty() || System.nanoTime() >= deadline) {
                     break;
                 }
+                idle.run();
                 Thread.sleep(sleepMillis);
                 sleepMillis = Math.min(sleepMillis * 2, 20);
                 continue;
@@ -267,6 +276,16 @@ final class ChangeStream implements AutoCloseable {
             }
         } else if (message instanceof PgOutputMessage.LogicalMessage m && m.transactional()
                 && m.prefix().equals(additions.prefix())) {
+            String content = new String(m.content(), java.nio.charset.StandardCharsets.UTF_8);
+            if (content.startsWith("snapshot-")) {
+                List<ChangeEvent> reads = snapshots.watermark(content, txLsn, txIndex, txId, txCommitted);
+                if (!reads.isEmpty()) {
+                    txIndex += reads.size();
+                    lastEmitted = (PgPosition) reads.get(reads.size() - 1).position();
+                    out.addAll(reads);
+                }
+                return;
+            }
             Optional<TableAdditions.Marker> marker = TableAdditions.Marker.parse(m.content());
             if (marker.isEmpty() || (resumeAfter != null && Long.compareUnsigned(txLsn, resumeAfter.lsn()) < 0)) {
                 return; // the Log is past this transaction: the copy was read before the restart
@@ -294,7 +313,9 @@ final class ChangeStream implements AutoCloseable {
         Set<String> unchanged = new HashSet<>();
         Row beforeRow = before == null ? null : RelationSchemas.row(schema, before, null);
         Row afterRow = after == null ? null : RelationSchemas.row(schema, after, unchanged);
-        out.add(new ChangeEvent(op, schema, beforeRow, afterRow, unchanged, position, txId, txCommitted));
+        ChangeEvent event = new ChangeEvent(op, schema, beforeRow, afterRow, unchanged, position, txId, txCommitted);
+        snapshots.observe(event); // a chunk between its watermarks gives way to the change
+        out.add(event);
     }
 
     /** Whether a transaction is open: its Begin came, its Commit not yet. */

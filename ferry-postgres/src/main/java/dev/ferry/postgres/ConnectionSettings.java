@@ -12,10 +12,15 @@ import java.util.List;
  * @param tables               the configured tables and patterns; empty means every table of the database
  * @param newTablesCheckSeconds how often to look for new tables that match, 0 for never
  * @param streamInProgress     whether to use pgoutput protocol 2 streaming where the server has it
+ * @param chunkedSnapshot      whether the first run reads the tables in chunks between watermarks
+ * @param chunkRows            rows per chunk of a chunked snapshot
+ * @param maxRowsPerSecond     the chunked snapshot's throttle, 0 for none
+ * @param chunksInFlight       chunks read ahead of the stream
  */
 record ConnectionSettings(String host, int port, String database, String user, String password,
                           TableFilter tables, boolean initialSnapshot, String slot, String publication,
-                          String tablesWhere, int newTablesCheckSeconds, boolean streamInProgress) {
+                          String tablesWhere, int newTablesCheckSeconds, boolean streamInProgress,
+                          boolean chunkedSnapshot, int chunkRows, int maxRowsPerSecond, int chunksInFlight) {
 
     static final Setting<String> HOST = Setting.string("host", "PostgreSQL host name or address", "127.0.0.1")
             .withDefault("127.0.0.1");
@@ -33,8 +38,19 @@ record ConnectionSettings(String host, int port, String database, String user, S
                     + "publication, their rows copied, and their changes streamed); 0: only at start",
             0, 86_400).withDefault(10);
     static final Setting<String> SNAPSHOT = Setting.oneOf("snapshot",
-            "initial: copy existing rows first, consistently with the stream; never: stream changes only",
-            "initial", "never").withDefault("initial");
+            "initial: copy existing rows first in one transaction, consistently with the stream; chunked: copy them "
+                    + "in short chunks by key between watermarks while streaming (no long transaction, resumable; "
+                    + "tables need a primary key); never: stream changes only",
+            "initial", "chunked", "never").withDefault("initial");
+    static final Setting<Integer> CHUNK_ROWS = Setting.integer("snapshot_chunk_rows",
+            "rows per chunk of a chunked snapshot (snapshot: chunked, ferry snapshot); each chunk is one short "
+                    + "statement, held in memory until its high watermark", 1, 100_000).withDefault(4096);
+    static final Setting<Integer> MAX_ROWS_PER_SECOND = Setting.integer("snapshot_max_rows_per_second",
+            "throttle for chunked snapshots, to spare the source; 0: as fast as the source answers",
+            0, 100_000_000).withDefault(0);
+    static final Setting<Integer> CHUNKS_IN_FLIGHT = Setting.integer("snapshot_chunks_in_flight",
+            "chunks a chunked snapshot reads ahead of the stream (each waits in memory for its high watermark to "
+                    + "come through the decoder)", 1, 64).withDefault(8);
     static final Setting<String> SLOT = Setting.string("slot",
             "replication slot name; default ferry_<name>", "ferry_shop");
     static final Setting<String> PUBLICATION = Setting.string("publication",
@@ -46,7 +62,7 @@ record ConnectionSettings(String host, int port, String database, String user, S
                     + "instead of the server spilling them to its own disk; false: protocol 1").withDefault(true);
 
     static final List<Setting<?>> ALL = List.of(HOST, PORT, DATABASE, USER, PASSWORD, TABLES, SNAPSHOT, SLOT, PUBLICATION,
-            NEW_TABLES_CHECK, STREAM_IN_PROGRESS);
+            NEW_TABLES_CHECK, STREAM_IN_PROGRESS, CHUNK_ROWS, MAX_ROWS_PER_SECOND, CHUNKS_IN_FLIGHT);
 
     static ConnectionSettings read(String pipelineName, ComponentConfig c) throws FerryException {
         TableFilter tables = TableFilter.parse(c.find(TABLES).orElse(List.of()), "public");
@@ -61,7 +77,8 @@ record ConnectionSettings(String host, int port, String database, String user, S
         return new ConnectionSettings(c.get(HOST), c.get(PORT), c.get(DATABASE), c.get(USER),
                 c.find(PASSWORD).orElse(null), tables, c.get(SNAPSHOT).equals("initial"),
                 c.find(SLOT).orElse(defaultName), c.find(PUBLICATION).orElse(defaultName), c.where("tables"),
-                c.get(NEW_TABLES_CHECK), c.get(STREAM_IN_PROGRESS));
+                c.get(NEW_TABLES_CHECK), c.get(STREAM_IN_PROGRESS), c.get(SNAPSHOT).equals("chunked"), c.get(CHUNK_ROWS),
+                c.get(MAX_ROWS_PER_SECOND), c.get(CHUNKS_IN_FLIGHT));
     }
 
     /** {@code host:port/database}, for messages. */

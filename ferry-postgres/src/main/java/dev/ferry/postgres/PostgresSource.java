@@ -51,8 +51,10 @@ public final class PostgresSource implements Source {
     /** The initial snapshot while it is read; then {@link #changes}. */
     private TableCopy snapshot;
     private ChangeStream changes;
-    /** Where transactions streamed before their commit are spilled; see {@link #workFolder}. */
-    private java.nio.file.Path spillFolder;
+    /** The source's folder in the state folder (see {@link #workFolder}); a temporary one without. */
+    private java.nio.file.Path workFolder;
+    /** Chunked snapshots between watermarks: {@code snapshot: chunked} and {@code ferry snapshot}. */
+    private ChunkedSnapshots snapshots;
     private volatile boolean stopping;
 
     // where streaming is to start, settled by start()
@@ -74,7 +76,53 @@ public final class PostgresSource implements Source {
 
     @Override
     public void workFolder(java.nio.file.Path folder) {
-        spillFolder = folder.resolve("spill");
+        workFolder = folder;
+    }
+
+    /** The work folder, a private temporary one when the source was given none (tests, embedding). */
+    private java.nio.file.Path work() throws FerryException {
+        if (workFolder == null) {
+            try {
+                workFolder = java.nio.file.Files.createTempDirectory("ferry-work-");
+            } catch (java.io.IOException e) {
+                throw new FerryException(ErrorKind.INTERNAL, "Cannot create a temporary work folder: " + e.getMessage(), e);
+            }
+        }
+        return workFolder;
+    }
+
+    @Override
+    public String requestSnapshot(TableId table, String where) throws FerryException {
+        try {
+            ensureCatalog();
+            if (catalog.allTables().stream().noneMatch(t -> t.id().equals(table)) || !settings.tables().matches(table)) {
+                throw FerryException.config("Table " + table + " is not captured by this pipeline (source.tables: "
+                        + settings.tables() + "), or does not exist.");
+            }
+            if (catalog.keyInIndexOrder(table).isEmpty()) {
+                throw new FerryException(ErrorKind.PREREQUISITE, "Table " + table + " has no primary key: a chunked "
+                        + "snapshot reads it by key. Add a primary key (or a replica identity index).");
+            }
+            if (where != null) {
+                // the condition is SQL: try it once, so that a mistake shows here and not in the pipeline
+                try (java.sql.Statement s = catalogConnection.createStatement()) {
+                    s.execute("SELECT 1 FROM " + PostgresConnections.quoteIdent(table.schema()) + "."
+                            + PostgresConnections.quoteIdent(table.name()) + " WHERE (" + where + ") LIMIT 0");
+                } catch (SQLException e) {
+                    throw FerryException.config("The condition --where " + where + " does not work on " + table + ": "
+                            + e.getMessage());
+                }
+            }
+            String id = ChunkedSnapshots.request(work().resolve("snapshots"), table, where);
+            return "Snapshot of " + table + (where == null ? "" : " where " + where) + " requested (" + id + "): the "
+                    + "running pipeline reads it in chunks of " + settings.chunkRows() + " rows while it streams (or "
+                    + "the next run does); ferry status shows the progress.";
+        } catch (SQLException e) {
+            throw connections.classify(e, false);
+        } catch (java.io.IOException e) {
+            throw new FerryException(ErrorKind.CONFIG, "Cannot write the snapshot request into " + work() + ": "
+                    + e.getMessage(), e);
+        }
     }
 
     @Override
@@ -93,6 +141,7 @@ public final class PostgresSource implements Source {
         try {
             ensureCatalog();
             out.putAll(slots.describe(catalogConnection));
+            out.putAll(new ChunkedSnapshots(work().resolve("snapshots"), "", 1, 0, 1).describe());
             out.put("server WAL position", PgPosition.formatLsn(catalog.currentWalLsn()));
             return out;
         } catch (SQLException e) {
@@ -142,6 +191,13 @@ public final class PostgresSource implements Source {
                 tables = publication.createFor(catalogConnection, tables);
             }
             List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
+            snapshots = new ChunkedSnapshots(work().resolve("snapshots"), additions.prefix(), settings.chunkRows(),
+                    settings.maxRowsPerSecond(), settings.chunksInFlight());
+            if (resume.isEmpty() && settings.chunkedSnapshot()) {
+                // recorded before the slot exists: a run that dies after creating it still copies the tables
+                requireKeys(tables);
+                snapshots.enqueueMissing(ids);
+            }
             Optional<SlotManager.SlotState> slot = slots.find(catalogConnection);
             if (slot.isPresent() && slot.get().active() && previousReplicationPid != 0
                     && slot.get().activePid() != null && slot.get().activePid() == previousReplicationPid) {
@@ -270,17 +326,22 @@ public final class PostgresSource implements Source {
         return settings.streamInProgress() && serverVersion >= 140000;
     }
 
-    private void startStreaming() throws SQLException {
-        if (streamsInProgress() && spillFolder == null) {
-            // a source used without a state folder (tests, embedding): a private temporary folder
-            try {
-                spillFolder = java.nio.file.Files.createTempDirectory("ferry-spill-");
-            } catch (java.io.IOException e) {
-                throw new SQLException("cannot create a folder to spill streamed transactions to: " + e.getMessage(), e);
+    private void requireKeys(List<Catalog.TableInfo> tables) throws SQLException, FerryException {
+        List<TableId> keyless = new java.util.ArrayList<>();
+        for (Catalog.TableInfo t : tables) {
+            if (catalog.keyInIndexOrder(t.id()).isEmpty()) {
+                keyless.add(t.id());
             }
         }
-        StreamedTransactions streamed = streamsInProgress() ? new StreamedTransactions(spillFolder) : null;
-        changes = ChangeStream.open(replicationConnection, slots, catalog, additions, streamed,
+        if (!keyless.isEmpty()) {
+            throw new FerryException(ErrorKind.PREREQUISITE, "snapshot: chunked reads tables by key, and " + keyless
+                    + " have none. Add primary keys, leave these tables out of source.tables, or use snapshot: initial.");
+        }
+    }
+
+    private void startStreaming() throws SQLException {
+        StreamedTransactions streamed = streamsInProgress() ? new StreamedTransactions(workFolder.resolve("spill")) : null;
+        changes = ChangeStream.open(replicationConnection, slots, catalog, additions, snapshots, streamed,
                 TableAdditions.supported(serverVersion), resumeAfter, reached, receivedLsn, flushLsn);
     }
 
@@ -294,7 +355,10 @@ public final class PostgresSource implements Source {
                 if (TableAdditions.supported(serverVersion) && !changes.inTransaction()) {
                     additions.discover(catalog, catalogConnection);
                 }
-                batch = changes.poll(maxWait, () -> stopping);
+                ChangeStream.Idle idle = TableAdditions.supported(serverVersion)
+                        ? () -> snapshots.step(catalog, catalogConnection) : () -> { };
+                idle.run();
+                batch = changes.poll(maxWait, () -> stopping, idle);
             }
             lastReturned = batch.position();
             return batch;
@@ -305,8 +369,8 @@ public final class PostgresSource implements Source {
             }
             throw classifyRuntime(e);
         } catch (java.io.UncheckedIOException e) {
-            throw new FerryException(ErrorKind.INTERNAL, "Cannot spill a large transaction to " + spillFolder + ": "
-                    + e.getCause().getMessage() + ". Free disk space there (or set stream_in_progress: false to have "
+            throw new FerryException(ErrorKind.INTERNAL, "Cannot write to the work folder " + workFolder + ": "
+                    + e.getMessage() + ". Free disk space there (for large transactions, stream_in_progress: false has "
                     + "the server spill instead), then run again; nothing is lost.", e);
         } catch (IllegalStateException e) {
             throw new FerryException(ErrorKind.INTERNAL, "PostgreSQL's change stream from " + settings.address()
@@ -332,13 +396,16 @@ public final class PostgresSource implements Source {
     @Override
     public boolean caughtUp(Position end) {
         // tables being added count as not caught up: a batch run waits for their rows
-        return snapshot == null && changes != null && !additions.outstanding()
+        return snapshot == null && changes != null && !additions.outstanding() && snapshots.idle()
                 && changes.caughtUp(((PgPosition) end).lsn());
     }
 
     @Override
     public void acknowledge(Position durable) throws FerryException {
         long lsn = ((PgPosition) durable).lsn();
+        if (snapshots != null) {
+            snapshots.durable((PgPosition) durable); // recorded before the server may forget the watermarks
+        }
         if (changes == null) {
             // during the snapshot; confirmed when streaming starts
             flushLsn = Long.compareUnsigned(lsn, flushLsn) > 0 ? lsn : flushLsn;
@@ -381,6 +448,7 @@ public final class PostgresSource implements Source {
         PostgresConnections.close(catalogConnection);
         // a closed source may be started again (the pipeline reconnects after a lost connection)
         changes = null;
+        snapshots = null;
         snapshot = null;
         replicationConnection = null;
         catalogConnection = null;

@@ -139,21 +139,10 @@ final class TableCopy {
         // ONLY: an ordinary table's inheritance children are tables of their own; a partitioned table
         // holds no rows itself, its partitions do
         rows = statement.executeQuery("SELECT " + (columns.isEmpty() ? "" : columns) + " FROM "
-                + (isPartitioned(table) ? "" : "ONLY ") + quoteIdent(table.schema()) + "." + quoteIdent(table.name()));
+                + (new Catalog(connection).isPartitioned(table) ? "" : "ONLY ") + quoteIdent(table.schema()) + "." + quoteIdent(table.name()));
         tableRows = 0;
         tableStartNanos = System.nanoTime();
         return true;
-    }
-
-    private boolean isPartitioned(TableId table) throws SQLException {
-        try (java.sql.PreparedStatement ps = connection.prepareStatement("SELECT c.relkind = 'p' FROM pg_class c "
-                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
-            ps.setString(1, table.schema());
-            ps.setString(2, table.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() && rs.getBoolean(1);
-            }
-        }
     }
 
     void finish() throws SQLException {

@@ -11,6 +11,7 @@ import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.EnvelopeWriter;
 import dev.ferry.event.TableId;
 import dev.ferry.log.CrashPoints;
+import dev.ferry.log.DurableFiles;
 import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
 import dev.ferry.source.Check;
@@ -140,7 +141,7 @@ final class JsonlSink implements Sink {
                     }
                 }
                 if (removed) {
-                    fsync(dir);
+                    DurableFiles.syncFolder(dir);
                 }
             }
         } catch (IOException e) {
@@ -193,7 +194,7 @@ final class JsonlSink implements Sink {
                 dirs.add(dir);
             }
             for (Path dir : dirs) {
-                fsync(dir);
+                DurableFiles.syncFolder(dir);
             }
             CrashPoints.reach("sink.before-manifest");
             writeManifest(last);
@@ -207,19 +208,8 @@ final class JsonlSink implements Sink {
     private void writeManifest(Offset last) throws IOException {
         Path dir = manifest().getParent();
         createDurably(dir);
-        Path tmp = dir.resolve("offset.json.tmp");
-        byte[] bytes = MAPPER.writeValueAsBytes(Map.of("pipeline", pipelineName, "offset", last.value(),
-                "committed_at", java.time.Instant.now().toString()));
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(bytes);
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
-            ch.force(false);
-        }
-        Files.move(tmp, manifest(), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        fsync(dir);
+        DurableFiles.replace(manifest(), MAPPER.writeValueAsBytes(Map.of("pipeline", pipelineName, "offset",
+                last.value(), "committed_at", java.time.Instant.now().toString())));
     }
 
     /** The folder of a table: {@code schema.table}, with characters unsafe in file names escaped. */
@@ -247,17 +237,11 @@ final class JsonlSink implements Sink {
         Files.createDirectories(dir);
         for (Path p = dir; p != null && !p.equals(root.getParent()); p = p.getParent()) {
             if (p.getParent() != null) {
-                fsync(p.getParent());
+                DurableFiles.syncFolder(p.getParent());
             }
             if (p.equals(root)) {
                 break;
             }
-        }
-    }
-
-    private static void fsync(Path dir) throws IOException {
-        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-            d.force(true);
         }
     }
 

@@ -1,0 +1,341 @@
+package dev.ferry.bench;
+
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.log.FileLog;
+import dev.ferry.log.Offset;
+import dev.ferry.pipeline.Mode;
+import dev.ferry.pipeline.Pipeline;
+import dev.ferry.postgres.PostgresSourceFactory;
+import dev.ferry.sink.Sink;
+import dev.ferry.source.Check;
+import dev.ferry.source.Source;
+import dev.ferry.testkit.TestingPostgres;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.postgresql.PGConnection;
+
+/**
+ * The snapshot benchmark of the snapshot issue, in one run on the same data: a private PostgreSQL,
+ * a table of {@code --rows} rows, and, for each contender, the time to read it all and what it cost a
+ * pgbench-style write workload running at the same time (TPS and p99 latency, against the workload
+ * alone). Contenders: {@code COPY ... TO STDOUT} into nothing (the ceiling), a plain JDBC
+ * {@code SELECT *} (the naive dump), and Ferry's snapshots through a Pipeline into a sink that
+ * discards: {@code initial} (one transaction), {@code chunked}, and {@code chunked} throttled.
+ *
+ * <p>Usage: {@code java -cp ferry-bench/target/benchmarks.jar dev.ferry.bench.SnapshotBench
+ * [--rows N] [--throttle ROWS_PER_S] [--workload-seconds S] [--docs FILE]}; see run-snapshot-bench.sh.
+ */
+public final class SnapshotBench {
+    private static final String DB = "bench";
+
+    /** One contender's result. */
+    private record Result(String name, double seconds, long rows, long tx, long[] latencyMicros, double soloTps,
+                          double soloP99) {
+        double rowsPerSecond() {
+            return rows / seconds;
+        }
+
+        double tps() {
+            return tx / seconds;
+        }
+
+        double p99Millis() {
+            return percentile(latencyMicros, 0.99) / 1000.0;
+        }
+    }
+
+    private SnapshotBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int rows = 1_000_000;
+        int throttle = 100_000;
+        int soloSeconds = 10;
+        Path docs = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--rows" -> rows = Integer.parseInt(args[++i]);
+                case "--throttle" -> throttle = Integer.parseInt(args[++i]);
+                case "--workload-seconds" -> soloSeconds = Integer.parseInt(args[++i]);
+                case "--docs" -> docs = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        try (TestingPostgres pg = TestingPostgres.builder().setting("max_wal_size", "2GB")
+                .setting("checkpoint_timeout", "30min").start()) {
+            long copyBytes = load(pg, rows);
+            System.out.printf(Locale.ROOT, "PostgreSQL %s, %,d rows (%,.1f MB as COPY text)%n", pg.serverVersionNum(), rows,
+                    copyBytes / 1e6);
+            long soloMillis = soloSeconds * 1000L;
+            long[] solo = workload(pg, () -> sleep(soloMillis));
+            double soloTps = solo.length / (double) soloSeconds;
+            double soloP99 = percentile(solo, 0.99) / 1000.0;
+            System.out.printf(Locale.ROOT, "write workload alone: %,.0f TPS, p99 %.2f ms%n", soloTps, soloP99);
+
+            List<Result> results = new ArrayList<>();
+            results.add(measure(pg, "COPY TO STDOUT (ceiling)", rows, soloTps, soloP99, () -> copy(pg)));
+            results.add(measure(pg, "JDBC SELECT * (naive)", rows, soloTps, soloP99, () -> selectAll(pg)));
+            results.add(measure(pg, "Ferry snapshot: initial", rows, soloTps, soloP99, () -> ferry(pg, "initial", 0)));
+            results.add(measure(pg, "Ferry snapshot: chunked", rows, soloTps, soloP99, () -> ferry(pg, "chunked", 0)));
+            int limit = throttle;
+            results.add(measure(pg, "Ferry chunked, " + String.format(Locale.ROOT, "%,d", throttle) + " rows/s", rows,
+                    soloTps, soloP99, () -> ferry(pg, "chunked", limit)));
+
+            double copyRate = results.get(0).rowsPerSecond();
+            StringBuilder table = new StringBuilder();
+            table.append(String.format(Locale.ROOT, "%-32s %8s %12s %8s %9s %9s %10s %9s%n", "contender", "seconds",
+                    "rows/s", "MB/s", "÷ COPY", "TPS", "TPS ÷ solo", "p99 ms"));
+            for (Result r : results) {
+                table.append(String.format(Locale.ROOT, "%-32s %8.1f %,12.0f %8.1f %9.2f %,9.0f %10.2f %9.2f%n", r.name(),
+                        r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(), r.rowsPerSecond() / copyRate,
+                        r.tps(), r.tps() / soloTps, r.p99Millis()));
+            }
+            System.out.print(table);
+            if (docs != null) {
+                appendToDocs(docs, rows, copyBytes, soloTps, soloP99, results, copyRate);
+            }
+        }
+    }
+
+    private interface Job {
+        void run() throws Exception;
+    }
+
+    private static Result measure(TestingPostgres pg, String name, long rows, double soloTps, double soloP99, Job job)
+            throws Exception {
+        double[] seconds = new double[1];
+        long[] latencies = workload(pg, () -> {
+            long start = System.nanoTime();
+            job.run();
+            seconds[0] = (System.nanoTime() - start) / 1e9;
+        });
+        Result r = new Result(name, seconds[0], rows, latencies.length, latencies, soloTps, soloP99);
+        System.out.printf(Locale.ROOT, "%s: %.1f s, %,.0f rows/s; workload %,.0f TPS, p99 %.2f ms%n", name, r.seconds(),
+                r.rowsPerSecond(), r.tps(), r.p99Millis());
+        return r;
+    }
+
+    /** Loads the table to read and the accounts the write workload updates; returns the COPY text size. */
+    private static long load(TestingPostgres pg, int rows) throws Exception {
+        pg.createDatabase(DB);
+        pg.execute(DB, "CREATE TABLE items (id bigint PRIMARY KEY, customer int NOT NULL, amount numeric(12,2), "
+                        + "status text, note text, created_at timestamptz, attrs jsonb)",
+                "INSERT INTO items SELECT g, g % 5000, (g % 100000) / 100.0, (ARRAY['new','paid','shipped'])[1 + g % 3], "
+                        + "md5(g::text) || md5((g * 7)::text), timestamptz '2026-01-01' + g * interval '1 second', "
+                        + "jsonb_build_object('k', g % 17, 'tag', 'x' || g % 9) FROM generate_series(1, " + rows + ") g",
+                "CREATE TABLE accounts (id int PRIMARY KEY, balance bigint NOT NULL)",
+                "INSERT INTO accounts SELECT g, 0 FROM generate_series(1, 100000) g",
+                "CREATE TABLE history (id bigserial PRIMARY KEY, account int, delta int, at timestamptz DEFAULT now())",
+                "VACUUM ANALYZE");
+        CountingStream out = new CountingStream();
+        try (Connection c = pg.connect(DB)) {
+            c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY items TO STDOUT", out);
+        }
+        return out.bytes;
+    }
+
+    private static void copy(TestingPostgres pg) throws Exception {
+        try (Connection c = pg.connect(DB)) {
+            c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY items TO STDOUT", OutputStream.nullOutputStream());
+        }
+    }
+
+    private static void selectAll(TestingPostgres pg) throws Exception {
+        try (Connection c = pg.connect(DB)) {
+            c.setAutoCommit(false); // a server-side cursor needs a transaction
+            try (Statement s = c.createStatement()) {
+                s.setFetchSize(10_000);
+                try (ResultSet rs = s.executeQuery("SELECT * FROM items")) {
+                    int n = rs.getMetaData().getColumnCount();
+                    long sink = 0;
+                    while (rs.next()) {
+                        for (int i = 1; i <= n; i++) {
+                            String v = rs.getString(i);
+                            sink += v == null ? 0 : v.length();
+                        }
+                    }
+                    if (sink < 0) {
+                        throw new IllegalStateException();
+                    }
+                }
+            }
+            c.commit();
+        }
+    }
+
+    /** A batch run of a fresh pipeline with the snapshot mode, into a sink that discards; then its slot is dropped. */
+    private static void ferry(TestingPostgres pg, String mode, int maxRowsPerSecond) throws Exception {
+        String name = "bench_" + mode + "_" + maxRowsPerSecond + "_" + System.nanoTime();
+        PostgresSourceFactory factory = new PostgresSourceFactory();
+        String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: " + DB + "\nuser: " + pg.user()
+                + "\npassword: '" + pg.password() + "'\ntables: [public.items]\nsnapshot: " + mode
+                + "\nsnapshot_max_rows_per_second: " + maxRowsPerSecond + "\nnew_tables_check_seconds: 0\n";
+        Path state = Files.createTempDirectory("ferry-snapshot-bench-");
+        try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml));
+             FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec())) {
+            source.workFolder(state.resolve("work"));
+            new Pipeline(name, source, log, List.of(new NullSink()), List.of("null"), 1000).run(Mode.ONCE);
+        }
+        try {
+            // the slot is released when the closed source's walsender ends: a moment after close
+            for (int attempt = 0; ; attempt++) {
+                try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml))) {
+                    source.drop();
+                    break;
+                } catch (dev.ferry.error.FerryException e) {
+                    if (attempt == 50) {
+                        throw e;
+                    }
+                    Thread.sleep(100);
+                }
+            }
+        } finally {
+            try (var walk = Files.walk(state)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /**
+     * Runs the pgbench-style write workload (two clients; each transaction updates an account and
+     * inserts a history row) while {@code during} runs; returns each transaction's latency in µs.
+     */
+    private static long[] workload(TestingPostgres pg, Job during) throws Exception {
+        AtomicBoolean running = new AtomicBoolean(true);
+        List<long[]> perClient = new ArrayList<>();
+        List<Thread> clients = new ArrayList<>();
+        AtomicLong failures = new AtomicLong();
+        for (int t = 0; t < 2; t++) {
+            long[][] mine = {new long[1 << 16]};
+            int[] count = {0};
+            Thread client = new Thread(() -> {
+                try (Connection c = pg.connect(DB);
+                     PreparedStatement update = c.prepareStatement("UPDATE accounts SET balance = balance + ? WHERE id = ?");
+                     PreparedStatement insert = c.prepareStatement("INSERT INTO history (account, delta) VALUES (?, ?)")) {
+                    c.setAutoCommit(false);
+                    ThreadLocalRandom random = ThreadLocalRandom.current();
+                    while (running.get()) {
+                        int account = 1 + random.nextInt(100_000);
+                        int delta = random.nextInt(-5000, 5000);
+                        long start = System.nanoTime();
+                        update.setInt(1, delta);
+                        update.setInt(2, account);
+                        update.executeUpdate();
+                        insert.setInt(1, account);
+                        insert.setInt(2, delta);
+                        insert.executeUpdate();
+                        c.commit();
+                        if (count[0] == mine[0].length) {
+                            mine[0] = Arrays.copyOf(mine[0], mine[0].length * 2);
+                        }
+                        mine[0][count[0]++] = (System.nanoTime() - start) / 1000;
+                    }
+                } catch (SQLException e) {
+                    failures.incrementAndGet();
+                    e.printStackTrace();
+                }
+                synchronized (perClient) {
+                    perClient.add(Arrays.copyOf(mine[0], count[0]));
+                }
+            }, "write-client-" + t);
+            clients.add(client);
+            client.start();
+        }
+        try {
+            during.run();
+        } finally {
+            running.set(false);
+            for (Thread c : clients) {
+                c.join();
+            }
+        }
+        if (failures.get() > 0) {
+            throw new IllegalStateException("the write workload failed");
+        }
+        return perClient.stream().flatMapToLong(Arrays::stream).toArray();
+    }
+
+    private static double percentile(long[] values, double p) {
+        if (values.length == 0) {
+            return 0;
+        }
+        long[] sorted = values.clone();
+        Arrays.sort(sorted);
+        return sorted[(int) Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+    }
+
+    private static void appendToDocs(Path docs, int rows, long copyBytes, double soloTps, double soloP99,
+                                     List<Result> results, double copyRate) throws IOException {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "%n### Snapshot benchmark, %s: %,d rows (%,.0f MB as COPY text); write "
+                + "workload alone %,.0f TPS, p99 %.2f ms%n%n", LocalDate.now(), rows, copyBytes / 1e6, soloTps, soloP99));
+        b.append("| contender | seconds | rows/s | MB/s | ÷ COPY | workload TPS ÷ alone | workload p99 ms |\n");
+        b.append("|---|---|---|---|---|---|---|\n");
+        for (Result r : results) {
+            b.append(String.format(Locale.ROOT, "| %s | %.1f | %,.0f | %.1f | %.2f | %.2f | %.2f |%n", r.name(),
+                    r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(), r.rowsPerSecond() / copyRate,
+                    r.tps() / soloTps, r.p99Millis()));
+        }
+        Files.writeString(docs, b.toString(), java.nio.file.StandardOpenOption.APPEND);
+    }
+
+    private static void sleep(long millis) throws InterruptedException {
+        Thread.sleep(millis);
+    }
+
+    /** An output stream that only counts. */
+    private static final class CountingStream extends OutputStream {
+        long bytes;
+
+        @Override
+        public void write(int b) {
+            bytes++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+            bytes += len;
+        }
+    }
+
+    /** A sink that discards, committing as it goes: the snapshot's cost without a destination's. */
+    private static final class NullSink implements Sink {
+        private Offset committed;
+
+        @Override
+        public List<Check> check() {
+            return List.of();
+        }
+
+        @Override
+        public Optional<Offset> committed() {
+            return Optional.ofNullable(committed);
+        }
+
+        @Override
+        public void write(List<ChangeEvent> batch, Offset last) {
+            committed = last;
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}

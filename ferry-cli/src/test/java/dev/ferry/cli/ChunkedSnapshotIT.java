@@ -1,0 +1,243 @@
+package dev.ferry.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ferry.testkit.ReplayVerifier;
+import dev.ferry.testkit.TestingPostgres;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Chunked snapshots between watermarks ({@code snapshot: chunked}, {@code ferry snapshot}): consistent
+ * with a concurrent workload on the same table, with no Ferry transaction open for more than a
+ * moment, resumable after SIGKILL from the last durable chunk.
+ */
+class ChunkedSnapshotIT {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static final int ROWS = Integer.getInteger("ferry.chunkedRows", 200_000);
+    private static TestingPostgres pg;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void startServer() {
+        pg = TestingPostgres.start();
+    }
+
+    @AfterAll
+    static void stopServer() {
+        pg.close();
+    }
+
+    @Test
+    void consistentUnderAConcurrentWorkloadWithoutALongTransaction() throws Exception {
+        String db = "fire";
+        createTable(db, ROWS);
+        writePipeline(db, "  snapshot: chunked\n  snapshot_chunk_rows: 5000\n");
+        AtomicBoolean running = new AtomicBoolean(true);
+        AtomicLong changes = new AtomicLong();
+        AtomicLong longestTransactionMillis = new AtomicLong();
+        AtomicLong ferrySessionsSeen = new AtomicLong();
+        Thread workload = new Thread(() -> workload(db, running, changes), "workload");
+        Thread watcher = new Thread(() -> watchTransactions(db, running, longestTransactionMillis, ferrySessionsSeen),
+                "watcher");
+        long start = System.nanoTime();
+        FerryProcess ferry = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
+        workload.start();
+        watcher.start();
+        try {
+            awaitStderr(ferry, "Snapshot of public.big finished", 240);
+        } finally {
+            running.set(false);
+            workload.join();
+            watcher.join();
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        awaitReplay(db, ferry);
+        ferry.terminate();
+        assertThat(ferry.waitFor()).as(ferry.stderr()).isZero();
+        System.out.printf("ChunkedSnapshotIT: %,d rows snapshotted in %.1f s while the workload made %,d changes; "
+                + "longest Ferry transaction %d ms%n", ROWS, seconds, changes.get(), longestTransactionMillis.get());
+        assertThat(changes.get()).as("the workload ran during the snapshot").isPositive();
+        assertThat(ferrySessionsSeen.get()).as("the watcher saw Ferry's sessions").isPositive();
+        assertThat(longestTransactionMillis.get()).as("no Ferry transaction stays open").isLessThan(5_000);
+    }
+
+    @Test
+    void killedHalfwayResumesFromItsLastDurableChunk() throws Exception {
+        String db = "resume";
+        int rows = 60_000;
+        createTable(db, rows);
+        writePipeline(db, "  snapshot: chunked\n  snapshot_chunk_rows: 2000\n  snapshot_chunks_in_flight: 4\n");
+        Map<String, String> crash = new HashMap<>(env());
+        // the 10th chunk's reads are durable in the Log, its progress not yet recorded: it is read again
+        crash.put("FERRY_CRASH_AT", "postgres.snapshot-progress:10");
+        FerryProcess crashing = FerryProcess.start(dir, crash, "run", "-c", "pipeline.yaml");
+        assertThat(crashing.waitFor()).as(crashing.stderr()).isEqualTo(86);
+        pg.execute(db, "UPDATE big SET v = 'after the crash' WHERE id % 1000 = 0", "DELETE FROM big WHERE id % 777 = 0");
+        FerryProcess resumed = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(resumed.waitFor()).as(resumed.stderr()).isZero();
+        assertThat(resumed.stderr()).contains("Snapshot of public.big finished");
+        try (Connection c = pg.connect(db)) {
+            ReplayVerifier.Result result = ReplayVerifier.verify(dir.resolve("out"), c, List.of("public.big"));
+            assertThat(result.problems()).isEmpty();
+        }
+        Map<Long, Integer> reads = readsById();
+        long readTwice = reads.values().stream().filter(n -> n > 1).count();
+        System.out.printf("ChunkedSnapshotIT: killed before recording progress the 10th time (%,d chunks); %,d rows "
+                + "read twice (chunks of 2,000, 4 in flight)%n", rows / 2000, readTwice);
+        assertThat(readTwice).as("only the chunks in flight are read again").isPositive().isLessThanOrEqualTo(4 * 2000);
+        assertThat(reads.size()).as("rows read over both runs").isGreaterThanOrEqualTo(rows - rows / 777 - 1);
+    }
+
+    @Test
+    void ferrySnapshotRereadsOneTableWhileStreaming() throws Exception {
+        String db = "reread";
+        createTable(db, 5_000);
+        writePipeline(db, "");
+        FerryProcess ferry = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
+        awaitReplay(db, ferry);
+        FerryProcess bad = FerryProcess.start(dir, env(), "snapshot", "-c", "pipeline.yaml", "--table", "public.big",
+                "--where", "no_such_column > 1");
+        assertThat(bad.waitFor()).isEqualTo(2);
+        assertThat(bad.stderr()).contains("does not work on public.big").contains("no_such_column");
+
+        FerryProcess request = FerryProcess.start(dir, env(), "snapshot", "-c", "pipeline.yaml", "--table", "public.big",
+                "--where", "id <= 1000");
+        assertThat(request.waitFor()).as(request.stderr()).isZero();
+        assertThat(request.stdout()).contains("Snapshot of public.big where id <= 1000 requested");
+        awaitStderr(ferry, "Snapshot of public.big finished", 60);
+        awaitReplay(db, ferry);
+        Map<Long, Integer> reads = readsById();
+        assertThat(reads.entrySet().stream().filter(e -> e.getKey() <= 1000).allMatch(e -> e.getValue() == 2))
+                .as("rows up to 1000 read by the initial snapshot and again").isTrue();
+        assertThat(reads.entrySet().stream().filter(e -> e.getKey() > 1000).allMatch(e -> e.getValue() == 1)).isTrue();
+        pg.execute(db, "UPDATE big SET v = 'after' WHERE id % 10 = 0");
+        awaitReplay(db, ferry);
+        FerryProcess status = FerryProcess.start(dir, env(), "status", "-c", "pipeline.yaml");
+        assertThat(status.waitFor()).as(status.stderr()).isZero();
+        ferry.terminate();
+        assertThat(ferry.waitFor()).as(ferry.stderr()).isZero();
+    }
+
+    private static void createTable(String db, int rows) {
+        pg.createDatabase(db);
+        pg.execute(db, "CREATE TABLE big (id bigint PRIMARY KEY, v text, n int)",
+                "INSERT INTO big SELECT g, md5(g::text), g % 100 FROM generate_series(1, " + rows + ") g");
+    }
+
+    private void writePipeline(String db, String extraSource) throws IOException {
+        Files.writeString(dir.resolve("pipeline.yaml"), "name: " + db + "\nsource:\n  type: postgres\n  port: " + pg.port()
+                + "\n  database: " + db + "\n  user: " + pg.user() + "\n  password: ${env:PW}\n" + extraSource
+                + "sink:\n  type: jsonl\n  path: out\n");
+    }
+
+    private static Map<String, String> env() {
+        return Map.of("PW", pg.password());
+    }
+
+    /** Updates, deletes and inserts at random keys of the table being snapshotted. */
+    private static void workload(String db, AtomicBoolean running, AtomicLong changes) {
+        Random random = new Random(11);
+        long nextId = ROWS + 1;
+        try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+            while (running.get()) {
+                long id = 1 + random.nextInt(ROWS);
+                switch (random.nextInt(3)) {
+                    case 0 -> s.execute("UPDATE big SET v = 'changed " + changes.get() + "', n = n + 1 WHERE id = " + id);
+                    case 1 -> s.execute("DELETE FROM big WHERE id = " + id);
+                    default -> s.execute("INSERT INTO big VALUES (" + nextId++ + ", 'new', 0)");
+                }
+                changes.incrementAndGet();
+                Thread.sleep(2);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The age of the oldest open transaction of Ferry's sessions, sampled every 100 ms. */
+    private static void watchTransactions(String db, AtomicBoolean running, AtomicLong longestMillis, AtomicLong seen) {
+        try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+            while (running.get()) {
+                // every client session of the database but the test's own (the testkit names its sessions)
+                try (ResultSet rs = s.executeQuery("SELECT COALESCE(max(extract(epoch FROM clock_timestamp() - xact_start)) "
+                        + "* 1000, 0), count(*) FROM pg_stat_activity WHERE datname = '" + db + "' AND application_name <> "
+                        + "'ferry-testkit' AND backend_type = 'client backend'")) {
+                    rs.next();
+                    longestMillis.accumulateAndGet((long) rs.getDouble(1), Math::max);
+                    seen.addAndGet(rs.getLong(2));
+                }
+                Thread.sleep(100);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void awaitStderr(FerryProcess ferry, String text, int seconds) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + seconds * 1000L;
+        while (!ferry.stderr().contains(text)) {
+            assertThat(ferry.isAlive()).as("ferry stopped: " + ferry.stderr()).isTrue();
+            assertThat(System.currentTimeMillis()).as("waiting for '" + text + "': " + ferry.stderr()).isLessThan(deadline);
+            Thread.sleep(200);
+        }
+    }
+
+    private void awaitReplay(String db, FerryProcess ferry) throws Exception {
+        ReplayVerifier.Result result = null;
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (System.currentTimeMillis() < deadline) {
+            assertThat(ferry.isAlive()).as("ferry stopped: " + ferry.stderr()).isTrue();
+            try (Connection c = pg.connect(db)) {
+                result = ReplayVerifier.verify(dir.resolve("out"), c, List.of("public.big"));
+            }
+            if (result.ok()) {
+                return;
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("replay check still failing: " + result + "\n" + ferry.stderr());
+    }
+
+    /** How many times each id arrived as a read (op r). */
+    private Map<Long, Integer> readsById() throws IOException {
+        Map<Long, Integer> out = new HashMap<>();
+        List<Path> files;
+        try (Stream<Path> s = Files.list(dir.resolve("out/public.big"))) {
+            files = s.filter(p -> p.toString().endsWith(".jsonl")).sorted().toList();
+        }
+        for (Path f : files) {
+            for (String line : Files.readAllLines(f)) {
+                JsonNode e = MAPPER.readTree(line);
+                if (e.get("op").asText().equals("r")) {
+                    out.merge(e.get("after").get("id").asLong(), 1, Integer::sum);
+                }
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,43 @@
+package dev.ferry.log;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+
+/** Small files replaced whole and durably: the way manifests and progress records are written. */
+public final class DurableFiles {
+    private DurableFiles() {
+    }
+
+    /**
+     * Replaces {@code file} with {@code bytes}: written to a temporary file beside it, fsync'd, renamed
+     * over it, and the folder fsync'd, so that after a crash the file holds either the old or the new
+     * content, whole.
+     */
+    public static void replace(Path file, byte[] bytes) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        Path tmp = dir.resolve(file.getFileName() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer buf = ByteBuffer.wrap(bytes);
+            while (buf.hasRemaining()) {
+                ch.write(buf);
+            }
+            ch.force(false);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncFolder(dir);
+    }
+
+    /** fsyncs a folder, so that a rename or deletion in it survives a power cut. */
+    public static void syncFolder(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+}
