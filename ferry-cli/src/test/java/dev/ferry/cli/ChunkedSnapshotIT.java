@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ReplayVerifier;
-import dev.ferry.testkit.TestingPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,8 +20,6 @@ import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,23 +28,12 @@ import org.junit.jupiter.api.io.TempDir;
  * with a concurrent workload on the same table, with no Ferry transaction open for more than a
  * moment, resumable after SIGKILL from the last durable chunk.
  */
-class ChunkedSnapshotIT {
+class ChunkedSnapshotIT extends PrivatePostgresTest {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final int ROWS = Integer.getInteger("ferry.chunkedRows", 200_000);
-    private static TestingPostgres pg;
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startServer() {
-        pg = TestingPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
 
     @Test
     void consistentUnderAConcurrentWorkloadWithoutALongTransaction() throws Exception {

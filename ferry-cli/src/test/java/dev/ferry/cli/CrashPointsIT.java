@@ -6,6 +6,7 @@ import dev.ferry.log.CrashPoints;
 import dev.ferry.log.FileLog;
 import dev.ferry.postgres.PgPosition;
 import dev.ferry.postgres.PostgresSourceFactory;
+import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ReplayVerifier;
 import dev.ferry.testkit.ShopWorkload;
 import dev.ferry.testkit.TestingPostgres;
@@ -16,8 +17,6 @@ import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,24 +27,13 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Ferry runs as a role with only LOGIN, REPLICATION and SELECT on the tables (see TestingPostgres.grantCapture).
  */
-class CrashPointsIT {
+class CrashPointsIT extends PrivatePostgresTest {
     private static final List<String> POINTS = List.of("log.before-fsync", "pipeline.before-acknowledge",
             "pipeline.after-acknowledge", "pipeline.after-sink-write", "sink.before-rename", "sink.before-manifest");
     private static final List<String> TABLES = List.of("public.customers", "public.products", "public.transactions");
-    private static TestingPostgres pg;
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startServer() {
-        pg = TestingPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
 
     @Test
     void everyCommitPointHaltedRepeatedlyLosesAndDuplicatesNothing() throws Exception {

@@ -2,6 +2,7 @@ package dev.ferry.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ReplayVerifier;
 import dev.ferry.testkit.ShopWorkload;
 import dev.ferry.testkit.TestingPostgres;
@@ -13,8 +14,6 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,23 +25,12 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Ferry runs as a role with only LOGIN, REPLICATION and SELECT on the tables (see TestingPostgres.grantCapture).
  */
-class CrashRecoveryIT {
+class CrashRecoveryIT extends PrivatePostgresTest {
     private static final List<String> TABLES = List.of("public.customers", "public.products", "public.transactions");
-    private static TestingPostgres pg;
 
     @TempDir
     Path dir;
     private TestingPostgres.CaptureRole role;
-
-    @BeforeAll
-    static void startServer() {
-        pg = TestingPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
 
     private void writePipeline(String db) throws Exception {
         role = pg.grantCapture(db, db);

@@ -2,7 +2,7 @@ package dev.ferry.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ferry.testkit.TestingPostgres;
+import dev.ferry.testkit.PrivatePostgresTest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -10,8 +10,6 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.util.Comparator;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,22 +17,11 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code ferry drop}: removes the slot, the publication Ferry created and the state folder, after
  * confirmation; never the sink output; refuses while the pipeline runs; harmless the second time.
  */
-class DropIT {
+class DropIT extends PrivatePostgresTest {
     private static final int ROWS = 500;
-    private static TestingPostgres pg;
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startServer() {
-        pg = TestingPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
 
     @Test
     void dropsSlotPublicationAndStateButNeverTheSinkOutput() throws Exception {

@@ -4,9 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ReplayVerifier;
 import dev.ferry.testkit.ShopWorkload;
-import dev.ferry.testkit.TestingPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,8 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,23 +27,12 @@ import org.junit.jupiter.api.io.TempDir;
  * added to {@code tables:} between runs, and a crash in the middle of a new table's copy. After each
  * step the replay check compares the JSONL output with the source.
  */
-class SchemaEvolutionIT {
+class SchemaEvolutionIT extends PrivatePostgresTest {
     private static final List<String> SHOP = List.of("public.customers", "public.products", "public.transactions");
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static TestingPostgres pg;
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startServer() {
-        pg = TestingPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
 
     @Test
     void columnChangesNewAndDroppedTablesWhileStreaming() throws Exception {

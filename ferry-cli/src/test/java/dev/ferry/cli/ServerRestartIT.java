@@ -2,6 +2,7 @@ package dev.ferry.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ReplayVerifier;
 import dev.ferry.testkit.ShopWorkload;
 import dev.ferry.testkit.TestingPostgres;
@@ -12,8 +13,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,22 +22,11 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Ferry runs as a role with only LOGIN, REPLICATION and SELECT on the tables (see TestingPostgres.grantCapture).
  */
-class ServerRestartIT {
+class ServerRestartIT extends PrivatePostgresTest {
     private static final List<String> TABLES = List.of("public.customers", "public.products", "public.transactions");
-    private static TestingPostgres pg;
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startServer() {
-        pg = TestingPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
 
     @Test
     void streamSurvivesServerRestartsWithoutLossOrDuplicates() throws Exception {

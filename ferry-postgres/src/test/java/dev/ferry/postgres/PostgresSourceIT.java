@@ -13,6 +13,7 @@ import dev.ferry.pipeline.Mode;
 import dev.ferry.pipeline.Pipeline;
 import dev.ferry.source.Check;
 import dev.ferry.source.Source;
+import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.TestingPostgres;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -22,28 +23,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /** PostgresSource against a private PostgreSQL, driven through a real Pipeline and FileLog. */
-class PostgresSourceIT {
+class PostgresSourceIT extends PrivatePostgresTest {
     private static final AtomicInteger DATABASES = new AtomicInteger();
-    private static TestingPostgres pg;
 
     @TempDir
     Path state;
-
-    @BeforeAll
-    static void startServer() {
-        pg = TestingPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
 
     private String newDatabase(String... ddl) {
         String db = "db" + DATABASES.incrementAndGet();

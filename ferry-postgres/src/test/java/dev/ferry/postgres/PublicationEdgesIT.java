@@ -13,15 +13,13 @@ import dev.ferry.pipeline.Mode;
 import dev.ferry.pipeline.Pipeline;
 import dev.ferry.source.Check;
 import dev.ferry.source.Source;
-import dev.ferry.testkit.TestingPostgres;
+import dev.ferry.testkit.PrivatePostgresTest;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,22 +28,11 @@ import org.junit.jupiter.api.io.TempDir;
  * markers are ignored or only re-copy captured tables; unlogged tables, inheritance children and
  * tables whose identity PostgreSQL cannot use are never published.
  */
-class PublicationEdgesIT {
-    private static TestingPostgres pg;
+class PublicationEdgesIT extends PrivatePostgresTest {
     private final PostgresSourceFactory factory = new PostgresSourceFactory();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startServer() {
-        pg = TestingPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
 
     @Test
     void forgedMarkersNeitherStopThePipelineNorAddTables() throws Exception {

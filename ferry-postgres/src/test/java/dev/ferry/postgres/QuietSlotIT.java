@@ -8,7 +8,7 @@ import dev.ferry.pipeline.Mode;
 import dev.ferry.pipeline.Pipeline;
 import dev.ferry.source.Position;
 import dev.ferry.source.Source;
-import dev.ferry.testkit.TestingPostgres;
+import dev.ferry.testkit.PrivatePostgresTest;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -16,8 +16,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,26 +25,15 @@ import org.junit.jupiter.api.io.TempDir;
  * position to the Log while no transaction is open and acknowledges it, so the slot's confirmed flush
  * LSN, and with it its restart LSN, keep up with the server.
  */
-class QuietSlotIT {
+class QuietSlotIT extends PrivatePostgresTest {
     private static final long MB = 1024 * 1024;
     /** How close to the server's WAL position the quiet slot must confirm. */
     private static final long CONFIRM_SLACK = MB;
     /** How much WAL the quiet slot may still hold (one WAL segment is 16 MB). */
     private static final long RETAINED_LIMIT = 16 * MB;
-    private static TestingPostgres pg;
 
     @TempDir
     Path state;
-
-    @BeforeAll
-    static void startServer() {
-        pg = TestingPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
 
     @Test
     void quietSlotConfirmsTheWalAnotherDatabaseWrites() throws Exception {

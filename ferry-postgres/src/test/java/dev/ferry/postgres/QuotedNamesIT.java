@@ -12,7 +12,7 @@ import dev.ferry.pipeline.Mode;
 import dev.ferry.pipeline.Pipeline;
 import dev.ferry.source.Check;
 import dev.ferry.source.Source;
-import dev.ferry.testkit.TestingPostgres;
+import dev.ferry.testkit.PrivatePostgresTest;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -20,8 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,27 +28,16 @@ import org.junit.jupiter.api.io.TempDir;
  * without a primary key under REPLICA IDENTITY FULL, and generated columns: snapshot and stream must
  * agree on names, columns and values.
  */
-class QuotedNamesIT {
+class QuotedNamesIT extends PrivatePostgresTest {
     private static final AtomicInteger DATABASES = new AtomicInteger();
     private static final TableId ORDER_ITEMS = new TableId("Sales Dept", "Order \"Items\"");
     private static final String ORDER_ITEMS_SQL = "\"Sales Dept\".\"Order \"\"Items\"\"\"";
     private static final List<String> ORDER_ITEMS_COLUMNS = List.of("select", "Amount EUR", "CamelCase", "a.b \"c\"");
-    private static TestingPostgres pg;
 
     @TempDir
     Path state;
 
     private final PostgresSourceFactory factory = new PostgresSourceFactory();
-
-    @BeforeAll
-    static void startServer() {
-        pg = TestingPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
 
     @Test
     void configuredQuotedNamesArriveExactlyInSnapshotAndStream() throws Exception {

@@ -12,14 +12,13 @@ import dev.ferry.log.FileLog;
 import dev.ferry.pipeline.Mode;
 import dev.ferry.pipeline.Pipeline;
 import dev.ferry.source.Source;
+import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.TestingPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,22 +27,11 @@ import org.junit.jupiter.api.io.TempDir;
  * a lost state folder, a state folder restored from an older copy. Tables added to a running pipeline
  * arrive with their rows.
  */
-class RestartSafetyIT {
-    private static TestingPostgres pg;
+class RestartSafetyIT extends PrivatePostgresTest {
     private final PostgresSourceFactory factory = new PostgresSourceFactory();
 
     @TempDir
     Path dir;
-
-    @BeforeAll
-    static void startServer() {
-        pg = TestingPostgres.start();
-    }
-
-    @AfterAll
-    static void stopServer() {
-        pg.close();
-    }
 
     private Source source(String db, String extra) throws FerryException {
         String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: " + db + "\nuser: " + pg.user()
