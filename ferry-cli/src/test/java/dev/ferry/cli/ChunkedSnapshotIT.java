@@ -59,6 +59,7 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
             watcher.join();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
+        assertThat(ferry.stderr()).as("progress is logged").containsPattern("snapshot public.big: [0-9,]+ of ~[0-9,]+ rows");
         awaitReplay(db, ferry);
         ferry.terminate();
         assertThat(ferry.waitFor()).as(ferry.stderr()).isZero();
@@ -129,7 +130,7 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
     private static void createTable(String db, int rows) {
         pg.createDatabase(db);
         pg.execute(db, "CREATE TABLE big (id bigint PRIMARY KEY, v text, n int)",
-                "INSERT INTO big SELECT g, md5(g::text), g % 100 FROM generate_series(1, " + rows + ") g");
+                "INSERT INTO big SELECT g, md5(g::text), g % 100 FROM generate_series(1, " + rows + ") g", "ANALYZE big");
     }
 
     private void writePipeline(String db, String extraSource) throws IOException {

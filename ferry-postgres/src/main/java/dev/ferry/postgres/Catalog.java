@@ -183,6 +183,18 @@ final class Catalog {
         }
     }
 
+    /** The planner's estimate of the table's rows (pg_class.reltuples, partitions summed); -1 when unknown. */
+    long estimatedRows(TableId table) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT c.reltuples::bigint, c.relkind FROM pg_class c "
+                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, table.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() && !"p".equals(rs.getString(2)) ? rs.getLong(1) : -1;
+            }
+        }
+    }
+
     /** The primary key column names of a table, by its OID; empty without a primary key. */
     Set<String> primaryKey(long relationOid) throws SQLException {
         Set<String> out = new HashSet<>();

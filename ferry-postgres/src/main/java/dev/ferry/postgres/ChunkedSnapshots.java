@@ -29,6 +29,7 @@ import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
@@ -79,6 +80,11 @@ final class ChunkedSnapshots {
         long chunks;
         long rows;
         boolean exhausted;
+        /** The table's estimated rows (pg_class.reltuples) when this run took the job up; -1 unknown. */
+        long estimate = -1;
+        /** When this run took the job up, and its rows then: the rate and ETA are this run's. */
+        long startMillis;
+        long startRows;
 
         Job(String id, TableId table, String where, List<String> lastKey, long chunks, long rows) {
             this.id = id;
@@ -128,6 +134,7 @@ final class ChunkedSnapshots {
     /** Chunks read, by id, in the order of their watermarks. */
     private final LinkedHashMap<String, Window> windows = new LinkedHashMap<>();
     private long nextWindowNanos;
+    private long nextReportMillis;
     private long nextRequestScanMillis;
 
     /** Reads the progress left in {@code folder} by an earlier run. */
@@ -207,6 +214,11 @@ final class ChunkedSnapshots {
             jobs.remove(job);
             save();
             return true;
+        }
+        if (job.estimate < 0) {
+            job.estimate = catalog.estimatedRows(job.table);
+            job.startMillis = System.currentTimeMillis();
+            job.startRows = job.rows;
         }
         Window w = new Window(UUID.randomUUID().toString(), job, keyNames);
         watermark(regular, LOW, w.id);
@@ -304,15 +316,45 @@ final class ChunkedSnapshots {
         if (changed) {
             CrashPoints.reach("postgres.snapshot-progress"); // tests: die with a chunk in the Log, not in the progress
             save();
+            long now = System.currentTimeMillis();
+            if (now >= nextReportMillis) {
+                nextReportMillis = now + 5_000;
+                describe().forEach((table, progress) -> LOG.info("{}: {}", table, progress));
+            }
         }
     }
 
-    /** Progress lines for {@code ferry status}. */
+    /** Looks up each job's estimated size (for {@code ferry status}, in another process than the run). */
+    void estimate(Catalog catalog) throws SQLException {
+        for (Job j : jobs) {
+            j.estimate = catalog.estimatedRows(j.table);
+        }
+    }
+
+    /** Progress lines for {@code ferry status} and the run's log. */
     Map<String, String> describe() {
         Map<String, String> out = new LinkedHashMap<>();
         for (Job j : jobs) {
-            out.put("snapshot " + j.table, String.format("%,d rows in %,d chunks so far%s", j.rows, j.chunks,
-                    j.where == null ? "" : " (where " + j.where + ")"));
+            StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%,d", j.rows));
+            if (j.estimate > 0 && j.where == null) {
+                b.append(String.format(Locale.ROOT, " of ~%,d rows (%d%%)", j.estimate,
+                        Math.min(100, j.rows * 100 / j.estimate)));
+            } else {
+                b.append(" rows");
+            }
+            b.append(String.format(Locale.ROOT, " in %,d chunks", j.chunks));
+            long seconds = (System.currentTimeMillis() - j.startMillis) / 1000;
+            if (j.startMillis > 0 && seconds > 0 && j.rows > j.startRows) {
+                long rate = (j.rows - j.startRows) / seconds;
+                b.append(String.format(Locale.ROOT, ", %,d rows/s", rate));
+                if (j.estimate > j.rows && j.where == null && rate > 0) {
+                    b.append(String.format(Locale.ROOT, ", about %d s to go", (j.estimate - j.rows) / rate));
+                }
+            }
+            if (j.where != null) {
+                b.append(" (where ").append(j.where).append(')');
+            }
+            out.put("snapshot " + j.table, b.toString());
         }
         return out;
     }

@@ -141,7 +141,9 @@ public final class PostgresSource implements Source {
         try {
             ensureCatalog();
             out.putAll(slots.describe(catalogConnection));
-            out.putAll(new ChunkedSnapshots(work().resolve("snapshots"), "", 1, 0, 1).describe());
+            ChunkedSnapshots progress = new ChunkedSnapshots(work().resolve("snapshots"), "", 1, 0, 1);
+            progress.estimate(catalog);
+            out.putAll(progress.describe());
             out.put("server WAL position", PgPosition.formatLsn(catalog.currentWalLsn()));
             return out;
         } catch (SQLException e) {
