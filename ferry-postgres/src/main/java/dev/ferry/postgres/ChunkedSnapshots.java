@@ -127,22 +127,21 @@ final class ChunkedSnapshots {
     private final Path folder;
     private final String prefix;
     private final int chunkRows;
-    private final int maxRowsPerSecond;
+    private final SnapshotThrottle throttle;
     private final int chunksInFlight;
     private final List<Job> jobs = new ArrayList<>();
     private final ArrayDeque<Emitted> emitted = new ArrayDeque<>();
     /** Chunks read, by id, in the order of their watermarks. */
     private final LinkedHashMap<String, Window> windows = new LinkedHashMap<>();
-    private long nextWindowNanos;
     private long nextReportMillis;
     private long nextRequestScanMillis;
 
     /** Reads the progress left in {@code folder} by an earlier run. */
-    ChunkedSnapshots(Path folder, String prefix, int chunkRows, int maxRowsPerSecond, int chunksInFlight) {
+    ChunkedSnapshots(Path folder, String prefix, int chunkRows, SnapshotThrottle throttle, int chunksInFlight) {
         this.folder = folder;
         this.prefix = prefix;
         this.chunkRows = chunkRows;
-        this.maxRowsPerSecond = maxRowsPerSecond;
+        this.throttle = throttle;
         this.chunksInFlight = chunksInFlight;
         try {
             Path progress = folder.resolve("progress.json");
@@ -196,7 +195,7 @@ final class ChunkedSnapshots {
             nextRequestScanMillis = now + REQUEST_SCAN_MILLIS;
             takeRequests();
         }
-        while (windows.size() < chunksInFlight && System.nanoTime() >= nextWindowNanos && readNext(catalog, regular)) {
+        while (windows.size() < chunksInFlight && throttle.mayRead(System.nanoTime()) && readNext(catalog, regular)) {
             // one more chunk ahead of the stream
         }
     }
@@ -229,9 +228,7 @@ final class ChunkedSnapshots {
             job.cursor = w.lastKey;
         }
         job.exhausted = w.last;
-        if (maxRowsPerSecond > 0) {
-            nextWindowNanos = System.nanoTime() + Math.max(1, w.rows.size()) * 1_000_000_000L / maxRowsPerSecond;
-        }
+        throttle.chunkRead(w.rows.size(), System.nanoTime());
         return true;
     }
 

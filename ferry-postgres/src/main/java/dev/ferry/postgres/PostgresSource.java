@@ -141,7 +141,8 @@ public final class PostgresSource implements Source {
         try {
             ensureCatalog();
             out.putAll(slots.describe(catalogConnection));
-            ChunkedSnapshots progress = new ChunkedSnapshots(work().resolve("snapshots"), "", 1, 0, 1);
+            ChunkedSnapshots progress = new ChunkedSnapshots(work().resolve("snapshots"), "", 1,
+                    new SnapshotThrottle(0), 1);
             progress.estimate(catalog);
             out.putAll(progress.describe());
             out.put("server WAL position", PgPosition.formatLsn(catalog.currentWalLsn()));
@@ -194,7 +195,7 @@ public final class PostgresSource implements Source {
             }
             List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
             snapshots = new ChunkedSnapshots(work().resolve("snapshots"), additions.prefix(), settings.chunkRows(),
-                    settings.maxRowsPerSecond(), settings.chunksInFlight());
+                    new SnapshotThrottle(settings.maxRowsPerSecond()), settings.chunksInFlight());
             if (resume.isEmpty() && settings.chunkedSnapshot()) {
                 // recorded before the slot exists: a run that dies after creating it still copies the tables
                 requireKeys(tables);
