@@ -78,7 +78,7 @@ final class TableAdditions {
             } catch (NumberFormatException e) {
                 return Optional.empty();
             }
-            return Optional.of(new Marker(parts[1], oids));
+            return oids.isEmpty() ? Optional.empty() : Optional.of(new Marker(parts[1], oids));
         }
     }
 
