@@ -71,6 +71,56 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
     }
 
     @Test
+    void aCompositeTextKeyWithIncludeColumnsAndKeyChangingUpdates() throws Exception {
+        String db = "composite";
+        pg.createDatabase(db);
+        pg.execute(db, "CREATE TABLE inc (a text, b int, v text, n int, PRIMARY KEY (b, a) INCLUDE (v))",
+                "INSERT INTO inc SELECT 'k' || (g % 7), g, md5(g::text), 0 FROM generate_series(1, 30000) g", "ANALYZE inc");
+        writePipeline(db, "  snapshot: chunked\n  snapshot_chunk_rows: 1000\n");
+        AtomicBoolean running = new AtomicBoolean(true);
+        Thread workload = new Thread(() -> {
+            Random random = new Random(5);
+            try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+                while (running.get()) {
+                    int b = 1 + random.nextInt(30000);
+                    switch (random.nextInt(3)) {
+                        case 0 -> s.execute("UPDATE inc SET v = 'changed', n = n + 1 WHERE b = " + b);
+                        case 1 -> s.execute("UPDATE inc SET a = a || 'x' WHERE b = " + b); // the key changes
+                        default -> s.execute("DELETE FROM inc WHERE b = " + b);
+                    }
+                    Thread.sleep(1);
+                }
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "workload");
+        FerryProcess ferry = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
+        workload.start();
+        try {
+            awaitStderr(ferry, "Snapshot of public.inc finished", 120);
+        } finally {
+            running.set(false);
+            workload.join();
+        }
+        ReplayVerifier.Result result = null;
+        long deadline = System.currentTimeMillis() + 60_000;
+        while (System.currentTimeMillis() < deadline) {
+            try (Connection c = pg.connect(db)) {
+                result = ReplayVerifier.verify(dir.resolve("out"), c, List.of("public.inc"));
+            }
+            if (result.ok()) {
+                break;
+            }
+            Thread.sleep(500);
+        }
+        assertThat(result.problems()).as(ferry.stderr()).isEmpty();
+        ferry.terminate();
+        assertThat(ferry.waitFor()).as(ferry.stderr()).isZero();
+    }
+
+    @Test
     void killedHalfwayResumesFromItsLastDurableChunk() throws Exception {
         String db = "resume";
         int rows = 60_000;

@@ -124,8 +124,11 @@ final class Catalog {
     TableSchema schema(TableId table) throws SQLException {
         // attgenerated exists from PostgreSQL 12, the first version with generated columns
         String notGenerated = connection.getMetaData().getDatabaseMajorVersion() >= 12 ? "AND a.attgenerated = '' " : "";
+        // key columns only, not an index's INCLUDE columns (indnkeyatts: PostgreSQL 11+)
+        String keyAtts = connection.getMetaData().getDatabaseMajorVersion() >= 11 ? "i.indnkeyatts" : "i.indnatts";
         String sql = "SELECT a.attname, a.atttypid, a.atttypmod, format_type(a.atttypid, a.atttypmod), "
-                + "COALESCE(a.attnum = ANY (i.indkey), false) "
+                + "COALESCE(a.attnum = ANY (ARRAY(SELECT u.attnum FROM unnest(i.indkey) WITH ORDINALITY AS u(attnum, ord) "
+                + "WHERE u.ord <= " + keyAtts + ")), false) "
                 + "FROM pg_attribute a "
                 + "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
                 // the key: the replica identity index when there is one (as pgoutput marks it), else the primary key
@@ -158,7 +161,8 @@ final class Catalog {
                 + "AND CASE WHEN c.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END "
                 + "CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) "
                 + "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum "
-                + "WHERE n.nspname = ? AND c.relname = ? ORDER BY k.ord";
+                // key columns only, not INCLUDE ones (chunked snapshots need PostgreSQL 14+, which has indnkeyatts)
+                + "WHERE n.nspname = ? AND c.relname = ? AND k.ord <= i.indnkeyatts ORDER BY k.ord";
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
             ps.setString(1, table.schema());
             ps.setString(2, table.name());

@@ -259,6 +259,7 @@ final class ChangeStream implements AutoCloseable {
             txIndex = 0;
         } else if (message instanceof PgOutputMessage.Commit c) {
             inTransaction = false;
+            snapshots.committed(txId);
             receivedLsn = maxLsn(receivedLsn, c.commitLsn());
         } else if (message instanceof PgOutputMessage.Relation r) {
             relations.put(r.id(), RelationSchemas.of(r, typeNames, catalog));

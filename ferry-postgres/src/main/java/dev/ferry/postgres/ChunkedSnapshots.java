@@ -22,6 +22,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -80,6 +81,8 @@ final class ChunkedSnapshots {
         long chunks;
         long rows;
         boolean exhausted;
+        /** Why the job stopped for good (a bad condition, no key any more), or null. Kept, shown, not retried. */
+        String failed;
         /** The table's estimated rows (pg_class.reltuples) when this run took the job up; -1 unknown. */
         long estimate = -1;
         /** When this run took the job up, and its rows then: the rate and ETA are this run's. */
@@ -111,6 +114,8 @@ final class ChunkedSnapshots {
         boolean lowSeen;
         /** A change whose key could not be told (its table changed shape): the chunk is read again. */
         boolean spoiled;
+        /** Transactions in progress for the chunk's read (low 32 bits of their xids). */
+        java.util.Set<Long> inProgress = java.util.Set.of();
 
         Window(String id, Job job, List<String> keyNames) {
             this.id = id;
@@ -134,6 +139,12 @@ final class ChunkedSnapshots {
     /** Chunks read, by id, in the order of their watermarks. */
     private final LinkedHashMap<String, Window> windows = new LinkedHashMap<>();
     private long nextReportMillis;
+    /** When a chunk that waited too long may be tried again; null when none has. */
+    private Long retryAfterNanos;
+    /** The xids of the transactions the stream committed lately, to tell which a chunk's read could not see. */
+    private final java.util.LinkedHashSet<Long> recentCommits = new java.util.LinkedHashSet<>();
+    private static final int RECENT_COMMITS = 65_536;
+    private static final long CHUNK_BYTES = 8L * 1024 * 1024;
     private long nextRequestScanMillis;
 
     /** Reads the progress left in {@code folder} by an earlier run. */
@@ -148,9 +159,11 @@ final class ChunkedSnapshots {
             if (Files.exists(progress)) {
                 for (JsonNode j : MAPPER.readTree(progress.toFile()).path("jobs")) {
                     List<String> last = j.hasNonNull("last_key") ? texts(j.get("last_key")) : null;
-                    jobs.add(new Job(j.get("id").asText(), new TableId(j.get("schema").asText(), j.get("table").asText()),
+                    Job job = new Job(j.get("id").asText(), new TableId(j.get("schema").asText(), j.get("table").asText()),
                             j.hasNonNull("where") ? j.get("where").asText() : null, last, j.get("chunks").asLong(),
-                            j.get("rows").asLong()));
+                            j.get("rows").asLong());
+                    job.failed = j.hasNonNull("failed") ? j.get("failed").asText() : null;
+                    jobs.add(job);
                 }
             }
         } catch (IOException e) {
@@ -182,7 +195,8 @@ final class ChunkedSnapshots {
 
     /** Whether nothing is left to read or to record. */
     boolean idle() {
-        return jobs.isEmpty() && windows.isEmpty() && emitted.isEmpty() && !requestsWaiting();
+        return jobs.stream().allMatch(j -> j.failed != null) && windows.isEmpty() && emitted.isEmpty()
+                && !requestsWaiting();
     }
 
     /**
@@ -195,23 +209,29 @@ final class ChunkedSnapshots {
             nextRequestScanMillis = now + REQUEST_SCAN_MILLIS;
             takeRequests();
         }
-        while (windows.size() < chunksInFlight && throttle.mayRead(System.nanoTime()) && readNext(catalog, regular)) {
+        while (windows.size() < chunksInFlight && throttle.mayRead(System.nanoTime())
+                && (retryAfterNanos == null || System.nanoTime() - retryAfterNanos >= 0) && readNext(catalog, regular)) {
             // one more chunk ahead of the stream
         }
     }
 
-    /** Reads the next chunk of the first job with rows left; false when there is none. */
+    /** Reads the next chunk of the first job with rows left; false when there is none, or it must wait. */
     private boolean readNext(Catalog catalog, Connection regular) throws SQLException {
-        Job job = jobs.stream().filter(j -> !j.exhausted).findFirst().orElse(null);
+        Job job = jobs.stream().filter(j -> !j.exhausted && j.failed == null).findFirst().orElse(null);
         if (job == null) {
             return false;
         }
-        List<String> keyNames = catalog.keyInIndexOrder(job.table);
-        if (keyNames.isEmpty()) {
-            LOG.warn("Cannot snapshot {} in chunks: it has no primary key (or replica identity index) any more, or "
-                    + "was dropped; dropping the request.", job.table);
+        if (catalog.allTables().stream().noneMatch(t -> t.id().equals(job.table))) {
+            LOG.warn("Table {} was dropped: its snapshot ends here.", job.table);
             jobs.remove(job);
             save();
+            return true;
+        }
+        List<String> keyNames = catalog.keyInIndexOrder(job.table);
+        TableSchema schema = catalog.schema(job.table);
+        if (keyNames.isEmpty() || keyNames.stream().anyMatch(k -> schema.indexOf(k) < 0)) {
+            fail(job, "it has no primary key or replica identity index (or its key is a generated column); add "
+                    + "one and run ferry snapshot again");
             return true;
         }
         if (job.estimate < 0) {
@@ -220,8 +240,24 @@ final class ChunkedSnapshots {
             job.startRows = job.rows;
         }
         Window w = new Window(UUID.randomUUID().toString(), job, keyNames);
+        w.schema = schema;
         watermark(regular, LOW, w.id);
-        read(catalog, regular, w);
+        try {
+            read(catalog, regular, w);
+        } catch (SQLException e) {
+            String state = String.valueOf(e.getSQLState());
+            if (state.startsWith("08") || state.startsWith("57P")) {
+                throw e; // the connection: the source reconnects
+            }
+            if (state.equals("57014") || state.equals("55P03")) {
+                // the low watermark will arrive unknown and be ignored; try again in a while
+                LOG.info("A chunk of {} waited too long ({}); trying again in 5 s", job.table, e.getMessage());
+                retryAfterNanos = System.nanoTime() + 5_000_000_000L;
+                return false;
+            }
+            fail(job, e.getMessage());
+            return true;
+        }
         watermark(regular, HIGH, w.id);
         windows.put(w.id, w);
         if (w.lastKey != null) {
@@ -230,6 +266,22 @@ final class ChunkedSnapshots {
         job.exhausted = w.last;
         throttle.chunkRead(w.rows.size(), System.nanoTime());
         return true;
+    }
+
+    private void fail(Job job, String why) {
+        job.failed = why;
+        LOG.error("The snapshot of {} stopped: {}. Other tables go on; ferry status shows it.", job.table, why);
+        save();
+    }
+
+    /** The stream committed a transaction: a chunk read while it was not yet visible must not stand. */
+    void committed(long xid) {
+        recentCommits.add(xid & 0xFFFFFFFFL);
+        if (recentCommits.size() > RECENT_COMMITS) {
+            var it = recentCommits.iterator();
+            it.next();
+            it.remove();
+        }
     }
 
     /** A watermark of this pipeline arrived in the stream; returns the chunk's reads at a high one. */
@@ -241,6 +293,15 @@ final class ChunkedSnapshots {
         }
         if (parts[0].equals(LOW)) {
             w.lowSeen = true;
+            // a transaction whose commit the stream delivered before the low watermark, but which the
+            // chunk's read could not see yet (its commit record is written before it becomes visible):
+            // its change was not reconciled, so the chunk may hold the row as it was before it
+            for (Long xid : w.inProgress) {
+                if (recentCommits.contains(xid)) {
+                    w.spoiled = true;
+                    break;
+                }
+            }
             return List.of();
         }
         if (!parts[0].equals(HIGH)) {
@@ -351,24 +412,24 @@ final class ChunkedSnapshots {
             if (j.where != null) {
                 b.append(" (where ").append(j.where).append(')');
             }
+            if (j.failed != null) {
+                b.append("; STOPPED: ").append(j.failed);
+            }
             out.put("snapshot " + j.table, b.toString());
         }
         return out;
     }
 
-    /** Forgets the chunk in flight (a reconnect): its watermarks arrive, if ever, unknown. */
-    void reset() {
-        windows.clear();
-        emitted.clear();
-        jobs.forEach(j -> {
-            j.cursor = j.lastKey;
-            j.exhausted = false;
-        });
+    /**
+     * The source stopped with events lost after {@code returned} (a failure while stopping): chunks
+     * emitted beyond it are not in the Log and must not be recorded as done.
+     */
+    void forgetBeyond(PgPosition returned) {
+        emitted.removeIf(e -> e.through().compareTo(returned) > 0);
     }
 
     private void read(Catalog catalog, Connection regular, Window w) throws SQLException {
         Job job = w.job;
-        w.schema = catalog.schema(job.table);
         List<Column> keys = new ArrayList<>();
         for (String k : w.keyNames) {
             keys.add(w.schema.column(w.schema.indexOf(k)));
@@ -389,7 +450,48 @@ final class ChunkedSnapshots {
         }
         sql.append(" ORDER BY ").append(keyList).append(" LIMIT ").append(chunkRows);
         CrashPoints.reach("postgres.snapshot-chunk");
-        try (PreparedStatement ps = regular.prepareStatement(sql.toString())) {
+        // one short, read-only transaction: the chunk and the list of transactions it cannot see
+        regular.setAutoCommit(false);
+        regular.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+        regular.setReadOnly(true);
+        try (Statement s = regular.createStatement()) {
+            s.execute("SET LOCAL statement_timeout = '30s'");
+            s.execute("SET LOCAL lock_timeout = '200ms'");
+            try (ResultSet rs = s.executeQuery("SELECT pg_current_snapshot()::text")) {
+                rs.next();
+                w.inProgress = inProgress(rs.getString(1));
+            }
+            readRows(regular, w, keys, sql.toString());
+            regular.commit();
+        } catch (SQLException e) {
+            try {
+                regular.rollback();
+            } catch (SQLException ignored) {
+                // the connection is gone; the caller sees the first failure
+            }
+            throw e;
+        } finally {
+            regular.setAutoCommit(true);
+            regular.setReadOnly(false);
+            regular.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+        }
+    }
+
+    /** The xids (low 32 bits) in progress in a snapshot's text form {@code xmin:xmax:xip,...}. */
+    static java.util.Set<Long> inProgress(String snapshot) {
+        String[] parts = snapshot.split(":");
+        java.util.Set<Long> out = new java.util.HashSet<>();
+        if (parts.length == 3 && !parts[2].isEmpty()) {
+            for (String xid : parts[2].split(",")) {
+                out.add(Long.parseLong(xid) & 0xFFFFFFFFL);
+            }
+        }
+        return out;
+    }
+
+    private void readRows(Connection regular, Window w, List<Column> keys, String sql) throws SQLException {
+        Job job = w.job;
+        try (PreparedStatement ps = regular.prepareStatement(sql)) {
             if (job.cursor != null) {
                 for (int i = 0; i < job.cursor.size(); i++) {
                     ps.setString(i + 1, job.cursor.get(i));
@@ -398,11 +500,15 @@ final class ChunkedSnapshots {
             try (ResultSet rs = ps.executeQuery()) {
                 int[] keyAt = keys.stream().mapToInt(c -> w.schema.indexOf(c.name())).toArray();
                 String[] lastTexts = null;
-                while (rs.next()) {
+                long bytes = 0;
+                int read = 0;
+                while (bytes < CHUNK_BYTES && rs.next()) {
+                    read++;
                     Object[] values = new Object[w.schema.size()];
                     String[] texts = new String[w.schema.size()];
                     for (int i = 0; i < values.length; i++) {
                         texts[i] = rs.getString(i + 1);
+                        bytes += texts[i] == null ? 1 : texts[i].length();
                         values[i] = TextValues.convert(w.schema.column(i), texts[i]);
                     }
                     Row row = Row.wrap(values);
@@ -416,9 +522,10 @@ final class ChunkedSnapshots {
                     }
                     w.lastKey = last;
                 }
+                // a short chunk is the last; one cut at its byte limit is not
+                w.last = read < chunkRows && bytes < CHUNK_BYTES;
             }
         }
-        w.last = w.rows.size() < chunkRows;
     }
 
     private void watermark(Connection regular, String kind, String id) throws SQLException {
@@ -473,6 +580,9 @@ final class ChunkedSnapshots {
         for (Path f : files) {
             try {
                 JsonNode r = MAPPER.readTree(f.toFile());
+                if (jobs.stream().anyMatch(j -> j.id.equals(r.get("id").asText()))) {
+                    continue; // taken before a crash kept its file
+                }
                 TableId table = new TableId(r.get("schema").asText(), r.get("table").asText());
                 String where = r.hasNonNull("where") ? r.get("where").asText() : null;
                 jobs.add(new Job(r.get("id").asText(), table, where, null, 0, 0));
@@ -483,12 +593,13 @@ final class ChunkedSnapshots {
             }
         }
         save();
-        for (Path f : files) {
-            try {
+        try {
+            for (Path f : files) {
                 Files.deleteIfExists(f);
-            } catch (IOException e) {
-                LOG.warn("Could not delete the snapshot request {}: {}", f, e.getMessage());
             }
+            DurableFiles.syncFolder(folder);
+        } catch (IOException e) {
+            LOG.warn("Could not delete the snapshot requests in {}: {}", folder, e.getMessage());
         }
     }
 
@@ -498,7 +609,7 @@ final class ChunkedSnapshots {
         for (Iterator<Job> it = jobs.iterator(); it.hasNext(); ) {
             Job j = it.next();
             ObjectNode n = list.addObject().put("id", j.id).put("schema", j.table.schema()).put("table", j.table.name())
-                    .put("where", j.where).put("chunks", j.chunks).put("rows", j.rows);
+                    .put("where", j.where).put("chunks", j.chunks).put("rows", j.rows).put("failed", j.failed);
             if (j.lastKey != null) {
                 ArrayNode k = n.putArray("last_key");
                 j.lastKey.forEach(k::add);

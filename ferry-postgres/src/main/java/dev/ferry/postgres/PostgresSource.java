@@ -63,6 +63,8 @@ public final class PostgresSource implements Source {
     private long receivedLsn;
     private long flushLsn;
     private Position lastReturned;
+    /** Set when events were lost to a failure while stopping: no later position may be reported. */
+    private Position stoppedAt;
     /** The backend of the replication connection of the previous start, kept across close(). */
     private int previousReplicationPid;
 
@@ -95,6 +97,11 @@ public final class PostgresSource implements Source {
     public String requestSnapshot(TableId table, String where) throws FerryException {
         try {
             ensureCatalog();
+            serverVersion = Integer.parseInt(catalog.setting("server_version_num"));
+            requireChunkedSnapshots();
+            if (where != null && (where.contains(";") || where.contains("--") || where.contains("/*"))) {
+                throw FerryException.config("The condition --where must be one SQL condition, without ';' or comments.");
+            }
             if (catalog.allTables().stream().noneMatch(t -> t.id().equals(table)) || !settings.tables().matches(table)) {
                 throw FerryException.config("Table " + table + " is not captured by this pipeline (source.tables: "
                         + settings.tables() + "), or does not exist.");
@@ -104,13 +111,19 @@ public final class PostgresSource implements Source {
                         + "snapshot reads it by key. Add a primary key (or a replica identity index).");
             }
             if (where != null) {
-                // the condition is SQL: try it once, so that a mistake shows here and not in the pipeline
+                // the condition is SQL: try it once, read-only, so that a mistake shows here and not in the pipeline
+                catalogConnection.setAutoCommit(false);
+                catalogConnection.setReadOnly(true);
                 try (java.sql.Statement s = catalogConnection.createStatement()) {
                     s.execute("SELECT 1 FROM " + PostgresConnections.quoteIdent(table.schema()) + "."
                             + PostgresConnections.quoteIdent(table.name()) + " WHERE (" + where + ") LIMIT 0");
                 } catch (SQLException e) {
                     throw FerryException.config("The condition --where " + where + " does not work on " + table + ": "
                             + e.getMessage());
+                } finally {
+                    catalogConnection.rollback();
+                    catalogConnection.setAutoCommit(true);
+                    catalogConnection.setReadOnly(false);
                 }
             }
             String id = ChunkedSnapshots.request(work().resolve("snapshots"), table, where);
@@ -197,6 +210,7 @@ public final class PostgresSource implements Source {
             snapshots = new ChunkedSnapshots(work().resolve("snapshots"), additions.prefix(), settings.chunkRows(),
                     new SnapshotThrottle(settings.maxRowsPerSecond()), settings.chunksInFlight());
             if (resume.isEmpty() && settings.chunkedSnapshot()) {
+                requireChunkedSnapshots();
                 // recorded before the slot exists: a run that dies after creating it still copies the tables
                 requireKeys(tables);
                 snapshots.enqueueMissing(ids);
@@ -329,6 +343,15 @@ public final class PostgresSource implements Source {
         return settings.streamInProgress() && serverVersion >= 140000;
     }
 
+    /** Chunked snapshots write their watermarks as logical decoding messages: PostgreSQL 14+. */
+    private void requireChunkedSnapshots() throws FerryException {
+        if (!TableAdditions.supported(serverVersion)) {
+            throw new FerryException(ErrorKind.PREREQUISITE, "Chunked snapshots (snapshot: chunked, ferry snapshot) need "
+                    + "PostgreSQL 14 or newer, for logical decoding messages in pgoutput; " + settings.address()
+                    + " runs " + serverVersion + ". Use snapshot: initial.");
+        }
+    }
+
     private void requireKeys(List<Catalog.TableInfo> tables) throws SQLException, FerryException {
         List<TableId> keyless = new java.util.ArrayList<>();
         for (Catalog.TableInfo t : tables) {
@@ -350,6 +373,9 @@ public final class PostgresSource implements Source {
 
     @Override
     public SourceBatch poll(Duration maxWait) throws FerryException, InterruptedException {
+        if (stoppedAt != null) {
+            return new SourceBatch(List.of(), stoppedAt);
+        }
         try {
             SourceBatch batch;
             if (snapshot != null) {
@@ -367,7 +393,12 @@ public final class PostgresSource implements Source {
             return batch;
         } catch (SQLException e) {
             if (stopping && lastReturned != null) {
-                // events decoded in this poll are lost with the exception: report only what was returned
+                // events decoded in this poll are lost with the exception: report only what was returned,
+                // now and in every later poll, and record no chunk beyond it
+                stoppedAt = lastReturned;
+                if (snapshots != null) {
+                    snapshots.forgetBeyond((PgPosition) lastReturned);
+                }
                 return new SourceBatch(List.of(), lastReturned);
             }
             throw classifyRuntime(e);
@@ -458,6 +489,7 @@ public final class PostgresSource implements Source {
         catalog = null;
         reached = null;
         lastReturned = null;
+        stoppedAt = null;
         resumeAfter = null;
         flushLsn = 0;
         receivedLsn = 0;

@@ -248,8 +248,10 @@ public final class ReplayVerifier {
 
     private static List<String> primaryKey(Connection db, String schema, String table) throws SQLException {
         List<String> out = new ArrayList<>();
+        // the key columns, not the index's INCLUDE ones
         try (PreparedStatement ps = db.prepareStatement("SELECT a.attname FROM pg_index i JOIN pg_attribute a "
-                + "ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey) WHERE i.indisprimary AND i.indrelid = "
+                + "ON a.attrelid = i.indrelid AND a.attnum = ANY (ARRAY(SELECT u.attnum FROM unnest(i.indkey) "
+                + "WITH ORDINALITY AS u(attnum, ord) WHERE u.ord <= i.indnkeyatts)) WHERE i.indisprimary AND i.indrelid = "
                 + "(quote_ident(?) || '.' || quote_ident(?))::regclass ORDER BY a.attnum")) {
             ps.setString(1, schema);
             ps.setString(2, table);
