@@ -46,8 +46,7 @@ public final class SnapshotBench {
     private static final String DB = "bench";
 
     /** One contender's result. */
-    private record Result(String name, double seconds, long rows, long tx, long[] latencyMicros, double soloTps,
-                          double soloP99) {
+    private record Result(String name, double seconds, long rows, long tx, long[] latencyMicros) {
         double rowsPerSecond() {
             return rows / seconds;
         }
@@ -90,13 +89,13 @@ public final class SnapshotBench {
             System.out.printf(Locale.ROOT, "write workload alone: %,.0f TPS, p99 %.2f ms%n", soloTps, soloP99);
 
             List<Result> results = new ArrayList<>();
-            results.add(measure(pg, "COPY TO STDOUT (ceiling)", rows, soloTps, soloP99, () -> copy(pg)));
-            results.add(measure(pg, "JDBC SELECT * (naive)", rows, soloTps, soloP99, () -> selectAll(pg)));
-            results.add(measure(pg, "Ferry snapshot: initial", rows, soloTps, soloP99, () -> ferry(pg, "initial", 0)));
-            results.add(measure(pg, "Ferry snapshot: chunked", rows, soloTps, soloP99, () -> ferry(pg, "chunked", 0)));
+            results.add(measure(pg, "COPY TO STDOUT (ceiling)", rows, () -> copy(pg)));
+            results.add(measure(pg, "JDBC SELECT * (naive)", rows, () -> selectAll(pg)));
+            results.add(measure(pg, "Ferry snapshot: initial", rows, () -> ferry(pg, "initial", 0)));
+            results.add(measure(pg, "Ferry snapshot: chunked", rows, () -> ferry(pg, "chunked", 0)));
             int limit = throttle;
             results.add(measure(pg, "Ferry chunked, " + String.format(Locale.ROOT, "%,d", throttle) + " rows/s", rows,
-                    soloTps, soloP99, () -> ferry(pg, "chunked", limit)));
+                    () -> ferry(pg, "chunked", limit)));
 
             double copyRate = results.get(0).rowsPerSecond();
             StringBuilder table = new StringBuilder();
@@ -118,7 +117,7 @@ public final class SnapshotBench {
         void run() throws Exception;
     }
 
-    private static Result measure(TestingPostgres pg, String name, long rows, double soloTps, double soloP99, Job job)
+    private static Result measure(TestingPostgres pg, String name, long rows, Job job)
             throws Exception {
         double[] seconds = new double[1];
         long[] latencies = workload(pg, () -> {
@@ -126,7 +125,7 @@ public final class SnapshotBench {
             job.run();
             seconds[0] = (System.nanoTime() - start) / 1e9;
         });
-        Result r = new Result(name, seconds[0], rows, latencies.length, latencies, soloTps, soloP99);
+        Result r = new Result(name, seconds[0], rows, latencies.length, latencies);
         System.out.printf(Locale.ROOT, "%s: %.1f s, %,.0f rows/s; workload %,.0f TPS, p99 %.2f ms%n", name, r.seconds(),
                 r.rowsPerSecond(), r.tps(), r.p99Millis());
         return r;

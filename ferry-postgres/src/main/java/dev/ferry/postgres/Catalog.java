@@ -81,14 +81,7 @@ final class Catalog {
     }
 
     private boolean isUnlogged(TableId table) throws SQLException {
-        try (PreparedStatement ps = connection.prepareStatement("SELECT c.relpersistence = 'u' FROM pg_class c "
-                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
-            ps.setString(1, table.schema());
-            ps.setString(2, table.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() && rs.getBoolean(1);
-            }
-        }
+        return Boolean.TRUE.equals(classValue(table, "c.relpersistence = 'u'"));
     }
 
     /** Every permanent ordinary and partitioned table (not partitions, not system tables), by schema and name. */
@@ -175,26 +168,33 @@ final class Catalog {
         return out;
     }
 
-    /** Whether the table is partitioned: it holds no rows itself, its partitions do. */
-    boolean isPartitioned(TableId table) throws SQLException {
-        try (PreparedStatement ps = connection.prepareStatement("SELECT c.relkind = 'p' FROM pg_class c "
-                + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
-            ps.setString(1, table.schema());
-            ps.setString(2, table.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() && rs.getBoolean(1);
-            }
-        }
+    /** Whether a relation of that name exists. */
+    boolean exists(TableId table) throws SQLException {
+        return classValue(table, "true") != null;
     }
 
-    /** The planner's estimate of the table's rows (pg_class.reltuples, partitions summed); -1 when unknown. */
+    /** Whether the table is partitioned: it holds no rows itself, its partitions do. */
+    boolean isPartitioned(TableId table) throws SQLException {
+        return Boolean.TRUE.equals(classValue(table, "c.relkind = 'p'"));
+    }
+
+    /**
+     * The planner's estimate of the table's rows (pg_class.reltuples); -1 when unknown: never
+     * analyzed, a partitioned table (its partitions hold the rows), or no such table.
+     */
     long estimatedRows(TableId table) throws SQLException {
-        try (PreparedStatement ps = connection.prepareStatement("SELECT c.reltuples::bigint, c.relkind FROM pg_class c "
+        Object rows = classValue(table, "CASE WHEN c.relkind = 'p' THEN -1 ELSE c.reltuples::bigint END");
+        return rows == null ? -1 : ((Number) rows).longValue();
+    }
+
+    /** One SQL expression over the table's pg_class row (alias {@code c}); null when there is no such table. */
+    private Object classValue(TableId table, String expression) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT " + expression + " FROM pg_class c "
                 + "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relname = ?")) {
             ps.setString(1, table.schema());
             ps.setString(2, table.name());
             try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() && !"p".equals(rs.getString(2)) ? rs.getLong(1) : -1;
+                return rs.next() ? rs.getObject(1) : null;
             }
         }
     }

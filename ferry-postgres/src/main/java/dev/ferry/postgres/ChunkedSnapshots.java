@@ -27,7 +27,6 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HexFormat;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -221,7 +220,7 @@ final class ChunkedSnapshots {
         if (job == null) {
             return false;
         }
-        if (catalog.allTables().stream().noneMatch(t -> t.id().equals(job.table))) {
+        if (!catalog.exists(job.table)) {
             LOG.warn("Table {} was dropped: its snapshot ends here.", job.table);
             jobs.remove(job);
             save();
@@ -606,8 +605,7 @@ final class ChunkedSnapshots {
     private void save() {
         ObjectNode root = MAPPER.createObjectNode();
         ArrayNode list = root.putArray("jobs");
-        for (Iterator<Job> it = jobs.iterator(); it.hasNext(); ) {
-            Job j = it.next();
+        for (Job j : jobs) {
             ObjectNode n = list.addObject().put("id", j.id).put("schema", j.table.schema()).put("table", j.table.name())
                     .put("where", j.where).put("chunks", j.chunks).put("rows", j.rows).put("failed", j.failed);
             if (j.lastKey != null) {
