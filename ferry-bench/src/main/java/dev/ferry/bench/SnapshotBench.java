@@ -23,8 +23,10 @@ import java.sql.Statement;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -44,15 +46,24 @@ import org.postgresql.PGConnection;
  */
 public final class SnapshotBench {
     private static final String DB = "bench";
+    /** Extra lines for Ferry's source section ({@code --set 'snapshot_readers: 3'}). */
+    private static final StringBuilder sourceSettings = new StringBuilder();
 
-    /** One contender's result. */
-    private record Result(String name, double seconds, long rows, long tx, long[] latencyMicros) {
+    /**
+     * One contender's result: {@code seconds} alone (its throughput), {@code loadedSeconds} beside the
+     * write workload, which made {@code tx} transactions meanwhile.
+     */
+    private record Result(String name, double seconds, double loadedSeconds, long rows, long tx, long[] latencyMicros) {
         double rowsPerSecond() {
             return rows / seconds;
         }
 
+        double loadedRowsPerSecond() {
+            return rows / loadedSeconds;
+        }
+
         double tps() {
-            return tx / seconds;
+            return tx / loadedSeconds;
         }
 
         double p99Millis() {
@@ -68,12 +79,15 @@ public final class SnapshotBench {
         int throttle = 100_000;
         int soloSeconds = 10;
         Path docs = null;
+        String only = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rows" -> rows = Integer.parseInt(args[++i]);
                 case "--throttle" -> throttle = Integer.parseInt(args[++i]);
                 case "--workload-seconds" -> soloSeconds = Integer.parseInt(args[++i]);
                 case "--docs" -> docs = Path.of(args[++i]);
+                case "--only" -> only = args[++i].toLowerCase(Locale.ROOT);
+                case "--set" -> sourceSettings.append(args[++i]).append('\n');
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -90,25 +104,32 @@ public final class SnapshotBench {
 
             List<Result> results = new ArrayList<>();
             results.add(measure(pg, "COPY TO STDOUT (ceiling)", rows, () -> copy(pg)));
-            results.add(measure(pg, "JDBC SELECT * (naive)", rows, () -> selectAll(pg)));
-            results.add(measure(pg, "Ferry snapshot: initial", rows, () -> ferry(pg, "initial", 0)));
-            results.add(measure(pg, "Ferry snapshot: chunked", rows, () -> ferry(pg, "chunked", 0)));
+            Map<String, Job> contenders = new LinkedHashMap<>();
+            contenders.put("JDBC SELECT * (naive)", () -> selectAll(pg));
+            contenders.put("Ferry snapshot: initial", () -> ferry(pg, "initial", 0));
+            contenders.put("Ferry snapshot: chunked", () -> ferry(pg, "chunked", 0));
             int limit = throttle;
-            results.add(measure(pg, "Ferry chunked, " + String.format(Locale.ROOT, "%,d", throttle) + " rows/s", rows,
-                    () -> ferry(pg, "chunked", limit)));
+            contenders.put("Ferry chunked, " + String.format(Locale.ROOT, "%,d", throttle) + " rows/s",
+                    () -> ferry(pg, "chunked", limit));
+            for (Map.Entry<String, Job> c : contenders.entrySet()) {
+                if (only == null || c.getKey().toLowerCase(Locale.ROOT).contains(only)) {
+                    results.add(measure(pg, c.getKey(), rows, c.getValue()));
+                }
+            }
 
-            double copyRate = results.get(0).rowsPerSecond();
+            Result copy = results.get(0);
             StringBuilder table = new StringBuilder();
-            table.append(String.format(Locale.ROOT, "%-32s %8s %12s %8s %9s %9s %10s %9s%n", "contender", "seconds",
-                    "rows/s", "MB/s", "÷ COPY", "TPS", "TPS ÷ solo", "p99 ms"));
+            table.append(String.format(Locale.ROOT, "%-32s %8s %12s %8s %9s %12s %9s %10s %9s%n", "contender", "seconds",
+                    "rows/s", "MB/s", "÷ COPY", "loaded r/s", "÷ COPY", "TPS ÷ solo", "p99 ms"));
             for (Result r : results) {
-                table.append(String.format(Locale.ROOT, "%-32s %8.1f %,12.0f %8.1f %9.2f %,9.0f %10.2f %9.2f%n", r.name(),
-                        r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(), r.rowsPerSecond() / copyRate,
-                        r.tps(), r.tps() / soloTps, r.p99Millis()));
+                table.append(String.format(Locale.ROOT, "%-32s %8.1f %,12.0f %8.1f %9.2f %,12.0f %9.2f %10.2f %9.2f%n",
+                        r.name(), r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(),
+                        r.rowsPerSecond() / copy.rowsPerSecond(), r.loadedRowsPerSecond(),
+                        r.loadedRowsPerSecond() / copy.loadedRowsPerSecond(), r.tps() / soloTps, r.p99Millis()));
             }
             System.out.print(table);
             if (docs != null) {
-                appendToDocs(docs, rows, copyBytes, soloTps, soloP99, results, copyRate);
+                appendToDocs(docs, rows, copyBytes, soloTps, soloP99, results, copy);
             }
         }
     }
@@ -117,17 +138,26 @@ public final class SnapshotBench {
         void run() throws Exception;
     }
 
+    /**
+     * Runs the contender once to warm the JVM up (its code compiled, as in a long snapshot; not
+     * measured), then alone (its throughput), then beside the write workload (what it costs it).
+     */
     private static Result measure(TestingPostgres pg, String name, long rows, Job job)
             throws Exception {
+        job.run();
+        long start = System.nanoTime();
+        job.run();
+        double alone = (System.nanoTime() - start) / 1e9;
         double[] seconds = new double[1];
         long[] latencies = workload(pg, () -> {
-            long start = System.nanoTime();
+            long loaded = System.nanoTime();
             job.run();
-            seconds[0] = (System.nanoTime() - start) / 1e9;
+            seconds[0] = (System.nanoTime() - loaded) / 1e9;
         });
-        Result r = new Result(name, seconds[0], rows, latencies.length, latencies);
-        System.out.printf(Locale.ROOT, "%s: %.1f s, %,.0f rows/s; workload %,.0f TPS, p99 %.2f ms%n", name, r.seconds(),
-                r.rowsPerSecond(), r.tps(), r.p99Millis());
+        Result r = new Result(name, alone, seconds[0], rows, latencies.length, latencies);
+        System.out.printf(Locale.ROOT, "%s: alone %.1f s, %,.0f rows/s; beside the workload %,.0f rows/s, workload "
+                + "%,.0f TPS, p99 %.2f ms%n", name, r.seconds(), r.rowsPerSecond(), r.loadedRowsPerSecond(), r.tps(),
+                r.p99Millis());
         return r;
     }
 
@@ -185,7 +215,7 @@ public final class SnapshotBench {
         PostgresSourceFactory factory = new PostgresSourceFactory();
         String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: " + DB + "\nuser: " + pg.user()
                 + "\npassword: '" + pg.password() + "'\ntables: [public.items]\nsnapshot: " + mode
-                + "\nsnapshot_max_rows_per_second: " + maxRowsPerSecond + "\nnew_tables_check_seconds: 0\n";
+                + "\nsnapshot_max_rows_per_second: " + maxRowsPerSecond + "\nnew_tables_check_seconds: 0\n" + sourceSettings;
         Path state = Files.createTempDirectory("ferry-snapshot-bench-");
         try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml));
              FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec())) {
@@ -281,16 +311,18 @@ public final class SnapshotBench {
     }
 
     private static void appendToDocs(Path docs, int rows, long copyBytes, double soloTps, double soloP99,
-                                     List<Result> results, double copyRate) throws IOException {
+                                     List<Result> results, Result copy) throws IOException {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%n### Snapshot benchmark, %s: %,d rows (%,.0f MB as COPY text); write "
                 + "workload alone %,.0f TPS, p99 %.2f ms%n%n", LocalDate.now(), rows, copyBytes / 1e6, soloTps, soloP99));
-        b.append("| contender | seconds | rows/s | MB/s | ÷ COPY | workload TPS ÷ alone | workload p99 ms |\n");
-        b.append("|---|---|---|---|---|---|---|\n");
+        b.append("| contender | seconds | rows/s | MB/s | ÷ COPY | beside the workload: rows/s | ÷ COPY "
+                + "| workload TPS ÷ alone | workload p99 ms |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|\n");
         for (Result r : results) {
-            b.append(String.format(Locale.ROOT, "| %s | %.1f | %,.0f | %.1f | %.2f | %.2f | %.2f |%n", r.name(),
-                    r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(), r.rowsPerSecond() / copyRate,
-                    r.tps() / soloTps, r.p99Millis()));
+            b.append(String.format(Locale.ROOT, "| %s | %.1f | %,.0f | %.1f | %.2f | %,.0f | %.2f | %.2f | %.2f |%n",
+                    r.name(), r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(),
+                    r.rowsPerSecond() / copy.rowsPerSecond(), r.loadedRowsPerSecond(),
+                    r.loadedRowsPerSecond() / copy.loadedRowsPerSecond(), r.tps() / soloTps, r.p99Millis()));
         }
         Files.writeString(docs, b.toString(), java.nio.file.StandardOpenOption.APPEND);
     }

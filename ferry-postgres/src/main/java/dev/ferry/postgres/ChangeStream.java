@@ -144,7 +144,7 @@ final class ChangeStream implements AutoCloseable {
 
     /** Work for the capture thread while the stream has nothing to read (chunks of a snapshot to read ahead). */
     interface Idle {
-        void run() throws SQLException;
+        void run() throws SQLException, FerryException;
     }
 
     /** The next rows of tables added while streaming; then the stream goes on after their marker. */

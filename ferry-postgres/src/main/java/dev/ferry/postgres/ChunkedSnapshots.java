@@ -12,6 +12,7 @@ import dev.ferry.event.Op;
 import dev.ferry.event.Row;
 import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
+import dev.ferry.error.FerryException;
 import dev.ferry.log.CrashPoints;
 import dev.ferry.log.DurableFiles;
 import java.io.IOException;
@@ -38,12 +39,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Snapshots that hold no long transaction: a table is read in chunks by key (keyset pagination in
- * the key index's order), each chunk one short statement between two watermarks written through
- * the WAL, in the spirit of Netflix's DBLog:
+ * Snapshots that hold no long transaction: a table is read in chunks by key (key ranges in the key
+ * index's order), each chunk one short statement between two watermarks written through the WAL,
+ * in the spirit of Netflix's DBLog:
  * <ol>
  *   <li>a low watermark, {@code pg_logical_emit_message(true, 'ferry:<slot>', 'snapshot-low <id>')};</li>
- *   <li>the chunk: {@code SELECT ... WHERE key > last ORDER BY key LIMIT n}, kept in memory;</li>
+ *   <li>the chunk: {@code SELECT ... WHERE key > start AND key <= end ORDER BY key LIMIT n}, kept in memory;</li>
  *   <li>a high watermark, {@code 'snapshot-high <id>'}.</li>
  * </ol>
  * The stream goes on all along. Between the two watermarks, a streamed change of a key in the chunk
@@ -52,38 +53,58 @@ import org.slf4j.LoggerFactory;
  * the low watermark is older than them, every change after the high one newer, and changes in
  * between were removed. Streaming never waits for a snapshot, and a snapshot never holds back vacuum.
  *
- * <p>Up to {@code chunksInFlight} chunks are read ahead of the stream, one after the other (their
- * watermarks follow each other in the WAL, each chunk's pair enclosing only its own read), so the
- * snapshot is not held to one chunk per trip of the decoder; memory holds at most that many chunks.
+ * <p>The capture thread plans the ranges (the key {@code n} rows on, an index-only walk) and the
+ * readers ({@link ChunkReaders}, {@code readers} threads, each with its own connection) read them,
+ * so several chunks are read at once and none on the capture thread. Each chunk's watermarks enclose
+ * its own read; chunks of one table may overlap in time, being disjoint in keys. Up to
+ * {@code chunksInFlight} chunks are read ahead of the stream; memory holds at most that many.
  *
- * <p>Progress is recorded per table in {@code progress.json} of the snapshot folder: the last key of
- * the last chunk whose reads are durable in the Log, written before that position is confirmed to
- * the server. A restart goes on from there, reading again at most the chunk in flight. Requests
- * ({@code ferry snapshot}) arrive as files in the same folder, written by the operator's command.
+ * <p>Progress is recorded per table in {@code progress.json} of the snapshot folder: the end of the
+ * last range such that it and every range before it are durable in the Log, written before that
+ * position is confirmed to the server. A restart goes on from there, reading again at most the
+ * chunks that were in flight. Requests ({@code ferry snapshot}) arrive as files in the same folder,
+ * written by the operator's command.
  */
-final class ChunkedSnapshots {
+final class ChunkedSnapshots implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ChunkedSnapshots.class);
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final String LOW = "snapshot-low";
     private static final String HIGH = "snapshot-high";
     private static final long REQUEST_SCAN_MILLIS = 1000;
 
-    /** One table to read, and how far it got. */
+    /** Keys from {@code start} (exclusive; null: the first) to {@code end} (inclusive; null: the last), texts. */
+    private record Range(long seq, List<String> start, List<String> end) {
+    }
+
+    /**
+     * One table to read, and how far it got. The readers plan its ranges ({@code planned},
+     * {@code allPlanned}, {@code nextSeq}, one reader at a time under {@code planning}); the capture
+     * thread puts ranges back into {@code pending} and records what is durable. Both under the job's
+     * monitor.
+     */
     static final class Job {
         final String id;
         final TableId table;
         final String where;
-        /** The last key of the last chunk durable in the Log (texts), or null before the first. */
+        final Object planning = new Object();
+        /** The end of the ranges durable in the Log without a gap (texts), or null before the first. */
         List<String> lastKey;
-        /** The last key read, durable or not: where the next chunk starts. */
-        List<String> cursor;
+        /** Where the next range to plan starts. */
+        List<String> planned;
+        /** Whether the last range (to the table's end) has been planned. */
+        boolean allPlanned;
+        long nextSeq;
+        /** Ranges to read again or to finish (a chunk cut short), before new ones. */
+        final ArrayDeque<Range> pending = new ArrayDeque<>();
+        /** Durable ranges beyond the first gap, by sequence: their ends (an empty list for the last range). */
+        final java.util.TreeMap<Long, List<String>> done = new java.util.TreeMap<>();
+        long doneSeq = -1;
         long chunks;
         long rows;
-        boolean exhausted;
         /** Why the job stopped for good (a bad condition, no key any more), or null. Kept, shown, not retried. */
-        String failed;
+        volatile String failed;
         /** The table's estimated rows (pg_class.reltuples) when this run took the job up; -1 unknown. */
-        long estimate = -1;
+        volatile long estimate = -1;
         /** When this run took the job up, and its rows then: the rate and ETA are this run's. */
         long startMillis;
         long startRows;
@@ -93,39 +114,72 @@ final class ChunkedSnapshots {
             this.table = table;
             this.where = where;
             this.lastKey = lastKey;
-            this.cursor = lastKey;
+            this.planned = lastKey;
             this.chunks = chunks;
             this.rows = rows;
         }
-    }
 
-    /** A chunk read between its watermarks, waiting for the high one. */
-    private static final class Window {
-        final String id;
-        final Job job;
-        final List<String> keyNames;
-        /** Where the chunk started (the job's cursor before it): a chunk that must be read again starts here. */
-        final List<String> start;
-        final LinkedHashMap<List<Object>, Row> rows = new LinkedHashMap<>();
-        TableSchema schema;
-        List<String> lastKey;
-        boolean last;
-        boolean lowSeen;
-        /** A change whose key could not be told (its table changed shape): the chunk is read again. */
-        boolean spoiled;
-        /** Transactions in progress for the chunk's read (low 32 bits of their xids). */
-        java.util.Set<Long> inProgress = java.util.Set.of();
+        /**
+         * Whether a range can be handed out: one to read again, or a new one while fewer than
+         * {@code ahead} ranges lie beyond the durable ones (a restart reads at most those again).
+         */
+        synchronized boolean hasWork(int ahead) {
+            return failed == null && (!pending.isEmpty() || (!allPlanned && nextSeq - doneSeq - 1 < ahead));
+        }
 
-        Window(String id, Job job, List<String> keyNames) {
-            this.id = id;
-            this.job = job;
-            this.keyNames = keyNames;
-            this.start = job.cursor;
+        synchronized void putBack(Range range) {
+            pending.addFirst(range);
         }
     }
 
-    /** A chunk emitted at its high watermark; its progress is recorded once {@code through} is durable. */
-    private record Emitted(Job job, PgPosition through, List<String> lastKey, long rows, boolean last) {
+    /**
+     * A chunk between its watermarks. The reader fills {@code rows}, {@code lastKey} and
+     * {@code cut} and then sets {@code ready} before writing the high watermark; the capture thread
+     * owns the rest, and reads the reader's fields only once the high watermark arrived.
+     */
+    private static final class Window {
+        final String id = UUID.randomUUID().toString();
+        final Job job;
+        final Range range;
+        final TableSchema schema;
+        final List<String> keyNames;
+        final List<Row> rows = new ArrayList<>();
+        List<String> lastKey;
+        /** Whether rows of the range may be left beyond {@code lastKey}. */
+        boolean cut;
+        /** Transactions in progress for the chunk's read (low 32 bits of their xids). */
+        java.util.Set<Long> inProgress = java.util.Set.of();
+        volatile boolean ready;
+        boolean lowSeen;
+        /** The count of commits the stream had delivered when the low watermark arrived. */
+        long commitsAtLow;
+        /** Keys streamed between the watermarks: the chunk's rows of these keys give way. */
+        final java.util.Set<List<Object>> changed = new java.util.HashSet<>();
+        boolean truncated;
+        /** A change whose key could not be told (its table changed shape): the chunk is read again. */
+        boolean spoiled;
+
+        Window(Job job, Range range, TableSchema schema, List<String> keyNames) {
+            this.job = job;
+            this.range = range;
+            this.schema = schema;
+            this.keyNames = keyNames;
+        }
+    }
+
+    /**
+     * A chunk emitted at its high watermark; its progress is recorded once {@code through} is
+     * durable. {@code end} is set when it finished its range: the range's end, empty for the last.
+     */
+    private record Emitted(Job job, PgPosition through, long seq, List<String> end, long rows) {
+    }
+
+    /**
+     * A reader's task that ended without a chunk waiting for its high watermark, for the capture
+     * thread to handle: {@code range} (when one was taken) is read again, {@code error} (when
+     * there is one) says why.
+     */
+    private record Outcome(Job job, Range range, Exception error, String stop, boolean dropped) {
     }
 
     private final Path folder;
@@ -133,26 +187,36 @@ final class ChunkedSnapshots {
     private final int chunkRows;
     private final SnapshotThrottle throttle;
     private final int chunksInFlight;
+    private final ChunkReaders readers;
     private final List<Job> jobs = new ArrayList<>();
     private final ArrayDeque<Emitted> emitted = new ArrayDeque<>();
-    /** Chunks read, by id, in the order of their watermarks. */
-    private final LinkedHashMap<String, Window> windows = new LinkedHashMap<>();
+    /** Chunks being read or waiting for their high watermark, by id; a reader adds one before its low watermark. */
+    private final Map<String, Window> windows = new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentLinkedQueue<Outcome> outcomes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** Chunks submitted and not yet resolved (emitted, read again, or failed): capture thread only. */
+    private int inFlight;
     private long nextReportMillis;
     /** When a chunk that waited too long may be tried again; null when none has. */
     private Long retryAfterNanos;
-    /** The xids of the transactions the stream committed lately, to tell which a chunk's read could not see. */
-    private final java.util.LinkedHashSet<Long> recentCommits = new java.util.LinkedHashSet<>();
+    /** The xids of the transactions the stream committed lately, with the count of commits then. */
+    private final LinkedHashMap<Long, Long> recentCommits = new LinkedHashMap<>();
+    private long commits;
     private static final int RECENT_COMMITS = 65_536;
     private static final long CHUNK_BYTES = 8L * 1024 * 1024;
     private long nextRequestScanMillis;
 
-    /** Reads the progress left in {@code folder} by an earlier run. */
-    ChunkedSnapshots(Path folder, String prefix, int chunkRows, SnapshotThrottle throttle, int chunksInFlight) {
+    /**
+     * Reads the progress left in {@code folder} by an earlier run; chunks are read on
+     * {@code readers} threads with connections from {@code opener}.
+     */
+    ChunkedSnapshots(Path folder, String prefix, int chunkRows, SnapshotThrottle throttle, int chunksInFlight,
+                     int readers, ChunkReaders.Opener opener) {
         this.folder = folder;
         this.prefix = prefix;
         this.chunkRows = chunkRows;
         this.throttle = throttle;
         this.chunksInFlight = chunksInFlight;
+        this.readers = new ChunkReaders(readers, opener);
         try {
             Path progress = folder.resolve("progress.json");
             if (Files.exists(progress)) {
@@ -168,6 +232,19 @@ final class ChunkedSnapshots {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the snapshot progress in " + folder, e);
         }
+    }
+
+    /** The progress in {@code folder}, to describe it (nothing is read). */
+    static ChunkedSnapshots progress(Path folder) {
+        return new ChunkedSnapshots(folder, "", 1, new SnapshotThrottle(0), 1, 1, () -> {
+            throw new IllegalStateException("progress only");
+        });
+    }
+
+    /** Stops the readers; chunks in flight are dropped and read again by the next run. */
+    @Override
+    public void close() {
+        readers.close();
     }
 
     /** Asks for a snapshot of a table: a request file, taken up by the running pipeline or the next run. */
@@ -194,77 +271,178 @@ final class ChunkedSnapshots {
 
     /** Whether nothing is left to read or to record. */
     boolean idle() {
-        return jobs.stream().allMatch(j -> j.failed != null) && windows.isEmpty() && emitted.isEmpty()
+        return jobs.stream().allMatch(j -> j.failed != null) && inFlight == 0 && emitted.isEmpty()
                 && !requestsWaiting();
     }
 
     /**
-     * Takes up new requests, and reads the next chunks between their watermarks while fewer than
-     * {@code chunksInFlight} are in flight and the throttle allows.
+     * Takes up new requests, handles what readers could not do, and hands the next chunks to the
+     * readers while fewer than {@code chunksInFlight} are in flight and the throttle allows. Runs
+     * no statement itself: the capture thread's time goes to the stream.
      */
-    void step(Catalog catalog, Connection regular) throws SQLException {
+    void step() throws SQLException, FerryException {
         long now = System.currentTimeMillis();
         if (now >= nextRequestScanMillis) {
             nextRequestScanMillis = now + REQUEST_SCAN_MILLIS;
             takeRequests();
         }
-        while (windows.size() < chunksInFlight && throttle.mayRead(System.nanoTime())
-                && (retryAfterNanos == null || System.nanoTime() - retryAfterNanos >= 0) && readNext(catalog, regular)) {
-            // one more chunk ahead of the stream
+        for (Outcome o; (o = outcomes.poll()) != null; ) {
+            handle(o);
+        }
+        while (inFlight < chunksInFlight && throttle.mayRead(System.nanoTime())
+                && (retryAfterNanos == null || System.nanoTime() - retryAfterNanos >= 0)) {
+            Job job = jobs.stream().filter(j -> j.hasWork(chunksInFlight)).findFirst().orElse(null);
+            if (job == null) {
+                return;
+            }
+            if (job.startMillis == 0) {
+                job.startMillis = System.currentTimeMillis();
+                job.startRows = job.rows;
+            }
+            inFlight++;
+            throttle.chunkRead(chunkRows, System.nanoTime());
+            readers.submit((c, catalog) -> readNext(c, catalog, job), e -> outcomes.add(new Outcome(job, null, e, null,
+                    false)));
         }
     }
 
-    /** Reads the next chunk of the first job with rows left; false when there is none, or it must wait. */
-    private boolean readNext(Catalog catalog, Connection regular) throws SQLException {
-        Job job = jobs.stream().filter(j -> !j.exhausted && j.failed == null).findFirst().orElse(null);
-        if (job == null) {
-            return false;
-        }
+    /**
+     * On a reader's thread: checks the table, takes the job's next range (planning it), and reads
+     * it between its watermarks; anything else ends as an {@link Outcome}.
+     */
+    private void readNext(Connection c, Catalog catalog, Job job) throws SQLException {
         if (!catalog.exists(job.table)) {
-            LOG.warn("Table {} was dropped: its snapshot ends here.", job.table);
-            jobs.remove(job);
-            save();
-            return true;
+            outcomes.add(new Outcome(job, null, null, null, true));
+            return;
         }
         List<String> keyNames = catalog.keyInIndexOrder(job.table);
         TableSchema schema = catalog.schema(job.table);
         if (keyNames.isEmpty() || keyNames.stream().anyMatch(k -> schema.indexOf(k) < 0)) {
-            fail(job, "it has no primary key or replica identity index (or its key is a generated column); add "
-                    + "one and run ferry snapshot again");
-            return true;
+            outcomes.add(new Outcome(job, null, null, "it has no primary key or replica identity index (or its key is "
+                    + "a generated column); add one and run ferry snapshot again", false));
+            return;
         }
         if (job.estimate < 0) {
             job.estimate = catalog.estimatedRows(job.table);
-            job.startMillis = System.currentTimeMillis();
-            job.startRows = job.rows;
         }
-        Window w = new Window(UUID.randomUUID().toString(), job, keyNames);
-        w.schema = schema;
-        watermark(regular, LOW, w.id);
+        String table = from(catalog, job.table);
+        Range range;
         try {
-            read(catalog, regular, w);
+            range = take(c, job, schema, keyNames, table);
         } catch (SQLException e) {
-            String state = String.valueOf(e.getSQLState());
-            if (state.startsWith("08") || state.startsWith("57P")) {
-                throw e; // the connection: the source reconnects
-            }
-            if (state.equals("57014") || state.equals("55P03")) {
-                // the low watermark will arrive unknown and be ignored; try again in a while
-                LOG.info("A chunk of {} waited too long ({}); trying again in 5 s", job.table, e.getMessage());
-                retryAfterNanos = System.nanoTime() + 5_000_000_000L;
-                return false;
-            }
-            fail(job, e.getMessage());
-            return true;
+            outcomes.add(new Outcome(job, null, e, null, false));
+            return;
         }
-        watermark(regular, HIGH, w.id);
-        windows.put(w.id, w);
-        if (w.lastKey != null) {
-            job.cursor = w.lastKey;
+        if (range == null) {
+            outcomes.add(new Outcome(job, null, null, null, false)); // nothing to do after all
+            return;
         }
-        job.exhausted = w.last;
-        throttle.chunkRead(w.rows.size(), System.nanoTime());
-        return true;
+        Window w = new Window(job, range, schema, keyNames);
+        try {
+            readChunk(c, w, table);
+        } catch (SQLException e) {
+            if (windows.remove(w.id) != null) {
+                outcomes.add(new Outcome(job, range, e, null, false)); // else the high watermark came and settled it
+            }
+        }
+    }
+
+    /** The job's next range: one put back, or the next planned; null when there is none now. */
+    private Range take(Connection c, Job job, TableSchema schema, List<String> keyNames, String table)
+            throws SQLException {
+        synchronized (job.planning) {
+            List<String> start;
+            synchronized (job) {
+                if (!job.pending.isEmpty()) {
+                    return job.pending.poll();
+                }
+                if (job.allPlanned || job.nextSeq - job.doneSeq - 1 >= chunksInFlight) {
+                    return null;
+                }
+                start = job.planned;
+            }
+            List<String> end = boundary(c, job, schema, keyNames, table, start);
+            synchronized (job) {
+                Range range = new Range(job.nextSeq++, start, end);
+                job.planned = end;
+                job.allPlanned = end == null;
+                return range;
+            }
+        }
+    }
+
+    /**
+     * Where a range from {@code start} ends: the key {@code chunkRows} rows on (an index-only walk
+     * in the key index), or null when fewer are left.
+     */
+    private List<String> boundary(Connection c, Job job, TableSchema schema, List<String> keyNames, String table,
+                                  List<String> start) throws SQLException {
+        List<Column> keys = keyNames.stream().map(k -> schema.column(schema.indexOf(k))).toList();
+        String keyList = keys.stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
+        StringBuilder sql = new StringBuilder("SELECT ").append(keyList).append(" FROM ").append(table)
+                .append(" WHERE true");
+        if (job.where != null) {
+            sql.append(" AND (").append(job.where).append(')');
+        }
+        if (start != null) {
+            sql.append(" AND (").append(keyList).append(") > (").append(casts(keys)).append(')');
+        }
+        sql.append(" ORDER BY ").append(keyList).append(" OFFSET ").append(chunkRows - 1).append(" LIMIT 1");
+        return inShortTransaction(c, false, () -> {
+            try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
+                bind(ps, 1, start);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return null;
+                    }
+                    List<String> texts = new ArrayList<>(keys.size());
+                    for (int i = 1; i <= keys.size(); i++) {
+                        texts.add(rs.getString(i));
+                    }
+                    return texts;
+                }
+            }
+        });
+    }
+
+    /** What a reader could not do, on the capture thread: the connection's failures go up. */
+    private void handle(Outcome o) throws SQLException, FerryException {
+        inFlight--;
+        Job job = o.job();
+        if (o.range() != null) {
+            job.putBack(o.range());
+        }
+        if (o.dropped()) {
+            if (jobs.remove(job)) {
+                LOG.warn("Table {} was dropped: its snapshot ends here.", job.table);
+                save();
+            }
+        } else if (o.stop() != null) {
+            if (job.failed == null) {
+                fail(job, o.stop());
+            }
+        } else if (o.error() instanceof SQLException e) {
+            failed(job, e);
+        } else if (o.error() instanceof FerryException e) {
+            throw e;
+        } else if (o.error() != null) {
+            throw new IllegalStateException("a snapshot reader failed: " + o.error(), o.error());
+        }
+    }
+
+    /** Retries later after a timeout; stops the job on a bad statement; throws a lost connection. */
+    private void failed(Job job, SQLException e) throws SQLException {
+        String state = String.valueOf(e.getSQLState());
+        if (state.startsWith("08") || state.startsWith("57P")) {
+            throw e; // the connection: the source reconnects
+        }
+        if (state.equals("57014") || state.equals("55P03")) {
+            // a low watermark already written arrives unknown and is ignored; try again in a while
+            LOG.info("A chunk of {} waited too long ({}); trying again in 5 s", job.table, e.getMessage());
+            retryAfterNanos = System.nanoTime() + 5_000_000_000L;
+            return;
+        }
+        fail(job, e.getMessage());
     }
 
     private void fail(Job job, String why) {
@@ -275,9 +453,9 @@ final class ChunkedSnapshots {
 
     /** The stream committed a transaction: a chunk read while it was not yet visible must not stand. */
     void committed(long xid) {
-        recentCommits.add(xid & 0xFFFFFFFFL);
+        recentCommits.put(xid & 0xFFFFFFFFL, ++commits);
         if (recentCommits.size() > RECENT_COMMITS) {
-            var it = recentCommits.iterator();
+            var it = recentCommits.entrySet().iterator();
             it.next();
             it.remove();
         }
@@ -286,53 +464,75 @@ final class ChunkedSnapshots {
     /** A watermark of this pipeline arrived in the stream; returns the chunk's reads at a high one. */
     List<ChangeEvent> watermark(String content, long lsn, long firstIndex, long txId, Instant committed) {
         String[] parts = content.split(" ");
-        Window w = parts.length == 2 ? windows.get(parts[1]) : null;
-        if (w == null) {
-            return List.of(); // another run's, or not a watermark
+        if (parts.length != 2) {
+            return List.of();
         }
         if (parts[0].equals(LOW)) {
-            w.lowSeen = true;
-            // a transaction whose commit the stream delivered before the low watermark, but which the
-            // chunk's read could not see yet (its commit record is written before it becomes visible):
-            // its change was not reconciled, so the chunk may hold the row as it was before it
-            for (Long xid : w.inProgress) {
-                if (recentCommits.contains(xid)) {
-                    w.spoiled = true;
-                    break;
-                }
+            Window w = windows.get(parts[1]);
+            if (w != null) {
+                w.lowSeen = true;
+                w.commitsAtLow = commits;
             }
             return List.of();
         }
-        if (!parts[0].equals(HIGH)) {
-            return List.of();
+        // the one who removes the window settles it: here, or a reader whose watermark failed
+        Window w = parts[0].equals(HIGH) ? windows.remove(parts[1]) : null;
+        if (w == null) {
+            return List.of(); // another run's, or not a watermark
         }
-        windows.remove(w.id);
-        if (!w.lowSeen || w.spoiled) {
-            // read the chunk again from where it started; the job's later chunks in flight go with it
-            windows.values().removeIf(later -> later.job == w.job);
-            w.job.cursor = w.start;
-            w.job.exhausted = false;
+        inFlight--;
+        Job job = w.job;
+        if (!w.ready || !w.lowSeen || w.spoiled || missedCommit(w)) {
+            job.putBack(w.range); // read the range again
             return List.of();
         }
         List<ChangeEvent> out = new ArrayList<>(w.rows.size());
         long index = firstIndex;
-        for (Row row : w.rows.values()) {
-            out.add(new ChangeEvent(Op.READ, w.schema, null, row, java.util.Set.of(),
-                    new PgPosition(lsn, false, index++), txId, committed));
+        if (!w.truncated) {
+            for (Row row : w.rows) {
+                if (w.changed.isEmpty() || !w.changed.contains(keyOf(row, w.schema, w.keyNames))) {
+                    out.add(new ChangeEvent(Op.READ, w.schema, null, row, java.util.Set.of(),
+                            new PgPosition(lsn, false, index++), txId, committed));
+                }
+            }
         }
         PgPosition through = out.isEmpty() ? PgPosition.at(lsn) : (PgPosition) out.get(out.size() - 1).position();
-        emitted.add(new Emitted(w.job, through, w.lastKey, out.size(), w.last));
+        if (w.cut) {
+            job.putBack(new Range(w.range.seq(), w.lastKey, w.range.end())); // the rest of the range
+            emitted.add(new Emitted(job, through, w.range.seq(), null, out.size()));
+        } else {
+            emitted.add(new Emitted(job, through, w.range.seq(), w.range.end() == null ? List.of() : w.range.end(),
+                    out.size()));
+        }
         return out;
+    }
+
+    /**
+     * Whether a transaction that the stream committed before the low watermark was in progress for
+     * the chunk's read (its commit record is written before it becomes visible): its change was
+     * not reconciled, so the chunk may hold the row as it was before it.
+     */
+    private boolean missedCommit(Window w) {
+        for (Long xid : w.inProgress) {
+            Long at = recentCommits.get(xid);
+            if (at != null && at <= w.commitsAtLow) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** A streamed change: between the watermarks, the chunk gives way to it. */
     void observe(ChangeEvent e) {
+        if (windows.isEmpty()) {
+            return;
+        }
         for (Window w : windows.values()) {
             if (!w.lowSeen || !e.table().equals(w.job.table)) {
                 continue;
             }
             if (e.op() == Op.TRUNCATE) {
-                w.rows.clear();
+                w.truncated = true;
                 continue;
             }
             for (Row row : new Row[] {e.before(), e.after()}) {
@@ -344,7 +544,7 @@ final class ChunkedSnapshots {
                     w.spoiled = true;
                     break;
                 }
-                w.rows.remove(key);
+                w.changed.add(key);
             }
         }
     }
@@ -359,15 +559,24 @@ final class ChunkedSnapshots {
             Emitted e = emitted.poll();
             changed = true;
             Job job = e.job();
-            if (e.lastKey() != null) {
-                job.lastKey = e.lastKey();
-            }
             job.chunks++;
             job.rows += e.rows();
-            if (e.last()) {
-                jobs.remove(job);
-                LOG.info("Snapshot of {} finished: {} rows in {} chunks", job.table, String.format("%,d", job.rows),
-                        job.chunks);
+            if (e.end() == null) {
+                continue; // the rest of its range is still to read
+            }
+            synchronized (job) {
+                job.done.put(e.seq(), e.end());
+                while (!job.done.isEmpty() && job.done.firstKey() == job.doneSeq + 1) {
+                    List<String> end = job.done.pollFirstEntry().getValue();
+                    job.doneSeq++;
+                    if (end.isEmpty()) {
+                        jobs.remove(job);
+                        LOG.info("Snapshot of {} finished: {} rows in {} chunks", job.table,
+                                String.format("%,d", job.rows), job.chunks);
+                    } else {
+                        job.lastKey = end;
+                    }
+                }
             }
         }
         if (changed) {
@@ -427,52 +636,68 @@ final class ChunkedSnapshots {
         emitted.removeIf(e -> e.through().compareTo(returned) > 0);
     }
 
-    private void read(Catalog catalog, Connection regular, Window w) throws SQLException {
-        Job job = w.job;
-        List<Column> keys = new ArrayList<>();
-        for (String k : w.keyNames) {
-            keys.add(w.schema.column(w.schema.indexOf(k)));
-        }
-        String keyList = keys.stream().map(c -> quoteIdent(c.name())).collect(Collectors.joining(", "));
+    /** On a reader's thread: the low watermark, the chunk in one short read-only transaction, the high watermark. */
+    private void readChunk(Connection c, Window w, String table) throws SQLException {
+        windows.put(w.id, w); // before the low watermark, which the capture thread may see at once
+        watermark(c, LOW, w.id);
+        List<Column> keys = w.keyNames.stream().map(k -> w.schema.column(w.schema.indexOf(k))).toList();
+        String keyList = keys.stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
         StringBuilder sql = new StringBuilder("SELECT ")
-                .append(w.schema.columns().stream().map(c -> quoteIdent(c.name())).collect(Collectors.joining(", ")))
-                .append(" FROM ").append(catalog.isPartitioned(job.table) ? "" : "ONLY ")
-                .append(quoteIdent(job.table.schema())).append('.').append(quoteIdent(job.table.name()))
-                .append(" WHERE true");
-        if (job.where != null) {
-            sql.append(" AND (").append(job.where).append(')');
+                .append(w.schema.columns().stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", ")))
+                .append(" FROM ").append(table).append(" WHERE true");
+        if (w.job.where != null) {
+            sql.append(" AND (").append(w.job.where).append(')');
         }
-        if (job.cursor != null) {
-            // a row comparison walks the key index from the last key on
-            sql.append(" AND (").append(keyList).append(") > (")
-                    .append(keys.stream().map(c -> "?::" + c.sourceType()).collect(Collectors.joining(", "))).append(')');
+        if (w.range.start() != null) {
+            // row comparisons walk the key index between the bounds
+            sql.append(" AND (").append(keyList).append(") > (").append(casts(keys)).append(')');
+        }
+        if (w.range.end() != null) {
+            sql.append(" AND (").append(keyList).append(") <= (").append(casts(keys)).append(')');
         }
         sql.append(" ORDER BY ").append(keyList).append(" LIMIT ").append(chunkRows);
         CrashPoints.reach("postgres.snapshot-chunk");
-        // one short, read-only transaction: the chunk and the list of transactions it cannot see
-        regular.setAutoCommit(false);
-        regular.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
-        regular.setReadOnly(true);
-        try (Statement s = regular.createStatement()) {
-            s.execute("SET LOCAL statement_timeout = '30s'");
-            s.execute("SET LOCAL lock_timeout = '200ms'");
-            try (ResultSet rs = s.executeQuery("SELECT pg_current_snapshot()::text")) {
+        inShortTransaction(c, true, () -> {
+            try (Statement s = c.createStatement();
+                 ResultSet rs = s.executeQuery("SELECT pg_current_snapshot()::text")) {
                 rs.next();
                 w.inProgress = inProgress(rs.getString(1));
             }
-            readRows(regular, w, keys, sql.toString());
-            regular.commit();
+            readRows(c, w, keys, sql.toString());
+            return null;
+        });
+        w.ready = true;
+        watermark(c, HIGH, w.id);
+    }
+
+    /** A statement's work in one short read-only transaction with a statement and a lock timeout. */
+    private interface Body<T> {
+        T run() throws SQLException;
+    }
+
+    private static <T> T inShortTransaction(Connection c, boolean repeatableRead, Body<T> body) throws SQLException {
+        c.setAutoCommit(false);
+        c.setTransactionIsolation(repeatableRead ? Connection.TRANSACTION_REPEATABLE_READ
+                : Connection.TRANSACTION_READ_COMMITTED);
+        c.setReadOnly(true);
+        try (Statement s = c.createStatement()) {
+            s.execute("SET LOCAL statement_timeout = '30s'");
+            // never queue behind (and so block) a waiting ALTER TABLE
+            s.execute("SET LOCAL lock_timeout = '200ms'");
+            T out = body.run();
+            c.commit();
+            return out;
         } catch (SQLException e) {
             try {
-                regular.rollback();
+                c.rollback();
             } catch (SQLException ignored) {
                 // the connection is gone; the caller sees the first failure
             }
             throw e;
         } finally {
-            regular.setAutoCommit(true);
-            regular.setReadOnly(false);
-            regular.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+            c.setAutoCommit(true);
+            c.setReadOnly(false);
+            c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
         }
     }
 
@@ -488,43 +713,61 @@ final class ChunkedSnapshots {
         return out;
     }
 
-    private void readRows(Connection regular, Window w, List<Column> keys, String sql) throws SQLException {
-        Job job = w.job;
-        try (PreparedStatement ps = regular.prepareStatement(sql)) {
-            if (job.cursor != null) {
-                for (int i = 0; i < job.cursor.size(); i++) {
-                    ps.setString(i + 1, job.cursor.get(i));
-                }
-            }
+    private void readRows(Connection c, Window w, List<Column> keys, String sql) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            int next = bind(ps, 1, w.range.start());
+            bind(ps, next, w.range.end());
+            ps.setFetchSize(1024); // the chunk's bytes are capped: stop reading at the cap, not after all rows
             try (ResultSet rs = ps.executeQuery()) {
-                int[] keyAt = keys.stream().mapToInt(c -> w.schema.indexOf(c.name())).toArray();
+                int[] keyAt = keys.stream().mapToInt(k -> w.schema.indexOf(k.name())).toArray();
+                int width = w.schema.size();
+                Column[] columns = w.schema.columns().toArray(new Column[0]);
                 String[] lastTexts = null;
                 long bytes = 0;
-                int read = 0;
-                while (bytes < CHUNK_BYTES && rs.next()) {
-                    read++;
-                    Object[] values = new Object[w.schema.size()];
-                    String[] texts = new String[w.schema.size()];
-                    for (int i = 0; i < values.length; i++) {
-                        texts[i] = rs.getString(i + 1);
-                        bytes += texts[i] == null ? 1 : texts[i].length();
-                        values[i] = TextValues.convert(w.schema.column(i), texts[i]);
+                boolean more = true;
+                while (bytes < CHUNK_BYTES && (more = rs.next())) {
+                    Object[] values = new Object[width];
+                    String[] texts = new String[width];
+                    for (int i = 0; i < width; i++) {
+                        String text = rs.getString(i + 1);
+                        texts[i] = text;
+                        bytes += text == null ? 1 : text.length();
+                        values[i] = TextValues.convert(columns[i], text);
                     }
-                    Row row = Row.wrap(values);
-                    w.rows.put(keyOf(row, w.schema, w.keyNames), row);
+                    w.rows.add(Row.wrap(values));
                     lastTexts = texts;
                 }
                 if (lastTexts != null) {
-                    List<String> last = new ArrayList<>();
+                    List<String> last = new ArrayList<>(keyAt.length);
                     for (int i : keyAt) {
                         last.add(lastTexts[i]);
                     }
                     w.lastKey = last;
                 }
-                // a short chunk is the last; one cut at its byte limit is not
-                w.last = read < chunkRows && bytes < CHUNK_BYTES;
+                // cut at the byte cap, or at the row limit short of the range's end (rows came in meanwhile)
+                boolean full = more || w.rows.size() >= chunkRows;
+                w.cut = full && !w.rows.isEmpty() && !w.lastKey.equals(w.range.end());
             }
         }
+    }
+
+    /** Binds a key's texts from parameter {@code at}; returns the next parameter's index. */
+    private static int bind(PreparedStatement ps, int at, List<String> key) throws SQLException {
+        if (key == null) {
+            return at;
+        }
+        for (String text : key) {
+            ps.setString(at++, text);
+        }
+        return at;
+    }
+
+    private static String casts(List<Column> keys) {
+        return keys.stream().map(c -> "?::" + c.sourceType()).collect(Collectors.joining(", "));
+    }
+
+    private static String from(Catalog catalog, TableId table) throws SQLException {
+        return (catalog.isPartitioned(table) ? "" : "ONLY ") + quoteIdent(table.schema()) + "." + quoteIdent(table.name());
     }
 
     private void watermark(Connection regular, String kind, String id) throws SQLException {

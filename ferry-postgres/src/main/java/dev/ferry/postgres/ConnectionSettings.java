@@ -16,11 +16,13 @@ import java.util.List;
  * @param chunkRows            rows per chunk of a chunked snapshot
  * @param maxRowsPerSecond     the chunked snapshot's throttle, 0 for none
  * @param chunksInFlight       chunks read ahead of the stream
+ * @param snapshotReaders      threads (each with a connection) reading chunks
  */
 record ConnectionSettings(String host, int port, String database, String user, String password,
                           TableFilter tables, boolean initialSnapshot, String slot, String publication,
                           String tablesWhere, int newTablesCheckSeconds, boolean streamInProgress,
-                          boolean chunkedSnapshot, int chunkRows, int maxRowsPerSecond, int chunksInFlight) {
+                          boolean chunkedSnapshot, int chunkRows, int maxRowsPerSecond, int chunksInFlight,
+                          int snapshotReaders) {
 
     static final Setting<String> HOST = Setting.string("host", "PostgreSQL host name or address", "127.0.0.1")
             .withDefault("127.0.0.1");
@@ -51,6 +53,10 @@ record ConnectionSettings(String host, int port, String database, String user, S
     static final Setting<Integer> CHUNKS_IN_FLIGHT = Setting.integer("snapshot_chunks_in_flight",
             "chunks a chunked snapshot reads ahead of the stream (each waits in memory for its high watermark to "
                     + "come through the decoder)", 1, 64).withDefault(8);
+    static final Setting<Integer> READERS = Setting.integer("snapshot_readers",
+            "connections reading a chunked snapshot's chunks at the same time, each on its own thread (one more "
+                    + "connection to the source each); the key ranges of one table are read in parallel too",
+            1, 16).withDefault(2);
     static final Setting<String> SLOT = Setting.string("slot",
             "replication slot name; default ferry_<name>", "ferry_shop");
     static final Setting<String> PUBLICATION = Setting.string("publication",
@@ -62,7 +68,7 @@ record ConnectionSettings(String host, int port, String database, String user, S
                     + "instead of the server spilling them to its own disk; false: protocol 1").withDefault(true);
 
     static final List<Setting<?>> ALL = List.of(HOST, PORT, DATABASE, USER, PASSWORD, TABLES, SNAPSHOT, SLOT, PUBLICATION,
-            NEW_TABLES_CHECK, STREAM_IN_PROGRESS, CHUNK_ROWS, MAX_ROWS_PER_SECOND, CHUNKS_IN_FLIGHT);
+            NEW_TABLES_CHECK, STREAM_IN_PROGRESS, CHUNK_ROWS, MAX_ROWS_PER_SECOND, CHUNKS_IN_FLIGHT, READERS);
 
     static ConnectionSettings read(String pipelineName, ComponentConfig c) throws FerryException {
         TableFilter tables = TableFilter.parse(c.find(TABLES).orElse(List.of()), "public");
@@ -78,7 +84,7 @@ record ConnectionSettings(String host, int port, String database, String user, S
                 c.find(PASSWORD).orElse(null), tables, c.get(SNAPSHOT).equals("initial"),
                 c.find(SLOT).orElse(defaultName), c.find(PUBLICATION).orElse(defaultName), c.where("tables"),
                 c.get(NEW_TABLES_CHECK), c.get(STREAM_IN_PROGRESS), c.get(SNAPSHOT).equals("chunked"), c.get(CHUNK_ROWS),
-                c.get(MAX_ROWS_PER_SECOND), c.get(CHUNKS_IN_FLIGHT));
+                c.get(MAX_ROWS_PER_SECOND), c.get(CHUNKS_IN_FLIGHT), c.get(READERS));
     }
 
     /** {@code host:port/database}, for messages. */

@@ -154,8 +154,7 @@ public final class PostgresSource implements Source {
         try {
             ensureCatalog();
             out.putAll(slots.describe(catalogConnection));
-            ChunkedSnapshots progress = new ChunkedSnapshots(work().resolve("snapshots"), "", 1,
-                    new SnapshotThrottle(0), 1);
+            ChunkedSnapshots progress = ChunkedSnapshots.progress(work().resolve("snapshots"));
             progress.estimate(catalog);
             out.putAll(progress.describe());
             out.put("server WAL position", PgPosition.formatLsn(catalog.currentWalLsn()));
@@ -208,7 +207,8 @@ public final class PostgresSource implements Source {
             }
             List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
             snapshots = new ChunkedSnapshots(work().resolve("snapshots"), additions.prefix(), settings.chunkRows(),
-                    new SnapshotThrottle(settings.maxRowsPerSecond()), settings.chunksInFlight());
+                    new SnapshotThrottle(settings.maxRowsPerSecond()), settings.chunksInFlight(),
+                    settings.snapshotReaders(), connections::regular);
             if (resume.isEmpty() && settings.chunkedSnapshot()) {
                 requireChunkedSnapshots();
                 // recorded before the slot exists: a run that dies after creating it still copies the tables
@@ -385,7 +385,7 @@ public final class PostgresSource implements Source {
                     additions.discover(catalog, catalogConnection);
                 }
                 ChangeStream.Idle idle = TableAdditions.supported(serverVersion)
-                        ? () -> snapshots.step(catalog, catalogConnection) : () -> { };
+                        ? snapshots::step : () -> { };
                 idle.run();
                 batch = changes.poll(maxWait, () -> stopping, idle);
             }
@@ -478,6 +478,9 @@ public final class PostgresSource implements Source {
             snapshot.close();
         }
         additions.close();
+        if (snapshots != null) {
+            snapshots.close();
+        }
         PostgresConnections.close(replicationConnection);
         PostgresConnections.close(catalogConnection);
         // a closed source may be started again (the pipeline reconnects after a lost connection)
