@@ -170,10 +170,11 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
         assertThat(bad.waitFor()).isEqualTo(2);
         assertThat(bad.stderr()).contains("does not work on public.big").contains("no_such_column");
 
+        // --follow stays until the running pipeline has read the rows, then exits 0
         FerryProcess request = FerryProcess.start(dir, env(), "snapshot", "-c", "pipeline.yaml", "--table", "public.big",
-                "--where", "id <= 1000");
+                "--where", "id <= 1000", "--follow");
         assertThat(request.waitFor()).as(request.stderr()).isZero();
-        assertThat(request.stdout()).contains("Snapshot of public.big where id <= 1000 requested");
+        assertThat(request.stdout()).contains("Snapshot of public.big where id <= 1000 requested").contains("Snapshot done.");
         awaitStderr(ferry, "Snapshot of public.big finished", 60);
         awaitReplay(db, ferry);
         Map<Long, Integer> reads = readsById();

@@ -124,7 +124,34 @@ public final class Pipeline {
         if (end != null) {
             LOG.info("Batch run: delivering every change up to {}", end.display());
         }
-        source.start(resume, startingOver);
+        java.util.concurrent.ExecutorService helpers = helpers();
+        try {
+            source.start(resume, startingOver);
+            return runThreads(resume, end);
+        } finally {
+            if (helpers != null) {
+                helpers.shutdownNow();
+            }
+        }
+    }
+
+    /** The source's helper threads, daemons named after the pipeline; null when it wants none. */
+    private java.util.concurrent.ExecutorService helpers() {
+        int count = source.helperThreads();
+        if (count <= 0) {
+            return null;
+        }
+        java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.ExecutorService helpers = java.util.concurrent.Executors.newFixedThreadPool(count, r -> {
+            Thread t = new Thread(r, "ferry-source-helper-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        source.helpers(helpers);
+        return helpers;
+    }
+
+    private boolean runThreads(Optional<Position> resume, Position end) throws FerryException, InterruptedException {
         List<Thread> threads = new ArrayList<>();
         Thread capture = new Thread(() -> guarded(() -> capture(resume.orElse(null), end)), "ferry-capture");
         threads.add(capture);

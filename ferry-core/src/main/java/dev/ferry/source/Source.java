@@ -11,7 +11,9 @@ import java.util.Optional;
  * <p>Lifecycle: {@link #check()} may be called at any time; then {@link #start} once, then
  * {@link #poll} repeatedly, interleaved with {@link #acknowledge}, and finally {@link #close()}. All
  * of these are called from one thread, the pipeline's capture thread. Only {@link #stop()} may be
- * called from any thread. Sources never start threads of their own.
+ * called from any thread. Sources never start threads of their own: work beside the capture thread
+ * (PostgreSQL: reading snapshot chunks) runs on the helper threads the pipeline lends them
+ * ({@link #helperThreads()}, {@link #helpers}).
  *
  * <p>Exactly-once hinges on two rules: a source resumed after position P returns no event at or
  * before P, and it never tells its server that a change is consumed before {@link #acknowledge}
@@ -29,13 +31,35 @@ public interface Source extends AutoCloseable {
     default void workFolder(java.nio.file.Path folder) {
     }
 
+    /** How many helper threads the source would use beside the capture thread; 0: none. */
+    default int helperThreads() {
+        return 0;
+    }
+
+    /**
+     * The pipeline's helper threads ({@link #helperThreads()} of them, owned and shut down by the
+     * pipeline after the run), given before {@link #start}. A source never given them does that
+     * work on the capture thread.
+     */
+    default void helpers(java.util.concurrent.ExecutorService helpers) {
+    }
+
     /**
      * Asks for a (re-)snapshot of one table while the pipeline streams ({@code ferry snapshot}),
      * optionally of the rows matching {@code where} (SQL); the running pipeline, or the next run, takes
-     * it up. Returns what to tell the operator.
+     * it up.
      */
-    default String requestSnapshot(dev.ferry.event.TableId table, String where) throws FerryException {
+    default SnapshotRequest requestSnapshot(dev.ferry.event.TableId table, String where) throws FerryException {
         throw FerryException.config("This source cannot snapshot a table while it streams.");
+    }
+
+    /**
+     * How far the snapshot requested as {@code id} got ({@code ferry snapshot --follow}); reads the
+     * state folder, so it works while another process runs the pipeline. Empty when the source
+     * has no such snapshots.
+     */
+    default Optional<SnapshotProgress> snapshotProgress(String id) throws FerryException {
+        return Optional.empty();
     }
 
     /** Each prerequisite, with the problem and its fix where there is one. Connects, but changes nothing. */

@@ -4,26 +4,21 @@ import dev.ferry.error.FerryException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Queue;
 import java.util.Map;
+import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.concurrent.Executor;
 
 /**
- * The threads that read snapshot chunks, each on its own connection, so that reading and converting
- * rows overlap with the capture thread decoding the stream and appending to the Log. At most
- * {@code threads} connections are open; a connection that failed is closed and a new one opened for
- * the next chunk. Created lazily: a source that never snapshots in chunks opens nothing.
+ * Reads snapshot chunks on the helper threads the pipeline lends the source, each chunk on a
+ * connection of its own, so that reading and converting rows overlap with the capture thread
+ * decoding the stream and appending to the Log. As many connections are open as chunks were read
+ * at once (at most the helper threads); a connection that failed is closed and a new one opened for
+ * the next chunk. Without helper threads (a source used outside a pipeline), chunks are read on the
+ * caller's thread.
  */
 final class ChunkReaders implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(ChunkReaders.class);
-
     /** Opens a regular connection with Ferry's session settings. */
     interface Opener {
         Connection open() throws FerryException;
@@ -39,33 +34,36 @@ final class ChunkReaders implements AutoCloseable {
         void failed(Exception e);
     }
 
-    private final int threads;
     private final Opener opener;
     private final Queue<Connection> idle = new ConcurrentLinkedQueue<>();
     private final Map<Connection, Catalog> open = new ConcurrentHashMap<>();
-    private ExecutorService pool;
+    private volatile Executor helpers = Runnable::run;
+    private volatile boolean closed;
 
-    ChunkReaders(int threads, Opener opener) {
-        this.threads = threads;
+    ChunkReaders(Opener opener) {
         this.opener = opener;
     }
 
-    /** Runs {@code work} on the next free reader; {@code failed} hears of an exception it threw. */
+    /** The pipeline's helper threads; called before the first {@link #submit}. */
+    void helpers(Executor helpers) {
+        this.helpers = helpers;
+    }
+
+    /** Runs {@code work} on the next free helper thread; {@code failed} hears of an exception it threw. */
     void submit(Work work, Failed failed) {
-        if (pool == null) {
-            AtomicInteger n = new AtomicInteger();
-            pool = Executors.newFixedThreadPool(threads, r -> {
-                Thread t = new Thread(r, "ferry-snapshot-reader-" + n.incrementAndGet());
-                t.setDaemon(true);
-                return t;
-            });
-        }
-        pool.execute(() -> {
+        helpers.execute(() -> {
+            if (closed) {
+                return; // queued before the source closed: nobody waits for it any more
+            }
             Connection c = idle.poll();
             try {
                 if (c == null) {
                     c = opener.open();
                     open.put(c, new Catalog(c));
+                    if (closed) {
+                        discard(c);
+                        return;
+                    }
                     try (Statement s = c.createStatement()) {
                         // a watermark reaches the decoder when its commit is flushed: at once, not at the
                         // WAL writer's next round (up to wal_writer_delay) on a server with it off
@@ -103,21 +101,13 @@ final class ChunkReaders implements AutoCloseable {
         PostgresConnections.close(c);
     }
 
-    /** Stops the readers and closes their connections; chunks being read are dropped (progress covers them). */
+    /**
+     * Closes the readers' connections: a chunk being read fails (its statement ends with its
+     * connection) and is dropped; the progress covers it. The threads are the pipeline's.
+     */
     @Override
     public void close() {
-        if (pool != null) {
-            pool.shutdownNow();
-            // a statement in progress does not notice the interrupt: closing its connection ends it
-            open.keySet().forEach(PostgresConnections::close);
-            try {
-                if (!pool.awaitTermination(10, TimeUnit.SECONDS)) {
-                    LOG.warn("A snapshot reader did not stop within 10 s");
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+        closed = true;
         open.keySet().forEach(PostgresConnections::close);
         open.clear();
         idle.clear();

@@ -15,6 +15,7 @@ import dev.ferry.event.TableSchema;
 import dev.ferry.error.FerryException;
 import dev.ferry.log.CrashPoints;
 import dev.ferry.log.DurableFiles;
+import dev.ferry.source.SnapshotProgress;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -53,9 +54,9 @@ import org.slf4j.LoggerFactory;
  * the low watermark is older than them, every change after the high one newer, and changes in
  * between were removed. Streaming never waits for a snapshot, and a snapshot never holds back vacuum.
  *
- * <p>The capture thread plans the ranges (the key {@code n} rows on, an index-only walk) and the
- * readers ({@link ChunkReaders}, {@code readers} threads, each with its own connection) read them,
- * so several chunks are read at once and none on the capture thread. Each chunk's watermarks enclose
+ * <p>Readers ({@link ChunkReaders}: the pipeline's helper threads, each chunk on a connection of its
+ * own) plan the ranges (the key {@code n} rows on, an index-only walk) and read them, so several
+ * chunks are read at once, and no statement runs on the capture thread. Each chunk's watermarks enclose
  * its own read; chunks of one table may overlap in time, being disjoint in keys. Up to
  * {@code chunksInFlight} chunks are read ahead of the stream; memory holds at most that many.
  *
@@ -210,13 +211,13 @@ final class ChunkedSnapshots implements AutoCloseable {
      * {@code readers} threads with connections from {@code opener}.
      */
     ChunkedSnapshots(Path folder, String prefix, int chunkRows, SnapshotThrottle throttle, int chunksInFlight,
-                     int readers, ChunkReaders.Opener opener) {
+                     ChunkReaders.Opener opener) {
         this.folder = folder;
         this.prefix = prefix;
         this.chunkRows = chunkRows;
         this.throttle = throttle;
         this.chunksInFlight = chunksInFlight;
-        this.readers = new ChunkReaders(readers, opener);
+        this.readers = new ChunkReaders(opener);
         try {
             Path progress = folder.resolve("progress.json");
             if (Files.exists(progress)) {
@@ -236,9 +237,14 @@ final class ChunkedSnapshots implements AutoCloseable {
 
     /** The progress in {@code folder}, to describe it (nothing is read). */
     static ChunkedSnapshots progress(Path folder) {
-        return new ChunkedSnapshots(folder, "", 1, new SnapshotThrottle(0), 1, 1, () -> {
+        return new ChunkedSnapshots(folder, "", 1, new SnapshotThrottle(0), 1, () -> {
             throw new IllegalStateException("progress only");
         });
+    }
+
+    /** The pipeline's helper threads, on which chunks are read. */
+    void helpers(java.util.concurrent.Executor helpers) {
+        readers.helpers(helpers);
     }
 
     /** Stops the readers; chunks in flight are dropped and read again by the next run. */
@@ -595,6 +601,32 @@ final class ChunkedSnapshots implements AutoCloseable {
         for (Job j : jobs) {
             j.estimate = catalog.estimatedRows(j.table);
         }
+    }
+
+    /**
+     * Where the snapshot requested as {@code id} is: its request waiting, its job, or neither (done).
+     * The request is looked at before the progress: a request is taken up by saving its job before
+     * deleting its file, so one of the two holds it until it is done.
+     */
+    static SnapshotProgress progress(Path folder, String id, Catalog catalog) throws SQLException {
+        Path request = folder.resolve("request-" + id + ".json");
+        if (Files.exists(request)) {
+            try {
+                JsonNode r = MAPPER.readTree(request.toFile());
+                return new SnapshotProgress(id, new TableId(r.get("schema").asText(), r.get("table").asText()),
+                        SnapshotProgress.State.REQUESTED, 0, 0, -1, null);
+            } catch (IOException e) {
+                // taken up (and deleted) while being read: the progress tells
+            }
+        }
+        for (Job j : progress(folder).jobs) {
+            if (j.id.equals(id)) {
+                long estimate = j.where == null && j.failed == null ? catalog.estimatedRows(j.table) : -1;
+                return new SnapshotProgress(id, j.table, j.failed == null ? SnapshotProgress.State.RUNNING
+                        : SnapshotProgress.State.STOPPED, j.rows, j.chunks, estimate, j.failed);
+            }
+        }
+        return new SnapshotProgress(id, null, SnapshotProgress.State.DONE, 0, 0, -1, null);
     }
 
     /** Progress lines for {@code ferry status} and the run's log. */

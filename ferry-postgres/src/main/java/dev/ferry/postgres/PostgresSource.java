@@ -6,6 +6,8 @@ import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.TableId;
 import dev.ferry.source.Check;
 import dev.ferry.source.Position;
+import dev.ferry.source.SnapshotProgress;
+import dev.ferry.source.SnapshotRequest;
 import dev.ferry.source.Source;
 import dev.ferry.source.SourceBatch;
 import dev.ferry.source.SourceInfo;
@@ -53,6 +55,8 @@ public final class PostgresSource implements Source {
     private ChangeStream changes;
     /** The source's folder in the state folder (see {@link #workFolder}); a temporary one without. */
     private java.nio.file.Path workFolder;
+    /** The pipeline's helper threads: chunked snapshots read their chunks on them. */
+    private java.util.concurrent.ExecutorService helpers;
     /** Chunked snapshots between watermarks: {@code snapshot: chunked} and {@code ferry snapshot}. */
     private ChunkedSnapshots snapshots;
     private volatile boolean stopping;
@@ -94,7 +98,17 @@ public final class PostgresSource implements Source {
     }
 
     @Override
-    public String requestSnapshot(TableId table, String where) throws FerryException {
+    public int helperThreads() {
+        return settings.snapshotReaders();
+    }
+
+    @Override
+    public void helpers(java.util.concurrent.ExecutorService helpers) {
+        this.helpers = helpers;
+    }
+
+    @Override
+    public SnapshotRequest requestSnapshot(TableId table, String where) throws FerryException {
         try {
             ensureCatalog();
             serverVersion = Integer.parseInt(catalog.setting("server_version_num"));
@@ -127,9 +141,9 @@ public final class PostgresSource implements Source {
                 }
             }
             String id = ChunkedSnapshots.request(work().resolve("snapshots"), table, where);
-            return "Snapshot of " + table + (where == null ? "" : " where " + where) + " requested (" + id + "): the "
-                    + "running pipeline reads it in chunks of " + settings.chunkRows() + " rows while it streams (or "
-                    + "the next run does); ferry status shows the progress.";
+            return new SnapshotRequest(id, "Snapshot of " + table + (where == null ? "" : " where " + where)
+                    + " requested (" + id + "): the running pipeline reads it in chunks of " + settings.chunkRows()
+                    + " rows while it streams (or the next run does); ferry status shows the progress.");
         } catch (SQLException e) {
             throw connections.classify(e, false);
         } catch (java.io.IOException e) {
@@ -146,6 +160,16 @@ public final class PostgresSource implements Source {
     @Override
     public List<Check> check() throws FerryException {
         return new Prerequisites(settings, connections, slots).check();
+    }
+
+    @Override
+    public Optional<SnapshotProgress> snapshotProgress(String id) throws FerryException {
+        try {
+            ensureCatalog();
+            return Optional.of(ChunkedSnapshots.progress(work().resolve("snapshots"), id, catalog));
+        } catch (SQLException e) {
+            throw connections.classify(e, false);
+        }
     }
 
     @Override
@@ -208,7 +232,10 @@ public final class PostgresSource implements Source {
             List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
             snapshots = new ChunkedSnapshots(work().resolve("snapshots"), additions.prefix(), settings.chunkRows(),
                     new SnapshotThrottle(settings.maxRowsPerSecond()), settings.chunksInFlight(),
-                    settings.snapshotReaders(), connections::regular);
+                    connections::regular);
+            if (helpers != null) {
+                snapshots.helpers(helpers);
+            }
             if (resume.isEmpty() && settings.chunkedSnapshot()) {
                 requireChunkedSnapshots();
                 // recorded before the slot exists: a run that dies after creating it still copies the tables
