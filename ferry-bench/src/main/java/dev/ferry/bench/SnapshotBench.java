@@ -106,11 +106,12 @@ public final class SnapshotBench {
             results.add(measure(pg, "COPY TO STDOUT (ceiling)", rows, () -> copy(pg)));
             Map<String, Job> contenders = new LinkedHashMap<>();
             contenders.put("JDBC SELECT * (naive)", () -> selectAll(pg));
-            contenders.put("Ferry snapshot: initial", () -> ferry(pg, "initial", 0));
-            contenders.put("Ferry snapshot: chunked", () -> ferry(pg, "chunked", 0));
+            contenders.put("Ferry snapshot: initial", () -> ferry(pg, "initial", 0, false));
+            contenders.put("Ferry chunked, unthrottled", () -> ferry(pg, "chunked", 0, false));
+            contenders.put("Ferry chunked, adaptive (default)", () -> ferry(pg, "chunked", 0, true));
             int limit = throttle;
             contenders.put("Ferry chunked, " + String.format(Locale.ROOT, "%,d", throttle) + " rows/s",
-                    () -> ferry(pg, "chunked", limit));
+                    () -> ferry(pg, "chunked", limit, false));
             for (Map.Entry<String, Job> c : contenders.entrySet()) {
                 if (only == null || c.getKey().toLowerCase(Locale.ROOT).contains(only)) {
                     results.add(measure(pg, c.getKey(), rows, c.getValue()));
@@ -210,12 +211,13 @@ public final class SnapshotBench {
     }
 
     /** A batch run of a fresh pipeline with the snapshot mode, into a sink that discards; then its slot is dropped. */
-    private static void ferry(TestingPostgres pg, String mode, int maxRowsPerSecond) throws Exception {
+    private static void ferry(TestingPostgres pg, String mode, int maxRowsPerSecond, boolean adaptive) throws Exception {
         String name = "bench_" + mode + "_" + maxRowsPerSecond + "_" + System.nanoTime();
         PostgresSourceFactory factory = new PostgresSourceFactory();
         String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: " + DB + "\nuser: " + pg.user()
                 + "\npassword: '" + pg.password() + "'\ntables: [public.items]\nsnapshot: " + mode
-                + "\nsnapshot_max_rows_per_second: " + maxRowsPerSecond + "\nnew_tables_check_seconds: 0\n" + sourceSettings;
+                + "\nsnapshot_max_rows_per_second: " + maxRowsPerSecond + "\nsnapshot_adaptive: " + adaptive
+                + "\nnew_tables_check_seconds: 0\n" + sourceSettings;
         Path state = Files.createTempDirectory("ferry-snapshot-bench-");
         try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml));
              FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec())) {

@@ -38,6 +38,7 @@ final class ChunkReaders implements AutoCloseable {
     private final Queue<Connection> idle = new ConcurrentLinkedQueue<>();
     private final Map<Connection, Catalog> open = new ConcurrentHashMap<>();
     private volatile Executor helpers = Runnable::run;
+    private volatile boolean threaded;
     private volatile boolean closed;
 
     ChunkReaders(Opener opener) {
@@ -47,6 +48,12 @@ final class ChunkReaders implements AutoCloseable {
     /** The pipeline's helper threads; called before the first {@link #submit}. */
     void helpers(Executor helpers) {
         this.helpers = helpers;
+        this.threaded = true;
+    }
+
+    /** Whether work runs on helper threads (else on the caller's). */
+    boolean threaded() {
+        return threaded;
     }
 
     /** Runs {@code work} on the next free helper thread; {@code failed} hears of an exception it threw. */
@@ -99,6 +106,11 @@ final class ChunkReaders implements AutoCloseable {
     private void discard(Connection c) {
         open.remove(c);
         PostgresConnections.close(c);
+    }
+
+    /** Whether {@link #close()} was called: long work ends. */
+    boolean closed() {
+        return closed;
     }
 
     /**

@@ -194,6 +194,9 @@ final class ChunkedSnapshots implements AutoCloseable {
     /** Chunks being read or waiting for their high watermark, by id; a reader adds one before its low watermark. */
     private final Map<String, Window> windows = new java.util.concurrent.ConcurrentHashMap<>();
     private final java.util.concurrent.ConcurrentLinkedQueue<Outcome> outcomes = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    /** Whether the probe runs, and when chunks were last waiting to be read (it stops 10 s after). */
+    private volatile boolean probing;
+    private volatile long lastWorkNanos;
     /** Chunks submitted and not yet resolved (emitted, read again, or failed): capture thread only. */
     private int inFlight;
     private long nextReportMillis;
@@ -295,10 +298,13 @@ final class ChunkedSnapshots implements AutoCloseable {
         for (Outcome o; (o = outcomes.poll()) != null; ) {
             handle(o);
         }
-        while (inFlight < chunksInFlight && throttle.mayRead(System.nanoTime())
-                && (retryAfterNanos == null || System.nanoTime() - retryAfterNanos >= 0)) {
+        while (inFlight < chunksInFlight && (retryAfterNanos == null || System.nanoTime() - retryAfterNanos >= 0)) {
             Job job = jobs.stream().filter(j -> j.hasWork(chunksInFlight)).findFirst().orElse(null);
             if (job == null) {
+                return;
+            }
+            probe(); // from before the first chunk: the throttle's first pause sets its baseline
+            if (!throttle.mayRead(System.nanoTime())) {
                 return;
             }
             if (job.startMillis == 0) {
@@ -310,6 +316,43 @@ final class ChunkedSnapshots implements AutoCloseable {
             readers.submit((c, catalog) -> readNext(c, catalog, job), e -> outcomes.add(new Outcome(job, null, e, null,
                     false)));
         }
+    }
+
+    /** Times the probe query for an adaptive throttle while chunks are to be read, on a helper thread. */
+    private void probe() {
+        lastWorkNanos = System.nanoTime();
+        if (!throttle.adaptive() || probing) {
+            return;
+        }
+        if (!readers.threaded()) {
+            throttle.withoutProbe(); // no thread to probe on (a source outside a pipeline): the cap alone
+            return;
+        }
+        probing = true;
+        readers.submit((c, catalog) -> {
+            try (PreparedStatement probe = c.prepareStatement(
+                    "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")) {
+                // ends a while after the last chunk: an idle pipeline holds no probe connection
+                while (!readers.closed() && System.nanoTime() - lastWorkNanos < 10_000_000_000L) {
+                    Thread.sleep(SnapshotThrottle.PROBE_MILLIS);
+                    long start = System.nanoTime();
+                    long wal;
+                    try (ResultSet rs = probe.executeQuery()) {
+                        rs.next();
+                        wal = rs.getLong(1);
+                    }
+                    long end = System.nanoTime();
+                    throttle.probed(end - start, wal, end);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                probing = false;
+            }
+        }, e -> {
+            probing = false;
+            LOG.debug("the snapshot's probe stopped: {}", e.getMessage());
+        });
     }
 
     /**

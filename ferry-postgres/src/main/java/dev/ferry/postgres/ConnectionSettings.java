@@ -17,12 +17,13 @@ import java.util.List;
  * @param maxRowsPerSecond     the chunked snapshot's throttle, 0 for none
  * @param chunksInFlight       chunks read ahead of the stream
  * @param snapshotReaders      threads (each with a connection) reading chunks
+ * @param adaptiveSnapshot     whether chunked snapshots slow down when a probe shows the source loaded
  */
 record ConnectionSettings(String host, int port, String database, String user, String password,
                           TableFilter tables, boolean initialSnapshot, String slot, String publication,
                           String tablesWhere, int newTablesCheckSeconds, boolean streamInProgress,
                           boolean chunkedSnapshot, int chunkRows, int maxRowsPerSecond, int chunksInFlight,
-                          int snapshotReaders) {
+                          int snapshotReaders, boolean adaptiveSnapshot) {
 
     static final Setting<String> HOST = Setting.string("host", "PostgreSQL host name or address", "127.0.0.1")
             .withDefault("127.0.0.1");
@@ -57,6 +58,13 @@ record ConnectionSettings(String host, int port, String database, String user, S
             "connections reading a chunked snapshot's chunks at the same time, each on its own thread (one more "
                     + "connection to the source each); the key ranges of one table are read in parallel too",
             1, 16).withDefault(2);
+    static final Setting<Boolean> ADAPTIVE = Setting.bool("snapshot_adaptive",
+            "pace chunked snapshots by what they cost the source: a probe (one more connection, every 50 ms) "
+                    + "measures the source's write rate and its answer time while reading and in short pauses (300 ms "
+                    + "every 5 s); the rate drops by 30% whenever the source writes less than 95% of its rate in the "
+                    + "pauses or answers markedly slower, and grows again when it does not; snapshot_max_rows_per_second "
+                    + "still caps it; false: only the cap")
+            .withDefault(true);
     static final Setting<String> SLOT = Setting.string("slot",
             "replication slot name; default ferry_<name>", "ferry_shop");
     static final Setting<String> PUBLICATION = Setting.string("publication",
@@ -68,7 +76,7 @@ record ConnectionSettings(String host, int port, String database, String user, S
                     + "instead of the server spilling them to its own disk; false: protocol 1").withDefault(true);
 
     static final List<Setting<?>> ALL = List.of(HOST, PORT, DATABASE, USER, PASSWORD, TABLES, SNAPSHOT, SLOT, PUBLICATION,
-            NEW_TABLES_CHECK, STREAM_IN_PROGRESS, CHUNK_ROWS, MAX_ROWS_PER_SECOND, CHUNKS_IN_FLIGHT, READERS);
+            NEW_TABLES_CHECK, STREAM_IN_PROGRESS, CHUNK_ROWS, MAX_ROWS_PER_SECOND, CHUNKS_IN_FLIGHT, READERS, ADAPTIVE);
 
     static ConnectionSettings read(String pipelineName, ComponentConfig c) throws FerryException {
         TableFilter tables = TableFilter.parse(c.find(TABLES).orElse(List.of()), "public");
@@ -84,7 +92,7 @@ record ConnectionSettings(String host, int port, String database, String user, S
                 c.find(PASSWORD).orElse(null), tables, c.get(SNAPSHOT).equals("initial"),
                 c.find(SLOT).orElse(defaultName), c.find(PUBLICATION).orElse(defaultName), c.where("tables"),
                 c.get(NEW_TABLES_CHECK), c.get(STREAM_IN_PROGRESS), c.get(SNAPSHOT).equals("chunked"), c.get(CHUNK_ROWS),
-                c.get(MAX_ROWS_PER_SECOND), c.get(CHUNKS_IN_FLIGHT), c.get(READERS));
+                c.get(MAX_ROWS_PER_SECOND), c.get(CHUNKS_IN_FLIGHT), c.get(READERS), c.get(ADAPTIVE));
     }
 
     /** {@code host:port/database}, for messages. */

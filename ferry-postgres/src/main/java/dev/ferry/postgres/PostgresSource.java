@@ -99,7 +99,7 @@ public final class PostgresSource implements Source {
 
     @Override
     public int helperThreads() {
-        return settings.snapshotReaders();
+        return settings.snapshotReaders() + (settings.adaptiveSnapshot() ? 1 : 0); // the readers, and the probe
     }
 
     @Override
@@ -231,7 +231,8 @@ public final class PostgresSource implements Source {
             }
             List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
             snapshots = new ChunkedSnapshots(work().resolve("snapshots"), additions.prefix(), settings.chunkRows(),
-                    new SnapshotThrottle(settings.maxRowsPerSecond()), settings.chunksInFlight(),
+                    new SnapshotThrottle(settings.maxRowsPerSecond(), settings.adaptiveSnapshot(), settings.chunkRows()),
+                    settings.chunksInFlight(),
                     connections::regular);
             if (helpers != null) {
                 snapshots.helpers(helpers);
