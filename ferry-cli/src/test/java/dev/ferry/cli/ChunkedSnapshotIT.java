@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ReplayVerifier;
+import dev.ferry.testkit.TestingPostgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -156,6 +157,64 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
                 + "read twice (chunks of 2,000, 4 in flight)%n", rows / 2000, readTwice);
         assertThat(readTwice).as("only the chunks in flight are read again").isPositive().isLessThanOrEqualTo(4 * 2000);
         assertThat(reads.size()).as("rows read over both runs").isGreaterThanOrEqualTo(rows - rows / 777 - 1);
+    }
+
+    @Test
+    void readsItsChunksFromAStandbyWhileTheSourceChanges() throws Exception {
+        String db = "standby";
+        int rows = 40_000;
+        createTable(db, rows);
+        try (TestingPostgres standby = pg.startStandby()) {
+            writePipeline(db, "  snapshot: chunked\n  snapshot_chunk_rows: 2000\n  snapshot_replica: 127.0.0.1:"
+                    + standby.port() + "\n");
+            long before = tupleReads(db);
+            AtomicBoolean running = new AtomicBoolean(true);
+            AtomicLong changes = new AtomicLong();
+            Thread workload = new Thread(() -> workload(db, running, changes), "workload");
+            FerryProcess ferry = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
+            workload.start();
+            try {
+                awaitStderr(ferry, "Snapshot of public.big finished", 120);
+            } finally {
+                running.set(false);
+                workload.join();
+            }
+            long onSource = tupleReads(db) - before; // before the replay check reads the table itself
+            awaitReplay(db, ferry);
+            ferry.terminate();
+            assertThat(ferry.waitFor()).as(ferry.stderr()).isZero();
+            System.out.printf("ChunkedSnapshotIT: %,d rows read from a standby while the workload made %,d changes; "
+                    + "%,d rows read on the source (the workload's own)%n", rows, changes.get(), onSource);
+            assertThat(changes.get()).isPositive();
+            assertThat(onSource).as("the chunks were not read on the source").isLessThan(rows / 4);
+        }
+    }
+
+    @Test
+    void aReplicaThatIsNotAStandbyStopsTheSnapshotWithTheReason() throws Exception {
+        String db = "notstandby";
+        createTable(db, 1_000);
+        // the source itself given as the replica: reading there would skip the wait for its replay
+        writePipeline(db, "  snapshot: chunked\n  snapshot_replica: 127.0.0.1:" + pg.port() + "\n");
+        FerryProcess ferry = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(ferry.waitFor()).as(ferry.stderr()).isZero();
+        assertThat(ferry.stderr()).contains("The snapshot of public.big stopped")
+                .contains("snapshot_replica is not a standby");
+        FerryProcess status = FerryProcess.start(dir, env(), "status", "-c", "pipeline.yaml");
+        assertThat(status.waitFor()).as(status.stderr()).isZero();
+        assertThat(status.stdout()).contains("STOPPED").contains("not a standby");
+    }
+
+    /** Rows of big read on the source so far (index and sequential scans), from its statistics. */
+    private static long tupleReads(String db) throws SQLException {
+        try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+            s.execute("SELECT pg_stat_clear_snapshot()");
+            try (ResultSet rs = s.executeQuery("SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) "
+                    + "FROM pg_stat_user_tables WHERE relname = 'big'")) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
     }
 
     @Test

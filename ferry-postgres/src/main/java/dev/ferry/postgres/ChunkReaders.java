@@ -4,19 +4,19 @@ import dev.ferry.error.FerryException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Map;
+import java.util.Set;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 
 /**
- * Reads snapshot chunks on the helper threads the pipeline lends the source, each chunk on a
- * connection of its own, so that reading and converting rows overlap with the capture thread
- * decoding the stream and appending to the Log. As many connections are open as chunks were read
- * at once (at most the helper threads); a connection that failed is closed and a new one opened for
- * the next chunk. Without helper threads (a source used outside a pipeline), chunks are read on the
- * caller's thread.
+ * Reads snapshot chunks on the helper threads the pipeline lends the source, each chunk in a
+ * session of its own (a connection to the source, and one to the standby chunks are read from, if
+ * any), so that reading and converting rows overlap with the capture thread decoding the stream and
+ * appending to the Log. As many sessions are open as chunks were read at once (at most the helper
+ * threads); a session whose connection failed is closed and a new one opened for the next chunk.
+ * Without helper threads (a source used outside a pipeline), chunks are read on the caller's thread.
  */
 final class ChunkReaders implements AutoCloseable {
     /** Opens a regular connection with Ferry's session settings. */
@@ -24,9 +24,16 @@ final class ChunkReaders implements AutoCloseable {
         Connection open() throws FerryException;
     }
 
-    /** The work of one chunk on a reader's connection, with a catalog read through it. */
+    /**
+     * A reader's connections: {@code source} for watermarks and the catalog, {@code read} for the
+     * rows (the standby's, or the same as {@code source}).
+     */
+    record Session(Connection source, Connection read, Catalog catalog) {
+    }
+
+    /** The work of one chunk in a reader's session. */
     interface Work {
-        void run(Connection connection, Catalog catalog) throws SQLException;
+        void run(Session session) throws SQLException;
     }
 
     /** Told on the reader's thread when a chunk's work failed; the connection is closed if it broke. */
@@ -35,14 +42,17 @@ final class ChunkReaders implements AutoCloseable {
     }
 
     private final Opener opener;
-    private final Queue<Connection> idle = new ConcurrentLinkedQueue<>();
-    private final Map<Connection, Catalog> open = new ConcurrentHashMap<>();
+    private final Opener replicaOpener;
+    private final Queue<Session> idle = new ConcurrentLinkedQueue<>();
+    private final Set<Session> open = ConcurrentHashMap.newKeySet();
     private volatile Executor helpers = Runnable::run;
     private volatile boolean threaded;
     private volatile boolean closed;
 
-    ChunkReaders(Opener opener) {
+    /** Sessions from {@code opener}, and from {@code replicaOpener} for the rows when not null. */
+    ChunkReaders(Opener opener, Opener replicaOpener) {
         this.opener = opener;
+        this.replicaOpener = replicaOpener;
     }
 
     /** The pipeline's helper threads; called before the first {@link #submit}. */
@@ -62,37 +72,57 @@ final class ChunkReaders implements AutoCloseable {
             if (closed) {
                 return; // queued before the source closed: nobody waits for it any more
             }
-            Connection c = idle.poll();
+            Session session = idle.poll();
             try {
-                if (c == null) {
-                    c = opener.open();
-                    open.put(c, new Catalog(c));
-                    if (closed) {
-                        discard(c);
+                if (session == null) {
+                    session = openSession();
+                    if (session == null) {
                         return;
                     }
-                    try (Statement s = c.createStatement()) {
-                        // a watermark reaches the decoder when its commit is flushed: at once, not at the
-                        // WAL writer's next round (up to wal_writer_delay) on a server with it off
-                        s.execute("SET synchronous_commit = on");
-                    }
                 }
-                work.run(c, open.get(c));
-                idle.add(c);
+                work.run(session);
+                idle.add(session);
             } catch (SQLException e) {
-                if (c != null && broken(c)) {
-                    discard(c);
-                } else if (c != null) {
-                    idle.add(c);
+                if (session != null && (broken(session.source()) || broken(session.read()))) {
+                    discard(session);
+                } else if (session != null) {
+                    idle.add(session);
                 }
                 failed.failed(e);
             } catch (FerryException | RuntimeException e) {
-                if (c != null) {
-                    discard(c);
+                if (session != null) {
+                    discard(session);
                 }
                 failed.failed(e);
             }
         });
+    }
+
+    /** A new session, or null when the readers closed meanwhile. */
+    private Session openSession() throws FerryException, SQLException {
+        Connection source = opener.open();
+        Connection read = source;
+        try {
+            if (replicaOpener != null) {
+                read = replicaOpener.open();
+            }
+            try (Statement s = source.createStatement()) {
+                // a watermark reaches the decoder when its commit is flushed: at once, not at the
+                // WAL writer's next round (up to wal_writer_delay) on a server with it off
+                s.execute("SET synchronous_commit = on");
+            }
+        } catch (FerryException | SQLException | RuntimeException e) {
+            PostgresConnections.close(source);
+            PostgresConnections.close(read);
+            throw e;
+        }
+        Session session = new Session(source, read, new Catalog(source));
+        open.add(session);
+        if (closed) {
+            discard(session);
+            return null;
+        }
+        return session;
     }
 
     private static boolean broken(Connection c) {
@@ -103,9 +133,10 @@ final class ChunkReaders implements AutoCloseable {
         }
     }
 
-    private void discard(Connection c) {
-        open.remove(c);
-        PostgresConnections.close(c);
+    private void discard(Session session) {
+        open.remove(session);
+        PostgresConnections.close(session.source());
+        PostgresConnections.close(session.read());
     }
 
     /** Whether {@link #close()} was called: long work ends. */
@@ -120,8 +151,7 @@ final class ChunkReaders implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        open.keySet().forEach(PostgresConnections::close);
-        open.clear();
+        open.forEach(this::discard);
         idle.clear();
     }
 }

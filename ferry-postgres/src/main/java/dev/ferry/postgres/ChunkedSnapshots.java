@@ -214,13 +214,13 @@ final class ChunkedSnapshots implements AutoCloseable {
      * {@code readers} threads with connections from {@code opener}.
      */
     ChunkedSnapshots(Path folder, String prefix, int chunkRows, SnapshotThrottle throttle, int chunksInFlight,
-                     ChunkReaders.Opener opener) {
+                     ChunkReaders.Opener opener, ChunkReaders.Opener replicaOpener) {
         this.folder = folder;
         this.prefix = prefix;
         this.chunkRows = chunkRows;
         this.throttle = throttle;
         this.chunksInFlight = chunksInFlight;
-        this.readers = new ChunkReaders(opener);
+        this.readers = new ChunkReaders(opener, replicaOpener);
         try {
             Path progress = folder.resolve("progress.json");
             if (Files.exists(progress)) {
@@ -242,7 +242,7 @@ final class ChunkedSnapshots implements AutoCloseable {
     static ChunkedSnapshots progress(Path folder) {
         return new ChunkedSnapshots(folder, "", 1, new SnapshotThrottle(0), 1, () -> {
             throw new IllegalStateException("progress only");
-        });
+        }, null);
     }
 
     /** The pipeline's helper threads, on which chunks are read. */
@@ -313,8 +313,7 @@ final class ChunkedSnapshots implements AutoCloseable {
             }
             inFlight++;
             throttle.chunkRead(chunkRows, System.nanoTime());
-            readers.submit((c, catalog) -> readNext(c, catalog, job), e -> outcomes.add(new Outcome(job, null, e, null,
-                    false)));
+            readers.submit(session -> readNext(session, job), e -> outcomes.add(new Outcome(job, null, e, null, false)));
         }
     }
 
@@ -329,8 +328,8 @@ final class ChunkedSnapshots implements AutoCloseable {
             return;
         }
         probing = true;
-        readers.submit((c, catalog) -> {
-            try (PreparedStatement probe = c.prepareStatement(
+        readers.submit(session -> {
+            try (PreparedStatement probe = session.source().prepareStatement(
                     "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")) {
                 // ends a while after the last chunk: an idle pipeline holds no probe connection
                 while (!readers.closed() && System.nanoTime() - lastWorkNanos < 10_000_000_000L) {
@@ -359,7 +358,8 @@ final class ChunkedSnapshots implements AutoCloseable {
      * On a reader's thread: checks the table, takes the job's next range (planning it), and reads
      * it between its watermarks; anything else ends as an {@link Outcome}.
      */
-    private void readNext(Connection c, Catalog catalog, Job job) throws SQLException {
+    private void readNext(ChunkReaders.Session session, Job job) throws SQLException {
+        Catalog catalog = session.catalog();
         if (!catalog.exists(job.table)) {
             outcomes.add(new Outcome(job, null, null, null, true));
             return;
@@ -377,7 +377,7 @@ final class ChunkedSnapshots implements AutoCloseable {
         String table = from(catalog, job.table);
         Range range;
         try {
-            range = take(c, job, schema, keyNames, table);
+            range = take(session.read(), job, schema, keyNames, table);
         } catch (SQLException e) {
             outcomes.add(new Outcome(job, null, e, null, false));
             return;
@@ -388,7 +388,7 @@ final class ChunkedSnapshots implements AutoCloseable {
         }
         Window w = new Window(job, range, schema, keyNames);
         try {
-            readChunk(c, w, table);
+            readChunk(session, w, table);
         } catch (SQLException e) {
             if (windows.remove(w.id) != null) {
                 outcomes.add(new Outcome(job, range, e, null, false)); // else the high watermark came and settled it
@@ -485,9 +485,10 @@ final class ChunkedSnapshots implements AutoCloseable {
         if (state.startsWith("08") || state.startsWith("57P")) {
             throw e; // the connection: the source reconnects
         }
-        if (state.equals("57014") || state.equals("55P03")) {
-            // a low watermark already written arrives unknown and is ignored; try again in a while
-            LOG.info("A chunk of {} waited too long ({}); trying again in 5 s", job.table, e.getMessage());
+        if (state.equals("57014") || state.equals("55P03") || state.equals("40001")) {
+            // a timeout, a lock not granted in time, or (on a standby) a conflict with recovery: a low
+            // watermark already written arrives unknown and is ignored; try again in a while
+            LOG.info("A chunk of {} could not be read now ({}); trying again in 5 s", job.table, e.getMessage());
             retryAfterNanos = System.nanoTime() + 5_000_000_000L;
             return;
         }
@@ -711,10 +712,18 @@ final class ChunkedSnapshots implements AutoCloseable {
         emitted.removeIf(e -> e.through().compareTo(returned) > 0);
     }
 
-    /** On a reader's thread: the low watermark, the chunk in one short read-only transaction, the high watermark. */
-    private void readChunk(Connection c, Window w, String table) throws SQLException {
+    /**
+     * On a reader's thread: the low watermark, the chunk in one short read-only transaction, the
+     * high watermark. From a standby, the chunk is read once the standby has replayed the low
+     * watermark: it then sees every change before it, like the source would.
+     */
+    private void readChunk(ChunkReaders.Session session, Window w, String table) throws SQLException {
+        Connection c = session.read();
         windows.put(w.id, w); // before the low watermark, which the capture thread may see at once
-        watermark(c, LOW, w.id);
+        watermark(session.source(), LOW, w.id);
+        if (c != session.source()) {
+            awaitReplay(session);
+        }
         List<Column> keys = w.keyNames.stream().map(k -> w.schema.column(w.schema.indexOf(k))).toList();
         String keyList = keys.stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
         StringBuilder sql = new StringBuilder("SELECT ")
@@ -742,7 +751,45 @@ final class ChunkedSnapshots implements AutoCloseable {
             return null;
         });
         w.ready = true;
-        watermark(c, HIGH, w.id);
+        watermark(session.source(), HIGH, w.id);
+    }
+
+    /** Waits (at most 30 s) until the standby has replayed the source's WAL as far as it is written now. */
+    private static void awaitReplay(ChunkReaders.Session session) throws SQLException {
+        String target;
+        try (Statement s = session.source().createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+            rs.next();
+            target = rs.getString(1);
+        }
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        try (PreparedStatement ps = session.read().prepareStatement(
+                "SELECT pg_is_in_recovery(), coalesce(pg_last_wal_replay_lsn() >= ?::pg_lsn, false)")) {
+            ps.setString(1, target);
+            while (true) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        throw new SQLException("snapshot_replica is not a standby (pg_is_in_recovery() is false): "
+                                + "chunks can only be read from a hot standby of the source", "55000");
+                    }
+                    if (rs.getBoolean(2)) {
+                        return;
+                    }
+                }
+                if (System.nanoTime() - deadline > 0) {
+                    // taken as a timeout: the chunk is tried again in a while, the stream goes on
+                    throw new SQLException("the standby (snapshot_replica) has not replayed " + target
+                            + " within 30 s", "57014");
+                }
+                try {
+                    Thread.sleep(5);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SQLException("interrupted while waiting for the standby", "57014", e);
+                }
+            }
+        }
     }
 
     /** A statement's work in one short read-only transaction with a statement and a lock timeout. */

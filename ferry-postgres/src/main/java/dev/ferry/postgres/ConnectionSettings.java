@@ -18,12 +18,13 @@ import java.util.List;
  * @param chunksInFlight       chunks read ahead of the stream
  * @param snapshotReaders      threads (each with a connection) reading chunks
  * @param adaptiveSnapshot     whether chunked snapshots slow down when a probe shows the source loaded
+ * @param snapshotReplica      {@code host:port} of a standby to read chunks from, or null for the source itself
  */
 record ConnectionSettings(String host, int port, String database, String user, String password,
                           TableFilter tables, boolean initialSnapshot, String slot, String publication,
                           String tablesWhere, int newTablesCheckSeconds, boolean streamInProgress,
                           boolean chunkedSnapshot, int chunkRows, int maxRowsPerSecond, int chunksInFlight,
-                          int snapshotReaders, boolean adaptiveSnapshot) {
+                          int snapshotReaders, boolean adaptiveSnapshot, String snapshotReplica) {
 
     static final Setting<String> HOST = Setting.string("host", "PostgreSQL host name or address", "127.0.0.1")
             .withDefault("127.0.0.1");
@@ -65,6 +66,10 @@ record ConnectionSettings(String host, int port, String database, String user, S
                     + "pauses or answers markedly slower, and grows again when it does not; snapshot_max_rows_per_second "
                     + "still caps it; false: only the cap")
             .withDefault(true);
+    static final Setting<String> REPLICA = Setting.string("snapshot_replica",
+            "host:port of a hot standby of the source to read chunked snapshots from (same database, user and "
+                    + "password); watermarks still go to the source, and each chunk waits until the standby has "
+                    + "replayed its low watermark; default: read from the source", "replica.internal:5432");
     static final Setting<String> SLOT = Setting.string("slot",
             "replication slot name; default ferry_<name>", "ferry_shop");
     static final Setting<String> PUBLICATION = Setting.string("publication",
@@ -76,7 +81,7 @@ record ConnectionSettings(String host, int port, String database, String user, S
                     + "instead of the server spilling them to its own disk; false: protocol 1").withDefault(true);
 
     static final List<Setting<?>> ALL = List.of(HOST, PORT, DATABASE, USER, PASSWORD, TABLES, SNAPSHOT, SLOT, PUBLICATION,
-            NEW_TABLES_CHECK, STREAM_IN_PROGRESS, CHUNK_ROWS, MAX_ROWS_PER_SECOND, CHUNKS_IN_FLIGHT, READERS, ADAPTIVE);
+            NEW_TABLES_CHECK, STREAM_IN_PROGRESS, CHUNK_ROWS, MAX_ROWS_PER_SECOND, CHUNKS_IN_FLIGHT, READERS, ADAPTIVE, REPLICA);
 
     static ConnectionSettings read(String pipelineName, ComponentConfig c) throws FerryException {
         TableFilter tables = TableFilter.parse(c.find(TABLES).orElse(List.of()), "public");
@@ -92,7 +97,34 @@ record ConnectionSettings(String host, int port, String database, String user, S
                 c.find(PASSWORD).orElse(null), tables, c.get(SNAPSHOT).equals("initial"),
                 c.find(SLOT).orElse(defaultName), c.find(PUBLICATION).orElse(defaultName), c.where("tables"),
                 c.get(NEW_TABLES_CHECK), c.get(STREAM_IN_PROGRESS), c.get(SNAPSHOT).equals("chunked"), c.get(CHUNK_ROWS),
-                c.get(MAX_ROWS_PER_SECOND), c.get(CHUNKS_IN_FLIGHT), c.get(READERS), c.get(ADAPTIVE));
+                c.get(MAX_ROWS_PER_SECOND), c.get(CHUNKS_IN_FLIGHT), c.get(READERS), c.get(ADAPTIVE),
+                replica(c));
+    }
+
+    private static String replica(ComponentConfig c) throws FerryException {
+        String value = c.find(REPLICA).orElse(null);
+        if (value == null) {
+            return null;
+        }
+        int colon = value.lastIndexOf(':');
+        String port = colon < 0 ? "" : value.substring(colon + 1);
+        if (colon <= 0 || !port.matches("[0-9]{1,5}") || Integer.parseInt(port) < 1 || Integer.parseInt(port) > 65535) {
+            throw FerryException.config(c.where(REPLICA.key()) + " must be host:port, e.g. replica.internal:5432; got \""
+                    + value + "\".");
+        }
+        return value;
+    }
+
+    /** The same settings pointing at {@code snapshot_replica}, or null when there is none. */
+    ConnectionSettings replicaSettings() {
+        if (snapshotReplica == null) {
+            return null;
+        }
+        int colon = snapshotReplica.lastIndexOf(':');
+        String replicaHost = snapshotReplica.substring(0, colon).replace("[", "").replace("]", "");
+        return new ConnectionSettings(replicaHost, Integer.parseInt(snapshotReplica.substring(colon + 1)), database, user,
+                password, tables, initialSnapshot, slot, publication, tablesWhere, newTablesCheckSeconds, streamInProgress,
+                chunkedSnapshot, chunkRows, maxRowsPerSecond, chunksInFlight, snapshotReaders, adaptiveSnapshot, null);
     }
 
     /** {@code host:port/database}, for messages. */

@@ -97,6 +97,12 @@ public final class PostgresSource implements Source {
         return workFolder;
     }
 
+    /** Connections to {@code snapshot_replica}, or null to read chunks from the source. */
+    private ChunkReaders.Opener replicaOpener() {
+        ConnectionSettings replica = settings.replicaSettings();
+        return replica == null ? null : new PostgresConnections(replica)::regular;
+    }
+
     @Override
     public int helperThreads() {
         return settings.snapshotReaders() + (settings.adaptiveSnapshot() ? 1 : 0); // the readers, and the probe
@@ -232,8 +238,7 @@ public final class PostgresSource implements Source {
             List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
             snapshots = new ChunkedSnapshots(work().resolve("snapshots"), additions.prefix(), settings.chunkRows(),
                     new SnapshotThrottle(settings.maxRowsPerSecond(), settings.adaptiveSnapshot(), settings.chunkRows()),
-                    settings.chunksInFlight(),
-                    connections::regular);
+                    settings.chunksInFlight(), connections::regular, replicaOpener());
             if (helpers != null) {
                 snapshots.helpers(helpers);
             }

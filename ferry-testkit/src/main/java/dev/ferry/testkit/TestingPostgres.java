@@ -303,6 +303,43 @@ public final class TestingPostgres implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts a hot standby of this server: a base backup taken over streaming replication
+     * ({@code pg_basebackup -R}), on a free loopback port, with the same users and password. Close it
+     * before this server. Its databases are read-only; create them here.
+     */
+    public TestingPostgres startStandby() {
+        long started = System.nanoTime();
+        Path base = null;
+        try {
+            base = Files.createTempDirectory("ferry-pg-standby-");
+            if (runAs != null) {
+                Processes.run(List.of("chown", "-R", runAs + ":", base.toString()), base, null, 30);
+            }
+            Processes.run(List.of(bin.resolve("pg_basebackup").toString(), "-D", base.resolve("data").toString(),
+                    "-d", "host=" + HOST + " port=" + port + " user=" + SUPERUSER + " password=" + password,
+                    "-X", "stream", "-R", "-c", "fast", "--no-sync"), base, runAs, 120);
+            int standbyPort = startOnFreePort(bin, base, runAs);
+            TestingPostgres standby;
+            try {
+                standby = new TestingPostgres(bin, base, runAs, password, standbyPort);
+            } catch (RuntimeException e) {
+                stopImmediately(bin, base, runAs);
+                throw e;
+            }
+            RUNNING.add(standby);
+            LOG.info("Standby of {} started on {}:{} in {} ms", this, HOST, standbyPort,
+                    (System.nanoTime() - started) / 1_000_000);
+            return standby;
+        } catch (IOException e) {
+            PostgresBinaries.deleteTree(base);
+            throw new IllegalStateException("could not prepare a standby's data directory: " + e, e);
+        } catch (RuntimeException e) {
+            PostgresBinaries.deleteTree(base);
+            throw e;
+        }
+    }
+
     private static void configure(Path data, Map<String, String> extra) throws IOException {
         Map<String, String> settings = new LinkedHashMap<>();
         settings.put("listen_addresses", HOST);
