@@ -38,7 +38,7 @@ final class ChunkReaders implements AutoCloseable {
 
     /** Told on the reader's thread when a chunk's work failed; the connection is closed if it broke. */
     interface Failed {
-        void failed(Exception e);
+        void failed(Throwable e);
     }
 
     private final Opener opener;
@@ -89,7 +89,8 @@ final class ChunkReaders implements AutoCloseable {
                     idle.add(session);
                 }
                 failed.failed(e);
-            } catch (FerryException | RuntimeException e) {
+            } catch (FerryException | RuntimeException | Error e) {
+                // an Error too (out of memory while holding a chunk): the chunk must not stay in flight
                 if (session != null) {
                     discard(session);
                 }

@@ -74,7 +74,7 @@ final class ChunkedSnapshots implements AutoCloseable {
     private static final long REQUEST_SCAN_MILLIS = 1000;
 
     /** Keys from {@code start} (exclusive; null: the first) to {@code end} (inclusive; null: the last), texts. */
-    private record Range(long seq, List<String> start, List<String> end) {
+    private record Range(long seq, List<String> start, List<String> end, boolean last) {
     }
 
     /**
@@ -92,9 +92,18 @@ final class ChunkedSnapshots implements AutoCloseable {
         List<String> lastKey;
         /** Where the next range to plan starts. */
         List<String> planned;
+        /**
+         * The table's last key when this run took the job up (null: it was empty), the end of its
+         * last range: rows added beyond it come with the stream, and a table that grows faster than
+         * it is read still ends. Under {@code planning}.
+         */
+        List<String> endKey;
+        boolean endKnown;
         /** Whether the last range (to the table's end) has been planned. */
         boolean allPlanned;
         long nextSeq;
+        /** Reader tasks handed out that have not taken their range yet. */
+        int waiting;
         /** Ranges to read again or to finish (a chunk cut short), before new ones. */
         final ArrayDeque<Range> pending = new ArrayDeque<>();
         /** Durable ranges beyond the first gap, by sequence: their ends (an empty list for the last range). */
@@ -125,7 +134,18 @@ final class ChunkedSnapshots implements AutoCloseable {
          * {@code ahead} ranges lie beyond the durable ones (a restart reads at most those again).
          */
         synchronized boolean hasWork(int ahead) {
-            return failed == null && (!pending.isEmpty() || (!allPlanned && nextSeq - doneSeq - 1 < ahead));
+            long plannable = allPlanned ? 0 : Math.max(0, ahead - (nextSeq - doneSeq - 1));
+            return failed == null && pending.size() + plannable > waiting;
+        }
+
+        /** A reader's task for this job was handed out: it counts against the work until it starts. */
+        synchronized void handedOut() {
+            waiting++;
+        }
+
+        /** The task started (or failed before it could). */
+        synchronized void started() {
+            waiting--;
         }
 
         synchronized void putBack(Range range) {
@@ -148,8 +168,8 @@ final class ChunkedSnapshots implements AutoCloseable {
         List<String> lastKey;
         /** Whether rows of the range may be left beyond {@code lastKey}. */
         boolean cut;
-        /** Transactions in progress for the chunk's read (low 32 bits of their xids). */
-        java.util.Set<Long> inProgress = java.util.Set.of();
+        /** The transactions the chunk's read could not see: in progress, or at and beyond its xmax. */
+        Invisible invisible = Invisible.NONE;
         volatile boolean ready;
         boolean lowSeen;
         /** The count of commits the stream had delivered when the low watermark arrived. */
@@ -170,9 +190,10 @@ final class ChunkedSnapshots implements AutoCloseable {
 
     /**
      * A chunk emitted at its high watermark; its progress is recorded once {@code through} is
-     * durable. {@code end} is set when it finished its range: the range's end, empty for the last.
+     * durable. {@code end} is set when it finished its range: the range's end, empty for the last;
+     * else {@code reached} is where it stopped, the range going on from there.
      */
-    private record Emitted(Job job, PgPosition through, long seq, List<String> end, long rows) {
+    private record Emitted(Job job, PgPosition through, long seq, List<String> end, List<String> reached, long rows) {
     }
 
     /**
@@ -180,7 +201,7 @@ final class ChunkedSnapshots implements AutoCloseable {
      * thread to handle: {@code range} (when one was taken) is read again, {@code error} (when
      * there is one) says why.
      */
-    private record Outcome(Job job, Range range, Exception error, String stop, boolean dropped) {
+    private record Outcome(Job job, Range range, Throwable error, String stop, boolean dropped) {
     }
 
     private final Path folder;
@@ -197,6 +218,7 @@ final class ChunkedSnapshots implements AutoCloseable {
     /** Whether the probe runs, and when chunks were last waiting to be read (it stops 10 s after). */
     private volatile boolean probing;
     private volatile long lastWorkNanos;
+    private volatile long probeRetryNanos = System.nanoTime();
     /** Chunks submitted and not yet resolved (emitted, read again, or failed): capture thread only. */
     private int inFlight;
     private long nextReportMillis;
@@ -205,6 +227,10 @@ final class ChunkedSnapshots implements AutoCloseable {
     /** The xids of the transactions the stream committed lately, with the count of commits then. */
     private final LinkedHashMap<Long, Long> recentCommits = new LinkedHashMap<>();
     private long commits;
+    /** The xids of the latest commits, by their count modulo the length. */
+    private final long[] lastCommits = new long[65_536];
+    /** How many commits before a low watermark may hold one beyond the chunk's xmax (only concurrent ones can). */
+    private static final int XMAX_LOOKBACK = 1024;
     private static final int RECENT_COMMITS = 65_536;
     private static final long CHUNK_BYTES = 8L * 1024 * 1024;
     private long nextRequestScanMillis;
@@ -313,14 +339,25 @@ final class ChunkedSnapshots implements AutoCloseable {
             }
             inFlight++;
             throttle.chunkRead(chunkRows, System.nanoTime());
-            readers.submit(session -> readNext(session, job), e -> outcomes.add(new Outcome(job, null, e, null, false)));
+            job.handedOut();
+            java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
+            readers.submit(session -> {
+                started.set(true);
+                job.started();
+                readNext(session, job);
+            }, e -> {
+                if (!started.getAndSet(true)) {
+                    job.started(); // failed before it ran (no session could be opened)
+                }
+                outcomes.add(new Outcome(job, null, e, null, false));
+            });
         }
     }
 
     /** Times the probe query for an adaptive throttle while chunks are to be read, on a helper thread. */
     private void probe() {
         lastWorkNanos = System.nanoTime();
-        if (!throttle.adaptive() || probing) {
+        if (!throttle.adaptive() || probing || System.nanoTime() - probeRetryNanos < 0) {
             return;
         }
         if (!readers.threaded()) {
@@ -349,8 +386,10 @@ final class ChunkedSnapshots implements AutoCloseable {
                 probing = false;
             }
         }, e -> {
+            // no probe for a while (a full server, a lost connection): the pace holds meanwhile
+            probeRetryNanos = System.nanoTime() + 10_000_000_000L;
             probing = false;
-            LOG.debug("the snapshot's probe stopped: {}", e.getMessage());
+            LOG.info("The snapshot's probe stopped ({}); trying again in 10 s", e.getMessage());
         });
     }
 
@@ -389,7 +428,9 @@ final class ChunkedSnapshots implements AutoCloseable {
         Window w = new Window(job, range, schema, keyNames);
         try {
             readChunk(session, w, table);
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException | Error e) {
+            // reported once, here (not thrown on: the reader would report it again); a failure that
+            // is not SQL's stops the pipeline on the capture thread
             if (windows.remove(w.id) != null) {
                 outcomes.add(new Outcome(job, range, e, null, false)); // else the high watermark came and settled it
             }
@@ -410,23 +451,44 @@ final class ChunkedSnapshots implements AutoCloseable {
                 }
                 start = job.planned;
             }
-            List<String> end = boundary(c, job, schema, keyNames, table, start);
+            List<Column> keys = keyNames.stream().map(k -> schema.column(schema.indexOf(k))).toList();
+            if (!job.endKnown) {
+                job.endKey = endKey(c, job, keys, table);
+                job.endKnown = true;
+            }
+            List<String> end = boundary(c, job, keys, table, start);
+            boolean last = end == null;
+            if (last) {
+                end = job.endKey;
+            }
             synchronized (job) {
-                Range range = new Range(job.nextSeq++, start, end);
+                Range range = new Range(job.nextSeq++, start, end, last);
                 job.planned = end;
-                job.allPlanned = end == null;
+                job.allPlanned = last;
                 return range;
             }
         }
     }
 
+    /** The table's last key (with the job's condition), or null when no row matches. */
+    private List<String> endKey(Connection c, Job job, List<Column> keys, String table) throws SQLException {
+        String keyList = keys.stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
+        StringBuilder sql = new StringBuilder("SELECT ").append(keyList).append(" FROM ").append(table)
+                .append(" WHERE true");
+        if (job.where != null) {
+            sql.append(" AND (").append(job.where).append(')');
+        }
+        sql.append(" ORDER BY ").append(keys.stream().map(k -> quoteIdent(k.name()) + " DESC")
+                .collect(Collectors.joining(", "))).append(" LIMIT 1");
+        return keyAt(c, sql.toString(), keys.size(), null, null);
+    }
+
     /**
      * Where a range from {@code start} ends: the key {@code chunkRows} rows on (an index-only walk
-     * in the key index), or null when fewer are left.
+     * in the key index), or null when fewer are left before the job's end key.
      */
-    private List<String> boundary(Connection c, Job job, TableSchema schema, List<String> keyNames, String table,
-                                  List<String> start) throws SQLException {
-        List<Column> keys = keyNames.stream().map(k -> schema.column(schema.indexOf(k))).toList();
+    private List<String> boundary(Connection c, Job job, List<Column> keys, String table, List<String> start)
+            throws SQLException {
         String keyList = keys.stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
         StringBuilder sql = new StringBuilder("SELECT ").append(keyList).append(" FROM ").append(table)
                 .append(" WHERE true");
@@ -436,16 +498,25 @@ final class ChunkedSnapshots implements AutoCloseable {
         if (start != null) {
             sql.append(" AND (").append(keyList).append(") > (").append(casts(keys)).append(')');
         }
+        if (job.endKey != null) {
+            sql.append(" AND (").append(keyList).append(") <= (").append(casts(keys)).append(')');
+        }
         sql.append(" ORDER BY ").append(keyList).append(" OFFSET ").append(chunkRows - 1).append(" LIMIT 1");
+        return keyAt(c, sql.toString(), keys.size(), start, job.endKey);
+    }
+
+    /** The key a query returns (texts), in a short read-only transaction; null when it returns none. */
+    private static List<String> keyAt(Connection c, String sql, int width, List<String> from, List<String> to)
+            throws SQLException {
         return inShortTransaction(c, false, () -> {
-            try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
-                bind(ps, 1, start);
+            try (PreparedStatement ps = c.prepareStatement(sql)) {
+                bind(ps, bind(ps, 1, from), to);
                 try (ResultSet rs = ps.executeQuery()) {
                     if (!rs.next()) {
                         return null;
                     }
-                    List<String> texts = new ArrayList<>(keys.size());
-                    for (int i = 1; i <= keys.size(); i++) {
+                    List<String> texts = new ArrayList<>(width);
+                    for (int i = 1; i <= width; i++) {
                         texts.add(rs.getString(i));
                     }
                     return texts;
@@ -475,7 +546,7 @@ final class ChunkedSnapshots implements AutoCloseable {
         } else if (o.error() instanceof FerryException e) {
             throw e;
         } else if (o.error() != null) {
-            throw new IllegalStateException("a snapshot reader failed: " + o.error(), o.error());
+            throw new IllegalStateException("A snapshot reader failed: " + o.error(), o.error());
         }
     }
 
@@ -504,10 +575,22 @@ final class ChunkedSnapshots implements AutoCloseable {
     /** The stream committed a transaction: a chunk read while it was not yet visible must not stand. */
     void committed(long xid) {
         recentCommits.put(xid & 0xFFFFFFFFL, ++commits);
+        lastCommits[(int) (commits % lastCommits.length)] = xid & 0xFFFFFFFFL;
         if (recentCommits.size() > RECENT_COMMITS) {
+            // the commits just before an open window's low watermark stay until its high one
+            long keepFrom = Long.MAX_VALUE;
+            for (Window w : windows.values()) {
+                if (w.lowSeen) {
+                    keepFrom = Math.min(keepFrom, w.commitsAtLow - RECENT_COMMITS);
+                }
+            }
             var it = recentCommits.entrySet().iterator();
-            it.next();
-            it.remove();
+            while (recentCommits.size() > RECENT_COMMITS && it.hasNext()) {
+                if (it.next().getValue() >= keepFrom) {
+                    break;
+                }
+                it.remove();
+            }
         }
     }
 
@@ -548,10 +631,10 @@ final class ChunkedSnapshots implements AutoCloseable {
         }
         PgPosition through = out.isEmpty() ? PgPosition.at(lsn) : (PgPosition) out.get(out.size() - 1).position();
         if (w.cut) {
-            job.putBack(new Range(w.range.seq(), w.lastKey, w.range.end())); // the rest of the range
-            emitted.add(new Emitted(job, through, w.range.seq(), null, out.size()));
+            job.putBack(new Range(w.range.seq(), w.lastKey, w.range.end(), w.range.last())); // the rest of the range
+            emitted.add(new Emitted(job, through, w.range.seq(), null, w.lastKey, out.size()));
         } else {
-            emitted.add(new Emitted(job, through, w.range.seq(), w.range.end() == null ? List.of() : w.range.end(),
+            emitted.add(new Emitted(job, through, w.range.seq(), w.range.last() ? List.of() : w.range.end(), null,
                     out.size()));
         }
         return out;
@@ -563,9 +646,20 @@ final class ChunkedSnapshots implements AutoCloseable {
      * not reconciled, so the chunk may hold the row as it was before it.
      */
     private boolean missedCommit(Window w) {
-        for (Long xid : w.inProgress) {
+        for (Long xid : w.invisible.inProgress()) {
             Long at = recentCommits.get(xid);
             if (at != null && at <= w.commitsAtLow) {
+                return true;
+            }
+        }
+        // beyond xmax: transactions that began after every completed one, so committed just before
+        // the low watermark; the last commits before it tell
+        long from = Math.max(0, w.commitsAtLow - XMAX_LOOKBACK);
+        if (commits - from >= lastCommits.length) {
+            return true; // no longer known: read the chunk again rather than guess
+        }
+        for (long c = w.commitsAtLow; c > from; c--) {
+            if (w.invisible.beyondXmax(lastCommits[(int) (c % lastCommits.length)])) {
                 return true;
             }
         }
@@ -611,10 +705,15 @@ final class ChunkedSnapshots implements AutoCloseable {
             Job job = e.job();
             job.chunks++;
             job.rows += e.rows();
-            if (e.end() == null) {
-                continue; // the rest of its range is still to read
-            }
             synchronized (job) {
+                if (e.end() == null) {
+                    // the rest of its range is still to read; if every range before it is done, a
+                    // restart need not read this part again
+                    if (e.seq() == job.doneSeq + 1 && e.reached() != null) {
+                        job.lastKey = e.reached();
+                    }
+                    continue;
+                }
                 job.done.put(e.seq(), e.end());
                 while (!job.done.isEmpty() && job.done.firstKey() == job.doneSeq + 1) {
                     List<String> end = job.done.pollFirstEntry().getValue();
@@ -745,7 +844,7 @@ final class ChunkedSnapshots implements AutoCloseable {
             try (Statement s = c.createStatement();
                  ResultSet rs = s.executeQuery("SELECT pg_current_snapshot()::text")) {
                 rs.next();
-                w.inProgress = inProgress(rs.getString(1));
+                w.invisible = Invisible.parse(rs.getString(1));
             }
             readRows(c, w, keys, sql.toString());
             return null;
@@ -823,16 +922,33 @@ final class ChunkedSnapshots implements AutoCloseable {
         }
     }
 
-    /** The xids (low 32 bits) in progress in a snapshot's text form {@code xmin:xmax:xip,...}. */
-    static java.util.Set<Long> inProgress(String snapshot) {
-        String[] parts = snapshot.split(":");
-        java.util.Set<Long> out = new java.util.HashSet<>();
-        if (parts.length == 3 && !parts[2].isEmpty()) {
-            for (String xid : parts[2].split(",")) {
-                out.add(Long.parseLong(xid) & 0xFFFFFFFFL);
+    /**
+     * The transactions a snapshot ({@code pg_current_snapshot()}, text form {@code xmin:xmax:xip,...})
+     * cannot see: those in progress, and those at or beyond its xmax (xmax is the latest completed
+     * xid + 1, so a transaction that started after the low watermark's may be beyond it yet have
+     * its commit record before the watermark's). As low 32 bits, the stream's xids.
+     */
+    record Invisible(java.util.Set<Long> inProgress, long xmax) {
+        static final Invisible NONE = new Invisible(java.util.Set.of(), -1);
+
+        static Invisible parse(String snapshot) {
+            String[] parts = snapshot.split(":");
+            java.util.Set<Long> out = new java.util.HashSet<>();
+            if (parts.length == 3 && !parts[2].isEmpty()) {
+                for (String xid : parts[2].split(",")) {
+                    out.add(Long.parseLong(xid) & 0xFFFFFFFFL);
+                }
             }
+            return new Invisible(out, Long.parseLong(parts[1]) & 0xFFFFFFFFL);
         }
-        return out;
+
+        boolean contains(long xid) {
+            return inProgress.contains(xid) || beyondXmax(xid);
+        }
+
+        boolean beyondXmax(long xid) {
+            return xmax >= 0 && (int) (xid - xmax) >= 0; // 32-bit xids wrap around: compare by difference
+        }
     }
 
     private void readRows(Connection c, Window w, List<Column> keys, String sql) throws SQLException {

@@ -19,8 +19,9 @@ import java.util.Arrays;
  * for {@link #PAUSE_MILLIS} every {@link #CYCLE_MILLIS}; the probes then set the baselines (the
  * medians of the latest pauses). Every second, the last second of reading is compared with them:
  * writing less than 95% of the baseline rate, or a probe slower than {@code baseline × 1.3 + 0.3 ms},
- * cuts the rate by 30%; otherwise, well inside both, it grows by half. The rate never drops below one
- * chunk per second, so a snapshot always ends; a snapshot of an idle source runs at full speed but
+ * cuts the rate by 30%; otherwise, well inside both, it grows by half, if the rate held chunks back
+ * (a rate the snapshot does not reach is not raised further). The rate never drops below one chunk
+ * per second (or the cap, when lower), so a snapshot always ends; a snapshot of an idle source runs at full speed but
  * for its pauses (about 6% of the time). A source that writes at less than 64 kB/s gives no write
  * signal: the latency alone paces.
  *
@@ -58,6 +59,8 @@ final class SnapshotThrottle {
     private final Baseline walBaseline = new Baseline();
     private final Phase paused = new Phase();
     private final Phase loaded = new Phase();
+    /** Whether the rate held a chunk back since the last adjustment: only then may it grow. */
+    private boolean held;
 
     /** A fixed cap only (0: none). */
     SnapshotThrottle(int maxRowsPerSecond) {
@@ -104,7 +107,9 @@ final class SnapshotThrottle {
                 nextAdjust = nowNanos + ADJUST_MILLIS * MS;
             }
         }
-        return !waiting || nowNanos - nextNanos >= 0; // nanoTime may be negative: compare by difference
+        boolean may = !waiting || nowNanos - nextNanos >= 0; // nanoTime may be negative: compare by difference
+        held |= !may;
+        return may;
     }
 
     /** A chunk of {@code rows} was handed out at {@code nowNanos}: the next waits its share of the rate. */
@@ -145,6 +150,7 @@ final class SnapshotThrottle {
         pauseUntil = nowNanos + PAUSE_MILLIS * MS;
         nextPause = pauseUntil + CYCLE_MILLIS * MS;
         nextAdjust = pauseUntil + ADJUST_MILLIS * MS;
+        held = false;
     }
 
     private void adjust() {
@@ -166,11 +172,15 @@ final class SnapshotThrottle {
             }
         }
         loaded.clear();
+        double ceiling = cap > 0 ? cap : Double.MAX_VALUE;
         if (slowAnswers || fewerWrites) {
-            rate = Math.max(chunkRows, (rate > 0 ? rate : 16.0 * chunkRows) * SLOWER);
-        } else if (writesKept && latency < (latencyBase + latencyLimit) / 2) {
-            rate = Math.min(cap > 0 ? cap : Double.MAX_VALUE, rate * FASTER);
+            rate = Math.min(ceiling, Math.max(chunkRows, rate * SLOWER)); // the cap last: it may be below a chunk
+        } else if (held && writesKept && latency < (latencyBase + latencyLimit) / 2) {
+            // growing a rate the snapshot does not reach (the source answers slower than it) would
+            // only make it slow to come down when load appears
+            rate = Math.min(ceiling, rate * FASTER);
         }
+        held = false;
     }
 
     private static double median(double[] values) {

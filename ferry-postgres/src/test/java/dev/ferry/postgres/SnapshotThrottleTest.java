@@ -45,8 +45,15 @@ class SnapshotThrottleTest {
     /** A second of reading with probes taking {@code latencyMs}, then the throttle's review; returns its end. */
     private static long second(SnapshotThrottle t, long from, double latencyMs) {
         probe(t, from, 1_000, latencyMs);
+        heldBack(t, from);
         t.mayRead(from + 1_000 * MS);
         return from + 1_000 * MS;
+    }
+
+    /** A chunk handed out at {@code from} holds the next one back: the rate is what limits the snapshot. */
+    private static void heldBack(SnapshotThrottle t, long from) {
+        t.chunkRead(1_000_000, from);
+        t.mayRead(from + 500 * MS);
     }
 
     @Test
@@ -71,6 +78,7 @@ class SnapshotThrottleTest {
             for (long at = now; at < now + 1_000 * MS; at += 50 * MS) {
                 t.probed((long) ((t.pausing(at) ? 0.4 : 5.0) * MS), 0, at);
             }
+            heldBack(t, now);
             now += 1_000 * MS;
             t.mayRead(now);
         }
@@ -105,7 +113,8 @@ class SnapshotThrottleTest {
         assertThat(t.rate()).isEqualTo(10_000);
         long pause = (SnapshotThrottle.PAUSE_MILLIS + SnapshotThrottle.CYCLE_MILLIS) * MS;
         assertThat(t.mayRead(pause)).as("the next pause").isFalse();
-        assertThat(t.mayRead(pause + SnapshotThrottle.PAUSE_MILLIS * MS)).isTrue();
+        assertThat(t.pausing(pause + (SnapshotThrottle.PAUSE_MILLIS - 1) * MS)).isTrue();
+        assertThat(t.pausing(pause + SnapshotThrottle.PAUSE_MILLIS * MS)).isFalse();
     }
 
     @Test
@@ -123,6 +132,7 @@ class SnapshotThrottleTest {
             wal[0] += (long) ((t.pausing(at) ? pauseRate : bytesPerSecond) * 0.05);
             t.probed((long) (0.4 * MS), wal[0], at);
         }
+        heldBack(t, from);
         t.mayRead(from + 1_000 * MS);
         return from + 1_000 * MS;
     }
@@ -159,5 +169,29 @@ class SnapshotThrottleTest {
         long now = firstPause(t, 60_000, wal);
         writing(t, now, 20_000, 60_000, wal);
         assertThat(t.rate()).as("60 kB/s is too little to tell; the latency is fine").isEqualTo(24_000);
+    }
+
+    @Test
+    void aRateTheSnapshotDoesNotReachIsNotRaised() {
+        SnapshotThrottle t = new SnapshotThrottle(0, true, 1_000);
+        long now = firstPause(t);
+        for (int i = 0; i < 4; i++) {
+            // the source answers slower than the rate allows: nothing is held back
+            probe(t, now, 1_000, 0.4);
+            now += 1_000 * MS;
+            t.mayRead(now);
+        }
+        assertThat(t.rate()).as("no wind-up: load that appears later is met at once").isEqualTo(16_000);
+    }
+
+    @Test
+    void aCapBelowOneChunkASecondHoldsWhenSlowingDown() {
+        SnapshotThrottle t = new SnapshotThrottle(100, true, 1_000);
+        long now = firstPause(t);
+        assertThat(t.rate()).isEqualTo(100);
+        now = second(t, now, 5.0);
+        assertThat(t.rate()).isEqualTo(100);
+        second(t, now, 0.4);
+        assertThat(t.rate()).isEqualTo(100);
     }
 }
