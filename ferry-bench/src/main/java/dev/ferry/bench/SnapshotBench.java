@@ -53,7 +53,8 @@ public final class SnapshotBench {
      * One contender's result: {@code seconds} alone (its throughput), {@code loadedSeconds} beside the
      * write workload, which made {@code tx} transactions meanwhile.
      */
-    private record Result(String name, double seconds, double loadedSeconds, long rows, long tx, long[] latencyMicros) {
+    private record Result(String name, double seconds, double loadedSeconds, long rows, long tx, long[] latencyMicros,
+                          double soloTps, double soloP99Millis) {
         double rowsPerSecond() {
             return rows / seconds;
         }
@@ -96,14 +97,10 @@ public final class SnapshotBench {
             long copyBytes = load(pg, rows);
             System.out.printf(Locale.ROOT, "PostgreSQL %s, %,d rows (%,.1f MB as COPY text)%n", pg.serverVersionNum(), rows,
                     copyBytes / 1e6);
-            long soloMillis = soloSeconds * 1000L;
-            long[] solo = workload(pg, () -> sleep(soloMillis));
-            double soloTps = solo.length / (double) soloSeconds;
-            double soloP99 = percentile(solo, 0.99) / 1000.0;
-            System.out.printf(Locale.ROOT, "write workload alone: %,.0f TPS, p99 %.2f ms%n", soloTps, soloP99);
+            int solo = soloSeconds;
 
             List<Result> results = new ArrayList<>();
-            results.add(measure(pg, "COPY TO STDOUT (ceiling)", rows, () -> copy(pg)));
+            results.add(measure(pg, "COPY TO STDOUT (ceiling)", rows, () -> copy(pg), solo));
             Map<String, Job> contenders = new LinkedHashMap<>();
             contenders.put("JDBC SELECT * (naive)", () -> selectAll(pg));
             contenders.put("Ferry snapshot: initial", () -> ferry(pg, "initial", 0, false));
@@ -114,23 +111,24 @@ public final class SnapshotBench {
                     () -> ferry(pg, "chunked", limit, false));
             for (Map.Entry<String, Job> c : contenders.entrySet()) {
                 if (only == null || c.getKey().toLowerCase(Locale.ROOT).contains(only)) {
-                    results.add(measure(pg, c.getKey(), rows, c.getValue()));
+                    results.add(measure(pg, c.getKey(), rows, c.getValue(), solo));
                 }
             }
 
             Result copy = results.get(0);
             StringBuilder table = new StringBuilder();
-            table.append(String.format(Locale.ROOT, "%-32s %8s %12s %8s %9s %12s %9s %10s %9s%n", "contender", "seconds",
-                    "rows/s", "MB/s", "÷ COPY", "loaded r/s", "÷ COPY", "TPS ÷ solo", "p99 ms"));
+            table.append(String.format(Locale.ROOT, "%-34s %8s %12s %8s %9s %12s %9s %10s %15s%n", "contender", "seconds",
+                    "rows/s", "MB/s", "÷ COPY", "loaded r/s", "÷ COPY", "TPS ÷ base", "p99 ms (base)"));
             for (Result r : results) {
-                table.append(String.format(Locale.ROOT, "%-32s %8.1f %,12.0f %8.1f %9.2f %,12.0f %9.2f %10.2f %9.2f%n",
+                table.append(String.format(Locale.ROOT, "%-34s %8.1f %,12.0f %8.1f %9.2f %,12.0f %9.2f %10.2f %7.2f (%.2f)%n",
                         r.name(), r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(),
                         r.rowsPerSecond() / copy.rowsPerSecond(), r.loadedRowsPerSecond(),
-                        r.loadedRowsPerSecond() / copy.loadedRowsPerSecond(), r.tps() / soloTps, r.p99Millis()));
+                        r.loadedRowsPerSecond() / copy.loadedRowsPerSecond(), r.tps() / r.soloTps(), r.p99Millis(),
+                        r.soloP99Millis()));
             }
             System.out.print(table);
             if (docs != null) {
-                appendToDocs(docs, rows, copyBytes, soloTps, soloP99, results, copy);
+                appendToDocs(docs, rows, copyBytes, results, copy);
             }
         }
     }
@@ -143,22 +141,32 @@ public final class SnapshotBench {
      * Runs the contender once to warm the JVM up (its code compiled, as in a long snapshot; not
      * measured), then alone (its throughput), then beside the write workload (what it costs it).
      */
-    private static Result measure(TestingPostgres pg, String name, long rows, Job job)
+    private static Result measure(TestingPostgres pg, String name, long rows, Job job, int soloSeconds)
             throws Exception {
         job.run();
         long start = System.nanoTime();
         job.run();
         double alone = (System.nanoTime() - start) / 1e9;
+        // the workload's baseline right before, as the machine is now (its ratio is not thrown by
+        // drift): alone for the others, beside Ferry streaming without a snapshot for Ferry's, so
+        // that the ratio is the snapshot's cost, not the cost of streaming on the same two cores
+        long[][] solo = new long[1][];
+        if (name.startsWith("Ferry")) {
+            ferry(pg, "never", 0, false, () -> solo[0] = workload(pg, () -> sleep(soloSeconds * 1000L)));
+        } else {
+            solo[0] = workload(pg, () -> sleep(soloSeconds * 1000L));
+        }
         double[] seconds = new double[1];
         long[] latencies = workload(pg, () -> {
             long loaded = System.nanoTime();
             job.run();
             seconds[0] = (System.nanoTime() - loaded) / 1e9;
         });
-        Result r = new Result(name, alone, seconds[0], rows, latencies.length, latencies);
+        Result r = new Result(name, alone, seconds[0], rows, latencies.length, latencies,
+                solo[0].length / (double) soloSeconds, percentile(solo[0], 0.99) / 1000.0);
         System.out.printf(Locale.ROOT, "%s: alone %.1f s, %,.0f rows/s; beside the workload %,.0f rows/s, workload "
-                + "%,.0f TPS, p99 %.2f ms%n", name, r.seconds(), r.rowsPerSecond(), r.loadedRowsPerSecond(), r.tps(),
-                r.p99Millis());
+                + "%,.0f TPS (baseline just before: %,.0f), p99 %.2f ms (%.2f)%n", name, r.seconds(), r.rowsPerSecond(),
+                r.loadedRowsPerSecond(), r.tps(), r.soloTps(), r.p99Millis(), r.soloP99Millis());
         return r;
     }
 
@@ -212,6 +220,15 @@ public final class SnapshotBench {
 
     /** A batch run of a fresh pipeline with the snapshot mode, into a sink that discards; then its slot is dropped. */
     private static void ferry(TestingPostgres pg, String mode, int maxRowsPerSecond, boolean adaptive) throws Exception {
+        ferry(pg, mode, maxRowsPerSecond, adaptive, null);
+    }
+
+    /**
+     * A run of a fresh pipeline into a sink that discards, then its slot dropped: a batch run, or with
+     * {@code whileStreaming} a streaming run that lasts while that runs (from 2 s after the start).
+     */
+    private static void ferry(TestingPostgres pg, String mode, int maxRowsPerSecond, boolean adaptive, Job whileStreaming)
+            throws Exception {
         String name = "bench_" + mode + "_" + maxRowsPerSecond + "_" + System.nanoTime();
         PostgresSourceFactory factory = new PostgresSourceFactory();
         String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: " + DB + "\nuser: " + pg.user()
@@ -222,7 +239,30 @@ public final class SnapshotBench {
         try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml));
              FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec())) {
             source.workFolder(state.resolve("work"));
-            new Pipeline(name, source, log, List.of(new NullSink()), List.of("null"), 1000).run(Mode.ONCE);
+            Pipeline pipeline = new Pipeline(name, source, log, List.of(new NullSink()), List.of("null"), 1000);
+            if (whileStreaming == null) {
+                pipeline.run(Mode.ONCE);
+            } else {
+                Exception[] failed = new Exception[1];
+                Thread streaming = new Thread(() -> {
+                    try {
+                        pipeline.run(Mode.STREAM);
+                    } catch (Exception e) {
+                        failed[0] = e;
+                    }
+                }, "bench-streaming");
+                streaming.start();
+                Thread.sleep(2_000);
+                try {
+                    whileStreaming.run();
+                } finally {
+                    pipeline.stop();
+                    streaming.join();
+                }
+                if (failed[0] != null) {
+                    throw failed[0];
+                }
+            }
         }
         try {
             // the slot is released when the closed source's walsender ends: a moment after close
@@ -312,19 +352,22 @@ public final class SnapshotBench {
         return sorted[(int) Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
     }
 
-    private static void appendToDocs(Path docs, int rows, long copyBytes, double soloTps, double soloP99,
-                                     List<Result> results, Result copy) throws IOException {
+    private static void appendToDocs(Path docs, int rows, long copyBytes, List<Result> results, Result copy)
+            throws IOException {
         StringBuilder b = new StringBuilder();
-        b.append(String.format(Locale.ROOT, "%n### Snapshot benchmark, %s: %,d rows (%,.0f MB as COPY text); write "
-                + "workload alone %,.0f TPS, p99 %.2f ms%n%n", LocalDate.now(), rows, copyBytes / 1e6, soloTps, soloP99));
+        b.append(String.format(Locale.ROOT, "%n### Snapshot benchmark, %s: %,d rows (%,.0f MB as COPY text)%n%n"
+                + "Workload TPS and p99 against its baseline right before each contender: alone for COPY and SELECT, "
+                + "beside Ferry streaming (no snapshot) for Ferry's.%n%n",
+                LocalDate.now(), rows, copyBytes / 1e6));
         b.append("| contender | seconds | rows/s | MB/s | ÷ COPY | beside the workload: rows/s | ÷ COPY "
-                + "| workload TPS ÷ alone | workload p99 ms |\n");
+                + "| workload TPS ÷ baseline | workload p99 ms (baseline) |\n");
         b.append("|---|---|---|---|---|---|---|---|---|\n");
         for (Result r : results) {
-            b.append(String.format(Locale.ROOT, "| %s | %.1f | %,.0f | %.1f | %.2f | %,.0f | %.2f | %.2f | %.2f |%n",
+            b.append(String.format(Locale.ROOT, "| %s | %.1f | %,.0f | %.1f | %.2f | %,.0f | %.2f | %.2f | %.2f (%.2f) |%n",
                     r.name(), r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(),
                     r.rowsPerSecond() / copy.rowsPerSecond(), r.loadedRowsPerSecond(),
-                    r.loadedRowsPerSecond() / copy.loadedRowsPerSecond(), r.tps() / soloTps, r.p99Millis()));
+                    r.loadedRowsPerSecond() / copy.loadedRowsPerSecond(), r.tps() / r.soloTps(), r.p99Millis(),
+                    r.soloP99Millis()));
         }
         Files.writeString(docs, b.toString(), java.nio.file.StandardOpenOption.APPEND);
     }

@@ -48,16 +48,22 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
         Thread workload = new Thread(() -> workload(db, running, changes), "workload");
         Thread watcher = new Thread(() -> watchTransactions(db, running, longestTransactionMillis, ferrySessionsSeen),
                 "watcher");
+        // DDL during the snapshot: an ALTER TABLE waits only for the chunk statements running when it comes
+        List<Long> alterMillis = new java.util.concurrent.CopyOnWriteArrayList<>();
+        Thread ddl = new Thread(() -> addColumns(db, running, alterMillis), "ddl");
         long start = System.nanoTime();
         FerryProcess ferry = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
         workload.start();
         watcher.start();
+        awaitStderr(ferry, "snapshot public.big:", 60); // under way
+        ddl.start();
         try {
             awaitStderr(ferry, "Snapshot of public.big finished", 240);
         } finally {
             running.set(false);
             workload.join();
             watcher.join();
+            ddl.join();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
         assertThat(ferry.stderr()).as("progress is logged").containsPattern("snapshot public.big: [0-9,]+ of ~[0-9,]+ rows");
@@ -69,6 +75,26 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
         assertThat(changes.get()).as("the workload ran during the snapshot").isPositive();
         assertThat(ferrySessionsSeen.get()).as("the watcher saw Ferry's sessions").isPositive();
         assertThat(longestTransactionMillis.get()).as("no Ferry transaction stays open").isLessThan(5_000);
+        System.out.printf("ChunkedSnapshotIT: ALTER TABLE ... ADD COLUMN during the snapshot took %s ms%n", alterMillis);
+        assertThat(alterMillis).as("columns were added during the snapshot").isNotEmpty();
+        assertThat(alterMillis).as("no ALTER TABLE waits long for Ferry").allMatch(ms -> ms < 2_000);
+    }
+
+    /** Adds a column every second while {@code running}, timing each ALTER TABLE (lock_timeout 10 s). */
+    private static void addColumns(String db, AtomicBoolean running, List<Long> millis) {
+        try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+            s.execute("SET lock_timeout = '10s'");
+            for (int i = 0; running.get() && i < 3; i++) {
+                long start = System.nanoTime();
+                s.execute("ALTER TABLE big ADD COLUMN added_" + i + " int");
+                millis.add((System.nanoTime() - start) / 1_000_000);
+                Thread.sleep(1_000);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     @Test
