@@ -416,7 +416,7 @@ final class ChunkedSnapshots implements AutoCloseable {
         String table = from(catalog, job.table);
         Range range;
         try {
-            range = take(session.read(), job, schema, keyNames, table);
+            range = take(session, job, schema, keyNames, table);
         } catch (SQLException e) {
             outcomes.add(new Outcome(job, null, e, null, false));
             return;
@@ -437,8 +437,12 @@ final class ChunkedSnapshots implements AutoCloseable {
         }
     }
 
-    /** The job's next range: one put back, or the next planned; null when there is none now. */
-    private Range take(Connection c, Job job, TableSchema schema, List<String> keyNames, String table)
+    /**
+     * The job's next range: one put back, or the next planned; null when there is none now. Ranges
+     * are planned where the chunks are read; the end key comes from the source itself, whose stream
+     * brings every row committed after it (a lagging standby's last key could leave rows out).
+     */
+    private Range take(ChunkReaders.Session session, Job job, TableSchema schema, List<String> keyNames, String table)
             throws SQLException {
         synchronized (job.planning) {
             List<String> start;
@@ -453,10 +457,10 @@ final class ChunkedSnapshots implements AutoCloseable {
             }
             List<Column> keys = keyNames.stream().map(k -> schema.column(schema.indexOf(k))).toList();
             if (!job.endKnown) {
-                job.endKey = endKey(c, job, keys, table);
+                job.endKey = endKey(session.source(), job, keys, table);
                 job.endKnown = true;
             }
-            List<String> end = boundary(c, job, keys, table, start);
+            List<String> end = boundary(session.read(), job, keys, table, start);
             boolean last = end == null;
             if (last) {
                 end = job.endKey;
