@@ -244,6 +244,43 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
     }
 
     @Test
+    void tablesWithoutAKeyAreCopiedFromTheSlotsSnapshotAndTheOthersInChunks() throws Exception {
+        String db = "mixed";
+        createTable(db, 20_000);
+        // no key, and rows that repeat: a chunk could not be reconciled with the stream by key
+        pg.execute(db, "CREATE TABLE lines (at int, line text)", "ALTER TABLE lines REPLICA IDENTITY FULL",
+                "INSERT INTO lines SELECT g % 100, 'line ' || (g % 1500) FROM generate_series(1, 3000) g");
+        writePipeline(db, "  snapshot: chunked\n  snapshot_chunk_rows: 2000\n");
+        FerryProcess ferry = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(ferry.waitFor()).as(ferry.stderr()).isZero();
+        assertThat(ferry.stderr()).contains("Tables without a key [public.lines] are copied first")
+                .contains("Snapshot of public.big finished");
+        try (Connection c = pg.connect(db)) {
+            assertThat(ReplayVerifier.verify(dir.resolve("out"), c, List.of("public.big")).problems()).isEmpty();
+        }
+        Map<String, Integer> copied = new HashMap<>();
+        try (Stream<Path> files = Files.list(dir.resolve("out/public.lines"))) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".jsonl")).sorted().toList()) {
+                for (String line : Files.readAllLines(f)) {
+                    JsonNode e = MAPPER.readTree(line);
+                    assertThat(e.get("op").asText()).isEqualTo("r");
+                    assertThat(e.get("source").get("snapshot").asBoolean()).as("from the slot's snapshot").isTrue();
+                    copied.merge(e.get("after").get("at").asInt() + "/" + e.get("after").get("line").asText(), 1,
+                            Integer::sum);
+                }
+            }
+        }
+        Map<String, Integer> source = new HashMap<>();
+        try (Connection c = pg.connect(db); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT at, line FROM lines")) {
+            while (rs.next()) {
+                source.merge(rs.getInt(1) + "/" + rs.getString(2), 1, Integer::sum);
+            }
+        }
+        assertThat(copied).as("every row once, duplicates included").isEqualTo(source);
+    }
+
+    @Test
     void ferrySnapshotRereadsOneTableWhileStreaming() throws Exception {
         String db = "reread";
         createTable(db, 5_000);

@@ -135,7 +135,7 @@ public final class Pipeline {
         }
     }
 
-    /** The source's helper threads, daemons named after the pipeline; null when it wants none. */
+    /** The source's helper threads (daemons, ferry-source-helper-N); null when it wants none. */
     private java.util.concurrent.ExecutorService helpers() {
         int count = source.helperThreads();
         if (count <= 0) {

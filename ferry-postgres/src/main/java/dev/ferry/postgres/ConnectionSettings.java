@@ -44,7 +44,7 @@ record ConnectionSettings(String host, int port, String database, String user, S
     static final Setting<String> SNAPSHOT = Setting.oneOf("snapshot",
             "initial: copy existing rows first in one transaction, consistently with the stream; chunked: copy them "
                     + "in short chunks by key between watermarks while streaming (no long transaction, resumable; "
-                    + "tables need a primary key); never: stream changes only",
+                    + "tables without a key are copied first in one transaction); never: stream changes only",
             "initial", "chunked", "never").withDefault("initial");
     static final Setting<Integer> CHUNK_ROWS = Setting.integer("snapshot_chunk_rows",
             "rows per chunk of a chunked snapshot (snapshot: chunked, ferry snapshot); each chunk is one short "

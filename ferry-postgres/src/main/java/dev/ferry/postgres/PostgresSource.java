@@ -242,12 +242,15 @@ public final class PostgresSource implements Source {
             if (helpers != null) {
                 snapshots.helpers(helpers);
             }
+            List<TableId> keyless = resume.isEmpty() && settings.chunkedSnapshot() ? keyless(tables) : List.of();
             if (resume.isEmpty() && settings.chunkedSnapshot()) {
                 requireChunkedSnapshots();
                 // recorded before the slot exists: a run that dies after creating it still copies the tables
-                requireKeys(tables);
-                snapshots.enqueueMissing(ids);
+                snapshots.enqueueMissing(ids.stream().filter(id -> !keyless.contains(id)).toList());
             }
+            // a chunk is reconciled with the stream by key: tables without one are copied from the slot's
+            // exported snapshot, in one transaction, as snapshot: initial does
+            boolean exportSnapshot = settings.initialSnapshot() || !keyless.isEmpty();
             Optional<SlotManager.SlotState> slot = slots.find(catalogConnection);
             if (slot.isPresent() && slot.get().active() && previousReplicationPid != 0
                     && slot.get().activePid() != null && slot.get().activePid() == previousReplicationPid) {
@@ -280,7 +283,7 @@ public final class PostgresSource implements Source {
                             + "snapshot: SELECT pg_drop_replication_slot('" + slots.slot() + "'); delete the sink's "
                             + "output, and run again.");
                 }
-                if (slot.isPresent() && !settings.initialSnapshot() && !slot.get().lost()) {
+                if (slot.isPresent() && !exportSnapshot && !slot.get().lost()) {
                     // without a snapshot, the slot this pipeline created already holds every change since
                     // then: stream from it rather than drop it (which would lose them)
                     Long confirmed = slot.get().confirmedFlushLsn();
@@ -295,13 +298,17 @@ public final class PostgresSource implements Source {
                             + "dropping and recreating it.", slots.slot());
                     slots.drop(catalogConnection);
                 }
-                SlotManager.CreatedSlot created = slots.create(replicationConnection, settings.initialSnapshot());
+                SlotManager.CreatedSlot created = slots.create(replicationConnection, exportSnapshot);
                 receivedLsn = created.consistentPoint();
                 LOG.info("Created replication slot {} at {} and publication {} for {} tables", slots.slot(),
                         PgPosition.formatLsn(created.consistentPoint()), slots.publication(), ids.size());
-                if (settings.initialSnapshot()) {
+                if (exportSnapshot) {
+                    if (!settings.initialSnapshot()) {
+                        LOG.info("Tables without a key {} are copied first, in one transaction (chunks are read by "
+                                + "key); the others in chunks once streaming", keyless);
+                    }
                     snapshot = TableCopy.initial(connections.regular(), created.snapshotName(),
-                            created.consistentPoint(), ids);
+                            created.consistentPoint(), settings.initialSnapshot() ? ids : keyless);
                     snapshot.begin();
                 } else {
                     startStreaming();
@@ -385,17 +392,15 @@ public final class PostgresSource implements Source {
         }
     }
 
-    private void requireKeys(List<Catalog.TableInfo> tables) throws SQLException, FerryException {
-        List<TableId> keyless = new java.util.ArrayList<>();
+    /** The tables without a key to read chunks by (no primary key, no replica identity index). */
+    private List<TableId> keyless(List<Catalog.TableInfo> tables) throws SQLException {
+        List<TableId> out = new java.util.ArrayList<>();
         for (Catalog.TableInfo t : tables) {
             if (catalog.keyInIndexOrder(t.id()).isEmpty()) {
-                keyless.add(t.id());
+                out.add(t.id());
             }
         }
-        if (!keyless.isEmpty()) {
-            throw new FerryException(ErrorKind.PREREQUISITE, "snapshot: chunked reads tables by key, and " + keyless
-                    + " have none. Add primary keys, leave these tables out of source.tables, or use snapshot: initial.");
-        }
+        return out;
     }
 
     private void startStreaming() throws SQLException {
