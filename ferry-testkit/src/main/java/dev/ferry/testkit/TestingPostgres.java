@@ -281,16 +281,8 @@ public final class TestingPostgres implements AutoCloseable {
                     "-E", "UTF8", "--locale=C", "--no-sync"), base, runAs, 120);
             Files.delete(pwfile);
             configure(base.resolve("data"), builder.settings);
-            int port = startOnFreePort(bin, base, runAs);
-            TestingPostgres pg;
-            try {
-                pg = new TestingPostgres(bin, base, runAs, password, port);
-            } catch (RuntimeException e) {
-                stopImmediately(bin, base, runAs);
-                throw e;
-            }
-            RUNNING.add(pg);
-            LOG.info("PostgreSQL {} started on {}:{} in {} ms (data {}, binaries {}{})", pg.version, HOST, port,
+            TestingPostgres pg = startPrepared(bin, base, runAs, password);
+            LOG.info("PostgreSQL {} started on {}:{} in {} ms (data {}, binaries {}{})", pg.version, HOST, pg.port,
                     (System.nanoTime() - started) / 1_000_000, pg.dataDir, bin,
                     runAs == null ? "" : ", running as " + runAs);
             return pg;
@@ -319,16 +311,8 @@ public final class TestingPostgres implements AutoCloseable {
             Processes.run(List.of(bin.resolve("pg_basebackup").toString(), "-D", base.resolve("data").toString(),
                     "-d", "host=" + HOST + " port=" + port + " user=" + SUPERUSER + " password=" + password,
                     "-X", "stream", "-R", "-c", "fast", "--no-sync"), base, runAs, 120);
-            int standbyPort = startOnFreePort(bin, base, runAs);
-            TestingPostgres standby;
-            try {
-                standby = new TestingPostgres(bin, base, runAs, password, standbyPort);
-            } catch (RuntimeException e) {
-                stopImmediately(bin, base, runAs);
-                throw e;
-            }
-            RUNNING.add(standby);
-            LOG.info("Standby of {} started on {}:{} in {} ms", this, HOST, standbyPort,
+            TestingPostgres standby = startPrepared(bin, base, runAs, password);
+            LOG.info("Standby of {} started on {}:{} in {} ms", this, HOST, standby.port,
                     (System.nanoTime() - started) / 1_000_000);
             return standby;
         } catch (IOException e) {
@@ -338,6 +322,20 @@ public final class TestingPostgres implements AutoCloseable {
             PostgresBinaries.deleteTree(base);
             throw e;
         }
+    }
+
+    /** Starts the server prepared in {@code base} on a free port and registers it; stopped again if it fails. */
+    private static TestingPostgres startPrepared(Path bin, Path base, String runAs, String password) throws IOException {
+        int port = startOnFreePort(bin, base, runAs);
+        TestingPostgres pg;
+        try {
+            pg = new TestingPostgres(bin, base, runAs, password, port);
+        } catch (RuntimeException e) {
+            stopImmediately(bin, base, runAs);
+            throw e;
+        }
+        RUNNING.add(pg);
+        return pg;
     }
 
     private static void configure(Path data, Map<String, String> extra) throws IOException {
