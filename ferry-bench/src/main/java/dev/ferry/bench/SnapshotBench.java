@@ -75,6 +75,9 @@ public final class SnapshotBench {
     private SnapshotBench() {
     }
 
+    /** Runs of each contender before the measured ones, for the JIT compilers to finish their work. */
+    private static int warmups = 1;
+
     public static void main(String[] args) throws Exception {
         int rows = 1_000_000;
         int throttle = 100_000;
@@ -88,6 +91,7 @@ public final class SnapshotBench {
                 case "--workload-seconds" -> soloSeconds = Integer.parseInt(args[++i]);
                 case "--docs" -> docs = Path.of(args[++i]);
                 case "--only" -> only = args[++i].toLowerCase(Locale.ROOT);
+                case "--warmups" -> warmups = Integer.parseInt(args[++i]);
                 case "--set" -> sourceSettings.append(args[++i]).append('\n');
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
@@ -143,7 +147,9 @@ public final class SnapshotBench {
      */
     private static Result measure(TestingPostgres pg, String name, long rows, Job job, int soloSeconds)
             throws Exception {
-        job.run();
+        for (int i = 0; i < warmups; i++) {
+            job.run();
+        }
         long start = System.nanoTime();
         job.run();
         double alone = (System.nanoTime() - start) / 1e9;

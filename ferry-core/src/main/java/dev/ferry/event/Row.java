@@ -1,5 +1,6 @@
 package dev.ferry.event;
 
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
@@ -8,37 +9,65 @@ import java.util.Arrays;
  * array handed in is owned by the row and must not be changed afterwards.
  */
 public final class Row {
-    private final Object[] values;
+    /** The values; for a row built encoded, null until someone asks for one. */
+    private volatile Object[] values;
+    /** The values in the Log's encoding (see {@link RowEncoder}), or null. */
+    private final byte[] encoded;
+    private final int size;
 
-    private Row(Object[] values) {
+    private Row(Object[] values, byte[] encoded, int size) {
         this.values = values;
+        this.encoded = encoded;
+        this.size = size;
     }
 
     /** Wraps the array without copying it; the caller gives up the array. */
     public static Row wrap(Object... values) {
-        return new Row(values);
+        return new Row(values, null, values.length);
+    }
+
+    /** A row of {@code size} values in {@link RowEncoder}'s encoding; the row owns the array. */
+    static Row encoded(byte[] encoded, int size) {
+        return new Row(null, encoded, size);
     }
 
     public int size() {
-        return values.length;
+        return size;
     }
 
     public Object get(int index) {
-        return values[index];
+        return values()[index];
+    }
+
+    /**
+     * The values in {@link RowEncoder}'s encoding when the row was built that way, else null: the
+     * Log copies these bytes instead of encoding each value. Must not be modified.
+     */
+    public byte[] encodedValues() {
+        return encoded;
+    }
+
+    private Object[] values() {
+        Object[] v = values;
+        if (v == null) {
+            v = RowEncoder.decode(ByteBuffer.wrap(encoded), size);
+            values = v;
+        }
+        return v;
     }
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Row other && Arrays.deepEquals(values, other.values);
+        return o instanceof Row other && Arrays.deepEquals(values(), other.values());
     }
 
     @Override
     public int hashCode() {
-        return Arrays.deepHashCode(values);
+        return Arrays.deepHashCode(values());
     }
 
     @Override
     public String toString() {
-        return Arrays.deepToString(values);
+        return Arrays.deepToString(values());
     }
 }

@@ -5,6 +5,7 @@ import dev.ferry.event.Column;
 import dev.ferry.event.LogicalType;
 import dev.ferry.event.Op;
 import dev.ferry.event.Row;
+import dev.ferry.event.RowEncoder;
 import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
 import dev.ferry.source.Position;
@@ -24,13 +25,15 @@ import java.util.Set;
  * first time one of its events appears, and later events refer to it by number, so a batch of a
  * thousand rows of one table carries its column list once.
  *
- * <p>Value tags: 0 null, 1 false, 2 true, 3 long, 4 double, 5 UTF-8 string, 6 bytes, 7 list.
+ * <p>Row values are in {@link RowEncoder}'s encoding; a row a source built encoded is copied as it is.
  */
 final class EventCodec {
     private static final LogicalType[] TYPES = LogicalType.values();
     private static final Op[] OPS = Op.values();
 
     private final PositionCodec positions;
+    /** Encodes the values of rows built as objects; used under the Log's append lock only. */
+    private final RowEncoder values = new RowEncoder();
 
     EventCodec(PositionCodec positions) {
         this.positions = positions;
@@ -119,14 +122,21 @@ final class EventCodec {
         return new TableSchema(table, columns);
     }
 
-    private static void writeRow(Row row, ByteSink out) {
+    /** A row: its value count, then its values in {@link RowEncoder}'s encoding; -1 for none. */
+    private void writeRow(Row row, ByteSink out) {
         if (row == null) {
             out.putShort(-1);
             return;
         }
         out.putShort(row.size());
-        for (int i = 0; i < row.size(); i++) {
-            writeValue(row.get(i), out);
+        byte[] encoded = row.encodedValues();
+        if (encoded != null) {
+            out.putRaw(encoded, 0, encoded.length);
+        } else {
+            values.reset(); // a value refused in an earlier row may have left some behind
+            values.putAll(row);
+            out.putRaw(values.encodedSize());
+            values.copyTo(out.array(), out.size() - values.encodedSize());
         }
     }
 
@@ -135,65 +145,11 @@ final class EventCodec {
         if (n < 0) {
             return null;
         }
-        Object[] values = new Object[n];
-        for (int i = 0; i < n; i++) {
-            values[i] = readValue(in);
+        try {
+            return Row.wrap(RowEncoder.decode(in, n));
+        } catch (IllegalArgumentException | java.nio.BufferUnderflowException e) {
+            throw new IOException("a row that cannot be decoded: " + e.getMessage(), e);
         }
-        return Row.wrap(values);
-    }
-
-    private static void writeValue(Object v, ByteSink out) {
-        if (v == null) {
-            out.putByte(0);
-        } else if (v instanceof Boolean b) {
-            out.putByte(b ? 2 : 1);
-        } else if (v instanceof Long l) {
-            out.putByte(3);
-            out.putLong(l);
-        } else if (v instanceof Double d) {
-            out.putByte(4);
-            out.putLong(Double.doubleToRawLongBits(d));
-        } else if (v instanceof String str) {
-            out.putByte(5);
-            out.putString(str);
-        } else if (v instanceof byte[] b) {
-            out.putByte(6);
-            out.putBytes(b);
-        } else if (v instanceof List<?> list) {
-            out.putByte(7);
-            out.putInt(list.size());
-            for (Object item : list) {
-                writeValue(item, out);
-            }
-        } else {
-            throw new IllegalArgumentException("a row value of " + v.getClass().getName()
-                    + " is not one of Ferry's value representations (see LogicalType)");
-        }
-    }
-
-    private static Object readValue(ByteBuffer in) throws IOException {
-        int tag = Byte.toUnsignedInt(in.get());
-        return switch (tag) {
-            case 0 -> null;
-            case 1 -> Boolean.FALSE;
-            case 2 -> Boolean.TRUE;
-            case 3 -> in.getLong();
-            case 4 -> Double.longBitsToDouble(in.getLong());
-            case 5 -> readString(in);
-            case 6 -> readBytes(in);
-            case 7 -> {
-                int n = in.getInt();
-                if (n < 0 || n > in.remaining()) {
-                    throw new IOException("impossible list length " + n);
-                }
-                List<Object> list = new ArrayList<>(n);
-                for (int i = 0; i < n; i++) {
-                    list.add(readValue(in));
-                }
-                yield java.util.Collections.unmodifiableList(list);
-            }
-            default -> throw new IOException("unknown value tag " + tag);
-        };
     }
 
     private static String readString(ByteBuffer in) throws IOException {

@@ -13,6 +13,7 @@ import dev.ferry.event.Column;
 import dev.ferry.event.LogicalType;
 import dev.ferry.event.Op;
 import dev.ferry.event.Row;
+import dev.ferry.event.RowEncoder;
 import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
 import java.io.IOException;
@@ -125,6 +126,39 @@ class FileLogTest {
             assertThat(read.get(0).unchanged()).containsExactlyInAnyOrder("doc", "name");
             assertThat(read.get(0).schema()).isEqualTo(EVERY_TYPE);
         }
+    }
+
+    @Test
+    void rowsBuiltEncodedAreStoredByteForByteAsRowsBuiltFromValues() throws Exception {
+        List<ChangeEvent> fromValues = List.of(
+                everyValue(1, Double.NaN, Arrays.asList(1L, null, Long.MIN_VALUE, Long.MAX_VALUE)),
+                everyValue(2, -0.0, Arrays.asList(List.of(1L, 2L), Arrays.asList((Object) null), List.of())),
+                insert(3));
+        List<ChangeEvent> encoded = fromValues.stream().map(e -> new ChangeEvent(e.op(), e.schema(), encode(e.before()),
+                encode(e.after()), e.unchanged(), e.position(), e.txId(), e.committedAt())).toList();
+        Path a = dir.resolve("a");
+        Path b = dir.resolve("b");
+        try (FileLog values = FileLog.open(a, TestPosition.CODEC); FileLog bytes = FileLog.open(b, TestPosition.CODEC)) {
+            values.append(fromValues, new TestPosition(3));
+            bytes.append(encoded, new TestPosition(3));
+            assertThat(events(readAll(bytes, 0))).containsExactlyElementsOf(fromValues);
+        }
+        try (var files = Files.list(a)) {
+            List<Path> segments = files.filter(f -> f.toString().endsWith(".log")).toList();
+            assertThat(segments).isNotEmpty();
+            for (Path f : segments) {
+                assertThat(Files.readAllBytes(b.resolve(f.getFileName()))).isEqualTo(Files.readAllBytes(f));
+            }
+        }
+    }
+
+    private static Row encode(Row row) {
+        if (row == null) {
+            return null;
+        }
+        RowEncoder encoder = new RowEncoder();
+        encoder.putAll(row);
+        return encoder.finish();
     }
 
     @Test

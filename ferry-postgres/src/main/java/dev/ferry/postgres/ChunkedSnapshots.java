@@ -10,6 +10,7 @@ import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Column;
 import dev.ferry.event.Op;
 import dev.ferry.event.Row;
+import dev.ferry.event.RowEncoder;
 import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
 import dev.ferry.error.FerryException;
@@ -18,6 +19,7 @@ import dev.ferry.log.DurableFiles;
 import dev.ferry.source.SnapshotProgress;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -964,25 +966,33 @@ final class ChunkedSnapshots implements AutoCloseable {
                 int[] keyAt = keys.stream().mapToInt(k -> w.schema.indexOf(k.name())).toArray();
                 int width = w.schema.size();
                 Column[] columns = w.schema.columns().toArray(new Column[0]);
-                String[] lastTexts = null;
+                boolean[] asBytes = new boolean[width];
+                for (int i = 0; i < width; i++) {
+                    asBytes[i] = TextValues.takesBytes(columns[i]);
+                }
+                RowEncoder encoder = new RowEncoder();
+                Object[] lastKeyTexts = new Object[keyAt.length]; // of the last row read: a String or UTF-8 bytes each
                 long bytes = 0;
                 boolean more = true;
                 while (bytes < CHUNK_BYTES && (more = rs.next())) {
-                    Object[] values = new Object[width];
-                    String[] texts = new String[width];
+                    // values go from the driver's bytes into the row's encoding, no String between
                     for (int i = 0; i < width; i++) {
-                        String text = rs.getString(i + 1);
-                        texts[i] = text;
-                        bytes += text == null ? 1 : text.length();
-                        values[i] = TextValues.convert(columns[i], text);
+                        if (asBytes[i]) {
+                            TextValues.put(columns[i], rs.getBytes(i + 1), encoder);
+                        } else {
+                            encoder.put(TextValues.convert(columns[i], rs.getString(i + 1)));
+                        }
                     }
-                    w.rows.add(Row.wrap(values));
-                    lastTexts = texts;
+                    bytes += encoder.encodedSize();
+                    w.rows.add(encoder.finish());
+                    for (int k = 0; k < keyAt.length; k++) {
+                        lastKeyTexts[k] = asBytes[keyAt[k]] ? rs.getBytes(keyAt[k] + 1) : rs.getString(keyAt[k] + 1);
+                    }
                 }
-                if (lastTexts != null) {
+                if (!w.rows.isEmpty()) {
                     List<String> last = new ArrayList<>(keyAt.length);
-                    for (int i : keyAt) {
-                        last.add(lastTexts[i]);
+                    for (Object text : lastKeyTexts) {
+                        last.add(text instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : (String) text);
                     }
                     w.lastKey = last;
                 }

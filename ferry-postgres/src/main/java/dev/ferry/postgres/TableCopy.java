@@ -5,7 +5,7 @@ import static dev.ferry.postgres.PostgresConnections.quoteLiteral;
 
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Op;
-import dev.ferry.event.Row;
+import dev.ferry.event.RowEncoder;
 import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
 import java.sql.Connection;
@@ -46,6 +46,9 @@ final class TableCopy {
     private Statement statement;
     private ResultSet rows;
     private TableSchema schema;
+    /** Per column of {@code schema}: whether its values are taken as bytes (see {@link TextValues#takesBytes}). */
+    private boolean[] asBytes;
+    private final RowEncoder encoder = new RowEncoder();
     private long rowIndex;
     private long tableRows;
     private long tableStartNanos;
@@ -110,14 +113,16 @@ final class TableCopy {
                 rows = null;
                 continue;
             }
-            Object[] values = new Object[schema.size()];
-            for (int i = 0; i < values.length; i++) {
-                String text = rows.getString(i + 1);
-                bytes += text == null ? 1 : text.length();
-                values[i] = TextValues.convert(schema.column(i), text);
+            for (int i = 0; i < asBytes.length; i++) {
+                if (asBytes[i]) {
+                    TextValues.put(schema.column(i), rows.getBytes(i + 1), encoder);
+                } else {
+                    encoder.put(TextValues.convert(schema.column(i), rows.getString(i + 1)));
+                }
             }
+            bytes += encoder.encodedSize();
             tableRows++;
-            out.add(new ChangeEvent(Op.READ, schema, null, Row.wrap(values), Set.of(),
+            out.add(new ChangeEvent(Op.READ, schema, null, encoder.finish(), Set.of(),
                     new PgPosition(lsn, snapshotPositions, firstIndex + rowIndex++), txId, committed));
         }
         return out;
@@ -130,6 +135,10 @@ final class TableCopy {
         TableId table = tables.get(tableIndex);
         // read the columns inside the snapshot, so schema and rows agree
         schema = new Catalog(connection).schema(table);
+        asBytes = new boolean[schema.size()];
+        for (int i = 0; i < asBytes.length; i++) {
+            asBytes[i] = TextValues.takesBytes(schema.column(i));
+        }
         // No ::text casts: a cast is not always the output function (char(n) loses its padding,
         // inet gains a /32), and the stream carries the output function's text.
         String columns = schema.columns().stream().map(c -> quoteIdent(c.name()))

@@ -2,6 +2,7 @@ package dev.ferry.postgres;
 
 import dev.ferry.event.Column;
 import dev.ferry.event.LogicalType;
+import dev.ferry.event.RowEncoder;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
@@ -27,6 +28,95 @@ final class TextValues {
             return parseArray(text, column.elementType());
         }
         return scalar(column.type(), text);
+    }
+
+    /**
+     * Whether {@link #put} takes the column's value as the raw bytes of its text ({@code getBytes}
+     * of a text-format column); the others are read as a {@code String} and {@link #convert}ed.
+     * bytea is not (the driver decodes its hex), nor are arrays and floats (rare, and parsed from a String anyway).
+     */
+    static boolean takesBytes(Column column) {
+        return switch (column.type()) {
+            case ARRAY, BYTES, FLOAT32, FLOAT64 -> false;
+            default -> true;
+        };
+    }
+
+    /**
+     * Puts the value whose text is the UTF-8 {@code text} (null for SQL NULL) into the row being
+     * built, exactly as {@code encoder.put(convert(column, new String(text, UTF_8)))} would, without
+     * the intermediate strings in the common cases: most values are their text unchanged, integers
+     * are parsed from the digits, and timestamps in UTC get their ISO form in place.
+     * Only for columns that {@link #takesBytes}.
+     */
+    static void put(Column column, byte[] text, RowEncoder encoder) {
+        if (text == null) {
+            encoder.putNull();
+            return;
+        }
+        switch (column.type()) {
+            case BOOLEAN -> encoder.putBoolean(text.length > 0 && text[0] == 't');
+            case INT16, INT32, INT64 -> encoder.putLong(parseLong(text));
+            case DATE -> {
+                if (text.length == 10 && text[4] == '-') {
+                    encoder.putUtf8(text, 0, text.length);
+                } else {
+                    encoder.putString(isoDateTime(ascii(text), false));
+                }
+            }
+            case TIMESTAMP -> {
+                // 2026-11-24 12:34:56.5: four-digit years, not BC (those end in " BC")
+                if (text.length >= 19 && text[4] == '-' && text[10] == ' ' && text[text.length - 1] != 'C') {
+                    byte[] iso = text.clone(); // the driver's array is not ours to change
+                    iso[10] = 'T';
+                    encoder.putUtf8(iso, 0, iso.length);
+                } else {
+                    encoder.putString(isoDateTime(ascii(text), false));
+                }
+            }
+            case TIMESTAMPTZ -> {
+                // 2026-11-24 12:34:56.5+00 (the session's TimeZone is UTC): ...T...Z
+                int n = text.length;
+                if (n >= 22 && text[4] == '-' && text[10] == ' ' && text[n - 3] == '+' && text[n - 2] == '0'
+                        && text[n - 1] == '0') {
+                    byte[] iso = java.util.Arrays.copyOf(text, n - 2); // the driver's array is not ours to change
+                    iso[10] = 'T';
+                    iso[n - 3] = 'Z';
+                    encoder.putUtf8(iso, 0, iso.length);
+                } else {
+                    encoder.putString(isoDateTime(ascii(text), true));
+                }
+            }
+            case TIMETZ -> encoder.putString(isoOffset(ascii(text)));
+            case ARRAY, BYTES, FLOAT32, FLOAT64 -> throw new IllegalArgumentException(
+                    column.type() + " values are not taken as bytes");
+            default -> encoder.putUtf8(text, 0, text.length);
+        }
+    }
+
+    /** The text of an integer; PostgreSQL's output never has a sign but '-', nor spaces. */
+    private static long parseLong(byte[] text) {
+        int i = 0;
+        boolean negative = text.length > 0 && text[0] == '-';
+        if (negative) {
+            i = 1;
+        }
+        if (text.length - i == 0 || text.length - i > 18) {
+            return Long.parseLong(ascii(text)); // may not fit while accumulating; rare
+        }
+        long v = 0;
+        for (; i < text.length; i++) {
+            int d = text[i] - '0';
+            if (d < 0 || d > 9) {
+                return Long.parseLong(ascii(text)); // throws NumberFormatException with the text
+            }
+            v = v * 10 + d;
+        }
+        return negative ? -v : v;
+    }
+
+    private static String ascii(byte[] text) {
+        return new String(text, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     static Object scalar(LogicalType type, String text) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.event.Column;
 import dev.ferry.event.LogicalType;
+import dev.ferry.event.RowEncoder;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -166,5 +167,49 @@ class TextValuesTest {
         List<Object> bytes = (List<Object>) TextValues.convert(array(LogicalType.BYTES), "{\"\\\\x0aff\",NULL}");
         assertThat((byte[]) bytes.get(0)).containsExactly(0x0a, 0xff);
         assertThat(bytes.get(1)).isNull();
+    }
+
+    /** Server output of every type whose values are taken as bytes, including the forms the fast paths leave to convert. */
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "BOOLEAN|t", "BOOLEAN|f", "INT16|-32768", "INT32|0", "INT64|-9223372036854775808", "INT64|9223372036854775807",
+        "INT64|123456789012345678", "INT64|-42", "DATE|2026-11-24", "DATE|0044-03-15 BC", "DATE|infinity",
+        "DATE|12345-01-01", "TIMESTAMP|2026-11-24 12:34:56", "TIMESTAMP|2026-11-24 12:34:56.123456",
+        "TIMESTAMP|0044-03-15 12:00:00 BC", "TIMESTAMP|-infinity", "TIMESTAMP|275760-09-13 00:00:00",
+        "TIMESTAMPTZ|2026-11-24 12:34:56.5+00", "TIMESTAMPTZ|2026-11-24 12:34:56+00", "TIMESTAMPTZ|infinity",
+        "TIMESTAMPTZ|2026-11-24 12:34:56+05:30", "TIMESTAMPTZ|0044-03-15 12:00:00+00 BC",
+        "TIMESTAMPTZ|12345-01-01 00:00:00+00", "TIMETZ|12:34:56+00", "TIMETZ|12:34:56.789-05",
+        "STRING|", "STRING|plain", "STRING|Grüße 日本 🚢", "JSON|{\"a\": [1, 2]}", "DECIMAL|-12345.678900",
+        "DECIMAL|NaN", "UUID|a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "INTERVAL|P1Y2M3DT4H5M6.5S", "ENUM|shipped"})
+    void bytesGiveWhatTheTextGives(LogicalType type, String text) {
+        Column column = Column.of("c", type, "t", false);
+        String value = text == null ? "" : text;
+        byte[] bytes = value.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] before = bytes.clone();
+        assertThat(TextValues.takesBytes(column)).isTrue();
+
+        RowEncoder fast = new RowEncoder();
+        TextValues.put(column, bytes, fast);
+        TextValues.put(column, null, fast);
+        RowEncoder slow = new RowEncoder();
+        slow.put(TextValues.convert(column, value));
+        slow.putNull();
+
+        assertThat(fast.finish()).isEqualTo(slow.finish());
+        assertThat(bytes).as("the driver's array is left as it was").isEqualTo(before);
+    }
+
+    @Test
+    void arraysBytesAndFloatsAreReadAsText() {
+        assertThat(TextValues.takesBytes(array(LogicalType.INT64))).isFalse();
+        assertThat(TextValues.takesBytes(Column.of("c", LogicalType.BYTES, "bytea", false))).isFalse();
+        assertThat(TextValues.takesBytes(Column.of("c", LogicalType.FLOAT64, "double precision", false))).isFalse();
+    }
+
+    @Test
+    void anIntegerThatIsNotOneFailsWithItsText() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> TextValues.put(Column.of("c", LogicalType.INT64,
+                "bigint", false), "12a".getBytes(java.nio.charset.StandardCharsets.UTF_8), new RowEncoder()))
+                .isInstanceOf(NumberFormatException.class).hasMessageContaining("12a");
     }
 }
