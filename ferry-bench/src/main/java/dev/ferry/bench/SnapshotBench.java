@@ -396,28 +396,4 @@ public final class SnapshotBench {
             bytes += len;
         }
     }
-
-    /** A sink that discards, committing as it goes: the snapshot's cost without a destination's. */
-    private static final class NullSink implements Sink {
-        private Offset committed;
-
-        @Override
-        public List<Check> check() {
-            return List.of();
-        }
-
-        @Override
-        public Optional<Offset> committed() {
-            return Optional.ofNullable(committed);
-        }
-
-        @Override
-        public void write(List<ChangeEvent> batch, Offset last) {
-            committed = last;
-        }
-
-        @Override
-        public void close() {
-        }
-    }
 }

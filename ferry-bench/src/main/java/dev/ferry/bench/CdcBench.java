@@ -1,0 +1,301 @@
+package dev.ferry.bench;
+
+import com.sun.management.OperatingSystemMXBean;
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.log.FileLog;
+import dev.ferry.pipeline.Mode;
+import dev.ferry.pipeline.Pipeline;
+import dev.ferry.postgres.PostgresSourceFactory;
+import dev.ferry.sink.Sink;
+import dev.ferry.sink.files.JsonlSinkFactory;
+import dev.ferry.source.Source;
+import dev.ferry.source.SourceInfo;
+import dev.ferry.testkit.TestingPostgres;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * The CDC catch-up benchmark: a backlog of changes waits in the WAL, and each contender drains it
+ * from its own slot, created at the same point with the same options (pgoutput, protocol 2,
+ * streaming of large transactions, logical messages), in one run:
+ * <ul>
+ *   <li>the ceiling: {@code pg_recvlogical} writing the raw pgoutput stream to /dev/null, which is
+ *       what one walsender can send when nothing is done with it;</li>
+ *   <li>Ferry into a sink that discards (capture, conversion and the durable Log, no destination);</li>
+ *   <li>Ferry into the JSONL sink (the envelope written to files as well).</li>
+ * </ul>
+ * The backlog, on a shop-like schema (a wide row with numeric, text, timestamptz and jsonb; a narrow
+ * one): 30% inserts in transactions of 10 rows, 20% inserts in one large transaction, 30% updates in
+ * transactions of 100, 20% deletes in transactions of 1,000. A first, smaller backlog (a fifth) is
+ * drained by every contender before, unmeasured, so that Ferry's code is compiled as in a long run.
+ *
+ * <p>Usage: {@code CdcBench [--changes N] [--docs FILE]}; see run-cdc-bench.sh.
+ */
+public final class CdcBench {
+    private static final String DB = "shop";
+    /** The ceiling's two slots: drained before Ferry and after it, as the machine drifts. */
+    private static final List<String> CEILING_SLOTS = List.of("ceiling_before", "ceiling_after");
+    /** The slot a bare JDBC client drains, discarding each message: the walsender's own ceiling. */
+    private static final String RAW_SLOT = "raw_jdbc";
+
+    private record Result(String name, double seconds, long changes, double cpuSeconds) {
+        double perSecond() {
+            return changes / seconds;
+        }
+    }
+
+    private CdcBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        long changes = 1_000_000;
+        Path docs = null;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--changes" -> changes = Long.parseLong(args[++i]);
+                case "--docs" -> docs = Path.of(args[++i]);
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        changes = Math.max(1000, changes / 1000 * 1000);
+        Path work = Files.createTempDirectory("ferry-cdc-bench-");
+        try (TestingPostgres pg = TestingPostgres.builder().setting("max_wal_size", "4GB")
+                .setting("checkpoint_timeout", "30min").start()) {
+            pg.createDatabase(DB);
+            pg.execute(DB, "CREATE TABLE orders (id bigint PRIMARY KEY, customer int NOT NULL, amount numeric(12,2), "
+                            + "status text, note text, created_at timestamptz, attrs jsonb)",
+                    "CREATE TABLE ticks (id bigint PRIMARY KEY, v int NOT NULL)",
+                    "CREATE PUBLICATION ceiling_pub FOR TABLE orders, ticks",
+                    "SELECT pg_create_logical_replication_slot('" + CEILING_SLOTS.get(0) + "', 'pgoutput')",
+                    "SELECT pg_create_logical_replication_slot('" + CEILING_SLOTS.get(1) + "', 'pgoutput')",
+                    "SELECT pg_create_logical_replication_slot('" + RAW_SLOT + "', 'pgoutput')");
+            Ferry toNull = new Ferry(pg, "bench_null", work, null);
+            Ferry toJsonl = new Ferry(pg, "bench_jsonl", work, work.resolve("jsonl"));
+            toNull.run(); // creates its slot and publication: the backlog below waits for it
+            toJsonl.run();
+
+            long warm = changes / 5 / 1000 * 1000;
+            backlog(pg, warm, 0);
+            String warmEnd = currentLsn(pg);
+            for (String slot : CEILING_SLOTS) {
+                ceiling(pg, slot, warmEnd);
+            }
+            rawRead(pg);
+            toNull.run();
+            toJsonl.run();
+
+            long generateStart = System.nanoTime();
+            backlog(pg, changes, warm);
+            String end = currentLsn(pg);
+            long walBytes = walBytes(pg, warmEnd, end);
+            System.out.printf(Locale.ROOT, "PostgreSQL %s: a backlog of %,d changes (%,.0f MB of WAL) written in %.1f s%n",
+                    pg.serverVersionNum(), changes, walBytes / 1e6, (System.nanoTime() - generateStart) / 1e9);
+
+            List<Result> results = new ArrayList<>();
+            results.add(ceiling(pg, CEILING_SLOTS.get(0), end, "pg_recvlogical to /dev/null, before", changes));
+            results.add(toNull.measure("Ferry into a null sink", changes));
+            results.add(toJsonl.measure("Ferry into JSONL files", changes));
+            results.add(ceiling(pg, CEILING_SLOTS.get(1), end, "pg_recvlogical to /dev/null, after", changes));
+            long rawStart = System.nanoTime();
+            rawRead(pg);
+            results.add(new Result("pgjdbc replication stream, discarded", (System.nanoTime() - rawStart) / 1e9, changes, 0));
+            System.out.printf(Locale.ROOT, "pgjdbc replication stream, discarded: %.1f s%n", results.get(4).seconds());
+            Result ceiling = ceiling(results);
+            StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%-40s %8s %12s %10s %14s%n",
+                    "contender", "seconds", "changes/s", "÷ ceiling", "CPU s per M"));
+            for (Result r : results) {
+                table.append(String.format(Locale.ROOT, "%-40s %8.1f %,12.0f %10.2f %14s%n", r.name(), r.seconds(),
+                        r.perSecond(), r.perSecond() / ceiling.perSecond(),
+                        r.cpuSeconds() > 0 ? String.format(Locale.ROOT, "%.1f", r.cpuSeconds() / (changes / 1e6)) : "-"));
+            }
+            System.out.print(table);
+            if (docs != null) {
+                appendToDocs(docs, changes, walBytes, results);
+            }
+        } finally {
+            try (Stream<Path> walk = Files.walk(work)) {
+                walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /**
+     * One Ferry pipeline streaming {@code orders} and {@code ticks} (no snapshot) into a null sink or
+     * JSONL files; each run is a batch run ({@code --once}) from where the last one stopped.
+     */
+    private static final class Ferry {
+        private final TestingPostgres pg;
+        private final String name;
+        private final Path state;
+        private final Path jsonl;
+        /** Kept from run to run, as a real sink keeps its offset: a run delivers what came since the last. */
+        private final NullSink discard = new NullSink();
+        private long lastEvents;
+
+        Ferry(TestingPostgres pg, String name, Path work, Path jsonl) {
+            this.pg = pg;
+            this.name = name;
+            this.state = work.resolve(name);
+            this.jsonl = jsonl;
+        }
+
+        void run() throws Exception {
+            PostgresSourceFactory factory = new PostgresSourceFactory();
+            String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: " + DB + "\nuser: " + pg.user()
+                    + "\npassword: '" + pg.password() + "'\ntables: [public.orders, public.ticks]\nsnapshot: never\n"
+                    + "new_tables_check_seconds: 0\n";
+            long before = discard.events();
+            try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml));
+                 FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec());
+                 Sink sink = jsonl == null ? discard : new JsonlSinkFactory().create(name,
+                         ComponentConfig.ofYaml("sink", "type: jsonl\npath: '" + jsonl + "'\n"),
+                         new SourceInfo("postgres", name, DB))) {
+                source.workFolder(state.resolve("work"));
+                new Pipeline(name, source, log, List.of(sink), List.of(jsonl == null ? "null" : "jsonl"), 1000)
+                        .run(Mode.ONCE);
+            }
+            lastEvents = discard.events() - before;
+        }
+
+        Result measure(String label, long changes) throws Exception {
+            OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+            long cpu = os.getProcessCpuTime();
+            long start = System.nanoTime();
+            run();
+            double seconds = (System.nanoTime() - start) / 1e9;
+            if (jsonl == null && lastEvents != changes) {
+                throw new IllegalStateException(label + " delivered " + lastEvents + " events, not " + changes);
+            }
+            Result r = new Result(label, seconds, changes, (os.getProcessCpuTime() - cpu) / 1e9);
+            System.out.printf(Locale.ROOT, "%s: %.1f s, %,.0f changes/s, %.1f CPU s%n", label, seconds,
+                    r.perSecond(), r.cpuSeconds());
+            return r;
+        }
+    }
+
+    /**
+     * Writes {@code changes} changes (a multiple of 1,000) with ids after {@code base}: see the class
+     * comment for the mix. Each loop commits inside a DO block, so the small transactions are real ones.
+     * Ends with a logical message, the marker the bare JDBC reader stops at.
+     */
+    private static void backlog(TestingPostgres pg, long changes, long base) {
+        long inserts = changes * 3 / 10; // then updated, each once
+        long large = changes / 5; // then deleted, each once
+        String orderRow = "g, g % 5000, (g % 100000) / 100.0, (ARRAY['new','paid','shipped'])[1 + g % 3], "
+                + "md5(g::text) || md5((g * 7)::text), timestamptz '2026-01-01' + g * interval '1 second', "
+                + "jsonb_build_object('k', g % 17, 'tag', 'x' || g % 9)";
+        pg.execute(DB,
+                "DO $$ BEGIN FOR b IN 0.." + (inserts / 10 - 1) + " LOOP INSERT INTO orders SELECT " + orderRow
+                        + " FROM generate_series(" + base + " + b * 10 + 1, " + base + " + b * 10 + 10) g; COMMIT; "
+                        + "END LOOP; END $$",
+                "INSERT INTO ticks SELECT g, g % 1000 FROM generate_series(" + (base + 1) + ", " + (base + large) + ") g",
+                "DO $$ BEGIN FOR b IN 0.." + (inserts / 100 - 1) + " LOOP UPDATE orders SET status = 'refunded', "
+                        + "amount = amount + 1, note = note || '!' WHERE id > " + base + " + b * 100 AND id <= " + base
+                        + " + b * 100 + 100; COMMIT; END LOOP; END $$",
+                "DO $$ BEGIN FOR b IN 0.." + (large / 1000 - 1) + " LOOP DELETE FROM ticks WHERE id > " + base
+                        + " + b * 1000 AND id <= " + base + " + b * 1000 + 1000; COMMIT; END LOOP; END $$",
+                "SELECT pg_logical_emit_message(false, 'ferry-bench', 'end of the backlog')");
+    }
+
+    /** The fastest of the bare clients (those without a CPU time: not Ferry). */
+    private static Result ceiling(List<Result> results) {
+        return results.stream().filter(r -> r.cpuSeconds() == 0).max(Comparator.comparingDouble(Result::perSecond))
+                .orElseThrow();
+    }
+
+    private static Result ceiling(TestingPostgres pg, String slot, String endLsn, String label, long changes)
+            throws Exception {
+        long start = System.nanoTime();
+        ceiling(pg, slot, endLsn);
+        Result r = new Result(label, (System.nanoTime() - start) / 1e9, changes, 0);
+        System.out.printf(Locale.ROOT, "%s: %.1f s, %,.0f changes/s%n", label, r.seconds(), r.perSecond());
+        return r;
+    }
+
+    /** Drains a ceiling slot up to {@code endLsn} with pg_recvlogical, output to /dev/null. */
+    private static void ceiling(TestingPostgres pg, String slot, String endLsn) throws Exception {
+        ProcessBuilder b = new ProcessBuilder("pg_recvlogical", "-h", pg.host(), "-p", String.valueOf(pg.port()),
+                "-U", pg.user(), "-d", DB, "--slot", slot, "--start", "--endpos", endLsn, "--no-loop",
+                "-o", "proto_version=2", "-o", "streaming=on", "-o", "messages=true",
+                "-o", "publication_names=ceiling_pub", "-f", "/dev/null");
+        b.environment().put("PGPASSWORD", pg.password());
+        b.redirectErrorStream(true);
+        Process p = b.start();
+        String output = new String(p.getInputStream().readAllBytes());
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IllegalStateException("pg_recvlogical failed: " + output);
+        }
+    }
+
+    /**
+     * Drains the raw slot up to {@code endLsn} with pgjdbc's replication API, looking at nothing but
+     * each message's type: what the walsender sends when the client costs almost nothing. Ends at
+     * the marker {@link #backlog} writes last.
+     */
+    private static void rawRead(TestingPostgres pg) throws Exception {
+        java.util.Properties p = new java.util.Properties();
+        org.postgresql.PGProperty.USER.set(p, pg.user());
+        org.postgresql.PGProperty.PASSWORD.set(p, pg.password());
+        org.postgresql.PGProperty.REPLICATION.set(p, "database");
+        org.postgresql.PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "10");
+        org.postgresql.PGProperty.PREFER_QUERY_MODE.set(p, "simple");
+        try (Connection c = java.sql.DriverManager.getConnection("jdbc:postgresql://" + pg.host() + ":" + pg.port() + "/" + DB, p);
+             org.postgresql.replication.PGReplicationStream stream = c.unwrap(org.postgresql.PGConnection.class)
+                     .getReplicationAPI().replicationStream().logical().withSlotName(RAW_SLOT)
+                     .withSlotOption("proto_version", "2").withSlotOption("publication_names", "ceiling_pub")
+                     .withSlotOption("messages", "true").withSlotOption("streaming", "on")
+                     .withStatusInterval(10, TimeUnit.SECONDS).start()) {
+            while (true) {
+                java.nio.ByteBuffer message = stream.read();
+                if (message.get(message.position()) == 'M') {
+                    break; // the backlog's end marker, the only logical message on the slot
+                }
+            }
+            stream.setFlushedLSN(stream.getLastReceiveLSN());
+            stream.setAppliedLSN(stream.getLastReceiveLSN());
+            stream.forceUpdateStatus();
+        }
+    }
+
+    private static String currentLsn(TestingPostgres pg) throws Exception {
+        try (Connection c = pg.connect(DB); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_current_wal_insert_lsn()")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static long walBytes(TestingPostgres pg, String from, String to) throws Exception {
+        try (Connection c = pg.connect(DB); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff('" + to + "', '" + from + "')::bigint")) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    private static void appendToDocs(Path docs, long changes, long walBytes, List<Result> results) throws IOException {
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%n### CDC catch-up, %s: %,d changes (%,.0f MB of WAL)%n%n"
+                + "| contender | seconds | changes/s | ÷ ceiling | CPU s per million changes |%n|---|---|---|---|---|%n",
+                LocalDate.now(), changes, walBytes / 1e6));
+        double ceiling = ceiling(results).perSecond();
+        for (Result r : results) {
+            b.append(String.format(Locale.ROOT, "| %s | %.1f | %,.0f | %.2f | %s |%n", r.name(), r.seconds(), r.perSecond(),
+                    r.perSecond() / ceiling, r.cpuSeconds() > 0 ? String.format(Locale.ROOT, "%.1f", r.cpuSeconds()
+                            / (changes / 1e6)) : "-"));
+        }
+        Files.writeString(docs, b, StandardOpenOption.APPEND);
+    }
+}
