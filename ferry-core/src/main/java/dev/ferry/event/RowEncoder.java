@@ -30,12 +30,19 @@ public final class RowEncoder {
     private static final int BYTES = 6;
     private static final int LIST = 7;
 
-    private byte[] buf = new byte[256];
+    private static final int INITIAL_BYTES = 256;
+    /** A buffer grown past this for a huge value is dropped at the next reset, so one row does not pin it. */
+    private static final int KEEP_BYTES = 1 << 20;
+
+    private byte[] buf = new byte[INITIAL_BYTES];
     private int size;
     private int count;
 
     /** Starts a new row, forgetting whatever was put since the last {@link #finish}. */
     public RowEncoder reset() {
+        if (buf.length > KEEP_BYTES) {
+            buf = new byte[INITIAL_BYTES];
+        }
         size = 0;
         count = 0;
         return this;

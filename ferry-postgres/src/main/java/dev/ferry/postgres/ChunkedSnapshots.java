@@ -966,10 +966,7 @@ final class ChunkedSnapshots implements AutoCloseable {
                 int[] keyAt = keys.stream().mapToInt(k -> w.schema.indexOf(k.name())).toArray();
                 int width = w.schema.size();
                 Column[] columns = w.schema.columns().toArray(new Column[0]);
-                boolean[] asBytes = new boolean[width];
-                for (int i = 0; i < width; i++) {
-                    asBytes[i] = TextValues.takesBytes(columns[i]);
-                }
+                boolean[] asBytes = TextValues.takesBytes(w.schema, rs.getMetaData());
                 RowEncoder encoder = new RowEncoder();
                 Object[] lastKeyTexts = new Object[keyAt.length]; // of the last row read: a String or UTF-8 bytes each
                 long bytes = 0;

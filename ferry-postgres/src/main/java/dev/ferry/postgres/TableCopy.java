@@ -113,6 +113,7 @@ final class TableCopy {
                 rows = null;
                 continue;
             }
+            encoder.reset(); // a value that failed in an earlier call may have left some behind
             for (int i = 0; i < asBytes.length; i++) {
                 if (asBytes[i]) {
                     TextValues.put(schema.column(i), rows.getBytes(i + 1), encoder);
@@ -135,10 +136,6 @@ final class TableCopy {
         TableId table = tables.get(tableIndex);
         // read the columns inside the snapshot, so schema and rows agree
         schema = new Catalog(connection).schema(table);
-        asBytes = new boolean[schema.size()];
-        for (int i = 0; i < asBytes.length; i++) {
-            asBytes[i] = TextValues.takesBytes(schema.column(i));
-        }
         // No ::text casts: a cast is not always the output function (char(n) loses its padding,
         // inet gains a /32), and the stream carries the output function's text.
         String columns = schema.columns().stream().map(c -> quoteIdent(c.name()))
@@ -149,6 +146,7 @@ final class TableCopy {
         // holds no rows itself, its partitions do
         rows = statement.executeQuery("SELECT " + (columns.isEmpty() ? "" : columns) + " FROM "
                 + (new Catalog(connection).isPartitioned(table) ? "" : "ONLY ") + quoteIdent(table.schema()) + "." + quoteIdent(table.name()));
+        asBytes = TextValues.takesBytes(schema, rows.getMetaData());
         tableRows = 0;
         tableStartNanos = System.nanoTime();
         return true;

@@ -43,6 +43,20 @@ final class TextValues {
     }
 
     /**
+     * Per column of a result set read with {@code schema}'s columns: whether {@link #put} takes it as
+     * bytes. Never for a column the driver sees as bytea, whatever the schema says (a schema read
+     * before an ALTER): the driver decodes bytea's hex in {@code getBytes}.
+     */
+    static boolean[] takesBytes(dev.ferry.event.TableSchema schema, java.sql.ResultSetMetaData meta)
+            throws java.sql.SQLException {
+        boolean[] out = new boolean[schema.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = takesBytes(schema.column(i)) && meta.getColumnType(i + 1) != java.sql.Types.BINARY;
+        }
+        return out;
+    }
+
+    /**
      * Puts the value whose text is the UTF-8 {@code text} (null for SQL NULL) into the row being
      * built, exactly as {@code encoder.put(convert(column, new String(text, UTF_8)))} would, without
      * the intermediate strings in the common cases: most values are their text unchanged, integers
