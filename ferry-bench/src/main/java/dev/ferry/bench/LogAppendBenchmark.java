@@ -35,11 +35,11 @@ import org.openjdk.jmh.annotations.Warmup;
  * carries {@value Workload#BATCH}) and bytes per second of Log frames (the secondary {@code bytes}
  * counter, frame headers included). One writer thread, as in a pipeline.
  * <ul>
- *   <li>{@code append}: {@link FileLog#append} on disk with the default policy ({@code fsync: batch}):
+ *   <li>{@code append}: {@link FileLog#append} on disk with {@code fsync: batch}:
  *       it writes the frame and fsyncs ({@code fdatasync}) before returning, durability per batch.</li>
- *   <li>{@code appendFsyncInterval}: the same with {@code fsync: interval} and the default
- *       {@code fsync_interval_ms: 200}: appends return after the write, and one of them fsyncs once
- *       200 ms have passed since the last fsync. The "without fsync per batch" variant.</li>
+ *   <li>{@code appendFsyncInterval}: the same with the default {@code fsync: interval} and its
+ *       default {@code fsync_interval_ms}: appends return after the write, and one of them fsyncs once
+ *       the interval has passed since the last fsync. The "without fsync per batch" variant.</li>
  *   <li>{@code appendTmpfs}: per-batch fsync again, on a RAM file system (default {@code /dev/shm})
  *       where fsync costs nothing: the Log's own CPU cost (encoding, CRC, copies, the index entry)
  *       with no disk at all.</li>
@@ -77,7 +77,7 @@ public class LogAppendBenchmark {
     @Param({"200", "2048"})
     public int eventBytes;
 
-    /** The default of {@code fsync_interval_ms} in a pipeline's {@code log:} section (200). */
+    /** The default of {@code fsync_interval_ms} in a pipeline's {@code log:} section. */
     static final long FSYNC_INTERVAL_MILLIS = LogSettings.FSYNC_INTERVAL_MS.defaultValue().orElseThrow();
 
     private List<ChangeEvent> batch;

@@ -36,6 +36,8 @@ final class ConfigReference {
         }
         List<SinkFactory> sinks = StreamSupport.stream(ServiceLoader.load(SinkFactory.class).spliterator(), false)
                 .sorted(Comparator.comparing(SinkFactory::type)).toList();
+        md.append("\n## Every sink\n\n");
+        table(md, dev.ferry.sink.SinkSettings.ALL);
         for (SinkFactory f : sinks) {
             md.append("\n## sink: type: ").append(f.type()).append("\n\n");
             table(md, f.settings());

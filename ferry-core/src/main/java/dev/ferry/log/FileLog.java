@@ -387,6 +387,14 @@ public final class FileLog implements Log {
     }
 
     @Override
+    public synchronized long nanosUntilSyncDue() {
+        if (fsyncIntervalNanos == 0 || (writtenEnd == end && writtenPosition == lastPosition)) {
+            return Long.MAX_VALUE;
+        }
+        return Math.max(0, lastSyncNanos + fsyncIntervalNanos - System.nanoTime());
+    }
+
+    @Override
     public boolean createdNow() {
         return createdNow;
     }

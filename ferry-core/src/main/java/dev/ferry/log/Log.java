@@ -30,6 +30,14 @@ public interface Log extends AutoCloseable {
     /** {@link #sync()} if the fsync interval has passed since the last one; a no-op per-batch. */
     void syncIfDue() throws IOException;
 
+    /**
+     * How long until appends not yet durable are due for their {@link #sync()}: capture waits for the
+     * source no longer than this. {@link Long#MAX_VALUE} when nothing waits for one.
+     */
+    default long nanosUntilSyncDue() {
+        return Long.MAX_VALUE;
+    }
+
     /** Whether opening found no Log on disk and created an empty one. */
     boolean createdNow();
 

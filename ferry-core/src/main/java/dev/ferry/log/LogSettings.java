@@ -15,11 +15,13 @@ import java.util.List;
  */
 public record LogSettings(FileLog.Options options, long maxBytes, long retainDeliveredMillis) {
     public static final Setting<String> FSYNC = Setting.oneOf("fsync",
-            "batch: fsync every append before the source is acknowledged; interval: fsync at most every "
-                    + "fsync_interval_ms (fewer fsyncs; changes are acknowledged and delivered once synced)",
-            "batch", "interval").withDefault("batch");
+            "interval: group commit, one fsync for whatever was appended within fsync_interval_ms (changes are "
+                    + "acknowledged to the source and delivered to sinks only once synced, so nothing is at risk; a "
+                    + "change waits at most the interval); batch: fsync every append before it returns (one fsync per "
+                    + "source transaction while changes trickle)",
+            "batch", "interval").withDefault("interval");
     public static final Setting<Integer> FSYNC_INTERVAL_MS = Setting.integer("fsync_interval_ms",
-            "with fsync: interval, the longest time between fsyncs", 1, 60_000).withDefault(200);
+            "with fsync: interval, the longest time between fsyncs", 1, 60_000).withDefault(10);
     public static final Setting<Integer> SEGMENT_MB = Setting.integer("segment_mb",
             "size of one segment file; retention deletes whole segments", 1, 1024).withDefault(64);
     public static final Setting<Integer> MAX_MB = Setting.integer("max_mb",
@@ -32,7 +34,8 @@ public record LogSettings(FileLog.Options options, long maxBytes, long retainDel
     /** Every key of the section, for validation and the reference docs. */
     public static final List<Setting<?>> ALL = List.of(FSYNC, FSYNC_INTERVAL_MS, SEGMENT_MB, MAX_MB, RETAIN_DELIVERED_HOURS);
 
-    public static final LogSettings DEFAULT = new LogSettings(FileLog.Options.DEFAULT, 0, 0);
+    public static final LogSettings DEFAULT = new LogSettings(new FileLog.Options(FileLog.Options.DEFAULT.segmentBytes(),
+            10), 0, 0);
 
     /** Reads the section; null means the pipeline file has none. */
     public static LogSettings read(ComponentConfig c) throws FerryException {

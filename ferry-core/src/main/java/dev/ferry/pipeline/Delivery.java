@@ -11,6 +11,7 @@ import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,6 +27,8 @@ final class Delivery {
     private final int index;
     private final Sink sink;
     private final String name;
+    /** When the last write began; a quiet spell ago at first. */
+    private long lastWriteNanos = System.nanoTime() - 3_600_000_000_000L;
 
     Delivery(Pipeline pipeline, int index, Sink sink, String name) {
         this.p = pipeline;
@@ -46,6 +49,9 @@ final class Delivery {
                     break;
                 }
                 long limit = p.deliverableEnd.get();
+                if (holdForCommitInterval(limit - reader.next().value())) {
+                    continue;
+                }
                 List<LogEntry> entries = reader.read(p.maxBatchEvents, Offset.of(limit));
                 if (entries.isEmpty()) {
                     if (p.captureDone && reader.next().value() >= p.deliverableEnd.get()) {
@@ -63,6 +69,7 @@ final class Delivery {
                     events.add(e.event());
                 }
                 Offset last = entries.get(entries.size() - 1).offset();
+                lastWriteNanos = System.nanoTime();
                 if (!writeWithRetry(events, last)) {
                     break; // stopped while the sink was down: the batch stays in the Log
                 }
@@ -77,6 +84,27 @@ final class Delivery {
                 p.releaseDeliveredSegments();
             }
         }
+    }
+
+    /**
+     * The sink's commit interval: while changes keep coming, a write follows the last one by at least
+     * the interval, so that what arrives meanwhile goes into one batch instead of many small ones. A
+     * full batch, a change after a quiet spell, the end of capture and a stop are not held.
+     *
+     * @param deliverable events the Log holds for this sink now
+     * @return true after waiting: look again at what is deliverable
+     */
+    private boolean holdForCommitInterval(long deliverable) {
+        long interval = p.commitIntervalNanos[index];
+        if (interval == 0 || deliverable <= 0 || deliverable >= p.maxBatchEvents || p.captureDone || p.stopping) {
+            return false;
+        }
+        long wait = lastWriteNanos + interval - System.nanoTime();
+        if (wait <= 0) {
+            return false;
+        }
+        LockSupport.parkNanos(wait);
+        return true;
     }
 
     /**

@@ -10,6 +10,7 @@ import dev.ferry.log.LogEntry;
 import dev.ferry.log.LogReader;
 import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
+import dev.ferry.sink.SinkSettings;
 import dev.ferry.source.Position;
 import dev.ferry.source.Source;
 import dev.ferry.source.SourceBatch;
@@ -63,6 +64,8 @@ public final class Pipeline {
     final AtomicLong[] committed;
     final AtomicLong[] delivered;
     final AtomicLong[] lagMillis;
+    /** Per sink, the shortest time between two of its writes while changes keep coming. */
+    final long[] commitIntervalNanos;
     final AtomicReference<Throwable> failure = new AtomicReference<>();
     volatile boolean stopping;
     volatile boolean captureDone;
@@ -102,10 +105,21 @@ public final class Pipeline {
         this.committed = new AtomicLong[sinks.size()];
         this.delivered = new AtomicLong[sinks.size()];
         this.lagMillis = new AtomicLong[sinks.size()];
+        this.commitIntervalNanos = new long[sinks.size()];
         for (int i = 0; i < sinks.size(); i++) {
             committed[i] = new AtomicLong();
             delivered[i] = new AtomicLong();
             lagMillis[i] = new AtomicLong(-1);
+        }
+    }
+
+    /** The common settings of each sink ({@code commit_interval_ms}), in the order of the sinks; none by default. */
+    public void sinkSettings(List<SinkSettings> settings) {
+        if (settings.size() != sinks.size()) {
+            throw new IllegalArgumentException(settings.size() + " sink settings for " + sinks.size() + " sinks");
+        }
+        for (int i = 0; i < settings.size(); i++) {
+            commitIntervalNanos[i] = settings.get(i).commitIntervalMillis() * 1_000_000L;
         }
     }
 
@@ -281,7 +295,9 @@ public final class Pipeline {
                 }
                 SourceBatch batch;
                 try {
-                    batch = source.poll(POLL_WAIT);
+                    // appends not yet durable wait for their fsync no longer than the interval
+                    long syncDue = log.nanosUntilSyncDue();
+                    batch = source.poll(syncDue < POLL_WAIT.toNanos() ? Duration.ofNanos(syncDue) : POLL_WAIT);
                 } catch (FerryException e) {
                     if (e.kind() != ErrorKind.CONNECTIVITY) {
                         throw e;

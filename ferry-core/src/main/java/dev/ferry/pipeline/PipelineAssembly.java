@@ -2,6 +2,7 @@ package dev.ferry.pipeline;
 
 import dev.ferry.config.ComponentConfig;
 import dev.ferry.config.PipelineConfig;
+import dev.ferry.config.Setting;
 import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
 import dev.ferry.log.FileLog;
@@ -9,6 +10,7 @@ import dev.ferry.log.Log;
 import dev.ferry.log.LogSettings;
 import dev.ferry.sink.Sink;
 import dev.ferry.sink.SinkFactory;
+import dev.ferry.sink.SinkSettings;
 import dev.ferry.source.Source;
 import dev.ferry.source.SourceFactory;
 import java.io.IOException;
@@ -34,13 +36,15 @@ public final class PipelineAssembly implements AutoCloseable {
     private final Source source;
     private final List<Sink> sinks;
     private final List<String> sinkNames;
+    private final List<SinkSettings> sinkSettings;
     private final SourceFactory sourceFactory;
     private final LogSettings logSettings;
     private FileChannel lockChannel;
     private Log log;
 
     private PipelineAssembly(PipelineConfig config, SourceFactory sourceFactory, Source source, List<Sink> sinks,
-                             List<String> sinkNames, LogSettings logSettings) {
+                             List<String> sinkNames, List<SinkSettings> sinkSettings, LogSettings logSettings) {
+        this.sinkSettings = List.copyOf(sinkSettings);
         this.config = config;
         this.logSettings = logSettings;
         this.sourceFactory = sourceFactory;
@@ -55,9 +59,13 @@ public final class PipelineAssembly implements AutoCloseable {
         SourceFactory sf = sourceFactory(config.source());
         config.source().rejectUnknownKeys(sf.settings());
         List<SinkFactory> sinkFactories = new ArrayList<>();
+        List<SinkSettings> sinkSettings = new ArrayList<>();
         for (ComponentConfig sc : config.sinks()) {
             SinkFactory f = sinkFactory(sc);
-            sc.rejectUnknownKeys(f.settings());
+            List<Setting<?>> keys = new ArrayList<>(f.settings());
+            keys.addAll(SinkSettings.ALL);
+            sc.rejectUnknownKeys(keys);
+            sinkSettings.add(SinkSettings.read(sc, f));
             sinkFactories.add(f);
         }
         Source source = sf.create(config.name(), config.source());
@@ -74,7 +82,7 @@ public final class PipelineAssembly implements AutoCloseable {
             source.close();
             throw e;
         }
-        return new PipelineAssembly(config, sf, source, sinks, names, logSettings);
+        return new PipelineAssembly(config, sf, source, sinks, names, sinkSettings, logSettings);
     }
 
     public Source source() {
@@ -115,8 +123,10 @@ public final class PipelineAssembly implements AutoCloseable {
         } catch (IOException e) {
             throw cannotUseState(e);
         }
-        return new Pipeline(config.name(), source, log, sinks, sinkNames, maxBatchEvents, logSettings.maxBytes(),
-                logSettings.retainDeliveredMillis());
+        Pipeline pipeline = new Pipeline(config.name(), source, log, sinks, sinkNames, maxBatchEvents,
+                logSettings.maxBytes(), logSettings.retainDeliveredMillis());
+        pipeline.sinkSettings(sinkSettings);
+        return pipeline;
     }
 
     /**

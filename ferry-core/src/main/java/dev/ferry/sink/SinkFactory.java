@@ -17,6 +17,14 @@ public interface SinkFactory {
     List<Setting<?>> settings();
 
     /**
+     * The default of {@code commit_interval_ms} for this type: the shortest time between two commits
+     * while changes keep coming, which weighs what one commit costs the target against latency.
+     */
+    default int defaultCommitIntervalMillis() {
+        return 10;
+    }
+
+    /**
      * Builds a sink from its configuration section; configuration mistakes surface here.
      *
      * @param source what the source says about itself, for envelopes

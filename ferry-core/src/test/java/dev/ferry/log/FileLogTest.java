@@ -81,6 +81,25 @@ class FileLogTest {
     }
 
     @Test
+    void withAnFsyncIntervalAppendsWaitingForTheirSyncSayWhenItIsDue() throws Exception {
+        try (FileLog log = FileLog.open(dir, TestPosition.CODEC, new FileLog.Options(1 << 20, 60_000))) {
+            assertThat(log.nanosUntilSyncDue()).as("nothing appended").isEqualTo(Long.MAX_VALUE);
+            log.append(LogEvents.inserts(0, 3), new TestPosition(2));
+            log.sync();
+            log.append(LogEvents.inserts(3, 5), new TestPosition(4));
+            assertThat(log.nanosUntilSyncDue()).isBetween(1L, 60_000_000_000L);
+            assertThat(log.end().value()).as("not readable before its sync").isEqualTo(3);
+            log.sync();
+            assertThat(log.nanosUntilSyncDue()).isEqualTo(Long.MAX_VALUE);
+            assertThat(log.end().value()).isEqualTo(5);
+        }
+        try (FileLog log = FileLog.open(dir.resolve("batch"), TestPosition.CODEC)) {
+            log.append(LogEvents.inserts(0, 3), new TestPosition(2));
+            assertThat(log.nanosUntilSyncDue()).as("fsync per append: nothing waits").isEqualTo(Long.MAX_VALUE);
+        }
+    }
+
+    @Test
     void staleIndexSidecarIsRebuiltNotReportedAsCorruption() throws Exception {
         try (FileLog log = FileLog.open(dir, TestPosition.CODEC, 1024)) {
             for (long n = 0; n < 60; n += 4) {

@@ -21,6 +21,12 @@ class LogSettingsTest {
     }
 
     @Test
+    void theDefaultIsGroupCommitEveryTenMilliseconds() throws Exception {
+        assertThat(LogSettings.DEFAULT.options().fsyncIntervalMillis()).isEqualTo(10);
+        assertThat(LogSettings.read(parse("log:\n  fsync: batch\n").log()).options().fsyncIntervalMillis()).isZero();
+    }
+
+    @Test
     void readsEveryKey() throws Exception {
         LogSettings s = LogSettings.read(parse("log:\n  fsync: interval\n  fsync_interval_ms: 50\n  segment_mb: 16\n"
                 + "  max_mb: 100\n  retain_delivered_hours: 2\n").log());

@@ -9,6 +9,7 @@ import dev.ferry.event.ChangeEvent;
 import dev.ferry.log.FileLog;
 import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
+import dev.ferry.sink.SinkSettings;
 import dev.ferry.source.Check;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -196,6 +197,26 @@ class PipelineTest {
         try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
             assertThat(log.end()).isEqualTo(Offset.of(10_000));
         }
+    }
+
+    @Test
+    void whileChangesTrickleASinkIsCommittedNoMoreOftenThanItsCommitInterval() throws Exception {
+        TestSink grouped = new TestSink();
+        TestSink eager = new TestSink();
+        ScriptedSource source = new ScriptedSource(150, 1);
+        source.pollPauseMillis = 2;
+        long start = System.nanoTime();
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline p = new Pipeline("p", source, log, List.of(grouped, eager), List.of("grouped", "eager"), 1000);
+            p.sinkSettings(List.of(new SinkSettings(100), new SinkSettings(0)));
+            assertThat(p.run(Mode.ONCE)).isTrue();
+        }
+        long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+        assertThat(grouped.ids()).isEqualTo(upTo(150));
+        assertThat(eager.ids()).isEqualTo(upTo(150));
+        assertThat(grouped.attempts).as("writes in %d ms at most one per 100 ms", elapsedMillis)
+                .isLessThanOrEqualTo((int) (elapsedMillis / 100) + 2);
+        assertThat(eager.attempts).as("without an interval each trickle is its own batch").isGreaterThan(grouped.attempts * 2);
     }
 
     @Test

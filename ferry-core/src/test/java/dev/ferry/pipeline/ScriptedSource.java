@@ -78,6 +78,8 @@ final class ScriptedSource implements Source {
     volatile long goDownAfter;
     volatile int starts;
     private volatile boolean stopped;
+    /** How long each poll that returns events takes first: a source whose changes trickle. */
+    volatile long pollPauseMillis;
 
     /** Events 1..total in batches of {@code batch}. */
     ScriptedSource(long total, int batch) {
@@ -122,6 +124,9 @@ final class ScriptedSource implements Source {
         }
         if (down) {
             throw new dev.ferry.error.FerryException(dev.ferry.error.ErrorKind.CONNECTIVITY, "scripted server is down");
+        }
+        if (pollPauseMillis > 0 && next <= total && !stopped) {
+            Thread.sleep(pollPauseMillis);
         }
         List<ChangeEvent> out = new ArrayList<>();
         while (out.size() < batch && next <= total && !stopped) {

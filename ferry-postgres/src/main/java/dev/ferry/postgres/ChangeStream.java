@@ -9,6 +9,8 @@ import dev.ferry.log.CrashPoints;
 import dev.ferry.postgres.pgoutput.PgOutputDecoder;
 import dev.ferry.postgres.pgoutput.PgOutputMessage;
 import dev.ferry.source.SourceBatch;
+import java.io.IOException;
+import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -22,6 +24,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import org.postgresql.PGConnection;
 import org.postgresql.replication.LogSequenceNumber;
@@ -77,6 +80,9 @@ final class ChangeStream implements AutoCloseable {
     private long receivedLsn;
     private long flushLsn;
     private long lastForceMillis;
+    /** The replication connection's socket, asked whether bytes arrived; null when unknown. */
+    private Socket socket;
+    private long lastBytesNanos = System.nanoTime();
     /** The transaction of the stream block being received, or -1 outside one. */
     private long streamBlockXid = -1;
     /** A committed streamed transaction being read back, and the commit to close it with. */
@@ -124,6 +130,7 @@ final class ChangeStream implements AutoCloseable {
         }
         PGReplicationStream stream = builder.start();
         ChangeStream changes = new ChangeStream(stream, catalog, additions, snapshots, streamed, resumeAfter);
+        changes.socket = ObservedSockets.of(replication);
         changes.lastEmitted = reached;
         changes.receivedLsn = receivedLsn;
         changes.flushLsn = flushLsn;
@@ -174,7 +181,6 @@ final class ChangeStream implements AutoCloseable {
         }
         List<ChangeEvent> events = new ArrayList<>();
         long deadline = System.nanoTime() + maxWait.toNanos();
-        long sleepMillis = 1;
         long bytes = 0;
         while (events.size() < MAX_BATCH && bytes < MAX_BATCH_BYTES && tableCopy == null
                 && !stopping.getAsBoolean()) {
@@ -199,12 +205,10 @@ final class ChangeStream implements AutoCloseable {
                 if (!events.isEmpty() || System.nanoTime() >= deadline) {
                     break;
                 }
-                idle.run();
-                Thread.sleep(sleepMillis);
-                sleepMillis = Math.min(sleepMillis * 2, 20);
+                awaitBytes(deadline, stopping, idle);
                 continue;
             }
-            sleepMillis = 1;
+            lastBytesNanos = System.nanoTime();
             bytes += buf.remaining();
             long changeXid = streamBlockXid >= 0 ? PgOutputDecoder.streamedXid(buf) : -1;
             if (changeXid >= 0) {
@@ -215,6 +219,38 @@ final class ChangeStream implements AutoCloseable {
         }
         receivedLsn = maxLsn(receivedLsn, stream.getLastReceiveLSN().asLong());
         return new SourceBatch(events, position());
+    }
+
+    /**
+     * While nothing has arrived: does the idle work and waits for the server's next bytes, up to the
+     * deadline. With the connection's socket at hand it asks the socket, which is cheap, and returns as
+     * soon as bytes are there: every half millisecond while changes came within the last second, less
+     * often the longer the stream has been quiet. Without it, a sleep.
+     */
+    private void awaitBytes(long deadline, BooleanSupplier stopping, Idle idle)
+            throws SQLException, InterruptedException, FerryException {
+        if (socket == null) {
+            idle.run();
+            Thread.sleep(1);
+            return;
+        }
+        long quiet = System.nanoTime() - lastBytesNanos;
+        long step = quiet < 1_000_000_000L ? 500_000L : quiet < 10_000_000_000L ? 2_000_000L : 10_000_000L;
+        do {
+            idle.run();
+            LockSupport.parkNanos(step);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+        } while (!bytesArrived() && System.nanoTime() < deadline && !stopping.getAsBoolean());
+    }
+
+    private boolean bytesArrived() {
+        try {
+            return socket.getInputStream().available() > 0;
+        } catch (IOException e) {
+            return true; // pgjdbc's own read reports the failure, with its classification
+        }
     }
 
     /** The position reached: the last event, or the server's WAL end while no transaction is open. */

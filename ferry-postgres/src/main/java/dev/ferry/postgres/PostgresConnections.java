@@ -69,15 +69,24 @@ final class PostgresConnections {
         PGProperty.TCP_KEEP_ALIVE.set(p, true);
         // values are read as the server's own text output (see TextValues), never in binary
         PGProperty.BINARY_TRANSFER.set(p, false);
+        String token = null;
         if (replication) {
             PGProperty.REPLICATION.set(p, "database");
             PGProperty.ASSUME_MIN_SERVER_VERSION.set(p, "10");
             PGProperty.PREFER_QUERY_MODE.set(p, "simple");
+            token = ObservedSockets.observe(p);
         }
         String url = "jdbc:postgresql://" + hostForUrl() + ":" + settings.port() + "/" + settings.database();
         try {
-            return DriverManager.getConnection(url, p);
+            Connection c = DriverManager.getConnection(url, p);
+            if (token != null) {
+                ObservedSockets.attach(token, c);
+            }
+            return c;
         } catch (SQLException e) {
+            if (token != null) {
+                ObservedSockets.forget(token);
+            }
             throw classify(e, replication);
         }
     }

@@ -24,6 +24,12 @@ public final class JsonlSinkFactory implements SinkFactory {
         return List.of(PATH);
     }
 
+    /** Each commit is a new file per table: while a stream trickles, one a second is plenty. */
+    @Override
+    public int defaultCommitIntervalMillis() {
+        return 1000;
+    }
+
     @Override
     public Sink create(String pipelineName, ComponentConfig config, SourceInfo source) throws FerryException {
         return new JsonlSink(pipelineName, config.resolve(config.get(PATH)), new EnvelopeWriter(source));

@@ -1,0 +1,326 @@
+package dev.ferry.bench;
+
+import dev.ferry.testkit.TestingPostgres;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.LocalDate;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The streaming benchmark: what Ferry costs a busy source, how quickly a change arrives, and how
+ * much memory it takes, with Ferry in a process of its own ({@link StreamingFerry}: PostgreSQL into
+ * JSONL files, the default JVM settings of the {@code ferry} launcher).
+ * <ul>
+ *   <li><b>Source write throughput</b>: pgbench's TPC-B-like script (4 clients), alone and while Ferry
+ *       streams its four tables, twice each in turns (alone, beside Ferry, alone, beside Ferry), so
+ *       that the machine's drift hits both sides alike. A fresh slot for each Ferry turn: it streams
+ *       only what is written while it runs.</li>
+ *   <li><b>Latency</b>: changes at fixed rates (1,000, 5,000 and 20,000 per second by default) into a
+ *       shop table: a transaction every 5 ms with the rate's share of inserts, updates and deletes;
+ *       for each change, the time from its commit to the JSONL sink's write returning (files and
+ *       offset durable), p50/p99/max.</li>
+ *   <li><b>Memory</b>: Ferry's peak RSS over all of it (VmHWM).</li>
+ * </ul>
+ *
+ * <p>Usage: {@code StreamBench [--seconds N] [--rates 1000,5000,20000] [--docs FILE]}; see run-stream-bench.sh.
+ */
+public final class StreamBench {
+    private static final String DB = "shop";
+    private static final String TABLES = "public.orders, public.pgbench_accounts, public.pgbench_tellers, "
+            + "public.pgbench_branches, public.pgbench_history";
+    private static final int TICK_MILLIS = 5;
+    private static final Pattern TPS = Pattern.compile("tps = ([0-9.]+) \\(without initial connection time\\)");
+
+    private record Latency(int rate, double achieved, long count, long p50, long p99, long max, double cpuPerMillion) {
+    }
+
+    private StreamBench() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        int seconds = 30;
+        List<Integer> rates = List.of(1000, 5000, 20000);
+        Path docs = null;
+        String sinkYaml = "commit_interval_ms: 10";
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--seconds" -> seconds = Integer.parseInt(args[++i]);
+                case "--rates" -> rates = java.util.Arrays.stream(args[++i].split(",")).map(String::trim)
+                        .map(Integer::valueOf).toList();
+                case "--docs" -> docs = Path.of(args[++i]);
+                case "--sink" -> sinkYaml = args[++i];
+                default -> throw new IllegalArgumentException("unknown argument " + args[i]);
+            }
+        }
+        Path work = Files.createTempDirectory("ferry-stream-bench-");
+        // a production server's durability: the test default (synchronous_commit and fsync off) would have the
+        // WAL writer flush commits every 200 ms, and walsenders send only what is flushed
+        try (TestingPostgres pg = TestingPostgres.builder().setting("fsync", "on").setting("synchronous_commit", "on")
+                .setting("full_page_writes", "on").setting("shared_buffers", "256MB").start()) {
+            pg.createDatabase(DB);
+            pg.execute(DB, "CREATE TABLE orders (id bigint PRIMARY KEY, customer int NOT NULL, amount numeric(12,2), "
+                    + "status text, note text, created_at timestamptz, attrs jsonb)");
+            pgbench(pg, "-i", "-q", "-s", "10", DB);
+            // pgbench_history has no key; it is only ever inserted into, so the full row identifies it
+            pg.execute(DB, "ALTER TABLE pgbench_history REPLICA IDENTITY FULL");
+
+            // source write throughput: alone, beside Ferry, alone, beside Ferry
+            double[] alone = new double[2];
+            double[] beside = new double[2];
+            List<Latency> latencies = new ArrayList<>();
+            long peakRssKb = 0;
+            Latency underLoad = null;
+            for (int turn = 0; turn < 2; turn++) {
+                alone[turn] = tps(pg, seconds);
+                System.out.printf(Locale.ROOT, "pgbench alone: %,.0f tps%n", alone[turn]);
+                try (Child ferry = Child.start(pg, "bench_stream_" + turn, work, sinkYaml)) {
+                    // Ferry as it runs for hours: compiled by the JIT before the source's throughput is measured
+                    if (turn == 0) {
+                        for (int rate : rates) {
+                            drive(pg, rate, Math.max(5, seconds / 3)); // warm-up at this rate
+                            ferry.command("reset");
+                            String start = ferry.command("report");
+                            double achieved = drive(pg, rate, seconds);
+                            Latency l = latency(rate, achieved, start, ferry.command("report"));
+                            print(rate + " changes/s", l);
+                            latencies.add(l);
+                        }
+                    } else {
+                        drive(pg, 5000, Math.max(5, seconds / 3));
+                    }
+                    ferry.command("reset");
+                    String before = ferry.command("report");
+                    beside[turn] = tps(pg, seconds);
+                    String after = ferry.command("report");
+                    System.out.printf(Locale.ROOT, "pgbench beside Ferry: %,.0f tps%n", beside[turn]);
+                    if (turn == 0) {
+                        underLoad = latency(0, 0, before, after);
+                        print("beside pgbench", underLoad);
+                    }
+                    peakRssKb = Math.max(peakRssKb, Long.parseLong(ferry.command("report").split(" ")[6]));
+                }
+                pg.execute(DB, "SELECT pg_drop_replication_slot('ferry_bench_stream_" + turn + "')");
+            }
+            double ratio = (beside[0] + beside[1]) / (alone[0] + alone[1]);
+            String summary = summary(alone, beside, ratio, underLoad, latencies, peakRssKb);
+            System.out.print(summary);
+            if (docs != null) {
+                Files.writeString(docs, String.format(Locale.ROOT, "%n### Streaming, %s (PostgreSQL %d, %d s per phase)%n%n%s",
+                        LocalDate.now(), pg.serverVersionNum(), seconds, summary), StandardOpenOption.APPEND);
+            }
+        } finally {
+            Workload.delete(work);
+        }
+    }
+
+    private static String summary(double[] alone, double[] beside, double ratio, Latency underLoad,
+                                  List<Latency> latencies, long peakRssKb) {
+        StringBuilder b = new StringBuilder();
+        b.append(String.format(Locale.ROOT, "| source write throughput (pgbench, 4 clients) | tps |%n|---|---|%n"));
+        b.append(String.format(Locale.ROOT, "| alone | %,.0f and %,.0f |%n", alone[0], alone[1]));
+        b.append(String.format(Locale.ROOT, "| beside Ferry streaming | %,.0f and %,.0f |%n", beside[0], beside[1]));
+        b.append(String.format(Locale.ROOT, "| **beside ÷ alone** (target ≥ 0.97) | **%.3f** |%n%n", ratio));
+        b.append(String.format(Locale.ROOT, "| commit to JSONL sink | changes/s | changes | p50 ms | p99 ms | max ms "
+                + "| Ferry CPU s per M |%n|---|---|---|---|---|---|---|%n"));
+        List<Latency> all = new ArrayList<>();
+        all.add(underLoad);
+        all.addAll(latencies);
+        for (Latency l : all) {
+            b.append(String.format(Locale.ROOT, "| %s | %,.0f | %,d | %.1f | %.1f | %.1f | %.1f |%n",
+                    l.rate() == 0 ? "beside pgbench" : String.format(Locale.ROOT, "%,d per second", l.rate()),
+                    l.achieved(), l.count(), l.p50() / 1000.0, l.p99() / 1000.0, l.max() / 1000.0, l.cpuPerMillion()));
+        }
+        b.append(String.format(Locale.ROOT, "%nFerry's peak RSS: %.0f MB (target ≤ 256 MB); p99 at 5,000 changes/s "
+                + "target ≤ 25 ms%n", peakRssKb / 1024.0));
+        return b.toString();
+    }
+
+    private static void print(String label, Latency l) {
+        System.out.printf(Locale.ROOT, "latency %s: %,d changes (%,.0f/s), p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
+                label, l.count(), l.achieved(), l.p50() / 1000.0, l.p99() / 1000.0, l.max() / 1000.0);
+    }
+
+    /** A latency row from two reports of the child: at the start of the window and at its end. */
+    private static Latency latency(int rate, double achieved, String start, String end) {
+        String[] s = start.split(" ");
+        String[] e = end.split(" ");
+        long count = Long.parseLong(e[1]);
+        double cpu = Double.parseDouble(e[5]) - Double.parseDouble(s[5]);
+        return new Latency(rate, achieved, count, Long.parseLong(e[2]), Long.parseLong(e[3]), Long.parseLong(e[4]),
+                count == 0 ? 0 : cpu / (count / 1e6));
+    }
+
+    /**
+     * Writes {@code rate} changes per second into {@code orders} for {@code seconds}: a transaction
+     * every {@value #TICK_MILLIS} ms, in turns an insert of new rows, an update, an insert and a
+     * delete of the oldest rows, each of the rate's share of rows. Late ticks are caught up without
+     * sleeping.
+     *
+     * @return the rate achieved, changes per second
+     */
+    private static double drive(TestingPostgres pg, int rate, int seconds) throws Exception {
+        int perTick = Math.max(1, rate * TICK_MILLIS / 1000);
+        try (Connection c = pg.connect(DB); Statement s = c.createStatement()) {
+            long next;
+            long oldest;
+            try (ResultSet rs = s.executeQuery("SELECT coalesce(max(id), 0) + 1, coalesce(min(id), 1) FROM orders")) {
+                rs.next();
+                next = rs.getLong(1);
+                oldest = rs.getLong(2);
+            }
+            try (PreparedStatement insert = c.prepareStatement("INSERT INTO orders SELECT g, g % 5000, (g % 100000) / 100.0, "
+                         + "'new', md5(g::text), now(), jsonb_build_object('k', g % 17) FROM generate_series(?, ?) g");
+                 PreparedStatement update = c.prepareStatement("UPDATE orders SET status = 'paid', amount = amount + 1 "
+                         + "WHERE id >= ? AND id < ?");
+                 PreparedStatement delete = c.prepareStatement("DELETE FROM orders WHERE id >= ? AND id < ?")) {
+                long ticks = seconds * 1000L / TICK_MILLIS;
+                long start = System.nanoTime();
+                for (long t = 0; t < ticks; t++) {
+                    long due = start + t * TICK_MILLIS * 1_000_000L;
+                    long wait = due - System.nanoTime();
+                    if (wait > 0) {
+                        TimeUnit.NANOSECONDS.sleep(wait);
+                    }
+                    switch ((int) (t % 4)) {
+                        case 0, 2 -> {
+                            insert.setLong(1, next);
+                            insert.setLong(2, next + perTick - 1);
+                            insert.executeUpdate();
+                            next += perTick;
+                        }
+                        case 1 -> range(update, oldest, perTick);
+                        default -> {
+                            range(delete, oldest, perTick);
+                            oldest += perTick;
+                        }
+                    }
+                }
+                return ticks * perTick / ((System.nanoTime() - start) / 1e9);
+            }
+        }
+    }
+
+    private static void range(PreparedStatement statement, long from, int rows) throws Exception {
+        statement.setLong(1, from);
+        statement.setLong(2, from + rows);
+        if (statement.executeUpdate() != rows) {
+            throw new IllegalStateException("the workload lost track of its rows at id " + from);
+        }
+    }
+
+    private static double tps(TestingPostgres pg, int seconds) throws Exception {
+        String out = pgbench(pg, "-n", "-c", "4", "-j", "2", "-T", String.valueOf(seconds), DB);
+        Matcher m = TPS.matcher(out);
+        if (!m.find()) {
+            throw new IllegalStateException("no tps in pgbench's output: " + out);
+        }
+        return Double.parseDouble(m.group(1));
+    }
+
+    private static String pgbench(TestingPostgres pg, String... args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("pgbench", "-h", pg.host(), "-p", String.valueOf(pg.port()),
+                "-U", pg.user()));
+        command.addAll(List.of(args));
+        ProcessBuilder b = new ProcessBuilder(command).redirectErrorStream(true);
+        b.environment().put("PGPASSWORD", pg.password());
+        Process p = b.start();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IllegalStateException("pgbench failed: " + output);
+        }
+        return output;
+    }
+
+    /** {@link StreamingFerry} in a child JVM, driven by commands on its stdin. */
+    private static final class Child implements AutoCloseable {
+        private static final java.util.Map<String, String> ANSWERS = java.util.Map.of("reset", "ok", "report",
+                "report ", "stop", "stopped");
+        private final Process process;
+        private final PrintWriter in;
+        private final BufferedReader out;
+        private final Path stderr;
+
+        private Child(Process process, Path stderr) {
+            this.process = process;
+            this.stderr = stderr;
+            this.in = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
+            this.out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        }
+
+        static Child start(TestingPostgres pg, String name, Path work, String sinkYaml) throws Exception {
+            String java = ProcessHandle.current().info().command().orElse("java");
+            String jar = Path.of(StreamBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+            List<String> command = new ArrayList<>(List.of(java));
+            String opts = System.getenv("FERRY_JAVA_OPTS"); // as the ferry launcher passes them
+            if (opts != null && !opts.isBlank()) {
+                command.addAll(List.of(opts.trim().split("\\s+")));
+            }
+            command.addAll(List.of("-cp", jar, StreamingFerry.class.getName(), name, String.valueOf(pg.port()), DB,
+                    pg.user(), TABLES, work.resolve(name).toString()));
+            Path stderr = work.resolve(name + ".stderr");
+            ProcessBuilder b = new ProcessBuilder(command).redirectError(stderr.toFile());
+            b.environment().put("FERRY_BENCH_PASSWORD", pg.password());
+            b.environment().put("FERRY_BENCH_SINK_YAML", sinkYaml);
+            Child child = new Child(b.start(), stderr);
+            // streaming once its slot is active
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (!slotActive(pg, "ferry_" + name)) {
+                if (!child.process.isAlive() || System.nanoTime() > deadline) {
+                    child.close();
+                    throw new IllegalStateException("Ferry did not start streaming: " + Files.readString(stderr));
+                }
+                Thread.sleep(100);
+            }
+            return child;
+        }
+
+        String command(String command) throws IOException {
+            in.println(command);
+            String answer = out.readLine();
+            // a profiler agent given in FERRY_JAVA_OPTS may print to stdout too
+            while (answer != null && !answer.startsWith(ANSWERS.get(command))) {
+                answer = out.readLine();
+            }
+            if (answer == null) {
+                throw new IllegalStateException("Ferry's process answered " + answer + " to " + command + ": "
+                        + Files.readString(stderr));
+            }
+            return answer;
+        }
+
+        @Override
+        public void close() throws Exception {
+            if (process.isAlive()) {
+                in.println("stop");
+                if (!process.waitFor(60, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                }
+            }
+        }
+    }
+
+    private static boolean slotActive(TestingPostgres pg, String slot) throws Exception {
+        try (Connection c = pg.connect(DB);
+             PreparedStatement s = c.prepareStatement("SELECT active FROM pg_replication_slots WHERE slot_name = ?")) {
+            s.setString(1, slot);
+            try (ResultSet rs = s.executeQuery()) {
+                return rs.next() && rs.getBoolean(1);
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package dev.ferry.bench;
+
+import com.sun.management.OperatingSystemMXBean;
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.log.FileLog;
+import dev.ferry.log.LogSettings;
+import dev.ferry.pipeline.Mode;
+import dev.ferry.pipeline.Pipeline;
+import dev.ferry.postgres.PostgresSourceFactory;
+import dev.ferry.sink.SinkSettings;
+import dev.ferry.sink.files.JsonlSinkFactory;
+import dev.ferry.source.Source;
+import dev.ferry.source.SourceInfo;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Ferry streaming from PostgreSQL into JSONL files in a process of its own, for {@link StreamBench}:
+ * the pipeline {@code ferry run} builds (the postgres source, the file Log, the JSONL sink), with the
+ * sink wrapped in a {@link LatencySink}. Its own process, so that its memory (peak RSS) and CPU time
+ * are Ferry's alone.
+ *
+ * <p>Arguments: {@code NAME PORT DATABASE USER TABLES STATE_FOLDER}; the password comes in the
+ * environment variable {@code FERRY_BENCH_PASSWORD}. Commands, one per line on stdin, each answered by
+ * one line on stdout:
+ * <ul>
+ *   <li>{@code reset}: forget the latencies recorded so far; answers {@code ok};</li>
+ *   <li>{@code report}: answers {@code report COUNT P50_US P99_US MAX_US CPU_SECONDS PEAK_RSS_KB RSS_KB};</li>
+ *   <li>{@code stop}: stops the pipeline cleanly and exits; answers {@code stopped}.</li>
+ * </ul>
+ */
+public final class StreamingFerry {
+    private StreamingFerry() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        String name = args[0];
+        String yaml = "type: postgres\nhost: localhost\nport: " + args[1] + "\ndatabase: " + args[2] + "\nuser: " + args[3]
+                + "\npassword: ${env:FERRY_BENCH_PASSWORD}\ntables: [" + args[4] + "]\nsnapshot: never\n";
+        Path state = Path.of(args[5]);
+        PostgresSourceFactory factory = new PostgresSourceFactory();
+        JsonlSinkFactory jsonl = new JsonlSinkFactory();
+        ComponentConfig sinkConfig = ComponentConfig.ofYaml("sink", "type: jsonl\npath: '" + state.resolve("jsonl") + "'\n"
+                + (System.getenv("FERRY_BENCH_SINK_YAML") == null ? "" : System.getenv("FERRY_BENCH_SINK_YAML") + "\n"));
+        try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml));
+             FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec(), logOptions());
+             LatencySink sink = new LatencySink(jsonl.create(name, sinkConfig, source.info()))) {
+            source.workFolder(state.resolve("work"));
+            Pipeline pipeline = new Pipeline(name, source, log, List.of(sink), List.of("jsonl"), 1000);
+            pipeline.sinkSettings(List.of(SinkSettings.read(sinkConfig, jsonl))); // as ferry run: commit_interval_ms
+            Thread runner = new Thread(() -> {
+                try {
+                    pipeline.run(Mode.STREAM);
+                } catch (Exception e) {
+                    e.printStackTrace();
+                    System.exit(1);
+                }
+            }, "pipeline");
+            runner.start();
+            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            for (String command; (command = in.readLine()) != null; ) {
+                switch (command) {
+                    case "reset" -> {
+                        sink.reset();
+                        System.out.println("ok");
+                    }
+                    case "report" -> System.out.println(report(sink.take()));
+                    case "stop" -> {
+                        pipeline.stop();
+                        runner.join();
+                        System.out.println("stopped");
+                        return;
+                    }
+                    default -> System.out.println("unknown command " + command);
+                }
+                System.out.flush();
+            }
+            pipeline.stop();
+            runner.join();
+        }
+    }
+
+    /** The Log's options: {@code FERRY_BENCH_LOG_YAML} holds a {@code log:} section, else the defaults. */
+    private static FileLog.Options logOptions() throws Exception {
+        String yaml = System.getenv("FERRY_BENCH_LOG_YAML");
+        return yaml == null ? FileLog.Options.DEFAULT : LogSettings.read(ComponentConfig.ofYaml("log", yaml)).options();
+    }
+
+    private static String report(long[] sorted) throws IOException {
+        OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        return String.format(Locale.ROOT, "report %d %d %d %d %.2f %d %d", sorted.length, percentile(sorted, 0.50),
+                percentile(sorted, 0.99), sorted.length == 0 ? 0 : sorted[sorted.length - 1],
+                os.getProcessCpuTime() / 1e9, statusKb("VmHWM"), statusKb("VmRSS"));
+    }
+
+    /** The value at quantile {@code q} of sorted values (nearest rank); 0 when there are none. */
+    static long percentile(long[] sorted, double q) {
+        if (sorted.length == 0) {
+            return 0;
+        }
+        int rank = (int) Math.ceil(q * sorted.length);
+        return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+    }
+
+    /** A memory figure of this process from /proc/self/status, in kB. */
+    static long statusKb(String field) throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+            if (line.startsWith(field + ":")) {
+                return Long.parseLong(line.substring(field.length() + 1).replace("kB", "").trim());
+            }
+        }
+        return -1;
+    }
+}
