@@ -90,9 +90,10 @@ public final class StreamBench {
                 System.out.printf(Locale.ROOT, "pgbench alone: %,.0f tps%n", alone[turn]);
                 try (Child ferry = Child.start(pg, "bench_stream_" + turn, work, sinkYaml)) {
                     // Ferry as it runs for hours: compiled by the JIT before the source's throughput is measured
+                    drive(pg, 5000, Math.max(10, seconds / 2));
                     if (turn == 0) {
                         for (int rate : rates) {
-                            drive(pg, rate, Math.max(5, seconds / 3)); // warm-up at this rate
+                            drive(pg, rate, 5); // settle at this rate
                             ferry.command("reset");
                             String start = ferry.command("report");
                             double achieved = drive(pg, rate, seconds);
@@ -100,8 +101,6 @@ public final class StreamBench {
                             print(rate + " changes/s", l);
                             latencies.add(l);
                         }
-                    } else {
-                        drive(pg, 5000, Math.max(5, seconds / 3));
                     }
                     ferry.command("reset");
                     String before = ferry.command("report");
