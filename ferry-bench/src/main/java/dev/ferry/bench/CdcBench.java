@@ -24,6 +24,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -35,14 +37,21 @@ import java.util.stream.Stream;
  *   <li>the ceiling: {@code pg_recvlogical} writing the raw pgoutput stream to /dev/null, which is
  *       what one walsender can send when nothing is done with it;</li>
  *   <li>Ferry into a sink that discards (capture, conversion and the durable Log, no destination);</li>
- *   <li>Ferry into the JSONL sink (the envelope written to files as well).</li>
+ *   <li>Ferry into the JSONL sink (the envelope written to files as well);</li>
+ *   <li>Debezium's embedded engine (3.6, PostgreSQL connector, pgoutput) into a JSONL file, in a child
+ *       JVM of its own ({@link DebeziumContender}); its slot and publication are made at the same
+ *       point, but Debezium asks for its own options (protocol 1: no streaming of large transactions);</li>
+ *   <li>a bare pgjdbc client that reads the stream and discards it.</li>
  * </ul>
  * The backlog, on a shop-like schema (a wide row with numeric, text, timestamptz and jsonb; a narrow
  * one): 30% inserts in transactions of 10 rows, 20% inserts in one large transaction, 30% updates in
  * transactions of 100, 20% deletes in transactions of 1,000. A first, smaller backlog (a fifth) is
- * drained by every contender before, unmeasured, so that Ferry's code is compiled as in a long run.
+ * drained by every contender before, unmeasured, so that Ferry's and Debezium's code is compiled as in
+ * a long run. Printed: seconds, changes/s, the ratio to the fastest bare client, CPU seconds per million
+ * changes (Ferry's in this process, Debezium's in its own), peak RSS where it is separable (the bare
+ * clients' processes, Debezium's; Ferry runs inside this JVM), and Ferry into JSONL ÷ Debezium.
  *
- * <p>Usage: {@code CdcBench [--changes N] [--docs FILE]}; see run-cdc-bench.sh.
+ * <p>Usage: {@code CdcBench [--changes N] [--docs FILE] [--debezium-jar JAR]}; see run-cdc-bench.sh.
  */
 public final class CdcBench {
     private static final String DB = "shop";
@@ -50,10 +59,24 @@ public final class CdcBench {
     private static final List<String> CEILING_SLOTS = List.of("ceiling_before", "ceiling_after");
     /** The slot a bare JDBC client drains, discarding each message: the walsender's own ceiling. */
     private static final String RAW_SLOT = "raw_jdbc";
+    /** GNU time, which reports a child's peak RSS ({@code %M}, kB) on stderr after this prefix. */
+    private static final String TIME = "/usr/bin/time";
+    private static final String RSS_PREFIX = "ferry-bench-peak-rss-kb ";
+    /** The backlog's tables, as Debezium's {@code table.include.list}. */
+    private static final String TABLES = "public.orders,public.ticks";
 
-    private record Result(String name, double seconds, long changes, double cpuSeconds) {
+    /** One contender's run; {@code cpuSeconds} 0 for the bare clients, {@code peakRssKb} -1 where unknown. */
+    record Result(String name, double seconds, long changes, double cpuSeconds, long peakRssKb) {
         double perSecond() {
             return changes / seconds;
+        }
+
+        /** The row's cells: contender, seconds, changes/s, ÷ ceiling, CPU s per M, peak RSS MB. */
+        List<String> cells(Result ceiling) {
+            return List.of(name, String.format(Locale.ROOT, "%.1f", seconds), String.format(Locale.ROOT, "%,.0f", perSecond()),
+                    String.format(Locale.ROOT, "%.2f", perSecond() / ceiling.perSecond()),
+                    cpuSeconds > 0 ? String.format(Locale.ROOT, "%.1f", cpuSeconds / (changes / 1e6)) : "-",
+                    peakRssKb >= 0 ? String.format(Locale.ROOT, "%.0f", peakRssKb * 1024 / 1e6) : "-");
         }
     }
 
@@ -63,10 +86,12 @@ public final class CdcBench {
     public static void main(String[] args) throws Exception {
         long changes = 1_000_000;
         Path docs = null;
+        Path debeziumJar = Path.of("ferry-bench-debezium/target/debezium-bench.jar");
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--changes" -> changes = Long.parseLong(args[++i]);
                 case "--docs" -> docs = Path.of(args[++i]);
+                case "--debezium-jar" -> debeziumJar = Path.of(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -75,12 +100,14 @@ public final class CdcBench {
         Path work = Files.createTempDirectory("ferry-cdc-bench-");
         // no autovacuum: it would wake up after the backlog and take CPU from whichever contender runs first
         try (TestingPostgres pg = TestingPostgres.builder().setting("max_wal_size", "4GB")
-                .setting("checkpoint_timeout", "30min").setting("autovacuum", "off").start()) {
+                .setting("checkpoint_timeout", "30min").setting("autovacuum", "off").start();
+             DebeziumContender debezium = new DebeziumContender(pg, DB, TABLES, debeziumJar, work.resolve("debezium"))) {
             pg.createDatabase(DB);
             pg.execute(DB, "CREATE TABLE orders (id bigint PRIMARY KEY, customer int NOT NULL, amount numeric(12,2), "
                             + "status text, note text, created_at timestamptz, attrs jsonb)",
                     "CREATE TABLE ticks (id bigint PRIMARY KEY, v int NOT NULL)",
                     "CREATE PUBLICATION ceiling_pub FOR TABLE orders, ticks",
+                    "CREATE PUBLICATION " + DebeziumContender.PUBLICATION + " FOR TABLE orders, ticks",
                     "SELECT pg_create_logical_replication_slot('" + CEILING_SLOTS.get(0) + "', 'pgoutput')",
                     "SELECT pg_create_logical_replication_slot('" + CEILING_SLOTS.get(1) + "', 'pgoutput')",
                     "SELECT pg_create_logical_replication_slot('" + RAW_SLOT + "', 'pgoutput')");
@@ -88,6 +115,7 @@ public final class CdcBench {
             Ferry toJsonl = new Ferry(pg, "bench_jsonl", work, work.resolve("jsonl"));
             toNull.run(); // creates its slot and publication: the backlog below waits for it
             toJsonl.run();
+            debezium.createSlot();
 
             long warm = Math.max(5000, changes / 5 / 5000 * 5000);
             backlog(pg, warm, 0);
@@ -98,6 +126,7 @@ public final class CdcBench {
             rawRead(pg);
             toNull.run();
             toJsonl.run();
+            debezium.drain("Debezium warm-up", warm);
 
             long generateStart = System.nanoTime();
             backlog(pg, changes, warm);
@@ -110,23 +139,30 @@ public final class CdcBench {
             List<Result> results = new ArrayList<>();
             results.add(ceiling(pg, CEILING_SLOTS.get(0), end, "pg_recvlogical to /dev/null, before", changes));
             results.add(toNull.measure("Ferry into a null sink", changes));
-            results.add(toJsonl.measure("Ferry into JSONL files", changes));
+            Result ferryJsonl = toJsonl.measure("Ferry into JSONL files", changes);
+            results.add(ferryJsonl);
+            Result debeziumJsonl = debezium.drain("Debezium embedded into JSONL", changes);
+            results.add(debeziumJsonl);
+            System.out.printf(Locale.ROOT, "%s: %.1f s, %,.0f changes/s, %.1f CPU s%n", debeziumJsonl.name(),
+                    debeziumJsonl.seconds(), debeziumJsonl.perSecond(), debeziumJsonl.cpuSeconds());
             results.add(ceiling(pg, CEILING_SLOTS.get(1), end, "pg_recvlogical to /dev/null, after", changes));
             long rawStart = System.nanoTime();
             rawRead(pg);
-            results.add(new Result("pgjdbc replication stream, discarded", (System.nanoTime() - rawStart) / 1e9, changes, 0));
-            System.out.printf(Locale.ROOT, "pgjdbc replication stream, discarded: %.1f s%n", results.get(4).seconds());
+            Result raw = new Result("pgjdbc replication stream, discarded", (System.nanoTime() - rawStart) / 1e9, changes, 0, -1);
+            results.add(raw);
+            System.out.printf(Locale.ROOT, "%s: %.1f s%n", raw.name(), raw.seconds());
             Result ceiling = ceiling(results);
-            StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%-40s %8s %12s %10s %14s%n",
-                    "contender", "seconds", "changes/s", "÷ ceiling", "CPU s per M"));
+            StringBuilder table = new StringBuilder(String.format(Locale.ROOT, "%-40s %8s %12s %10s %14s %14s%n",
+                    "contender", "seconds", "changes/s", "÷ ceiling", "CPU s per M", "peak RSS MB"));
             for (Result r : results) {
-                table.append(String.format(Locale.ROOT, "%-40s %8.1f %,12.0f %10.2f %14s%n", r.name(), r.seconds(),
-                        r.perSecond(), r.perSecond() / ceiling.perSecond(),
-                        r.cpuSeconds() > 0 ? String.format(Locale.ROOT, "%.1f", r.cpuSeconds() / (changes / 1e6)) : "-"));
+                table.append(String.format(Locale.ROOT, "%-40s %8s %12s %10s %14s %14s%n", r.cells(ceiling).toArray()));
             }
+            String ratio = String.format(Locale.ROOT, "Ferry into JSONL ÷ Debezium into JSONL: %.2f (target ≥ 2.5)",
+                    ferryJsonl.perSecond() / debeziumJsonl.perSecond());
             System.out.print(table);
+            System.out.println(ratio);
             if (docs != null) {
-                appendToDocs(docs, changes, walBytes, results);
+                appendToDocs(docs, changes, walBytes, results, ratio);
             }
         } finally {
             try (Stream<Path> walk = Files.walk(work)) {
@@ -200,7 +236,7 @@ public final class CdcBench {
             if (delivered != changes) {
                 throw new IllegalStateException(label + " delivered " + delivered + " events, not " + changes);
             }
-            Result r = new Result(label, seconds, changes, (os.getProcessCpuTime() - cpu) / 1e9);
+            Result r = new Result(label, seconds, changes, (os.getProcessCpuTime() - cpu) / 1e9, -1);
             System.out.printf(Locale.ROOT, "%s: %.1f s, %,.0f changes/s, %.1f CPU s%n", label, seconds,
                     r.perSecond(), r.cpuSeconds());
             return r;
@@ -231,6 +267,13 @@ public final class CdcBench {
                 "SELECT pg_logical_emit_message(false, 'ferry-bench', 'end of the backlog')");
     }
 
+    /** The operations (c, u, d) a backlog of {@code changes} holds, by {@link #backlog}'s mix. */
+    static Map<Character, Long> expectedOps(long changes) {
+        long inserts = changes * 3 / 10;
+        long large = changes / 5;
+        return new TreeMap<>(Map.of('c', inserts + large, 'u', inserts, 'd', large));
+    }
+
     /** The fastest of the bare clients (those without a CPU time: not Ferry). */
     private static Result ceiling(List<Result> results) {
         return results.stream().filter(r -> r.cpuSeconds() == 0).max(Comparator.comparingDouble(Result::perSecond))
@@ -240,18 +283,29 @@ public final class CdcBench {
     private static Result ceiling(TestingPostgres pg, String slot, String endLsn, String label, long changes)
             throws Exception {
         long start = System.nanoTime();
-        ceiling(pg, slot, endLsn);
-        Result r = new Result(label, (System.nanoTime() - start) / 1e9, changes, 0);
+        long peakRssKb = ceiling(pg, slot, endLsn);
+        Result r = new Result(label, (System.nanoTime() - start) / 1e9, changes, 0, peakRssKb);
         System.out.printf(Locale.ROOT, "%s: %.1f s, %,.0f changes/s%n", label, r.seconds(), r.perSecond());
         return r;
     }
 
-    /** Drains a ceiling slot up to {@code endLsn} with pg_recvlogical, output to /dev/null. */
-    private static void ceiling(TestingPostgres pg, String slot, String endLsn) throws Exception {
-        ProcessBuilder b = new ProcessBuilder("pg_recvlogical", "-h", pg.host(), "-p", String.valueOf(pg.port()),
+    /**
+     * Drains a ceiling slot up to {@code endLsn} with pg_recvlogical, output to /dev/null, under
+     * {@code /usr/bin/time} where there is one.
+     *
+     * @return pg_recvlogical's peak RSS in kB, -1 without {@code /usr/bin/time}
+     */
+    private static long ceiling(TestingPostgres pg, String slot, String endLsn) throws Exception {
+        List<String> command = new ArrayList<>();
+        boolean timed = Files.isExecutable(Path.of(TIME));
+        if (timed) {
+            command.addAll(List.of(TIME, "-f", RSS_PREFIX + "%M"));
+        }
+        command.addAll(List.of("pg_recvlogical", "-h", pg.host(), "-p", String.valueOf(pg.port()),
                 "-U", pg.user(), "-d", DB, "--slot", slot, "--start", "--endpos", endLsn, "--no-loop",
                 "-o", "proto_version=2", "-o", "streaming=on", "-o", "messages=true",
-                "-o", "publication_names=ceiling_pub", "-f", "/dev/null");
+                "-o", "publication_names=ceiling_pub", "-f", "/dev/null"));
+        ProcessBuilder b = new ProcessBuilder(command);
         b.environment().put("PGPASSWORD", pg.password());
         b.redirectErrorStream(true);
         Process p = b.start();
@@ -259,6 +313,8 @@ public final class CdcBench {
         if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
             throw new IllegalStateException("pg_recvlogical failed: " + output);
         }
+        int at = output.lastIndexOf(RSS_PREFIX);
+        return timed && at >= 0 ? Long.parseLong(output.substring(at + RSS_PREFIX.length()).trim()) : -1;
     }
 
     /**
@@ -307,16 +363,16 @@ public final class CdcBench {
         }
     }
 
-    private static void appendToDocs(Path docs, long changes, long walBytes, List<Result> results) throws IOException {
+    private static void appendToDocs(Path docs, long changes, long walBytes, List<Result> results, String ratio)
+            throws IOException {
         StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%n### CDC catch-up, %s: %,d changes (%,.0f MB of WAL)%n%n"
-                + "| contender | seconds | changes/s | ÷ ceiling | CPU s per million changes |%n|---|---|---|---|---|%n",
-                LocalDate.now(), changes, walBytes / 1e6));
-        double ceiling = ceiling(results).perSecond();
+                + "| contender | seconds | changes/s | ÷ ceiling | CPU s per million changes | peak RSS (MB) |%n"
+                + "|---|---|---|---|---|---|%n", LocalDate.now(), changes, walBytes / 1e6));
+        Result ceiling = ceiling(results);
         for (Result r : results) {
-            b.append(String.format(Locale.ROOT, "| %s | %.1f | %,.0f | %.2f | %s |%n", r.name(), r.seconds(), r.perSecond(),
-                    r.perSecond() / ceiling, r.cpuSeconds() > 0 ? String.format(Locale.ROOT, "%.1f", r.cpuSeconds()
-                            / (changes / 1e6)) : "-"));
+            b.append("| ").append(String.join(" | ", r.cells(ceiling))).append(" |\n");
         }
+        b.append("\n").append(ratio).append("\n");
         Files.writeString(docs, b, StandardOpenOption.APPEND);
     }
 }
