@@ -143,8 +143,6 @@ public final class CdcBench {
             results.add(ferryJsonl);
             Result debeziumJsonl = debezium.drain("Debezium embedded into JSONL", changes);
             results.add(debeziumJsonl);
-            System.out.printf(Locale.ROOT, "%s: %.1f s, %,.0f changes/s, %.1f CPU s%n", debeziumJsonl.name(),
-                    debeziumJsonl.seconds(), debeziumJsonl.perSecond(), debeziumJsonl.cpuSeconds());
             results.add(ceiling(pg, CEILING_SLOTS.get(1), end, "pg_recvlogical to /dev/null, after", changes));
             long rawStart = System.nanoTime();
             rawRead(pg);

@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -68,6 +69,7 @@ final class DebeziumContender implements AutoCloseable {
     /**
      * Drains the next {@code changes} changes into a new JSONL file and checks it: the child's count,
      * the file's lines and their operations must be the backlog's ({@link CdcBench#expectedOps}).
+     * Prints the run's numbers, with the time to the first batch and the time the engine took to stop.
      */
     CdcBench.Result drain(String label, long changes) throws IOException {
         Path file = work.resolve("changes-" + ++drains + ".jsonl");
@@ -84,8 +86,12 @@ final class DebeziumContender implements AutoCloseable {
             throw failure(label + " wrote " + records + " records (operations in the file: " + ops + "), not "
                     + changes + " " + CdcBench.expectedOps(changes));
         }
-        return new CdcBench.Result(label, Double.parseDouble(result.get("seconds")), changes,
+        CdcBench.Result r = new CdcBench.Result(label, Double.parseDouble(result.get("seconds")), changes,
                 Double.parseDouble(result.get("cpu")), Long.parseLong(result.get("peak_rss_kb")));
+        System.out.printf(Locale.ROOT, "%s: %.1f s (the first batch after %s s), %,.0f changes/s, %.1f CPU s; then %s s "
+                + "to stop the engine, not counted%n", label, r.seconds(), result.get("first_seconds"), r.perSecond(),
+                r.cpuSeconds(), result.get("close_seconds"));
+        return r;
     }
 
     /** Each line's operation ({@code "op":"c"} and so on, the envelope's last such key), counted. */

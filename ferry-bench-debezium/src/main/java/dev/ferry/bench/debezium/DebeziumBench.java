@@ -35,10 +35,11 @@ import java.util.stream.Collectors;
  *   <li>{@code slot}: starts an engine until it polls (so the slot exists), stops it; replies {@code slot ready};</li>
  *   <li>{@code drain N FILE}: starts an engine from the offsets stored in the offsets file, writes each
  *       data change of the tables as one line of FILE until N are written, commits the offsets, stops;
- *       replies {@code result seconds=S close_seconds=C cpu=P records=R peak_rss_kb=K}: S from the engine's
- *       creation to the N-th line on disk, C from then to the engine stopped, P this process's CPU
- *       seconds in both (all threads), R the lines written, K the peak resident set during the command
- *       (VmHWM, reset before it).</li>
+ *       replies {@code result seconds=S first_seconds=F close_seconds=C cpu=P records=R peak_rss_kb=K}:
+ *       S from the engine's creation to the N-th line on disk, F from its creation to the first batch
+ *       (connecting, checking, starting the stream), C from the N-th line to the engine stopped, P this
+ *       process's CPU seconds in all of it (all threads), R the lines written, K the peak resident set
+ *       during the command (VmHWM, reset before it).</li>
  * </ul>
  * Logging (warnings and errors) goes to stderr. Any failure ends the process with a stack trace there.
  *
@@ -154,15 +155,17 @@ public final class DebeziumBench {
         long cpu = cpuNanos();
         long start = System.nanoTime();
         long written;
+        long firstNanos;
         long doneNanos;
         try (JsonlWriter writer = new JsonlWriter(file, topics, expected)) {
             run(writer, null, writer.done());
             written = writer.written();
+            firstNanos = writer.firstNanos();
             doneNanos = writer.doneNanos();
         }
         long stopped = System.nanoTime();
-        return String.format(Locale.ROOT, "result seconds=%.3f close_seconds=%.3f cpu=%.3f records=%d peak_rss_kb=%d",
-                (doneNanos - start) / 1e9, (stopped - doneNanos) / 1e9, (cpuNanos() - cpu) / 1e9, written,
+        return String.format(Locale.ROOT, "result seconds=%.3f first_seconds=%.3f close_seconds=%.3f cpu=%.3f records=%d "
+                + "peak_rss_kb=%d", (doneNanos - start) / 1e9, (firstNanos - start) / 1e9, (stopped - doneNanos) / 1e9, (cpuNanos() - cpu) / 1e9, written,
                 peakReset ? peakRssKb() : -1);
     }
 

@@ -36,6 +36,7 @@ final class JsonlWriter implements DebeziumEngine.ChangeConsumer<ChangeEvent<Str
     private final long expected;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private long written;
+    private long firstNanos;
     private long doneNanos;
 
     JsonlWriter(Path file, Set<String> topics, long expected) throws IOException {
@@ -49,6 +50,9 @@ final class JsonlWriter implements DebeziumEngine.ChangeConsumer<ChangeEvent<Str
     @Override
     public void handleBatch(List<ChangeEvent<String, String>> records,
                             DebeziumEngine.RecordCommitter<ChangeEvent<String, String>> committer) throws InterruptedException {
+        if (firstNanos == 0) {
+            firstNanos = System.nanoTime();
+        }
         try {
             for (ChangeEvent<String, String> r : records) {
                 if (r.value() != null && topics.contains(r.destination())) {
@@ -82,6 +86,11 @@ final class JsonlWriter implements DebeziumEngine.ChangeConsumer<ChangeEvent<Str
     /** Lines written so far; read it after the engine stopped. */
     long written() {
         return written;
+    }
+
+    /** {@link System#nanoTime} when the first batch arrived; 0 before. */
+    long firstNanos() {
+        return firstNanos;
     }
 
     /** {@link System#nanoTime} when the expected number of lines was on disk; 0 before. */
