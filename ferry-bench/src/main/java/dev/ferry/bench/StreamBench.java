@@ -96,16 +96,22 @@ public final class StreamBench {
                             drive(pg, rate, 5); // settle at this rate
                             ferry.command("reset");
                             String start = ferry.command("report");
+                            String threads = ferry.command("threads");
                             double achieved = drive(pg, rate, seconds);
                             Latency l = latency(rate, achieved, start, ferry.command("report"));
+                            System.out.println("Ferry's CPU by thread at " + rate + " changes/s (s): "
+                                    + threadSplit(threads, ferry.command("threads")));
                             print(rate + " changes/s", l);
                             latencies.add(l);
                         }
                     }
                     ferry.command("reset");
                     String before = ferry.command("report");
+                    String threadsBefore = ferry.command("threads");
                     beside[turn] = tps(pg, seconds);
                     String after = ferry.command("report");
+                    System.out.println("Ferry's CPU by thread while pgbench ran (s): "
+                            + threadSplit(threadsBefore, ferry.command("threads")));
                     System.out.printf(Locale.ROOT, "pgbench beside Ferry: %,.0f tps%n", beside[turn]);
                     if (turn == 0) {
                         underLoad = latency(0, 0, before, after);
@@ -152,6 +158,27 @@ public final class StreamBench {
     private static void print(String label, Latency l) {
         System.out.printf(Locale.ROOT, "latency %s: %,d changes (%,.0f/s), p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
                 label, l.count(), l.achieved(), l.p50() / 1000.0, l.p99() / 1000.0, l.max() / 1000.0);
+    }
+
+    /** CPU seconds per thread group between two {@code threads} answers, largest first. */
+    private static String threadSplit(String before, String after) {
+        java.util.Map<String, Long> start = ticks(before);
+        java.util.Map<String, Long> end = ticks(after);
+        return end.entrySet().stream().map(e -> java.util.Map.entry(e.getKey(), e.getValue() - start.getOrDefault(e.getKey(), 0L)))
+                .filter(e -> e.getValue() > 0).sorted(java.util.Map.Entry.<String, Long>comparingByValue().reversed())
+                .map(e -> String.format(Locale.ROOT, "%s %.2f", e.getKey(), e.getValue() / 100.0))
+                .collect(java.util.stream.Collectors.joining(", "));
+    }
+
+    private static java.util.Map<String, Long> ticks(String answer) {
+        java.util.Map<String, Long> m = new java.util.HashMap<>();
+        for (String part : answer.substring("threads ".length()).split(";")) {
+            int eq = part.indexOf('=');
+            if (eq > 0) {
+                m.put(part.substring(0, eq), Long.parseLong(part.substring(eq + 1)));
+            }
+        }
+        return m;
     }
 
     /** A latency row from two reports of the child: at the start of the window and at its end. */
@@ -248,7 +275,7 @@ public final class StreamBench {
     /** {@link StreamingFerry} in a child JVM, driven by commands on its stdin. */
     private static final class Child implements AutoCloseable {
         private static final java.util.Map<String, String> ANSWERS = java.util.Map.of("reset", "ok", "report",
-                "report ", "stop", "stopped");
+                "report ", "threads", "threads ", "stop", "stopped");
         private final Process process;
         private final PrintWriter in;
         private final BufferedReader out;

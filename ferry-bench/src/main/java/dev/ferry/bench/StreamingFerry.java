@@ -72,6 +72,7 @@ public final class StreamingFerry {
                         System.out.println("ok");
                     }
                     case "report" -> System.out.println(report(sink.take()));
+                    case "threads" -> System.out.println("threads " + threadTicks());
                     case "stop" -> {
                         pipeline.stop();
                         runner.join();
@@ -98,6 +99,30 @@ public final class StreamingFerry {
         return String.format(Locale.ROOT, "report %d %d %d %d %.2f %d %d", sorted.length, percentile(sorted, 0.50),
                 percentile(sorted, 0.99), sorted.length == 0 ? 0 : sorted[sorted.length - 1],
                 os.getProcessCpuTime() / 1e9, statusKb("VmHWM"), statusKb("VmRSS"));
+    }
+
+    /**
+     * CPU time of this process's threads, grouped by name with digits dropped ({@code C2 CompilerThread0}
+     * and {@code 1} count together), from /proc/self/task: {@code name=ticks;...}, in clock ticks.
+     */
+    static String threadTicks() throws IOException {
+        java.util.TreeMap<String, Long> ticks = new java.util.TreeMap<>();
+        try (java.util.stream.Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : tasks.toList()) {
+                try {
+                    String stat = Files.readString(task.resolve("stat"));
+                    String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')')).replaceAll("[0-9]", "")
+                            .replace(';', ' ').replace('=', ' ').trim();
+                    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                    ticks.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum); // utime + stime
+                } catch (java.nio.file.NoSuchFileException e) {
+                    // the thread ended meanwhile
+                }
+            }
+        }
+        StringBuilder b = new StringBuilder();
+        ticks.forEach((k, v) -> b.append(k.replace(' ', '_')).append('=').append(v).append(';'));
+        return b.toString();
     }
 
     /** The value at quantile {@code q} of sorted values (nearest rank); 0 when there are none. */

@@ -16,6 +16,7 @@ import dev.ferry.event.TableSchema;
 import dev.ferry.error.FerryException;
 import dev.ferry.log.CrashPoints;
 import dev.ferry.log.DurableFiles;
+import dev.ferry.log.DurableRecord;
 import dev.ferry.source.SnapshotProgress;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -33,6 +34,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Optional;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
@@ -62,7 +64,8 @@ import org.slf4j.LoggerFactory;
  * its own read; chunks of one table may overlap in time, being disjoint in keys. Up to
  * {@code chunksInFlight} chunks are read ahead of the stream; memory holds at most that many.
  *
- * <p>Progress is recorded per table in {@code progress.json} of the snapshot folder: the end of the
+ * <p>Progress is recorded per table in the {@link DurableRecord} {@code progress.json} of the snapshot
+ * folder (two slots written in turn, no file made per write): the end of the
  * last range such that it and every range before it are durable in the Log, written before that
  * position is confirmed to the server. A restart goes on from there, reading again at most the
  * chunks that were in flight. Requests ({@code ferry snapshot}) arrive as files in the same folder,
@@ -207,6 +210,8 @@ final class ChunkedSnapshots implements AutoCloseable {
     }
 
     private final Path folder;
+    /** The progress record ({@code progress.json.a} and {@code .b}, written in turn). */
+    private final DurableRecord progress;
     private final String prefix;
     private final int chunkRows;
     private final SnapshotThrottle throttle;
@@ -250,9 +255,10 @@ final class ChunkedSnapshots implements AutoCloseable {
         this.chunksInFlight = chunksInFlight;
         this.readers = new ChunkReaders(opener, replicaOpener);
         try {
-            Path progress = folder.resolve("progress.json");
-            if (Files.exists(progress)) {
-                for (JsonNode j : MAPPER.readTree(progress.toFile()).path("jobs")) {
+            progress = DurableRecord.open(folder, "progress.json");
+            Optional<byte[]> recorded = progress.read();
+            if (recorded.isPresent()) {
+                for (JsonNode j : MAPPER.readTree(recorded.get()).path("jobs")) {
                     List<String> last = j.hasNonNull("last_key") ? texts(j.get("last_key")) : null;
                     Job job = new Job(j.get("id").asText(), new TableId(j.get("schema").asText(), j.get("table").asText()),
                             j.hasNonNull("where") ? j.get("where").asText() : null, last, j.get("chunks").asLong(),
@@ -282,6 +288,11 @@ final class ChunkedSnapshots implements AutoCloseable {
     @Override
     public void close() {
         readers.close();
+        try {
+            progress.close();
+        } catch (IOException e) {
+            LOG.debug("closing the snapshot progress in {}", folder, e);
+        }
     }
 
     /** Asks for a snapshot of a table: a request file, taken up by the running pipeline or the next run. */
@@ -1106,7 +1117,7 @@ final class ChunkedSnapshots implements AutoCloseable {
             }
         }
         try {
-            DurableFiles.replace(folder.resolve("progress.json"), MAPPER.writeValueAsBytes(root));
+            progress.write(MAPPER.writeValueAsBytes(root));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record the snapshot progress in " + folder, e);
         }

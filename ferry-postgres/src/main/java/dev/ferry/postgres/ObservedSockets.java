@@ -1,8 +1,13 @@
 package dev.ferry.postgres;
 
+import java.io.FilterInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.SocketException;
+import java.net.SocketTimeoutException;
 import java.sql.Connection;
 import java.util.Collections;
 import java.util.Map;
@@ -20,9 +25,15 @@ import javax.net.SocketFactory;
  * capture thread's time while a stream trickles. The socket's {@code available()} is one cheap
  * system call. With TLS it counts encrypted bytes, which still says whether to read.
  *
+ * <p>The socket also answers that timed read itself: pgjdbc's "is anything pending" check is the
+ * only read with a 1 ms timeout, and when the kernel holds no bytes the socket throws at once a
+ * timeout without a stack trace (no wait) instead of waiting the millisecond. pgjdbc takes it as
+ * "nothing pending", as it would have after the wait. Other reads, and any read while bytes are
+ * there, are the socket's own.
+ *
  * <p>Hooked in through pgjdbc's {@code socketFactory} property: pgjdbc creates the {@link Factory}
  * with the connection's properties, which carry a token; the sockets it makes are filed under that
- * token, and {@link #open} moves the last one (the connection's) to its connection.
+ * token, and {@link #attach} moves the last one (the connection's) to its connection.
  */
 final class ObservedSockets {
     /** The connection property that carries the token. */
@@ -77,28 +88,92 @@ final class ObservedSockets {
 
         @Override
         public Socket createSocket() {
-            return file(new Socket());
+            return file(new PeekingSocket());
         }
 
         @Override
         public Socket createSocket(String host, int port) throws IOException {
-            return file(new Socket(host, port));
+            Socket s = file(new PeekingSocket());
+            s.connect(new InetSocketAddress(host, port));
+            return s;
         }
 
         @Override
         public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
-            return file(new Socket(host, port, localHost, localPort));
+            Socket s = file(new PeekingSocket());
+            s.bind(new InetSocketAddress(localHost, localPort));
+            s.connect(new InetSocketAddress(host, port));
+            return s;
         }
 
         @Override
         public Socket createSocket(InetAddress host, int port) throws IOException {
-            return file(new Socket(host, port));
+            Socket s = file(new PeekingSocket());
+            s.connect(new InetSocketAddress(host, port));
+            return s;
         }
 
         @Override
         public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
                 throws IOException {
-            return file(new Socket(address, port, localAddress, localPort));
+            Socket s = file(new PeekingSocket());
+            s.bind(new InetSocketAddress(localAddress, localPort));
+            s.connect(new InetSocketAddress(address, port));
+            return s;
+        }
+    }
+
+    /** A socket whose 1 ms timed reads do not wait when no bytes are there (see the class comment). */
+    static final class PeekingSocket extends Socket {
+        /** The timeout pgjdbc sets for its "is anything pending" read, and for nothing else. */
+        static final int PEEK_TIMEOUT_MILLIS = 1;
+
+        private volatile int timeoutMillis;
+        private InputStream in;
+
+        @Override
+        public synchronized void setSoTimeout(int timeout) throws SocketException {
+            super.setSoTimeout(timeout);
+            timeoutMillis = timeout;
+        }
+
+        @Override
+        public synchronized InputStream getInputStream() throws IOException {
+            if (in == null) {
+                InputStream raw = super.getInputStream();
+                in = new FilterInputStream(raw) {
+                    @Override
+                    public int read() throws IOException {
+                        peek();
+                        return super.read();
+                    }
+
+                    @Override
+                    public int read(byte[] b, int off, int len) throws IOException {
+                        peek();
+                        return super.read(b, off, len);
+                    }
+
+                    private void peek() throws IOException {
+                        if (timeoutMillis == PEEK_TIMEOUT_MILLIS && raw.available() == 0) {
+                            throw new NothingYet();
+                        }
+                    }
+                };
+            }
+            return in;
+        }
+    }
+
+    /** "Nothing has arrived": thrown often, so without a stack trace. */
+    private static final class NothingYet extends SocketTimeoutException {
+        NothingYet() {
+            super("nothing pending");
+        }
+
+        @Override
+        public synchronized Throwable fillInStackTrace() {
+            return this;
         }
     }
 }

@@ -1,10 +1,12 @@
 package dev.ferry.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ferry.config.ComponentConfig;
 import dev.ferry.testkit.PrivatePostgresTest;
 import java.net.Socket;
+import java.net.SocketTimeoutException;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -31,6 +33,16 @@ class ObservedSocketsIT extends PrivatePostgresTest {
                 assertThat(rs.next()).isTrue();
             }
             assertThat(socket.getInputStream().available()).as("the answer was read by the driver").isZero();
+
+            // pgjdbc's "anything pending?" read: 1 ms timeout, nothing there
+            int timeout = socket.getSoTimeout();
+            socket.setSoTimeout(1);
+            assertThatThrownBy(() -> socket.getInputStream().read(new byte[16], 0, 16))
+                    .isInstanceOf(SocketTimeoutException.class);
+            socket.setSoTimeout(timeout);
+            try (Statement s = replication.createStatement(); ResultSet rs = s.executeQuery("IDENTIFY_SYSTEM")) {
+                assertThat(rs.next()).as("the session is intact").isTrue();
+            }
         }
     }
 }

@@ -12,6 +12,7 @@ import dev.ferry.event.EnvelopeWriter;
 import dev.ferry.event.TableId;
 import dev.ferry.log.CrashPoints;
 import dev.ferry.log.DurableFiles;
+import dev.ferry.log.DurableRecord;
 import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
 import dev.ferry.source.Check;
@@ -22,7 +23,6 @@ import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -43,8 +43,8 @@ import org.slf4j.LoggerFactory;
  * order), one envelope per line.
  *
  * <p>Exactly once: each batch's files are written as {@code .tmp}, fsync'd and renamed into place;
- * then the manifest {@code <path>/_ferry/offset.json} is replaced the same way, and that rename is
- * the commit. A crash between the two leaves files newer than the manifest; at start-up they are
+ * then the manifest {@code <path>/_ferry/offset.json} (a {@link DurableRecord}: two slots written in
+ * turn, {@code offset.json.a} and {@code .b}) takes the batch's offset, and that write is the commit. A crash between the two leaves files newer than the manifest; at start-up they are
  * deleted (they come again from the Log), so the folder ends with every event exactly once. A reader
  * that wants only committed data reads files whose offset is at most the manifest's.
  */
@@ -58,6 +58,7 @@ final class JsonlSink implements Sink {
     private final EnvelopeWriter envelopes;
     private final JsonFactory json = JsonFactory.builder().disable(com.fasterxml.jackson.core.StreamWriteFeature.AUTO_CLOSE_TARGET).build();
     private boolean cleaned;
+    private DurableRecord manifest;
     /** The committed offset as this instance knows it; -1 for none. */
     private long committedOffset = -1;
 
@@ -95,9 +96,21 @@ final class JsonlSink implements Sink {
         return committed;
     }
 
+    /** The manifest's record, opened at the first need and kept open. */
+    private DurableRecord manifestRecord() throws IOException {
+        if (manifest == null) {
+            manifest = DurableRecord.open(manifest().getParent(), manifest().getFileName().toString());
+        }
+        return manifest;
+    }
+
     private Optional<Offset> readManifest() throws FerryException {
         try {
-            JsonNode node = MAPPER.readTree(Files.readAllBytes(manifest()));
+            Optional<byte[]> bytes = manifestRecord().read();
+            if (bytes.isEmpty()) {
+                return Optional.empty();
+            }
+            JsonNode node = MAPPER.readTree(bytes.get());
             String owner = node.path("pipeline").asText();
             if (!owner.equals(pipelineName)) {
                 throw new FerryException(ErrorKind.CONFIG, "The JSONL output folder " + root + " belongs to pipeline "
@@ -109,8 +122,6 @@ final class JsonlSink implements Sink {
                         + "offset. Restore it, or delete the output folder to write everything again.");
             }
             return Optional.of(Offset.of(offset.asLong()));
-        } catch (NoSuchFileException e) {
-            return Optional.empty();
         } catch (IOException e) {
             throw new FerryException(ErrorKind.INTERNAL, "Cannot read the JSONL sink's manifest " + manifest() + ": "
                     + e.getMessage(), e);
@@ -206,9 +217,8 @@ final class JsonlSink implements Sink {
     }
 
     private void writeManifest(Offset last) throws IOException {
-        Path dir = manifest().getParent();
-        createDurably(dir);
-        DurableFiles.replace(manifest(), MAPPER.writeValueAsBytes(Map.of("pipeline", pipelineName, "offset",
+        createDurably(manifest().getParent());
+        manifestRecord().write(MAPPER.writeValueAsBytes(Map.of("pipeline", pipelineName, "offset",
                 last.value(), "committed_at", java.time.Instant.now().toString())));
     }
 
@@ -247,6 +257,13 @@ final class JsonlSink implements Sink {
 
     @Override
     public void close() {
-        // nothing held open between batches
+        if (manifest != null) {
+            try {
+                manifest.close();
+            } catch (IOException e) {
+                LOG.debug("closing the manifest of {}", root, e);
+            }
+            manifest = null;
+        }
     }
 }

@@ -15,6 +15,7 @@ import dev.ferry.event.Op;
 import dev.ferry.event.Row;
 import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
+import dev.ferry.log.DurableRecord;
 import dev.ferry.log.Offset;
 import dev.ferry.source.Check;
 import dev.ferry.source.Position;
@@ -115,7 +116,10 @@ class JsonlSinkTest {
         assertThat(lines(odd.resolve("00000000000000000004.jsonl")))
                 .extracting(n -> n.get("after").get("id").asLong()).containsExactly(1L, 3L);
 
-        JsonNode manifest = MAPPER.readTree(root.resolve("_ferry/offset.json").toFile());
+        JsonNode manifest;
+        try (DurableRecord record = DurableRecord.open(root.resolve("_ferry"), "offset.json")) {
+            manifest = MAPPER.readTree(record.read().orElseThrow());
+        }
         assertThat(manifest.get("pipeline").asText()).isEqualTo("shop");
         assertThat(manifest.get("offset").asLong()).isEqualTo(6);
         assertThat(Instant.parse(manifest.get("committed_at").asText())).isBeforeOrEqualTo(Instant.now());
@@ -200,11 +204,13 @@ class JsonlSinkTest {
     void rangeDeliveredAgainInOtherBatchesAfterCrashLeavesOneCopy() throws Exception {
         try (JsonlSink sink = sink()) {
             write(sink, -1, 4);
-            Path manifest = root.resolve("_ferry/offset.json");
-            byte[] committedAt4 = Files.readAllBytes(manifest);
+            Path slots = root.resolve("_ferry");
+            byte[] a = Files.readAllBytes(slots.resolve("offset.json.a"));
             write(sink, 4, 11);
-            // crash before the manifest rename of (4, 11]: put the old manifest back
-            Files.write(manifest, committedAt4);
+            // the manifest's write of (4, 11] went to slot b; a crash in the middle of it leaves slot b torn
+            assertThat(Files.readAllBytes(slots.resolve("offset.json.a"))).isEqualTo(a);
+            byte[] b = Files.readAllBytes(slots.resolve("offset.json.b"));
+            Files.write(slots.resolve("offset.json.b"), java.util.Arrays.copyOf(b, b.length / 2));
         }
         try (JsonlSink sink = sink()) {
             // no committed() first: write() must clean up on its own
