@@ -44,6 +44,9 @@ public final class StreamBench {
     private static final String TABLES = "public.orders, public.pgbench_accounts, public.pgbench_tellers, "
             + "public.pgbench_branches, public.pgbench_history";
     private static final int TICK_MILLIS = 5;
+    /** How long Ferry streams 5,000 changes/s before anything is measured: its JIT compilation done. */
+    private static final int WARM_UP_SECONDS = 20;
+    private static final int TPS_TURNS = 2;
     private static final Pattern TPS = Pattern.compile("tps = ([0-9.]+) \\(without initial connection time\\)");
 
     private record Latency(int rate, double achieved, long count, long p50, long p99, long max, double cpuPerMillion) {
@@ -61,7 +64,7 @@ public final class StreamBench {
             switch (args[i]) {
                 case "--seconds" -> seconds = Integer.parseInt(args[++i]);
                 case "--rates" -> rates = java.util.Arrays.stream(args[++i].split(",")).map(String::trim)
-                        .map(Integer::valueOf).toList();
+                        .filter(r -> !r.isEmpty() && !r.equals("none")).map(Integer::valueOf).toList();
                 case "--docs" -> docs = Path.of(args[++i]);
                 case "--sink" -> sinkYaml = args[++i];
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
@@ -79,32 +82,38 @@ public final class StreamBench {
             // pgbench_history has no key; it is only ever inserted into, so the full row identifies it
             pg.execute(DB, "ALTER TABLE pgbench_history REPLICA IDENTITY FULL");
 
-            // source write throughput: alone, beside Ferry, alone, beside Ferry
-            double[] alone = new double[2];
-            double[] beside = new double[2];
+            // latency, with the sink set for it; Ferry as it runs for hours: warmed up (JIT) first
             List<Latency> latencies = new ArrayList<>();
             long peakRssKb = 0;
+            if (!rates.isEmpty()) {
+                try (Child ferry = Child.start(pg, "bench_latency", work, sinkYaml)) {
+                    drive(pg, 5000, WARM_UP_SECONDS);
+                    for (int rate : rates) {
+                        drive(pg, rate, 5); // settle at this rate
+                        ferry.command("reset");
+                        String start = ferry.command("report");
+                        String threads = ferry.command("threads");
+                        double achieved = drive(pg, rate, seconds);
+                        Latency l = latency(rate, achieved, start, ferry.command("report"));
+                        System.out.println("Ferry's CPU by thread at " + rate + " changes/s (s): "
+                                + threadSplit(threads, ferry.command("threads")));
+                        print(rate + " changes/s", l);
+                        latencies.add(l);
+                    }
+                    peakRssKb = Math.max(peakRssKb, Long.parseLong(ferry.command("report").split(" ")[6]));
+                }
+                pg.execute(DB, "SELECT pg_drop_replication_slot('ferry_bench_latency')");
+            }
+
+            // source write throughput, Ferry with its defaults: alone, beside Ferry, alone, beside Ferry
+            double[] alone = new double[TPS_TURNS];
+            double[] beside = new double[TPS_TURNS];
             Latency underLoad = null;
-            for (int turn = 0; turn < 2; turn++) {
+            for (int turn = 0; turn < TPS_TURNS; turn++) {
                 alone[turn] = tps(pg, seconds);
                 System.out.printf(Locale.ROOT, "pgbench alone: %,.0f tps%n", alone[turn]);
-                try (Child ferry = Child.start(pg, "bench_stream_" + turn, work, sinkYaml)) {
-                    // Ferry as it runs for hours: compiled by the JIT before the source's throughput is measured
-                    drive(pg, 5000, Math.max(10, seconds / 2));
-                    if (turn == 0) {
-                        for (int rate : rates) {
-                            drive(pg, rate, 5); // settle at this rate
-                            ferry.command("reset");
-                            String start = ferry.command("report");
-                            String threads = ferry.command("threads");
-                            double achieved = drive(pg, rate, seconds);
-                            Latency l = latency(rate, achieved, start, ferry.command("report"));
-                            System.out.println("Ferry's CPU by thread at " + rate + " changes/s (s): "
-                                    + threadSplit(threads, ferry.command("threads")));
-                            print(rate + " changes/s", l);
-                            latencies.add(l);
-                        }
-                    }
+                try (Child ferry = Child.start(pg, "bench_stream_" + turn, work, "")) {
+                    drive(pg, 5000, WARM_UP_SECONDS);
                     ferry.command("reset");
                     String before = ferry.command("report");
                     String threadsBefore = ferry.command("threads");
@@ -115,14 +124,14 @@ public final class StreamBench {
                     System.out.printf(Locale.ROOT, "pgbench beside Ferry: %,.0f tps%n", beside[turn]);
                     if (turn == 0) {
                         underLoad = latency(0, 0, before, after);
-                        print("beside pgbench", underLoad);
+                        print("beside pgbench (sink defaults)", underLoad);
                     }
                     peakRssKb = Math.max(peakRssKb, Long.parseLong(ferry.command("report").split(" ")[6]));
                 }
                 pg.execute(DB, "SELECT pg_drop_replication_slot('ferry_bench_stream_" + turn + "')");
             }
-            double ratio = (beside[0] + beside[1]) / (alone[0] + alone[1]);
-            String summary = summary(alone, beside, ratio, underLoad, latencies, peakRssKb);
+            double ratio = java.util.Arrays.stream(beside).sum() / java.util.Arrays.stream(alone).sum();
+            String summary = summary(alone, beside, ratio, underLoad, latencies, peakRssKb, sinkYaml);
             System.out.print(summary);
             if (docs != null) {
                 Files.writeString(docs, String.format(Locale.ROOT, "%n### Streaming, %s (PostgreSQL %d, %d s per phase)%n%n%s",
@@ -134,11 +143,11 @@ public final class StreamBench {
     }
 
     private static String summary(double[] alone, double[] beside, double ratio, Latency underLoad,
-                                  List<Latency> latencies, long peakRssKb) {
+                                  List<Latency> latencies, long peakRssKb, String sinkYaml) {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "| source write throughput (pgbench, 4 clients) | tps |%n|---|---|%n"));
-        b.append(String.format(Locale.ROOT, "| alone | %,.0f and %,.0f |%n", alone[0], alone[1]));
-        b.append(String.format(Locale.ROOT, "| beside Ferry streaming | %,.0f and %,.0f |%n", beside[0], beside[1]));
+        b.append(String.format(Locale.ROOT, "| alone | %s |%n", joined(alone)));
+        b.append(String.format(Locale.ROOT, "| beside Ferry streaming (defaults) | %s |%n", joined(beside)));
         b.append(String.format(Locale.ROOT, "| **beside ÷ alone** (target ≥ 0.97) | **%.3f** |%n%n", ratio));
         b.append(String.format(Locale.ROOT, "| commit to JSONL sink | changes/s | changes | p50 ms | p99 ms | max ms "
                 + "| Ferry CPU s per M |%n|---|---|---|---|---|---|---|%n"));
@@ -147,12 +156,18 @@ public final class StreamBench {
         all.addAll(latencies);
         for (Latency l : all) {
             b.append(String.format(Locale.ROOT, "| %s | %,.0f | %,d | %.1f | %.1f | %.1f | %.1f |%n",
-                    l.rate() == 0 ? "beside pgbench" : String.format(Locale.ROOT, "%,d per second", l.rate()),
+                    l.rate() == 0 ? "beside pgbench (defaults: jsonl commits every 1 s)"
+                            : String.format(Locale.ROOT, "%,d per second (%s)", l.rate(), sinkYaml),
                     l.achieved(), l.count(), l.p50() / 1000.0, l.p99() / 1000.0, l.max() / 1000.0, l.cpuPerMillion()));
         }
         b.append(String.format(Locale.ROOT, "%nFerry's peak RSS: %.0f MB (target ≤ 256 MB); p99 at 5,000 changes/s "
                 + "target ≤ 25 ms%n", peakRssKb / 1024.0));
         return b.toString();
+    }
+
+    private static String joined(double[] tps) {
+        return java.util.Arrays.stream(tps).mapToObj(t -> String.format(Locale.ROOT, "%,.0f", t))
+                .collect(java.util.stream.Collectors.joining(" and "));
     }
 
     private static void print(String label, Latency l) {
@@ -292,7 +307,13 @@ public final class StreamBench {
             String java = ProcessHandle.current().info().command().orElse("java");
             String jar = Path.of(StreamBench.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
             List<String> command = new ArrayList<>(List.of(java));
-            String opts = System.getenv("FERRY_JAVA_OPTS"); // as the ferry launcher passes them
+            // as the ferry launcher passes them: its defaults, then FERRY_JAVA_OPTS
+            Path defaults = Path.of("ferry-cli/jvm.options");
+            if (Files.exists(defaults)) {
+                Files.readAllLines(defaults).stream().map(String::trim).filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                        .forEach(command::add);
+            }
+            String opts = System.getenv("FERRY_JAVA_OPTS");
             if (opts != null && !opts.isBlank()) {
                 command.addAll(List.of(opts.trim().split("\\s+")));
             }
