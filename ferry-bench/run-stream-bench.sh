@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The streaming benchmark: one private PostgreSQL, Ferry streaming into JSONL files in a process of its own.
-# Measures, in one run: the source's write throughput (pgbench, 4 clients) alone and beside Ferry, in
-# turns; the latency from commit to the sink at fixed change rates (1k, 5k, 20k per second), p50/p99/max;
-# Ferry's peak RSS. Prints a table and appends it, dated, to docs/streaming-benchmarks.md.
+# Measures, in one run: the latency from commit to the sink at fixed change rates (1k, 5k, 20k per second),
+# p50/p99/max, with the sink set for latency (commit_interval_ms: 10); the source's write throughput
+# (pgbench, 4 clients) alone and beside Ferry with its defaults, in turns; Ferry's peak RSS. Prints a table
+# and appends it, dated, to docs/streaming-benchmarks.md.
 #
 # Usage (from anywhere; about 7 minutes with the defaults):
-#   ferry-bench/run-stream-bench.sh [--seconds N] [--rates 1000,5000,20000]   # N: seconds per phase, default 30
+#   ferry-bench/run-stream-bench.sh [--seconds N] [--rates 1000,5000,20000|none] [--sink 'yaml']
+#                                                  # N: seconds per phase, default 30
 #   ferry-bench/run-stream-bench.sh --quick                                   # 10 s per phase
 # Environment:
 #   FERRY_BENCH_NO_DOCS  set to 1 to print the table without touching docs/streaming-benchmarks.md

@@ -24,20 +24,21 @@ import java.util.regex.Pattern;
 /**
  * The streaming benchmark: what Ferry costs a busy source, how quickly a change arrives, and how
  * much memory it takes, with Ferry in a process of its own ({@link StreamingFerry}: PostgreSQL into
- * JSONL files, the default JVM settings of the {@code ferry} launcher).
+ * JSONL files, the JVM options of the {@code ferry} launcher), warmed up by 20 s of changes first.
  * <ul>
- *   <li><b>Source write throughput</b>: pgbench's TPC-B-like script (4 clients), alone and while Ferry
- *       streams its four tables, twice each in turns (alone, beside Ferry, alone, beside Ferry), so
- *       that the machine's drift hits both sides alike. A fresh slot for each Ferry turn: it streams
- *       only what is written while it runs.</li>
- *   <li><b>Latency</b>: changes at fixed rates (1,000, 5,000 and 20,000 per second by default) into a
- *       shop table: a transaction every 5 ms with the rate's share of inserts, updates and deletes;
- *       for each change, the time from its commit to the JSONL sink's write returning (files and
- *       offset durable), p50/p99/max.</li>
+ *   <li><b>Latency</b>, the sink set for it ({@code commit_interval_ms: 10}): changes at fixed rates
+ *       (1,000, 5,000 and 20,000 per second by default) into a shop table: a transaction every 5 ms
+ *       with the rate's share of inserts, updates and deletes; for each change, the time from its
+ *       commit to the JSONL sink's write returning (files and offset durable), p50/p99/max.</li>
+ *   <li><b>Source write throughput</b>, Ferry with its defaults: pgbench's TPC-B-like script (4
+ *       clients), alone and while Ferry streams its four tables, in turns (alone, beside Ferry, alone,
+ *       beside Ferry), so that the machine's drift hits both sides alike. A fresh process and slot for
+ *       each Ferry turn: it streams only what is written while it runs.</li>
  *   <li><b>Memory</b>: Ferry's peak RSS over all of it (VmHWM).</li>
  * </ul>
  *
- * <p>Usage: {@code StreamBench [--seconds N] [--rates 1000,5000,20000] [--docs FILE]}; see run-stream-bench.sh.
+ * <p>Usage: {@code StreamBench [--seconds N] [--rates 1000,5000,20000|none] [--sink YAML] [--docs FILE]};
+ * see run-stream-bench.sh.
  */
 public final class StreamBench {
     private static final String DB = "shop";
@@ -124,6 +125,8 @@ public final class StreamBench {
                     System.out.printf(Locale.ROOT, "pgbench beside Ferry: %,.0f tps%n", beside[turn]);
                     if (turn == 0) {
                         underLoad = latency(0, 0, before, after);
+                        underLoad = new Latency(0, underLoad.count() / (double) seconds, underLoad.count(), underLoad.p50(),
+                                underLoad.p99(), underLoad.max(), underLoad.cpuPerMillion());
                         print("beside pgbench (sink defaults)", underLoad);
                     }
                     peakRssKb = Math.max(peakRssKb, Long.parseLong(ferry.command("report").split(" ")[6]));
@@ -134,8 +137,8 @@ public final class StreamBench {
             String summary = summary(alone, beside, ratio, underLoad, latencies, peakRssKb, sinkYaml);
             System.out.print(summary);
             if (docs != null) {
-                Files.writeString(docs, String.format(Locale.ROOT, "%n### Streaming, %s (PostgreSQL %d, %d s per phase)%n%n%s",
-                        LocalDate.now(), pg.serverVersionNum(), seconds, summary), StandardOpenOption.APPEND);
+                Files.writeString(docs, String.format(Locale.ROOT, "%n### Streaming, %s (PostgreSQL %s, %d s per phase)%n%n%s",
+                        LocalDate.now(), pg.serverVersionNum() / 10000 + "." + pg.serverVersionNum() % 10000, seconds, summary), StandardOpenOption.APPEND);
             }
         } finally {
             Workload.delete(work);
