@@ -44,9 +44,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Exactly once: each batch's files are written as {@code .tmp}, fsync'd and renamed into place;
  * then the manifest {@code <path>/_ferry/offset.json} (a {@link DurableRecord}: two slots written in
- * turn, {@code offset.json.a} and {@code .b}) takes the batch's offset, and that write is the commit. A crash between the two leaves files newer than the manifest; at start-up they are
- * deleted (they come again from the Log), so the folder ends with every event exactly once. A reader
- * that wants only committed data reads files whose offset is at most the manifest's.
+ * turn, {@code offset.json.a} and {@code .b}) takes the batch's offset, and that write is the
+ * commit. A crash between the two leaves files newer than the manifest; they are deleted before this
+ * sink's first write (they come again from the Log), so the folder ends with every event exactly once.
+ * Reading the committed offset deletes nothing: {@code ferry status} does it while a pipeline writes.
+ * A reader that wants only committed data reads files whose offset is at most the manifest's.
  */
 final class JsonlSink implements Sink {
     private static final Logger LOG = LoggerFactory.getLogger(JsonlSink.class);
@@ -87,12 +89,10 @@ final class JsonlSink implements Sink {
 
     @Override
     public Optional<Offset> committed() throws FerryException {
+        // only reads: `ferry status` calls it while the pipeline writes; the clean-up of what a crash
+        // left behind happens before this instance's first write
         Optional<Offset> committed = readManifest();
         committedOffset = committed.map(Offset::value).orElse(-1L);
-        if (!cleaned) {
-            removeUncommitted(committed.map(Offset::value).orElse(-1L));
-            cleaned = true;
-        }
         return committed;
     }
 
@@ -165,6 +165,8 @@ final class JsonlSink implements Sink {
     public void write(List<ChangeEvent> events, Offset last) throws FerryException {
         if (!cleaned) {
             committed();
+            removeUncommitted(committedOffset);
+            cleaned = true;
         }
         // events are offsets (last - size, last]; what is already committed is not written again
         long first = last.value() - events.size() + 1;

@@ -188,15 +188,30 @@ class JsonlSinkTest {
 
         try (JsonlSink sink = sink()) {
             assertThat(sink.committed()).contains(Offset.of(4));
+            assertThat(fileNames(odd)).as("reading the offset deletes nothing").contains("00000000000000000009.jsonl");
 
-            assertThat(fileNames(orders)).containsExactly("00000000000000000004.jsonl");
-            assertThat(fileNames(odd)).containsExactly("00000000000000000004.jsonl");
-
-            write(sink, 4, 9); // the Log delivers (4, 9] again
+            write(sink, 4, 9); // the Log delivers (4, 9] again: the leftovers go first
+            assertThat(fileNames(orders)).containsExactly("00000000000000000004.jsonl", "00000000000000000009.jsonl");
+            assertThat(fileNames(odd)).containsExactly("00000000000000000004.jsonl", "00000000000000000009.jsonl");
         }
         assertThat(allIds()).containsExactlyElementsOf(range(-1, 9).stream().map(this::id).toList());
         try (JsonlSink sink = sink()) {
             assertThat(sink.committed()).contains(Offset.of(9));
+        }
+    }
+
+    @Test
+    void readingTheCommittedOffsetWhileAnotherInstanceWritesDeletesNothing() throws Exception {
+        try (JsonlSink writer = sink()) {
+            write(writer, -1, 4);
+            // the writer has renamed the files of (4, 9] into place and not yet written the manifest
+            // when `ferry status` reads the committed offset through an instance of its own
+            Path orders = root.resolve("public.orders");
+            Files.copy(orders.resolve("00000000000000000004.jsonl"), orders.resolve("00000000000000000009.jsonl"));
+            try (JsonlSink status = sink()) {
+                assertThat(status.committed()).contains(Offset.of(4));
+            }
+            assertThat(fileNames(orders)).contains("00000000000000000009.jsonl");
         }
     }
 
