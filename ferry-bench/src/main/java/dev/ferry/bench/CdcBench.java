@@ -3,10 +3,12 @@ package dev.ferry.bench;
 import com.sun.management.OperatingSystemMXBean;
 import dev.ferry.config.ComponentConfig;
 import dev.ferry.log.FileLog;
+import dev.ferry.log.LogSettings;
 import dev.ferry.pipeline.Mode;
 import dev.ferry.pipeline.Pipeline;
 import dev.ferry.postgres.PostgresSourceFactory;
 import dev.ferry.sink.Sink;
+import dev.ferry.sink.SinkSettings;
 import dev.ferry.sink.files.JsonlSinkFactory;
 import dev.ferry.source.Source;
 import dev.ferry.source.SourceInfo;
@@ -59,6 +61,8 @@ public final class CdcBench {
     private static final List<String> CEILING_SLOTS = List.of("ceiling_before", "ceiling_after");
     /** The slot a bare JDBC client drains, discarding each message: the walsender's own ceiling. */
     private static final String RAW_SLOT = "raw_jdbc";
+    /** The most events one sink write carries under {@code ferry run} (RunCommand.MAX_BATCH_EVENTS). */
+    static final int FERRY_RUN_BATCH_EVENTS = 8192;
     /** GNU time, which reports a child's peak RSS ({@code %M}, kB) on stderr after this prefix. */
     private static final String TIME = "/usr/bin/time";
     private static final String RSS_PREFIX = "ferry-bench-peak-rss-kb ";
@@ -195,14 +199,18 @@ public final class CdcBench {
                     + "\npassword: '" + pg.password() + "'\ntables: [public.orders, public.ticks]\nsnapshot: never\n"
                     + "new_tables_check_seconds: 0\n";
             long before = discard.events();
+            JsonlSinkFactory jsonlType = new JsonlSinkFactory();
+            ComponentConfig jsonlConfig = ComponentConfig.ofYaml("sink", "type: jsonl\npath: '" + jsonl + "'\n");
+            // the Log and the sinks as ferry run sets them up by default
             try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml));
-                 FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec());
-                 Sink sink = jsonl == null ? discard : new JsonlSinkFactory().create(name,
-                         ComponentConfig.ofYaml("sink", "type: jsonl\npath: '" + jsonl + "'\n"),
+                 FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec(), LogSettings.DEFAULT.options());
+                 Sink sink = jsonl == null ? discard : jsonlType.create(name, jsonlConfig,
                          new SourceInfo("postgres", name, DB))) {
                 source.workFolder(state.resolve("work"));
-                new Pipeline(name, source, log, List.of(sink), List.of(jsonl == null ? "null" : "jsonl"), 1000)
-                        .run(Mode.ONCE);
+                Pipeline pipeline = new Pipeline(name, source, log, List.of(sink), List.of(jsonl == null ? "null" : "jsonl"),
+                        FERRY_RUN_BATCH_EVENTS);
+                pipeline.sinkSettings(List.of(jsonl == null ? new SinkSettings(0) : SinkSettings.read(jsonlConfig, jsonlType)));
+                pipeline.run(Mode.ONCE);
             }
             lastEvents = discard.events() - before;
         }

@@ -53,7 +53,7 @@ public final class StreamingFerry {
              FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec(), logOptions());
              LatencySink sink = new LatencySink(jsonl.create(name, sinkConfig, source.info()))) {
             source.workFolder(state.resolve("work"));
-            Pipeline pipeline = new Pipeline(name, source, log, List.of(sink), List.of("jsonl"), 1000);
+            Pipeline pipeline = new Pipeline(name, source, log, List.of(sink), List.of("jsonl"), CdcBench.FERRY_RUN_BATCH_EVENTS);
             pipeline.sinkSettings(List.of(SinkSettings.read(sinkConfig, jsonl))); // as ferry run: commit_interval_ms
             Thread runner = new Thread(() -> {
                 try {
