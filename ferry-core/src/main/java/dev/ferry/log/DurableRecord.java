@@ -27,10 +27,12 @@ import java.util.zip.CRC32C;
  * <p>Before the first write, a whole file {@code NAME} (the earlier way of keeping it) is read as the
  * record; the first write removes it.
  *
- * <p>One writer; not thread-safe.
+ * <p>One writer; not thread-safe. Readers in other processes may open it at any time: a slot caught in
+ * the middle of its rewrite is read again.
  */
 public final class DurableRecord implements AutoCloseable {
     private static final String MAGIC = "ferry-record 1 ";
+    private static final int READ_ATTEMPTS = 5;
 
     private final Path dir;
     private final Path legacy;
@@ -40,6 +42,8 @@ public final class DurableRecord implements AutoCloseable {
     private long sequence;
     /** The slot holding the current record, or -1. */
     private int currentSlot = -1;
+    /** Whether the legacy whole file is known to be gone (it is removed at the first write). */
+    private boolean legacyGone;
 
     private DurableRecord(Path dir, String name) {
         this.dir = dir;
@@ -54,12 +58,44 @@ public final class DurableRecord implements AutoCloseable {
      *                     write cut short: a write never touches the slot of the record before it)
      */
     public static DurableRecord open(Path dir, String name) throws IOException {
-        DurableRecord r = new DurableRecord(dir, name);
-        r.load();
-        return r;
+        // another process (ferry status, ferry snapshot --follow) may read while the owner rewrites a
+        // slot in place: what looks damaged, or a legacy file that vanished, is read again a moment later
+        for (int attempt = 1; ; attempt++) {
+            DurableRecord r = new DurableRecord(dir, name);
+            try {
+                r.load();
+                return r;
+            } catch (IOException e) {
+                if (attempt == READ_ATTEMPTS) {
+                    throw e;
+                }
+            }
+            try {
+                Thread.sleep(20L * attempt);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while reading " + dir.resolve(name));
+            }
+        }
     }
 
     private void load() throws IOException {
+        scan();
+        if (currentSlot < 0 && Files.exists(legacy)) {
+            try {
+                current = Files.readAllBytes(legacy);
+                legacyGone = false;
+                return;
+            } catch (NoSuchFileException e) {
+                // removed by the first write to the slots since they were looked at
+            }
+        }
+        if (currentSlot < 0) {
+            scan(); // the slots may have been written meanwhile
+        }
+    }
+
+    private void scan() throws IOException {
         int damaged = 0;
         for (int i = 0; i < 2; i++) {
             byte[] bytes;
@@ -83,9 +119,6 @@ public final class DurableRecord implements AutoCloseable {
         if (currentSlot < 0 && damaged == 2) {
             throw new IOException("both copies of " + legacy + " (" + slots[0].getFileName() + ", "
                     + slots[1].getFileName() + ") are damaged");
-        }
-        if (currentSlot < 0 && Files.exists(legacy)) {
-            current = Files.readAllBytes(legacy);
         }
     }
 
@@ -150,19 +183,25 @@ public final class DurableRecord implements AutoCloseable {
         sequence++;
         currentSlot = slot;
         current = payload.clone();
-        if (Files.deleteIfExists(legacy)) {
-            DurableFiles.syncFolder(dir);
+        if (!legacyGone) {
+            if (Files.deleteIfExists(legacy)) {
+                DurableFiles.syncFolder(dir);
+            }
+            legacyGone = true;
         }
     }
 
     private FileChannel channel(int slot) throws IOException {
         if (channels[slot] == null) {
-            Files.createDirectories(dir);
-            boolean existed = Files.exists(slots[slot]);
-            channels[slot] = FileChannel.open(slots[slot], StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            if (!existed) {
-                DurableFiles.syncFolder(dir); // the slot's entry survives a power cut
+            if (!Files.isDirectory(dir)) {
+                Files.createDirectories(dir);
+                if (dir.toAbsolutePath().getParent() != null) {
+                    DurableFiles.syncFolder(dir.toAbsolutePath().getParent());
+                }
             }
+            channels[slot] = FileChannel.open(slots[slot], StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+            // the slot's entry survives a power cut, also when an earlier run crashed right after creating it
+            DurableFiles.syncFolder(dir);
         }
         return channels[slot];
     }

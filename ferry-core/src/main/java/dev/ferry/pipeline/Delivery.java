@@ -11,7 +11,7 @@ import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -94,7 +94,7 @@ final class Delivery {
      * @param deliverable events the Log holds for this sink now
      * @return true after waiting: look again at what is deliverable
      */
-    private boolean holdForCommitInterval(long deliverable) {
+    private boolean holdForCommitInterval(long deliverable) throws InterruptedException {
         long interval = p.commitIntervalNanos[index];
         if (interval == 0 || deliverable <= 0 || deliverable >= p.maxBatchEvents || p.captureDone || p.stopping) {
             return false;
@@ -103,7 +103,12 @@ final class Delivery {
         if (wait <= 0) {
             return false;
         }
-        LockSupport.parkNanos(wait);
+        // woken by every append, by a stop and by the end of capture, to look again; at most 200 ms
+        synchronized (p.deliverableEnd) {
+            if (!p.captureDone && !p.stopping) {
+                p.deliverableEnd.wait(Math.max(1, Math.min(200, TimeUnit.NANOSECONDS.toMillis(wait))));
+            }
+        }
         return true;
     }
 

@@ -221,6 +221,9 @@ public final class Pipeline {
         }
         stopping = true;
         source.stop();
+        synchronized (deliverableEnd) {
+            deliverableEnd.notifyAll(); // a delivery holding for its commit interval writes now
+        }
     }
 
     /** Current counters; any thread. */

@@ -220,6 +220,29 @@ class PipelineTest {
     }
 
     @Test
+    void aStopDoesNotWaitOutALongCommitInterval() throws Exception {
+        TestSink sink = new TestSink();
+        ScriptedSource source = new ScriptedSource(1_000_000, 1);
+        source.pollPauseMillis = 5;
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline p = new Pipeline("p", source, log, List.of(sink), List.of("s"), 1000);
+            p.sinkSettings(List.of(new SinkSettings(60_000)));
+            Thread runner = inBackground(p, Mode.STREAM, failed);
+            while (sink.ids().isEmpty()) {
+                Thread.sleep(10); // the first change goes at once; the next ones wait for the interval
+            }
+            Thread.sleep(200);
+            p.stop();
+            runner.join(10_000);
+            assertThat(runner.isAlive()).as("stopped without waiting out the 60 s interval").isFalse();
+            assertThat(failed.get()).isNull();
+            assertThat(sink.ids()).as("what was captured is delivered before the stop").hasSizeGreaterThan(1)
+                    .isEqualTo(upTo(sink.ids().size()));
+        }
+    }
+
+    @Test
     void deliveredSegmentsAreKeptForTheRetentionPeriod() throws Exception {
         TestSink sink = new TestSink();
         try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC, 2048)) {

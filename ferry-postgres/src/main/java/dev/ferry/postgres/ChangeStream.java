@@ -238,7 +238,7 @@ final class ChangeStream implements AutoCloseable {
         long step = quiet < 1_000_000_000L ? 500_000L : quiet < 10_000_000_000L ? 2_000_000L : 10_000_000L;
         do {
             idle.run();
-            LockSupport.parkNanos(step);
+            LockSupport.parkNanos(Math.max(1, Math.min(step, deadline - System.nanoTime())));
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }

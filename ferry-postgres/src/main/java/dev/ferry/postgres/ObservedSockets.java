@@ -29,7 +29,7 @@ import javax.net.SocketFactory;
  * only read with a 1 ms timeout, and when the kernel holds no bytes the socket throws at once a
  * timeout without a stack trace (no wait) instead of waiting the millisecond. pgjdbc takes it as
  * "nothing pending", as it would have after the wait. Other reads, and any read while bytes are
- * there, are the socket's own.
+ * there, are the socket's own. Not under TLS ({@link #stopPeeking}).
  *
  * <p>Hooked in through pgjdbc's {@code socketFactory} property: pgjdbc creates the {@link Factory}
  * with the connection's properties, which carry a token; the sockets it makes are filed under that
@@ -39,7 +39,8 @@ final class ObservedSockets {
     /** The connection property that carries the token. */
     static final String TOKEN = "ferrySocketToken";
 
-    private static final Map<String, Socket> MADE = new ConcurrentHashMap<>();
+    /** The factories of connections being opened, by token, until {@link #attach} or {@link #forget}. */
+    private static final Map<String, Factory> OPENING = new ConcurrentHashMap<>();
     private static final Map<Connection, Socket> OF = Collections.synchronizedMap(new WeakHashMap<>());
 
     private ObservedSockets() {
@@ -55,15 +56,25 @@ final class ObservedSockets {
 
     /** Files the socket made for {@code token} under the connection opened with it. */
     static void attach(String token, Connection connection) {
-        Socket s = MADE.remove(token);
-        if (s != null) {
-            OF.put(connection, s);
+        Factory f = OPENING.remove(token);
+        if (f != null && f.last != null) {
+            OF.put(connection, f.last);
         }
     }
 
     /** Forgets a token whose connection was not opened. */
     static void forget(String token) {
-        MADE.remove(token);
+        OPENING.remove(token);
+    }
+
+    /**
+     * Stops answering pgjdbc's 1 ms reads on the connection's socket: under TLS those reads go through
+     * the JDK's record layer, which must not be told "nothing yet" in the middle of a record.
+     */
+    static void stopPeeking(Connection connection) {
+        if (OF.get(connection) instanceof PeekingSocket p) {
+            p.peeking = false;
+        }
     }
 
     /** The socket under {@code connection}, or null when it was not opened through {@link #observe}. */
@@ -73,16 +84,21 @@ final class ObservedSockets {
 
     /** Instantiated by pgjdbc, once per connection attempt, with the connection's properties. */
     public static final class Factory extends SocketFactory {
-        private final String token;
+        /**
+         * The last socket made: the connection's, after failed attempts. pgjdbc keeps the factory for
+         * cancel requests, whose sockets land here too, after {@link #attach} has taken the connection's.
+         */
+        private volatile Socket last;
 
         public Factory(Properties properties) {
-            this.token = properties.getProperty(TOKEN);
+            String token = properties.getProperty(TOKEN);
+            if (token != null) {
+                OPENING.put(token, this);
+            }
         }
 
         private Socket file(Socket s) {
-            if (token != null) {
-                MADE.put(token, s); // the connection's socket is the last one made (after failed attempts)
-            }
+            last = s;
             return s;
         }
 
@@ -129,6 +145,7 @@ final class ObservedSockets {
         static final int PEEK_TIMEOUT_MILLIS = 1;
 
         private volatile int timeoutMillis;
+        private volatile boolean peeking = true;
         private InputStream in;
 
         @Override
@@ -155,7 +172,7 @@ final class ObservedSockets {
                     }
 
                     private void peek() throws IOException {
-                        if (timeoutMillis == PEEK_TIMEOUT_MILLIS && raw.available() == 0) {
+                        if (peeking && timeoutMillis == PEEK_TIMEOUT_MILLIS && raw.available() == 0) {
                             throw new NothingYet();
                         }
                     }

@@ -51,6 +51,11 @@ final class PostgresConnections {
             for (String sql : SESSION) {
                 s.execute(sql);
             }
+            try (java.sql.ResultSet rs = s.executeQuery("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")) {
+                if (rs.next() && rs.getBoolean(1)) {
+                    ObservedSockets.stopPeeking(c);
+                }
+            }
         } catch (SQLException e) {
             close(c);
             throw classify(e, true);

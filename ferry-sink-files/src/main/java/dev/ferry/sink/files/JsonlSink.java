@@ -119,7 +119,8 @@ final class JsonlSink implements Sink {
             JsonNode offset = node.get("offset");
             if (offset == null || !offset.canConvertToLong() || offset.asLong() < 0) {
                 throw new FerryException(ErrorKind.INTERNAL, "The JSONL sink's manifest " + manifest() + " has no valid "
-                        + "offset. Restore it, or delete the output folder to write everything again.");
+                        + "offset (it is kept in " + manifest().getFileName() + ".a and .b, the newer valid one counts). Restore "
+                        + "them, or delete the output folder to write everything again.");
             }
             return Optional.of(Offset.of(offset.asLong()));
         } catch (IOException e) {
