@@ -88,10 +88,13 @@ public final class StreamingFerry {
         }
     }
 
-    /** The Log's options: {@code FERRY_BENCH_LOG_YAML} holds a {@code log:} section, else the defaults. */
+    /**
+     * The Log's options: {@code FERRY_BENCH_LOG_YAML} holds a {@code log:} section, else those of a
+     * pipeline file without one (group commit), as {@code ferry run} opens it.
+     */
     private static FileLog.Options logOptions() throws Exception {
         String yaml = System.getenv("FERRY_BENCH_LOG_YAML");
-        return yaml == null ? FileLog.Options.DEFAULT : LogSettings.read(ComponentConfig.ofYaml("log", yaml)).options();
+        return yaml == null ? LogSettings.DEFAULT.options() : LogSettings.read(ComponentConfig.ofYaml("log", yaml)).options();
     }
 
     private static String report(long[] sorted) throws IOException {
