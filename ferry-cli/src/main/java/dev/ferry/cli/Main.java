@@ -13,7 +13,7 @@ import picocli.CommandLine.Command;
 @Command(name = "ferry", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Moves data from operational databases to where it is analysed, without hurting the source.",
         subcommands = {RunCommand.class, CheckCommand.class, StatusCommand.class, SnapshotCommand.class, DropCommand.class,
-                DemoCommand.class})
+                DemoCommand.class, DlqCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -68,8 +68,10 @@ final class StatusCommand implements Callable<Integer> {
                 if (cap > 0 && log.sizeBytes() >= cap) {
                     row(out, "backpressure", "capture is paused until the slowest sink catches up");
                 }
+                Map<String, Integer> deadLetters = assembly.deadLetterLog().counts();
                 for (int i = 0; i < assembly.sinks().size(); i++) {
                     Sink sink = assembly.sinks().get(i);
+                    String sinkName = assembly.sinkNames().get(i);
                     out.println("sink " + assembly.sinkNames().get(i));
                     Optional<Offset> committed = sink.committed();
                     long next = committed.map(o -> o.value() + 1).orElse(log.start().value());
@@ -79,6 +81,9 @@ final class StatusCommand implements Callable<Integer> {
                     if (behind > 0 && next >= log.start().value()) {
                         row(out, "oldest undelivered change", age(log, next));
                     }
+                    int dead = deadLetters.getOrDefault(sinkName, 0);
+                    row(out, "dead-letter log", dead == 0 ? "empty"
+                            : String.format("%,d events (ferry dlq list -c %s)", dead, config));
                 }
             }
         }

@@ -9,6 +9,7 @@ import dev.ferry.log.LogEntry;
 import dev.ferry.log.LogReader;
 import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
+import dev.ferry.sink.SinkSettings;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -70,8 +71,8 @@ final class Delivery {
                 }
                 Offset last = entries.get(entries.size() - 1).offset();
                 lastWriteNanos = System.nanoTime();
-                if (!writeWithRetry(events, last)) {
-                    break; // stopped while the sink was down: the batch stays in the Log
+                if (!writeIsolatingRefused(events, entries.get(0).offset().value())) {
+                    break; // stopped while the sink was down: the rest of the batch stays in the Log
                 }
                 CrashPoints.reach("pipeline.after-sink-write");
                 p.committed[index].set(last.value() + 1);
@@ -110,6 +111,57 @@ final class Delivery {
             }
         }
         return true;
+    }
+
+    /**
+     * Writes the events of offsets {@code first, first + 1, ...}. When the sink refuses them as holding
+     * a record it can never take (an error of kind DATA), finds that record by halving (the sink
+     * rolled back the refused write, so each half is written as if alone), hands it to the sink's
+     * {@code record_errors} policy and writes the rest; the sink's offset then moves past the
+     * refused event, so a restart does not offer it again. Halving costs about two writes per refused
+     * event and level, and refused records are rare.
+     *
+     * @return false when the pipeline was stopped while the sink was down
+     */
+    private boolean writeIsolatingRefused(List<ChangeEvent> events, long first) throws FerryException,
+            InterruptedException {
+        Offset last = Offset.of(first + events.size() - 1);
+        try {
+            return writeWithRetry(events, last);
+        } catch (FerryException e) {
+            if (e.kind() != ErrorKind.DATA) {
+                throw e;
+            }
+            if (events.size() > 1) {
+                int half = events.size() / 2;
+                return writeIsolatingRefused(events.subList(0, half), first)
+                        && writeIsolatingRefused(events.subList(half, events.size()), first + half);
+            }
+            refused(events.get(0), last, e);
+            return writeWithRetry(List.of(), last);
+        }
+    }
+
+    /** One event the sink can never take: applies the sink's {@code record_errors} policy. */
+    private void refused(ChangeEvent event, Offset offset, FerryException reason) throws FerryException {
+        SinkSettings.RecordErrors policy = p.recordErrors[index];
+        String what = "sink " + name + " refused the " + event.op().name().toLowerCase(java.util.Locale.ROOT)
+                + " of " + event.table() + " at offset " + offset + " (position " + event.position().display() + "): "
+                + reason.getMessage();
+        if (policy == SinkSettings.RecordErrors.SKIP) {
+            p.skipped[index].incrementAndGet();
+            LOG.warn("{} Skipped, as record_errors: skip says; the event is not in this sink.", what);
+        } else if (policy == SinkSettings.RecordErrors.DLQ && p.deadLetters != null) {
+            DeadLetterLog.Entry entry = p.deadLetters.add(name, offset, event, reason, p.sourceInfo());
+            p.deadLettered[index].incrementAndGet();
+            LOG.warn("{} It is in the dead-letter log as {}; the pipeline goes on. Fix the cause, then run ferry dlq "
+                    + "replay --id {}.", what, entry.id(), entry.id());
+        } else {
+            throw new FerryException(ErrorKind.DATA, what + (policy == SinkSettings.RecordErrors.FAIL
+                    ? " The pipeline stops here, as record_errors: fail says; fix the cause and run again, or set "
+                    + "record_errors: dlq to set such events aside and go on."
+                    : " The pipeline has no dead-letter log, so it stops here."), reason);
+        }
     }
 
     /**

@@ -66,6 +66,13 @@ public final class Pipeline {
     final AtomicLong[] lagMillis;
     /** Per sink, the shortest time between two of its writes while changes keep coming. */
     final long[] commitIntervalNanos;
+    /** Per sink, what happens to an event it refuses as a record it can never hold. */
+    final SinkSettings.RecordErrors[] recordErrors;
+    /** Per sink, events sent to the dead-letter log, and events skipped, by this run. */
+    final AtomicLong[] deadLettered;
+    final AtomicLong[] skipped;
+    /** Where refused events go; null: nowhere, so the policy dlq stops the pipeline as fail does. */
+    DeadLetterLog deadLetters;
     final AtomicReference<Throwable> failure = new AtomicReference<>();
     volatile boolean stopping;
     volatile boolean captureDone;
@@ -106,21 +113,42 @@ public final class Pipeline {
         this.delivered = new AtomicLong[sinks.size()];
         this.lagMillis = new AtomicLong[sinks.size()];
         this.commitIntervalNanos = new long[sinks.size()];
+        this.recordErrors = new SinkSettings.RecordErrors[sinks.size()];
+        this.deadLettered = new AtomicLong[sinks.size()];
+        this.skipped = new AtomicLong[sinks.size()];
         for (int i = 0; i < sinks.size(); i++) {
+            recordErrors[i] = SinkSettings.RecordErrors.FAIL;
+            deadLettered[i] = new AtomicLong();
+            skipped[i] = new AtomicLong();
             committed[i] = new AtomicLong();
             delivered[i] = new AtomicLong();
             lagMillis[i] = new AtomicLong(-1);
         }
     }
 
-    /** The common settings of each sink ({@code commit_interval_ms}), in the order of the sinks; none by default. */
+    /**
+     * The common settings of each sink ({@code commit_interval_ms}, {@code record_errors}), in the order
+     * of the sinks. Without them, sinks are written as soon as events are deliverable and a refused
+     * record stops the pipeline.
+     */
     public void sinkSettings(List<SinkSettings> settings) {
         if (settings.size() != sinks.size()) {
             throw new IllegalArgumentException(settings.size() + " sink settings for " + sinks.size() + " sinks");
         }
         for (int i = 0; i < settings.size(); i++) {
             commitIntervalNanos[i] = settings.get(i).commitIntervalMillis() * 1_000_000L;
+            recordErrors[i] = settings.get(i).recordErrors();
         }
+    }
+
+    /** Where events the sinks refuse go under {@code record_errors: dlq}; set before {@link #run}. */
+    public void deadLetters(DeadLetterLog deadLetters) {
+        this.deadLetters = deadLetters;
+    }
+
+    /** The source's description, for the envelopes of dead-lettered events. */
+    dev.ferry.source.SourceInfo sourceInfo() {
+        return source.info();
     }
 
     /**
@@ -230,7 +258,8 @@ public final class Pipeline {
     public PipelineStats stats() {
         List<PipelineStats.SinkStats> list = new ArrayList<>();
         for (int i = 0; i < sinks.size(); i++) {
-            list.add(new PipelineStats.SinkStats(sinkNames.get(i), committed[i].get(), delivered[i].get(), lagMillis[i].get()));
+            list.add(new PipelineStats.SinkStats(sinkNames.get(i), committed[i].get(), delivered[i].get(), lagMillis[i].get(),
+                    deadLettered[i].get(), skipped[i].get()));
         }
         return new PipelineStats(snapshotRows.get(), streamedChanges.get(), log.end().value(), list);
     }

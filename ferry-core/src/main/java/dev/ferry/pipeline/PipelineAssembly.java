@@ -102,6 +102,11 @@ public final class PipelineAssembly implements AutoCloseable {
         return logSettings;
     }
 
+    /** The state folder's dead-letter log; readable while another process runs the pipeline. */
+    public DeadLetterLog deadLetterLog() {
+        return new DeadLetterLog(config.state(), sourceFactory.positionCodec());
+    }
+
     /** The codec of the source's positions, for reading the Log. */
     public dev.ferry.source.PositionCodec positionCodec() {
         return sourceFactory.positionCodec();
@@ -126,6 +131,7 @@ public final class PipelineAssembly implements AutoCloseable {
         Pipeline pipeline = new Pipeline(config.name(), source, log, sinks, sinkNames, maxBatchEvents,
                 logSettings.maxBytes(), logSettings.retainDeliveredMillis());
         pipeline.sinkSettings(sinkSettings);
+        pipeline.deadLetters(deadLetterLog());
         return pipeline;
     }
 

@@ -15,7 +15,10 @@ public record PipelineStats(long snapshotRows, long streamedChanges, long logEnd
      * @param name            the sink's type and index, such as {@code jsonl#0}
      * @param committedOffset the offset after the last committed event (events delivered so far)
      * @param lagMillis       commit-to-delivery time of the last streamed change, or -1 if none yet
+     * @param deadLettered    events this sink refused that went to the dead-letter log, this run
+     * @param skipped         events this sink refused that were skipped ({@code record_errors: skip}), this run
      */
-    public record SinkStats(String name, long committedOffset, long delivered, long lagMillis) {
+    public record SinkStats(String name, long committedOffset, long delivered, long lagMillis, long deadLettered,
+                            long skipped) {
     }
 }

@@ -30,6 +30,19 @@ public interface Sink extends AutoCloseable {
      */
     void write(List<ChangeEvent> events, Offset last) throws FerryException;
 
+    /**
+     * Writes events from the dead-letter log again ({@code ferry dlq replay}), once their cause is
+     * fixed: outside the Log's order, applied as they were captured, leaving the committed offset as
+     * it is. Returns once they are durable. Called with the pipeline stopped (the state folder locked).
+     *
+     * @throws FerryException of kind DATA when the sink still refuses one (nothing of the call is kept);
+     *                        of kind CONFIG when this sink type cannot replay (the default)
+     */
+    default void replay(List<ChangeEvent> events) throws FerryException {
+        throw FerryException.config("This sink type cannot replay dead-lettered events; read them with ferry dlq show "
+                + "and apply them by hand.");
+    }
+
     @Override
     void close();
 }

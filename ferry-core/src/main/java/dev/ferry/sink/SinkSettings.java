@@ -10,8 +10,31 @@ import java.util.List;
  *
  * @param commitIntervalMillis the shortest time between two writes (commits) to the sink while
  *                             changes keep coming; 0 writes each batch as soon as it is deliverable
+ * @param recordErrors         what delivery does with an event the sink refuses as a record it can
+ *                             never hold (an error of kind DATA)
  */
-public record SinkSettings(long commitIntervalMillis) {
+public record SinkSettings(long commitIntervalMillis, RecordErrors recordErrors) {
+    /** What happens to an event a sink can never hold. */
+    public enum RecordErrors {
+        /** Stop the pipeline with the event's offset, position and reason. */
+        FAIL,
+        /** Count it, log it, and go on without it. */
+        SKIP,
+        /** Write it to the dead-letter log with its reason, and go on. */
+        DLQ
+    }
+
+    /** The settings of a sink whose refused records go to the dead-letter log. */
+    public SinkSettings(long commitIntervalMillis) {
+        this(commitIntervalMillis, RecordErrors.DLQ);
+    }
+
+    public static final Setting<String> RECORD_ERRORS = Setting.oneOf("record_errors",
+            "what to do with an event this sink refuses as a record it can never hold (a value it cannot "
+                    + "represent, a constraint it violates): dlq writes it to the dead-letter log (ferry dlq) and goes on, "
+                    + "skip logs and counts it and goes on, fail stops the pipeline at it. Sinks that cannot be "
+                    + "reached are retried, whatever this says", "dlq", "skip", "fail").withDefault("dlq");
+
     public static final Setting<Integer> COMMIT_INTERVAL_MS = Setting.integer("commit_interval_ms",
             "while changes keep coming, the shortest time between two commits to this sink: what arrives meanwhile "
                     + "goes into the next batch (up to 8,192 events under ferry run), and a change after a quiet spell is written at once. "
@@ -20,10 +43,11 @@ public record SinkSettings(long commitIntervalMillis) {
             0, 60_000);
 
     /** The common keys, for validation and the reference docs. */
-    public static final List<Setting<?>> ALL = List.of(COMMIT_INTERVAL_MS);
+    public static final List<Setting<?>> ALL = List.of(COMMIT_INTERVAL_MS, RECORD_ERRORS);
 
     /** Reads the common keys of one sink's section, with the defaults of its type. */
     public static SinkSettings read(ComponentConfig sink, SinkFactory type) throws FerryException {
-        return new SinkSettings(sink.find(COMMIT_INTERVAL_MS).orElse(type.defaultCommitIntervalMillis()));
+        return new SinkSettings(sink.find(COMMIT_INTERVAL_MS).orElse(type.defaultCommitIntervalMillis()),
+                RecordErrors.valueOf(sink.get(RECORD_ERRORS).toUpperCase(java.util.Locale.ROOT)));
     }
 }

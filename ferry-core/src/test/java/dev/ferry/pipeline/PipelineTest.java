@@ -33,6 +33,8 @@ class PipelineTest {
         volatile boolean down;
         volatile ErrorKind failure = ErrorKind.CONNECTIVITY;
         volatile int attempts;
+        /** Ids this sink refuses as records it can never hold (kind DATA), rolling back the whole write. */
+        final java.util.Set<Long> refuse = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private Offset committed;
 
         @Override
@@ -52,9 +54,24 @@ class PipelineTest {
                 throw new FerryException(failure, "test sink is down on purpose");
             }
             for (ChangeEvent e : events) {
+                if (refuse.contains((Long) e.after().get(0))) {
+                    throw new FerryException(ErrorKind.DATA, "id " + e.after().get(0) + " is refused on purpose");
+                }
+            }
+            for (ChangeEvent e : events) {
                 ids.add((Long) e.after().get(0));
             }
             committed = last;
+        }
+
+        @Override
+        public synchronized void replay(List<ChangeEvent> events) throws FerryException {
+            for (ChangeEvent e : events) {
+                if (refuse.contains((Long) e.after().get(0))) {
+                    throw new FerryException(ErrorKind.DATA, "id " + e.after().get(0) + " is still refused");
+                }
+            }
+            events.forEach(e -> ids.add((Long) e.after().get(0)));
         }
 
         synchronized List<Long> ids() {
@@ -332,5 +349,75 @@ class PipelineTest {
             new Pipeline("p", new ScriptedSource(2_500, 64), log, List.of(sink), List.of("s"), 100).run(Mode.ONCE);
         }
         assertThat(sink.ids()).isEqualTo(upTo(2_500));
+    }
+
+    @Test
+    void aRefusedRecordGoesToTheDeadLetterLogTheRestFlowsAndReplayDeliversIt() throws Exception {
+        TestSink sink = new TestSink();
+        TestSink other = new TestSink();
+        sink.refuse.addAll(List.of(500L, 1_234L, 3_000L));
+        DeadLetterLog dlq = new DeadLetterLog(dir.resolve("state"), ScriptedSource.CODEC);
+        Pipeline p;
+        try (FileLog log = FileLog.open(dir.resolve("log"), ScriptedSource.CODEC)) {
+            p = new Pipeline("p", new ScriptedSource(3_000, 100), log, List.of(sink, other), List.of("picky", "other"), 300);
+            p.sinkSettings(List.of(new SinkSettings(0), new SinkSettings(0)));
+            p.deadLetters(dlq);
+            assertThat(p.run(Mode.ONCE)).isTrue();
+        }
+        List<Long> expected = new ArrayList<>(upTo(3_000));
+        expected.removeAll(sink.refuse);
+        assertThat(sink.ids()).as("everything but the refused records, in order").isEqualTo(expected);
+        assertThat(sink.committed()).as("the offset moved past the refused last event").contains(Offset.of(2_999));
+        assertThat(other.ids()).as("the other sink is not affected").isEqualTo(upTo(3_000));
+        assertThat(p.stats().sinks().get(0).deadLettered()).isEqualTo(3);
+
+        List<DeadLetterLog.Entry> entries = dlq.list();
+        assertThat(entries).extracting(DeadLetterLog.Entry::id).containsExactly("picky/499", "picky/1233", "picky/2999");
+        DeadLetterLog.Entry first = entries.get(0);
+        assertThat(first.reason()).isEqualTo("id 500 is refused on purpose");
+        assertThat(first.table()).isEqualTo("public.t");
+        assertThat(first.position()).isEqualTo("#500");
+        assertThat(first.envelope().path("after").path("id").asLong()).isEqualTo(500);
+        assertThat(first.stackTrace()).contains("FerryException");
+        assertThat(dlq.event(first).after().get(0)).isEqualTo(500L);
+        assertThat(dlq.counts()).containsExactly(java.util.Map.entry("picky", 3));
+
+        sink.refuse.remove(500L);
+        sink.replay(List.of(dlq.event(first)));
+        assertThat(dlq.remove(first.id())).isTrue();
+        assertThat(dlq.remove(first.id())).as("removing twice removes nothing").isFalse();
+        assertThat(sink.ids()).endsWith(500L);
+        assertThat(dlq.list()).hasSize(2);
+    }
+
+    @Test
+    void withSkipARefusedRecordIsCountedAndLeftOut() throws Exception {
+        TestSink sink = new TestSink();
+        sink.refuse.add(77L);
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline p = new Pipeline("p", new ScriptedSource(200, 50), log, List.of(sink), List.of("s"), 100);
+            p.sinkSettings(List.of(new SinkSettings(0, SinkSettings.RecordErrors.SKIP)));
+            assertThat(p.run(Mode.ONCE)).isTrue();
+            assertThat(p.stats().sinks().get(0).skipped()).isEqualTo(1);
+        }
+        assertThat(sink.ids()).hasSize(199).doesNotContain(77L);
+    }
+
+    @Test
+    void withFailARefusedRecordStopsThePipelineNamingItsOffsetAndPosition() throws Exception {
+        TestSink sink = new TestSink();
+        sink.refuse.add(77L);
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline p = new Pipeline("p", new ScriptedSource(200, 50), log, List.of(sink), List.of("s"), 100);
+            p.sinkSettings(List.of(new SinkSettings(0, SinkSettings.RecordErrors.FAIL)));
+            p.deadLetters(new DeadLetterLog(dir.resolve("state"), ScriptedSource.CODEC));
+            assertThatThrownBy(() -> p.run(Mode.ONCE)).isInstanceOfSatisfying(FerryException.class, e -> {
+                assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
+                assertThat(e.getMessage()).contains("offset 76", "position #77", "id 77 is refused on purpose",
+                        "record_errors: fail");
+            });
+        }
+        assertThat(sink.ids()).as("everything before it is delivered").isEqualTo(upTo(76));
+        assertThat(sink.committed()).contains(Offset.of(75));
     }
 }
