@@ -73,6 +73,8 @@ public final class FileLog implements Log {
     private long nextAppendNumber;
     private boolean createdNow;
     private boolean readOnly;
+    /** Why this Log may no longer be written: an append failed and could not be undone. */
+    private IOException broken;
 
     private FileLog(Path dir, PositionCodec positionCodec, long segmentBytes, long frameTargetBytes,
                     long fsyncIntervalMillis) {
@@ -321,6 +323,43 @@ public final class FileLog implements Log {
         }
         Segment segment = segments.lastEntry().getValue();
         long appendNumber = nextAppendNumber++;
+        long startBytes = writtenBytes;
+        long startIndexBytes = activeIndex.size();
+        try {
+            writeFrames(events, position, segment, appendNumber);
+        } catch (IOException e) {
+            // Nothing of this append may stay: a later append's frames must follow the last whole one.
+            // The bytes go, so a retry (the disk had no space) writes the same append again.
+            try {
+                active.truncate(startBytes);
+                active.position(startBytes);
+                activeIndex.truncate(startIndexBytes);
+                segment.dropIndexFrom(writtenEnd);
+            } catch (IOException | RuntimeException undo) {
+                e.addSuppressed(undo);
+                broken = e; // the tail is unknown: only a reopen (recovery) may write again
+                throw e;
+            }
+            writtenBytes = startBytes;
+            nextAppendNumber = appendNumber;
+            throw isDiskFull(e) ? new DiskFullException(dir, e) : e;
+        }
+        writtenEnd += events.size();
+        writtenPosition = position;
+        if (fsyncIntervalNanos == 0 || System.nanoTime() - lastSyncNanos >= fsyncIntervalNanos) {
+            sync();
+        }
+        return Offset.of(writtenEnd);
+    }
+
+    private static boolean isDiskFull(IOException e) {
+        // the JDK reports ENOSPC (and EDQUOT) only through the message of a plain IOException
+        String m = String.valueOf(e.getMessage());
+        return m.contains("No space left on device") || m.contains("Disk quota exceeded");
+    }
+
+    private void writeFrames(List<ChangeEvent> events, Position position, Segment segment, long appendNumber)
+            throws IOException {
         // Events are encoded straight into one reused buffer; a frame closes once it holds about
         // frameTargetBytes (with the position of its last event), so no frame outgrows what a
         // reader may hold in memory, whatever the size of the rows.
@@ -348,12 +387,6 @@ public final class FileLog implements Log {
         if (frameBuffer.array().length > 4 * frameTargetBytes) {
             frameBuffer = new ByteSink(64 * 1024); // one huge row must not pin its buffer forever
         }
-        writtenEnd += events.size();
-        writtenPosition = position;
-        if (fsyncIntervalNanos == 0 || System.nanoTime() - lastSyncNanos >= fsyncIntervalNanos) {
-            sync();
-        }
-        return Offset.of(writtenEnd);
     }
 
     /**
@@ -508,9 +541,13 @@ public final class FileLog implements Log {
         }
     }
 
-    private void requireWritable() {
+    private void requireWritable() throws IOException {
         if (readOnly) {
             throw new UnsupportedOperationException("this Log was opened read-only");
+        }
+        if (broken != null) {
+            throw new IOException("An earlier append to the Log in " + dir + " failed and could not be undone ("
+                    + broken.getMessage() + "); restart Ferry, which recovers the Log from what is on disk.", broken);
         }
     }
 

@@ -45,6 +45,12 @@ final class Segment {
         }
     }
 
+    /** Forgets the frames from {@code firstOffset} on, in memory: an append that was undone. */
+    synchronized void dropIndexFrom(long firstOffset) throws IOException {
+        ensureIndexInMemory();
+        index.tailMap(firstOffset, true).clear();
+    }
+
     /**
      * Replaces the index with exactly these entries and rewrites the sidecar, fsync'd: recovery
      * rewrites it after a crash, and a second crash must not bring back the stale one.

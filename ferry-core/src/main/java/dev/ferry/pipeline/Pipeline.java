@@ -5,6 +5,7 @@ import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Op;
 import dev.ferry.log.CrashPoints;
+import dev.ferry.log.DiskFullException;
 import dev.ferry.log.Log;
 import dev.ferry.log.LogEntry;
 import dev.ferry.log.LogReader;
@@ -57,6 +58,8 @@ public final class Pipeline {
     private final long maxLogBytes;
     private final long retainDeliveredMillis;
     volatile boolean backpressure;
+    /** While set, the state folder's disk is full and capture waits for space. */
+    volatile boolean diskFull;
 
     final AtomicLong deliverableEnd = new AtomicLong();
     private final AtomicLong snapshotRows = new AtomicLong();
@@ -316,6 +319,7 @@ public final class Pipeline {
     private void capture(Position resume, Position end) throws Exception {
         Position lastAppended = resume;
         long lastAppendMillis = 0;
+        boolean appendAbandoned = false;
         try {
             while (!stopping && failure.get() == null) {
                 if (end != null && source.caughtUp(end)) {
@@ -345,7 +349,10 @@ public final class Pipeline {
                 boolean phaseChanged = lastAppended == null || lastAppended.snapshot() != p.snapshot();
                 long now = System.currentTimeMillis();
                 if (!batch.events().isEmpty() || (moved && (phaseChanged || now - lastAppendMillis >= IDLE_POSITION_MILLIS))) {
-                    append(batch.events(), p);
+                    if (!append(batch.events(), p)) {
+                        appendAbandoned = true;
+                        break;
+                    }
                     lastAppended = p;
                     lastAppendMillis = now;
                 } else {
@@ -356,7 +363,7 @@ public final class Pipeline {
                 LOG.warn("Stopped during the snapshot ({}): the next run takes the snapshot again from the start.",
                         lastAppended.display());
             }
-            if (failure.get() == null) {
+            if (failure.get() == null && !appendAbandoned) {
                 // Persist and acknowledge where the source got to, so a quiet database's WAL is released.
                 SourceBatch last = null;
                 try {
@@ -486,11 +493,59 @@ public final class Pipeline {
         return backpressure;
     }
 
-    private void append(List<ChangeEvent> events, Position p) throws FerryException {
-        try {
-            log.append(events, p);
-        } catch (IOException e) {
-            throw logFailure(e);
+    /**
+     * Appends to the Log and acknowledges what is durable. When the state folder's disk is full, capture
+     * pauses here and tries the same append again with backoff until there is space: the source is not
+     * acknowledged meanwhile, so it keeps the changes, and delivery goes on (freeing delivered segments
+     * at once, whatever the retention). A batch run gives up after {@link #onceRetryMillis}.
+     *
+     * @return false when the pipeline was stopped while the disk was full: the events are not in the
+     *         Log, so capture must append nothing after them
+     */
+    private boolean append(List<ChangeEvent> events, Position p) throws FerryException, InterruptedException {
+        long pausedSince = -1;
+        long backoff = 200;
+        while (true) {
+            try {
+                log.append(events, p);
+                break;
+            } catch (DiskFullException e) {
+                long now = System.currentTimeMillis();
+                if (pausedSince < 0) {
+                    pausedSince = now;
+                    diskFull = true;
+                    LOG.warn("{}. Capture is paused: the source is not acknowledged past what the Log holds, so it "
+                            + "keeps the changes. Free space there and capture goes on by itself; delivery goes on "
+                            + "meanwhile and frees the segments every sink has taken.", e.getMessage());
+                }
+                if (mode == Mode.ONCE && now - pausedSince > onceRetryMillis) {
+                    throw logFailure(e);
+                }
+                if (stopping || failure.get() != null) {
+                    LOG.warn("Stopped while the state folder's disk was full; the next run captures from the last "
+                            + "position the Log holds ({}).", log.lastPosition().map(Position::display).orElse("none"));
+                    return false;
+                }
+                try {
+                    releaseDeliveredSegments();
+                    source.keepAlive(); // a long pause must not look like a dead client to the server
+                } catch (IOException ignored) {
+                    // deleting a segment failed: retried on the next round
+                } catch (FerryException ke) {
+                    if (ke.kind() != ErrorKind.CONNECTIVITY) {
+                        throw ke;
+                    }
+                }
+                pause(backoff);
+                backoff = Math.min(backoff * 2, 5_000);
+            } catch (IOException e) {
+                throw logFailure(e);
+            }
+        }
+        if (pausedSince >= 0) {
+            diskFull = false;
+            LOG.info("The state folder has space again after {} s; capture goes on",
+                    (System.currentTimeMillis() - pausedSince) / 1000);
         }
         for (ChangeEvent e : events) {
             if (e.op() == Op.READ) {
@@ -500,6 +555,7 @@ public final class Pipeline {
             }
         }
         acknowledgeDurable();
+        return true;
     }
 
     /** With an fsync interval: makes appends durable when due ({@code force}: now), then acknowledges. */
@@ -564,7 +620,7 @@ public final class Pipeline {
             min = Math.min(min, c.get());
         }
         // at the size cap, room for new changes comes before keeping delivered ones for replay
-        log.deleteBefore(Offset.of(min), backpressure ? 0 : retainDeliveredMillis);
+        log.deleteBefore(Offset.of(min), backpressure || diskFull ? 0 : retainDeliveredMillis);
     }
 
     private interface Body {
