@@ -82,6 +82,15 @@ final class TableCopy {
         connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
         try (Statement s = connection.createStatement()) {
             s.execute("SET TRANSACTION SNAPSHOT " + quoteLiteral(snapshotName));
+        } catch (SQLException e) {
+            if ("22023".equals(e.getSQLState())) {
+                // invalid snapshot identifier: the replication connection that exported it is gone (the
+                // server closed it, or someone ran pg_terminate_backend), so the snapshot must start over
+                // on a new connection: a lost connection (SQLSTATE class 08), which the pipeline retries
+                throw new SQLException("the replication connection that exported snapshot " + snapshotName
+                        + " was lost before the snapshot was read (" + e.getMessage() + ")", "08006", e);
+            }
+            throw e;
         }
     }
 
