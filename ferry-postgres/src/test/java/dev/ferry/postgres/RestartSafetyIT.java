@@ -68,6 +68,24 @@ class RestartSafetyIT extends PrivatePostgresTest {
     }
 
     @Test
+    void slotDroppedBehindFerrysBackIsRefusedNeverRecreatedSilently() throws Exception {
+        String db = database("dropped");
+        Path state = dir.resolve("state");
+        CollectingSink sink = new CollectingSink();
+        runOnce(db, state, sink, "");
+        pg.execute(db, "SELECT pg_drop_replication_slot('ferry_dropped')", "INSERT INTO a SELECT generate_series(11, 20)");
+        assertThatThrownBy(() -> runOnce(db, state, sink, ""))
+                .isInstanceOfSatisfying(FerryException.class, e -> assertThat(e.kind()).isEqualTo(ErrorKind.PREREQUISITE))
+                .hasMessageContaining("Replication slot ferry_dropped does not exist")
+                .hasMessageContaining("delete the pipeline's state folder and its sink output");
+        try (java.sql.Connection c = pg.connect(db); java.sql.ResultSet rs = c.createStatement().executeQuery(
+                "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'ferry_dropped'")) {
+            rs.next();
+            assertThat(rs.getInt(1)).as("no new slot was created").isZero();
+        }
+    }
+
+    @Test
     void stateFolderRestoredFromAnOlderCopyIsRefused() throws Exception {
         String db = database("restored");
         Path state = dir.resolve("state");
