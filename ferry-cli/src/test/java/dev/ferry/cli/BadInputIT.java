@@ -134,4 +134,56 @@ class BadInputIT {
         assertThat(missingFile.waitFor()).isEqualTo(2);
         assertThat(missingFile.stderr()).contains("nope.yaml does not exist");
     }
+
+    @Test
+    void missingDatabaseSaysWhichDatabase() throws Exception {
+        String text = pipeline(pg.port(), "${env:PW}").replace("database: shop", "database: shopp");
+        FerryProcess p = ferry(text, Map.of("PW", pg.password()), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(p.waitFor()).isEqualTo(2);
+        assertThat(p.stderr()).contains("shopp").contains("does not exist");
+    }
+
+    @Test
+    void missingTableSaysWhichTable() throws Exception {
+        String text = pipeline(pg.port(), "${env:PW}").replace("  password: ${env:PW}",
+                "  password: ${env:PW}\n  tables: [public.orders, public.ordres]");
+        FerryProcess p = ferry(text, Map.of("PW", pg.password()), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(p.waitFor()).isEqualTo(2);
+        assertThat(p.stderr()).contains("public.ordres");
+    }
+
+    @Test
+    void missingSelectPrivilegeSaysWhatToGrant() throws Exception {
+        pg.execute("shop", "DROP ROLE IF EXISTS noselect", "CREATE ROLE noselect LOGIN REPLICATION PASSWORD 'pw12345'",
+                "CREATE PUBLICATION ferry_noselect FOR TABLE orders");
+        String text = pipeline(pg.port(), "pw12345").replace("user: " + pg.user(), "user: noselect")
+                .replace("name: shop", "name: noselect");
+        FerryProcess p = ferry(text, Map.of(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(p.waitFor()).isEqualTo(2);
+        assertThat(p.stderr()).contains("GRANT SELECT");
+    }
+
+    @Test
+    void twoProcessesOnOneStateFolderAndTwoOnOneSlotAreRefused() throws Exception {
+        Map<String, String> env = Map.of("PW", pg.password());
+        FerryProcess first = ferry(pipeline(pg.port(), "${env:PW}"), env, "run", "-c", "pipeline.yaml");
+        try {
+            long deadline = System.currentTimeMillis() + 60_000;
+            while (!first.stderr().contains("Streaming") && first.isAlive() && System.currentTimeMillis() < deadline) {
+                Thread.sleep(100);
+            }
+            assertThat(first.isAlive()).as(first.stderr()).isTrue();
+            FerryProcess sameState = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml", "--once");
+            assertThat(sameState.waitFor()).isEqualTo(2);
+            assertThat(sameState.stderr()).contains("Another Ferry process is already running pipeline shop");
+
+            Files.writeString(dir.resolve("other.yaml"), pipeline(pg.port(), "${env:PW}") + "state: other-state\n");
+            FerryProcess sameSlot = FerryProcess.start(dir, env, "run", "-c", "other.yaml", "--once");
+            assertThat(sameSlot.waitFor()).isEqualTo(2);
+            assertThat(sameSlot.stderr()).contains("ferry_shop").contains("active");
+        } finally {
+            first.terminate();
+            first.waitFor();
+        }
+    }
 }
