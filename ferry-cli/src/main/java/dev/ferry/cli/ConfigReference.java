@@ -28,6 +28,8 @@ final class ConfigReference {
         table(md, ConfigLoader.FILE_SETTINGS);
         md.append("\n## log:\n\n");
         table(md, dev.ferry.log.LogSettings.ALL);
+        md.append("\n## admin:\n\n");
+        table(md, AdminServer.ALL);
         List<SourceFactory> sources = StreamSupport.stream(ServiceLoader.load(SourceFactory.class).spliterator(), false)
                 .sorted(Comparator.comparing(SourceFactory::type)).toList();
         for (SourceFactory f : sources) {

@@ -60,7 +60,10 @@ final class RunCommand implements Callable<Integer> {
             if (signalled.get()) {
                 pipeline.stop();
             }
-            boolean complete = pipeline.run(once ? Mode.ONCE : Mode.STREAM);
+            boolean complete;
+            try (AdminServer admin = AdminServer.start(pc.admin(), pc.name(), pipeline, assembly.deadLetterLog())) {
+                complete = pipeline.run(once ? Mode.ONCE : Mode.STREAM);
+            }
             if (!complete) {
                 // a batch run cut short must not look "caught up" to a scheduler
                 System.err.println("ferry: the batch run was stopped before it caught up; everything delivered so far "

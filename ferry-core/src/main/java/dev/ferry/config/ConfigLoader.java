@@ -42,7 +42,9 @@ public final class ConfigLoader {
             Setting.string("state", "folder for the Log and Ferry's own state; relative to the pipeline file",
                     ".ferry/shop").withDefault(".ferry/<name>"),
             Setting.section("log", false, "how the embedded Log is kept: fsync policy, segment size, size cap, "
-                    + "retention (keys below)", "{fsync: batch, max_mb: 10240}"));
+                    + "retention (keys below)", "{fsync: batch, max_mb: 10240}"),
+            Setting.section("admin", false, "an HTTP endpoint of ferry run for health checks, status and Prometheus "
+                    + "metrics (keys below); off unless given", "{port: 9464}"));
     private static final List<String> TOP_LEVEL = FILE_SETTINGS.stream().map(Setting::key).toList();
 
     private ConfigLoader() {
@@ -133,7 +135,9 @@ public final class ConfigLoader {
         }
         ConfigValue logValue = top.get("log");
         ComponentConfig logConfig = logValue == null ? null : new ComponentConfig(logValue);
-        return new PipelineConfig(name, sourceConfig, sinks, state.normalize(), fileName, logConfig);
+        ConfigValue adminValue = top.get("admin");
+        ComponentConfig adminConfig = adminValue == null ? null : new ComponentConfig(adminValue);
+        return new PipelineConfig(name, sourceConfig, sinks, state.normalize(), fileName, logConfig, adminConfig);
     }
 
     static ComponentConfig section(String name, String yaml) throws FerryException {

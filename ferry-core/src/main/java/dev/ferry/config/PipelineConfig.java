@@ -14,9 +14,10 @@ import java.util.Objects;
  * @param state  the folder for the Log and Ferry's own state
  * @param file   the pipeline file, for messages
  * @param log    the {@code log:} section, or null when the file has none
+ * @param admin  the {@code admin:} section, or null when the file has none
  */
 public record PipelineConfig(String name, ComponentConfig source, List<ComponentConfig> sinks, Path state, String file,
-                             ComponentConfig log) {
+                             ComponentConfig log, ComponentConfig admin) {
     public PipelineConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(source, "source");

@@ -264,7 +264,13 @@ public final class Pipeline {
             list.add(new PipelineStats.SinkStats(sinkNames.get(i), committed[i].get(), delivered[i].get(), lagMillis[i].get(),
                     deadLettered[i].get(), skipped[i].get()));
         }
-        return new PipelineStats(snapshotRows.get(), streamedChanges.get(), log.end().value(), list);
+        return new PipelineStats(snapshotRows.get(), streamedChanges.get(), log.end().value(), log.sizeBytes(),
+                backpressure, diskFull, list);
+    }
+
+    /** Why the run failed, once it has; empty while it runs or after a clean end. Any thread. */
+    public Optional<Throwable> failure() {
+        return Optional.ofNullable(failure.get());
     }
 
     /**

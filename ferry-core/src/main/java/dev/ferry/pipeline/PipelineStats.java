@@ -8,9 +8,13 @@ import java.util.List;
  * @param snapshotRows    rows read by the snapshot and durable in the Log
  * @param streamedChanges changes captured from the stream and durable in the Log
  * @param logEnd          the Log's next offset
+ * @param logBytes        the Log's size on disk
+ * @param backpressured   capture waits because the Log reached its size cap
+ * @param diskFull        capture waits because the state folder's disk is full
  * @param sinks           one entry per sink, in configuration order
  */
-public record PipelineStats(long snapshotRows, long streamedChanges, long logEnd, List<SinkStats> sinks) {
+public record PipelineStats(long snapshotRows, long streamedChanges, long logEnd, long logBytes, boolean backpressured,
+                            boolean diskFull, List<SinkStats> sinks) {
     /**
      * @param name            the sink's type and index, such as {@code jsonl#0}
      * @param committedOffset the offset after the last committed event (events delivered so far)
