@@ -55,6 +55,12 @@ final class AdminServer implements AutoCloseable {
     private final String name;
     private final DeadLetterLog deadLetters;
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
+    private final java.util.concurrent.ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "ferry-admin");
+        t.setDaemon(true);
+        return t;
+    });
     private volatile PipelineStats stats;
 
     private AdminServer(HttpServer http, String name, Pipeline pipeline, DeadLetterLog deadLetters) {
@@ -74,7 +80,7 @@ final class AdminServer implements AutoCloseable {
         if (admin == null) {
             return null;
         }
-        admin.rejectUnknownKeys(ALL);
+        validate(admin);
         int port = admin.get(PORT);
         String bind = admin.get(BIND);
         HttpServer http;
@@ -89,15 +95,20 @@ final class AdminServer implements AutoCloseable {
         http.createContext("/health", ex -> server.answer(ex, server::health));
         http.createContext("/status", ex -> server.answer(ex, server::status));
         http.createContext("/metrics", ex -> server.answer(ex, server::metrics));
-        http.setExecutor(Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "ferry-admin");
-            t.setDaemon(true);
-            return t;
-        }));
+        http.setExecutor(server.executor);
         http.start();
         LOG.info("Admin endpoint on http://{}:{}/ (health, status, metrics)", bind.contains(":") ? "[" + bind + "]" : bind,
                 http.getAddress().getPort());
         return server;
+    }
+
+    /** Checks the {@code admin:} section's keys and values, if there is one; connects to nothing. */
+    static void validate(ComponentConfig admin) throws FerryException {
+        if (admin != null) {
+            admin.rejectUnknownKeys(ALL);
+            admin.get(PORT);
+            admin.get(BIND);
+        }
     }
 
     /** The port the endpoint listens on. */
@@ -208,7 +219,7 @@ final class AdminServer implements AutoCloseable {
     /** Meters read the counters of the stats taken for each request (a scrape takes them first). */
     private void bindMetrics() {
         new JvmMemoryMetrics().bindTo(registry);
-        new JvmGcMetrics().bindTo(registry);
+        gcMetrics.bindTo(registry);
         new JvmThreadMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         stats = pipeline.stats();
@@ -256,6 +267,8 @@ final class AdminServer implements AutoCloseable {
     @Override
     public void close() {
         http.stop(0);
+        executor.shutdownNow();
+        gcMetrics.close();
         registry.close();
     }
 }

@@ -24,6 +24,7 @@ final class CheckCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PipelineConfig pc = ConfigLoader.load(config);
+        AdminServer.validate(pc.admin());
         try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
             List<Check> checks = new ArrayList<>(assembly.source().check());
             for (int i = 0; i < assembly.sinks().size(); i++) {

@@ -153,6 +153,15 @@ final class DlqCommand implements Runnable {
                                 + "). Put the sink back to replay it, or drop it with ferry dlq purge --id " + e.id() + ".");
                     }
                     Sink sink = assembly.sinks().get(index);
+                    long committed = sink.committed().map(o -> o.value()).orElse(-1L);
+                    if (e.offset() > committed) {
+                        // a crash came between the entry and the sink's offset: the next run offers the
+                        // event again (and sets it aside again if the sink still refuses it)
+                        dlq.remove(e.id());
+                        out.println("Removed " + e.id() + " without replaying it: the sink's committed offset ("
+                                + committed + ") is not past it, so the next ferry run delivers it in order.");
+                        continue;
+                    }
                     try {
                         sink.replay(java.util.List.of(dlq.event(e)));
                     } catch (FerryException refused) {

@@ -52,7 +52,9 @@ final class DropCommand implements Callable<Integer> {
             }
             List<String> plan = new ArrayList<>(assembly.source().dropPlan());
             if (hasState) {
-                plan.add("state folder " + state + " (the Log)");
+                int deadLetters = assembly.deadLetterLog().counts().values().stream().mapToInt(Integer::intValue).sum();
+                plan.add("state folder " + state + " (the Log" + (deadLetters == 0 ? ")"
+                        : String.format(" and the dead-letter log with %,d events: ferry dlq list shows them)", deadLetters)));
             }
             if (plan.isEmpty()) {
                 out.println("Nothing to drop for pipeline " + pc.name() + ": the source holds nothing for it, and there "

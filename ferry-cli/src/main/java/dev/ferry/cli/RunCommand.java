@@ -32,6 +32,7 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PipelineConfig pc = ConfigLoader.load(config);
+        AdminServer.validate(pc.admin());
         AtomicInteger exitCode = new AtomicInteger(1);
         AtomicBoolean signalled = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(1);

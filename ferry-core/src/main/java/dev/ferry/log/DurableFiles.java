@@ -34,6 +34,31 @@ public final class DurableFiles {
         syncFolder(dir);
     }
 
+    /**
+     * Creates {@code dir} and its missing parents so that they survive a power cut: each new folder's
+     * parent is fsync'd after the folder appears in it.
+     */
+    public static void createFolders(Path dir) throws IOException {
+        Path absolute = dir.toAbsolutePath();
+        if (Files.isDirectory(absolute)) {
+            return;
+        }
+        Path parent = absolute.getParent();
+        if (parent != null) {
+            createFolders(parent);
+        }
+        try {
+            Files.createDirectory(absolute);
+        } catch (java.nio.file.FileAlreadyExistsException e) {
+            if (!Files.isDirectory(absolute)) {
+                throw e;
+            }
+        }
+        if (parent != null) {
+            syncFolder(parent);
+        }
+    }
+
     /** fsyncs a folder, so that a rename or deletion in it survives a power cut. */
     public static void syncFolder(Path dir) throws IOException {
         try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {

@@ -292,17 +292,47 @@ public final class FileLog implements Log {
         return last;
     }
 
+    /**
+     * Starts a segment at offset {@code base}. All or nothing: when a step fails (a full disk, no free
+     * inode), what it created is removed and the active segment stays the active one.
+     */
     private void openNewSegment(long base) throws IOException {
         Path path = dir.resolve(String.format("%020d%s", base, SUFFIX));
+        Segment segment = new Segment(base, path, 0);
+        FileChannel newActive = null;
+        FileChannel newIndex = null;
+        try {
+            newActive = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                    StandardOpenOption.READ);
+            segment.replaceIndex(new TreeMap<>());
+            newIndex = FileChannel.open(segment.indexPath, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+            fsyncDirectory(); // the new file is durable before any frame goes into it
+        } catch (IOException | RuntimeException e) {
+            for (java.io.Closeable c : new java.io.Closeable[] {newActive, newIndex}) {
+                try {
+                    if (c != null) {
+                        c.close();
+                    }
+                } catch (IOException ignored) {
+                    // closing what is being thrown away
+                }
+            }
+            if (newActive != null) { // created here (CREATE_NEW): nothing else is in it
+                try {
+                    Files.deleteIfExists(path);
+                    Files.deleteIfExists(segment.indexPath);
+                } catch (IOException undo) {
+                    e.addSuppressed(undo);
+                }
+            }
+            throw e;
+        }
         if (active != null) {
             active.close();
             activeIndex.close();
         }
-        active = FileChannel.open(path, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ);
-        fsyncDirectory();
-        Segment segment = new Segment(base, path, 0);
-        segment.replaceIndex(new TreeMap<>());
-        activeIndex = FileChannel.open(segment.indexPath, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        active = newActive;
+        activeIndex = newIndex;
         segments.put(base, segment);
     }
 
@@ -318,7 +348,11 @@ public final class FileLog implements Log {
         requireWritable();
         if (writtenBytes >= segmentBytes && !events.isEmpty()) {
             sync(); // a sealed segment is always durable
-            openNewSegment(writtenEnd);
+            try {
+                openNewSegment(writtenEnd); // all or nothing: on failure the active segment stays as it was
+            } catch (IOException e) {
+                throw isDiskFull(e) ? new DiskFullException(dir, e) : e;
+            }
             writtenBytes = 0;
         }
         Segment segment = segments.lastEntry().getValue();
@@ -327,7 +361,7 @@ public final class FileLog implements Log {
         long startIndexBytes = activeIndex.size();
         try {
             writeFrames(events, position, segment, appendNumber);
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             // Nothing of this append may stay: a later append's frames must follow the last whole one.
             // The bytes go, so a retry (the disk had no space) writes the same append again.
             try {
@@ -337,12 +371,16 @@ public final class FileLog implements Log {
                 segment.dropIndexFrom(writtenEnd);
             } catch (IOException | RuntimeException undo) {
                 e.addSuppressed(undo);
-                broken = e; // the tail is unknown: only a reopen (recovery) may write again
-                throw e;
+                // the tail is unknown: only a reopen (recovery) may write again
+                broken = e instanceof IOException io ? io : new IOException(e);
+                throw broken;
             }
             writtenBytes = startBytes;
             nextAppendNumber = appendNumber;
-            throw isDiskFull(e) ? new DiskFullException(dir, e) : e;
+            if (e instanceof IOException io) {
+                throw isDiskFull(io) ? new DiskFullException(dir, io) : io;
+            }
+            throw (RuntimeException) e;
         }
         writtenEnd += events.size();
         writtenPosition = position;
@@ -352,10 +390,19 @@ public final class FileLog implements Log {
         return Offset.of(writtenEnd);
     }
 
-    private static boolean isDiskFull(IOException e) {
-        // the JDK reports ENOSPC (and EDQUOT) only through the message of a plain IOException
+    private boolean isDiskFull(IOException e) {
+        // The JDK reports ENOSPC (and EDQUOT) only as a plain IOException, its message the C library's
+        // text, which follows the system's language: where the English text is not there, the free
+        // space on the folder's file system decides.
         String m = String.valueOf(e.getMessage());
-        return m.contains("No space left on device") || m.contains("Disk quota exceeded");
+        if (m.contains("No space left on device") || m.contains("Disk quota exceeded")) {
+            return true;
+        }
+        try {
+            return Files.getFileStore(dir).getUsableSpace() < Math.max(1L << 20, frameTargetBytes);
+        } catch (IOException | RuntimeException unknown) {
+            return false;
+        }
     }
 
     private void writeFrames(List<ChangeEvent> events, Position position, Segment segment, long appendNumber)

@@ -100,8 +100,8 @@ public final class DeadLetterLog {
             node.set("event", envelope(event, source));
             node.put("encoded", Base64.getEncoder().encodeToString(EventBytes.encode(event, positions)));
             Path file = folder.resolve(sink).resolve(String.format("%020d.json", offset.value()));
+            DurableFiles.createFolders(file.getParent());
             DurableFiles.replace(file, MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(node));
-            DurableFiles.syncFolder(folder);
             return entry(node);
         } catch (IOException e) {
             throw new FerryException(ErrorKind.INTERNAL, "Cannot write to the dead-letter log in " + folder + ": "

@@ -28,6 +28,13 @@ final class Delivery {
     private final int index;
     private final Sink sink;
     private final String name;
+    /**
+     * More refusals in a row than this, with no event taken in between, are not bad records but a
+     * sink that cannot take anything (a target table altered behind Ferry's back): delivery stops.
+     */
+    static final int MAX_REFUSALS_IN_A_ROW = 100;
+    private int refusalsInARow;
+    private long refusedInBatch;
     /** When the last write began; a quiet spell ago at first. */
     private long lastWriteNanos = System.nanoTime() - 3_600_000_000_000L;
 
@@ -71,12 +78,13 @@ final class Delivery {
                 }
                 Offset last = entries.get(entries.size() - 1).offset();
                 lastWriteNanos = System.nanoTime();
+                refusedInBatch = 0;
                 if (!writeIsolatingRefused(events, entries.get(0).offset().value())) {
                     break; // stopped while the sink was down: the rest of the batch stays in the Log
                 }
                 CrashPoints.reach("pipeline.after-sink-write");
                 p.committed[index].set(last.value() + 1);
-                p.delivered[index].addAndGet(events.size());
+                p.delivered[index].addAndGet(events.size() - refusedInBatch);
                 ChangeEvent newest = events.get(events.size() - 1);
                 if (newest.op() != Op.READ) {
                     p.lagMillis[index].set(Math.max(0, System.currentTimeMillis() - newest.committedAt().toEpochMilli()));
@@ -127,7 +135,11 @@ final class Delivery {
             InterruptedException {
         Offset last = Offset.of(first + events.size() - 1);
         try {
-            return writeWithRetry(events, last);
+            boolean written = writeWithRetry(events, last);
+            if (written && !events.isEmpty()) {
+                refusalsInARow = 0;
+            }
+            return written;
         } catch (FerryException e) {
             if (e.kind() != ErrorKind.DATA) {
                 throw e;
@@ -138,6 +150,7 @@ final class Delivery {
                         && writeIsolatingRefused(events.subList(half, events.size()), first + half);
             }
             refused(events.get(0), last, e);
+            refusedInBatch++;
             return writeWithRetry(List.of(), last);
         }
     }
@@ -148,14 +161,23 @@ final class Delivery {
         String what = "sink " + name + " refused the " + event.op().name().toLowerCase(java.util.Locale.ROOT)
                 + " of " + event.table() + " at offset " + offset + " (position " + event.position().display() + "): "
                 + reason.getMessage();
+        if (policy != SinkSettings.RecordErrors.FAIL && ++refusalsInARow > MAX_REFUSALS_IN_A_ROW) {
+            throw new FerryException(ErrorKind.DATA, "Sink " + name + " refused " + MAX_REFUSALS_IN_A_ROW + " events in a "
+                    + "row and took none: that is not a bad record but a sink that cannot take anything (a target "
+                    + "table changed or constraints added behind Ferry's back?). The pipeline stops here, at offset "
+                    + offset + ", which stays in the Log. The latest: " + what + " Fix the sink and run again; the events "
+                    + "refused before this one are in the dead-letter log (ferry dlq list) or were skipped, as "
+                    + "record_errors says.", reason);
+        }
         if (policy == SinkSettings.RecordErrors.SKIP) {
             p.skipped[index].incrementAndGet();
             LOG.warn("{} Skipped, as record_errors: skip says; the event is not in this sink.", what);
         } else if (policy == SinkSettings.RecordErrors.DLQ && p.deadLetters != null) {
             DeadLetterLog.Entry entry = p.deadLetters.add(name, offset, event, reason, p.sourceInfo());
             p.deadLettered[index].incrementAndGet();
-            LOG.warn("{} It is in the dead-letter log as {}; the pipeline goes on. Fix the cause, then run ferry dlq "
-                    + "replay --id {}.", what, entry.id(), entry.id());
+            LOG.warn("{} It is in the dead-letter log as {}; the pipeline goes on. Read it with ferry dlq show {}; once "
+                    + "the cause is fixed, ferry dlq replay --id {} delivers it where the sink can replay.", what,
+                    entry.id(), entry.id(), entry.id());
         } else {
             throw new FerryException(ErrorKind.DATA, what + (policy == SinkSettings.RecordErrors.FAIL
                     ? " The pipeline stops here, as record_errors: fail says; fix the cause and run again, or set "

@@ -528,10 +528,13 @@ public final class Pipeline {
                     throw logFailure(e);
                 }
                 if (stopping || failure.get() != null) {
+                    sync(true); // the appends written before the one that failed
                     LOG.warn("Stopped while the state folder's disk was full; the next run captures from the last "
                             + "position the Log holds ({}).", log.lastPosition().map(Position::display).orElse("none"));
                     return false;
                 }
+                // appends written before the failed one become durable and acknowledged on time
+                sync(false);
                 try {
                     releaseDeliveredSegments();
                     source.keepAlive(); // a long pause must not look like a dead client to the server

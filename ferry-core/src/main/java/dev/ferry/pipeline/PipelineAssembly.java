@@ -169,7 +169,7 @@ public final class PipelineAssembly implements AutoCloseable {
     }
 
     /**
-     * Deletes what Ferry keeps in the state folder (the Log, the work folder and the lock file), then the folder itself
+     * Deletes what Ferry keeps in the state folder (the Log, the work folder, the dead-letter log and the lock file), then the folder itself
      * unless something else is in it: {@code state:} may name a folder that also holds the user's
      * files. For {@code ferry drop}; requires {@link #tryLockState()} to have succeeded, and the Log
      * not to be open.
@@ -182,7 +182,7 @@ public final class PipelineAssembly implements AutoCloseable {
         }
         Path state = config.state();
         try {
-            for (String folder : List.of("log", "work")) {
+            for (String folder : List.of("log", "work", "dlq")) {
                 List<Path> paths;
                 try (var walk = Files.walk(state.resolve(folder))) {
                     paths = walk.sorted(Comparator.reverseOrder()).toList();

@@ -27,13 +27,25 @@ public interface Sink extends AutoCloseable {
      * Writes the events of offsets {@code (committed, last]} and makes {@code last} the committed
      * offset. Idempotent: after a crash the same range may come again, possibly cut into different
      * batches, and must leave one copy. Returns once the data and the offset are durable.
+     *
+     * <p>{@code events} may be empty: then only the committed offset moves to {@code last} (past an
+     * event the pipeline set aside). A batch may be any sub-range: the pipeline halves batches to find
+     * a record the sink refuses.
+     *
+     * @throws FerryException of kind DATA when an event holds a record the target can never take (a
+     *                        value it cannot represent, a constraint it violates), naming the table, the
+     *                        column where known and the reason. Nothing of the call may remain: neither
+     *                        data nor offset (the pipeline writes the other events again without it).
+     *                        Of kind CONNECTIVITY when the target cannot be reached (retried).
      */
     void write(List<ChangeEvent> events, Offset last) throws FerryException;
 
     /**
      * Writes events from the dead-letter log again ({@code ferry dlq replay}), once their cause is
      * fixed: outside the Log's order, applied as they were captured, leaving the committed offset as
-     * it is. Returns once they are durable. Called with the pipeline stopped (the state folder locked).
+     * it is. Returns once they are durable. Called with the pipeline stopped (the state folder locked),
+     * only for events behind the committed offset. Should be idempotent (a mirror applies by key): a
+     * crash between the replay and the removal of its dead-letter entry replays the event again.
      *
      * @throws FerryException of kind DATA when the sink still refuses one (nothing of the call is kept);
      *                        of kind CONFIG when this sink type cannot replay (the default)

@@ -420,4 +420,25 @@ class PipelineTest {
         assertThat(sink.ids()).as("everything before it is delivered").isEqualTo(upTo(76));
         assertThat(sink.committed()).contains(Offset.of(75));
     }
+
+    @Test
+    void aSinkThatRefusesEverythingStopsThePipelineInsteadOfFillingTheDeadLetterLog() throws Exception {
+        TestSink sink = new TestSink();
+        LongStream.rangeClosed(41, 5_000).forEach(sink.refuse::add);
+        DeadLetterLog dlq = new DeadLetterLog(dir.resolve("state"), ScriptedSource.CODEC);
+        try (FileLog log = FileLog.open(dir.resolve("log"), ScriptedSource.CODEC)) {
+            Pipeline p = new Pipeline("p", new ScriptedSource(5_000, 500), log, List.of(sink), List.of("broken"), 1_000);
+            p.sinkSettings(List.of(new SinkSettings(0)));
+            p.deadLetters(dlq);
+            assertThatThrownBy(() -> p.run(Mode.ONCE)).isInstanceOfSatisfying(FerryException.class, e -> {
+                assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
+                assertThat(e.getMessage()).contains("refused " + Delivery.MAX_REFUSALS_IN_A_ROW + " events in a row",
+                        "at offset " + (40 + Delivery.MAX_REFUSALS_IN_A_ROW));
+            });
+        }
+        assertThat(sink.ids()).isEqualTo(upTo(40));
+        assertThat(dlq.list()).hasSize(Delivery.MAX_REFUSALS_IN_A_ROW);
+        assertThat(sink.committed()).as("the event that tripped the breaker stays in the Log")
+                .contains(Offset.of(39 + Delivery.MAX_REFUSALS_IN_A_ROW));
+    }
 }

@@ -83,10 +83,13 @@ final class TableCopy {
         try (Statement s = connection.createStatement()) {
             s.execute("SET TRANSACTION SNAPSHOT " + quoteLiteral(snapshotName));
         } catch (SQLException e) {
-            if ("22023".equals(e.getSQLState())) {
-                // invalid snapshot identifier: the replication connection that exported it is gone (the
-                // server closed it, or someone ran pg_terminate_backend), so the snapshot must start over
-                // on a new connection: a lost connection (SQLSTATE class 08), which the pipeline retries
+            if (java.util.Set.of("22023", "42704", "55000").contains(e.getSQLState())) {
+                // the replication connection that exported the snapshot is gone (the server closed it, or
+                // someone ran pg_terminate_backend): PostgreSQL 15 says "invalid snapshot identifier"
+                // (22023), 16+ "snapshot does not exist" (42704), and any version "could not import the
+                // requested snapshot" (55000) when the exporter left while the file was still there. The
+                // snapshot must start over on a new connection: a lost connection (SQLSTATE class 08),
+                // which the pipeline retries
                 throw new SQLException("the replication connection that exported snapshot " + snapshotName
                         + " was lost before the snapshot was read (" + e.getMessage() + ")", "08006", e);
             }

@@ -1,6 +1,7 @@
 package dev.ferry.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ferry.config.ComponentConfig;
 import dev.ferry.event.ChangeEvent;
@@ -54,6 +55,27 @@ class VersionMatrixIT {
     static void stopServers() {
         SERVERS.values().forEach(TestingPostgres::close);
         System.out.println("VersionMatrixIT ran against: " + (VERSIONS.isEmpty() ? "no server" : VERSIONS));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @EnumSource(Server.class)
+    void aSnapshotWhoseExporterIsGoneIsALostConnectionSoTheSnapshotStartsOver(Server server) throws Exception {
+        TestingPostgres pg = server(server);
+        String db = newDatabase(pg, "CREATE TABLE t (id int PRIMARY KEY)");
+        String name;
+        try (java.sql.Connection exporter = pg.connect(db)) {
+            exporter.setAutoCommit(false);
+            exporter.setTransactionIsolation(java.sql.Connection.TRANSACTION_REPEATABLE_READ);
+            try (java.sql.ResultSet rs = exporter.createStatement().executeQuery("SELECT pg_export_snapshot()")) {
+                rs.next();
+                name = rs.getString(1);
+            }
+        } // the exporter is gone, as when its walsender is killed
+        try (java.sql.Connection reader = pg.connect(db)) {
+            TableCopy copy = TableCopy.initial(reader, name, 0, List.of(new dev.ferry.event.TableId("public", "t")));
+            assertThatThrownBy(copy::begin).isInstanceOfSatisfying(java.sql.SQLException.class,
+                    e -> assertThat(e.getSQLState()).as(e.getMessage()).isEqualTo("08006"));
+        }
     }
 
     @ParameterizedTest(name = "{0}")
