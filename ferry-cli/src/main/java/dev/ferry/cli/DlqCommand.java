@@ -163,7 +163,7 @@ final class DlqCommand implements Runnable {
                         continue;
                     }
                     try {
-                        sink.replay(java.util.List.of(dlq.event(e)));
+                        sink.replay(dlq.event(e), dev.ferry.log.Offset.of(e.offset()));
                     } catch (FerryException refused) {
                         if (refused.kind() != ErrorKind.DATA) {
                             throw refused;

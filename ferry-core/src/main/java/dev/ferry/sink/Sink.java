@@ -41,16 +41,17 @@ public interface Sink extends AutoCloseable {
     void write(List<ChangeEvent> events, Offset last) throws FerryException;
 
     /**
-     * Writes events from the dead-letter log again ({@code ferry dlq replay}), once their cause is
-     * fixed: outside the Log's order, applied as they were captured, leaving the committed offset as
-     * it is. Returns once they are durable. Called with the pipeline stopped (the state folder locked),
-     * only for events behind the committed offset. Should be idempotent (a mirror applies by key): a
-     * crash between the replay and the removal of its dead-letter entry replays the event again.
+     * Writes an event from the dead-letter log again ({@code ferry dlq replay}), once its cause is
+     * fixed: outside the Log's order, applied as it was captured, at its own Log offset, leaving the
+     * committed offset as it is. Returns once it is durable. Called with the pipeline stopped (the
+     * state folder locked), only for events behind the committed offset. Idempotent: a crash between
+     * the replay and the removal of its dead-letter entry replays it again, which must leave one copy
+     * (a mirror applies by key; a history keyed by offset replaces the row of that offset).
      *
-     * @throws FerryException of kind DATA when the sink still refuses one (nothing of the call is kept);
+     * @throws FerryException of kind DATA when the sink still refuses it (nothing of the call is kept);
      *                        of kind CONFIG when this sink type cannot replay (the default)
      */
-    default void replay(List<ChangeEvent> events) throws FerryException {
+    default void replay(ChangeEvent event, Offset offset) throws FerryException {
         throw FerryException.config("This sink type cannot replay dead-lettered events; read them with ferry dlq show "
                 + "and apply them by hand.");
     }

@@ -65,13 +65,11 @@ class PipelineTest {
         }
 
         @Override
-        public synchronized void replay(List<ChangeEvent> events) throws FerryException {
-            for (ChangeEvent e : events) {
-                if (refuse.contains((Long) e.after().get(0))) {
-                    throw new FerryException(ErrorKind.DATA, "id " + e.after().get(0) + " is still refused");
-                }
+        public synchronized void replay(ChangeEvent e, Offset offset) throws FerryException {
+            if (refuse.contains((Long) e.after().get(0))) {
+                throw new FerryException(ErrorKind.DATA, "id " + e.after().get(0) + " is still refused");
             }
-            events.forEach(e -> ids.add((Long) e.after().get(0)));
+            ids.add((Long) e.after().get(0));
         }
 
         synchronized List<Long> ids() {
@@ -383,7 +381,7 @@ class PipelineTest {
         assertThat(dlq.counts()).containsExactly(java.util.Map.entry("picky", 3));
 
         sink.refuse.remove(500L);
-        sink.replay(List.of(dlq.event(first)));
+        sink.replay(dlq.event(first), Offset.of(first.offset()));
         assertThat(dlq.remove(first.id())).isTrue();
         assertThat(dlq.remove(first.id())).as("removing twice removes nothing").isFalse();
         assertThat(sink.ids()).endsWith(500L);
