@@ -237,6 +237,29 @@ public final class TestingPostgres implements AutoCloseable {
         PostgresBinaries.deleteTree(baseDir);
     }
 
+    /**
+     * Stops the server (fast shutdown) but keeps its data and port, for tests of a server that is down
+     * for a while; {@link #startAgain()} brings it back. Connections fail meanwhile.
+     */
+    public void stopKeepingData() {
+        synchronized (this) {
+            if (stopped) {
+                throw new IllegalStateException("PostgreSQL on port " + port + " was stopped for good");
+            }
+        }
+        pgCtl(90, "stop", "-m", "fast", "-w", "-t", "60");
+    }
+
+    /** Starts a server that {@link #stopKeepingData()} stopped, on the same port with the same data. */
+    public void startAgain() {
+        try {
+            pgCtl(90, "start", "-w", "-t", "60", "-l", serverLog.toString());
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("PostgreSQL did not start again: " + e.getMessage()
+                    + "\n--- tail of the server log ---\n" + logTail(serverLog), e);
+        }
+    }
+
     /** Restarts the server (fast shutdown) on the same port with the same data. */
     public void restart() {
         synchronized (this) {

@@ -1,0 +1,160 @@
+package dev.ferry.sink.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Column;
+import dev.ferry.event.LogicalType;
+import dev.ferry.event.Op;
+import dev.ferry.event.Row;
+import dev.ferry.event.TableId;
+import dev.ferry.event.TableSchema;
+import dev.ferry.log.Offset;
+import dev.ferry.sink.Sink;
+import dev.ferry.source.Check;
+import dev.ferry.source.Position;
+import dev.ferry.testkit.PrivatePostgresTest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The sink's contract on its own, with events made by hand: ranges written again leave one copy, an
+ * empty write moves the offset, a value the warehouse rejects and an incompatible type change are
+ * DATA errors that name table and column and leave nothing behind, an unreachable warehouse is
+ * CONNECTIVITY, and {@code check()} reports each prerequisite.
+ */
+class PostgresSinkWriteIT extends PrivatePostgresTest {
+    private static final TableId TABLE = new TableId("public", "p");
+    private static final TableSchema SCHEMA = new TableSchema(TABLE, List.of(
+            Column.of("id", LogicalType.INT64, "bigint", true), Column.of("name", LogicalType.STRING, "text", false)));
+
+    /** A position of a hand-made event: its number. */
+    record Seq(long n) implements Position {
+        @Override
+        public String display() {
+            return "#" + n;
+        }
+
+        @Override
+        public boolean snapshot() {
+            return false;
+        }
+
+        @Override
+        public Map<String, Object> envelopeFields() {
+            return Map.of();
+        }
+
+        @Override
+        public int compareTo(Position o) {
+            return Long.compare(n, ((Seq) o).n);
+        }
+    }
+
+    private static ChangeEvent upsert(TableSchema schema, long n, Object id, Object name) {
+        return new ChangeEvent(Op.CREATE, schema, null, Row.wrap(id, name), Set.of(), new Seq(n), n, Instant.now());
+    }
+
+    /** Events of offsets first..last: inserts of id n % 7 (so later ones update earlier ones). */
+    private static List<ChangeEvent> events(long first, long last) {
+        List<ChangeEvent> out = new ArrayList<>();
+        for (long n = first; n <= last; n++) {
+            out.add(upsert(SCHEMA, n, n % 7, "v" + n));
+        }
+        return out;
+    }
+
+    private Sink sink(String db, int port) throws Exception {
+        String yaml = "type: postgres\nport: " + port + "\ndatabase: " + db + "\nuser: " + pg.user() + "\npassword: '"
+                + pg.password() + "'\nschema: w\n";
+        return new PostgresSinkFactory().create("pipe", ComponentConfig.ofYaml("sink", yaml), null);
+    }
+
+    private String query(String db, String sql) throws Exception {
+        try (var c = pg.connect(db); var st = c.createStatement(); var rs = st.executeQuery(sql)) {
+            return rs.next() ? rs.getString(1) : null;
+        }
+    }
+
+    @Test
+    void writingARangeAgainLeavesOneCopyAndAnEmptyWriteMovesTheOffset() throws Exception {
+        pg.createDatabase("again");
+        try (Sink sink = sink("again", pg.port())) {
+            assertThat(sink.committed()).isEmpty();
+            sink.write(events(0, 9), Offset.of(9));
+            sink.write(events(5, 14), Offset.of(14)); // 5..9 again, cut differently
+            sink.write(events(0, 4), Offset.of(4));   // all of it again
+            assertThat(sink.committed()).contains(Offset.of(14));
+            sink.write(List.of(), Offset.of(20));
+            assertThat(sink.committed()).contains(Offset.of(20));
+        }
+        assertThat(query("again", "SELECT count(*) || ' ' || count(DISTINCT _ferry_offset) || ' ' || max(_ferry_offset) "
+                + "FROM w.p_history")).isEqualTo("15 15 14");
+        assertThat(query("again", "SELECT string_agg(id || '=' || name, ',' ORDER BY id) FROM w.p"))
+                .isEqualTo("0=v14,1=v8,2=v9,3=v10,4=v11,5=v12,6=v13");
+        try (Sink reopened = sink("again", pg.port())) {
+            assertThat(reopened.committed()).contains(Offset.of(20));
+        }
+    }
+
+    @Test
+    void aValueTheWarehouseRejectsIsDataNamingTableColumnAndOffsetAndLeavesNothing() throws Exception {
+        pg.createDatabase("poison");
+        try (Sink sink = sink("poison", pg.port())) {
+            sink.write(events(0, 2), Offset.of(2));
+            pg.execute("poison", "ALTER TABLE w.p ALTER COLUMN name TYPE varchar(3)");
+            List<ChangeEvent> batch = List.of(upsert(SCHEMA, 3, 100L, "ok"), upsert(SCHEMA, 4, 101L, "too long"));
+            FerryException e = catchThrowableOfType(FerryException.class, () -> sink.write(batch, Offset.of(4)));
+            assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
+            assertThat(e.getMessage()).contains("public.p").contains("column name").contains("Log offset 4")
+                    .contains("character varying(3)").contains("rolled back");
+            assertThat(sink.committed()).contains(Offset.of(2));
+            assertThat(query("poison", "SELECT count(*) FROM w.p_history")).isEqualTo("3");
+            assertThat(query("poison", "SELECT count(*) FROM w.p WHERE id >= 100")).isEqualTo("0");
+
+            // the record set aside, the sink goes on
+            sink.write(batch.subList(0, 1), Offset.of(3));
+            assertThat(query("poison", "SELECT name FROM w.p WHERE id = 100")).isEqualTo("ok");
+
+            TableSchema changed = new TableSchema(TABLE, List.of(Column.of("id", LogicalType.INT64, "bigint", true),
+                    Column.of("name", LogicalType.INT64, "bigint", false)));
+            FerryException typeChange = catchThrowableOfType(FerryException.class,
+                    () -> sink.write(List.of(upsert(changed, 5, 1L, 7L)), Offset.of(5)));
+            assertThat(typeChange.kind()).isEqualTo(ErrorKind.DATA);
+            assertThat(typeChange.getMessage()).contains("Column name of public.p").contains("character varying(3)")
+                    .contains("ALTER TABLE");
+            assertThat(sink.committed()).contains(Offset.of(3));
+        }
+    }
+
+    @Test
+    void anUnreachableWarehouseIsConnectivityAndCheckSaysWhat() throws Exception {
+        pg.createDatabase("checked");
+        try (Sink sink = sink("checked", pg.port())) {
+            assertThat(sink.check()).extracting(Check::status).containsOnly(Check.Status.OK);
+        }
+        int closedPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        try (Sink sink = sink("checked", closedPort)) {
+            FerryException e = catchThrowableOfType(FerryException.class, () -> sink.write(events(0, 0), Offset.of(0)));
+            assertThat(e.kind()).isEqualTo(ErrorKind.CONNECTIVITY);
+            assertThat(e.getMessage()).contains("127.0.0.1:" + closedPort).doesNotContain(pg.password());
+            assertThat(sink.check()).extracting(Check::status).containsExactly(Check.Status.PROBLEM);
+        }
+        try (Sink sink = sink("missing", pg.port())) {
+            FerryException e = catchThrowableOfType(FerryException.class, sink::committed);
+            assertThat(e.kind()).isEqualTo(ErrorKind.CONFIG);
+            assertThat(e.getMessage()).contains("database missing does not exist");
+        }
+    }
+}
