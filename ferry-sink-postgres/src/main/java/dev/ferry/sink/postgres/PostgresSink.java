@@ -57,6 +57,8 @@ final class PostgresSink implements Sink {
     private Connection connection;
     private boolean bootstrapped;
     private int stageNumbers;
+    /** Counts write transactions, so that a staging table loaded twice in one is emptied in between. */
+    private long transactions;
     private final Map<TableId, TargetTable> tables = new HashMap<>();
     private final Set<TableId> warnedKeyless = new HashSet<>();
     /** What the statement in flight is about, for error messages. */
@@ -166,6 +168,7 @@ final class PostgresSink implements Sink {
         try {
             Connection c = connection();
             bootstrap(c);
+            transactions++;
             long committed = readOffset(c, true);
             if (committed >= last.value()) {
                 c.rollback();
@@ -275,7 +278,7 @@ final class PostgresSink implements Sink {
         if (part.mirror != null && !part.mirror.isEmpty()) {
             List<Long> lines = new ArrayList<>();
             doing = new TargetErrors.Doing(t.schema.table(), t.mirror, lines);
-            t.applyToMirror(c, part.mirror, lines);
+            t.applyToMirror(c, part.mirror, lines, transactions);
         }
     }
 

@@ -64,6 +64,8 @@ final class TargetTable {
     final String history;
     private final String stage;
     private final String columnList;
+    /** The transaction (the sink's count) that last loaded the staging table; it empties at commit. */
+    private long stagedIn = -1;
 
     private TargetTable(TableSchema schema, String mirror, String history, String stage) {
         this.schema = schema;
@@ -302,14 +304,19 @@ final class TargetTable {
      * Applies collapsed changes to the mirror: COPY into the staging table, then one upsert per group
      * and one delete.
      *
-     * @param lines receives the Log offset of each copied line, for messages
+     * @param lines       receives the Log offset of each copied line, for messages
+     * @param transaction the sink's number of the open transaction
      */
-    void applyToMirror(Connection c, MirrorChanges changes, List<Long> lines) throws SQLException, IOException {
+    void applyToMirror(Connection c, MirrorChanges changes, List<Long> lines, long transaction)
+            throws SQLException, IOException {
         Map<BitSet, Integer> groups = new LinkedHashMap<>();
         boolean deletes = false;
-        try (Statement st = c.createStatement()) {
-            st.execute("TRUNCATE " + stage); // an earlier part of this transaction may have used it
+        if (stagedIn == transaction) {
+            try (Statement st = c.createStatement()) {
+                st.execute("TRUNCATE " + stage); // an earlier part of this transaction loaded it
+            }
         }
+        stagedIn = transaction;
         try (Writer w = copy(c, stage, columnList + ", " + GROUP)) {
             StringBuilder b = new StringBuilder(256);
             for (MirrorChanges.Change ch : changes.changes()) {
