@@ -86,20 +86,9 @@ class CrashRecoveryIT extends PrivatePostgresTest {
         }, "workload");
         workload.start();
 
-        int kills = 0;
         // the first kill lands inside the initial snapshot of 32,100 rows
-        FerryProcess first = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
-        Thread.sleep(1200 + random.nextInt(400));
-        first.kill();
-        kills++;
-        while (changes.get() < minChanges || kills < minKills) {
-            FerryProcess p = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
-            Thread.sleep(700 + random.nextInt(2300));
-            assertThat(p.isAlive()).as("ferry died on its own: " + p.stderr()).isTrue();
-            p.kill();
-            kills++;
-            assertThat(workloadFailure.get()).isNull();
-        }
+        int kills = FerryProcess.killRepeatedly(dir, env(), random, minKills, () -> changes.get() >= minChanges,
+                () -> assertThat(workloadFailure.get()).isNull());
         keepWriting.set(false);
         workload.join();
         assertThat(workloadFailure.get()).isNull();

@@ -35,6 +35,33 @@ final class FerryProcess {
         return new FerryProcess(pb.start(), out, err);
     }
 
+    /**
+     * Runs {@code ferry run -c pipeline.yaml} and kills it with SIGKILL after 1.2 to 1.6 s (inside an
+     * initial snapshot of some 30,000 rows), then again and again, each run living 0.7 to 3 s, until
+     * {@code enough} holds and at least {@code minKills} kills are done. Fails if a run dies on its own;
+     * {@code afterEach} runs after each kill (to check the workload beside it).
+     *
+     * @return the number of kills
+     */
+    static int killRepeatedly(Path dir, Map<String, String> env, java.util.Random random, int minKills,
+                              java.util.function.BooleanSupplier enough, Runnable afterEach) throws Exception {
+        FerryProcess first = start(dir, env, "run", "-c", "pipeline.yaml");
+        Thread.sleep(1200 + random.nextInt(400));
+        first.kill();
+        int kills = 1;
+        while (!enough.getAsBoolean() || kills < minKills) {
+            FerryProcess p = start(dir, env, "run", "-c", "pipeline.yaml");
+            Thread.sleep(700 + random.nextInt(2300));
+            if (!p.isAlive()) {
+                throw new AssertionError("ferry died on its own: " + p.stderr());
+            }
+            p.kill();
+            kills++;
+            afterEach.run();
+        }
+        return kills;
+    }
+
     /** Writes {@code text} to the child's standard input, then closes it; with "" it only closes it. */
     FerryProcess input(String text) throws IOException {
         try (OutputStream in = process.getOutputStream()) {

@@ -6,7 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 
-/** The pipeline file most integration tests use: a private PostgreSQL database into {@code out/} as JSONL. */
+/** The pipeline file most integration tests use: a private PostgreSQL database into {@code out/} as JSONL (or another sink). */
 final class JsonlPipelineFile {
     private JsonlPipelineFile() {
     }
@@ -25,17 +25,22 @@ final class JsonlPipelineFile {
     }
 
     private static void write(Path dir, TestingPostgres pg, String db, String user) throws IOException {
-        Files.writeString(dir.resolve("pipeline.yaml"), String.join("\n",
+        write(dir, pg, db, user, java.util.List.of("sink:", "  type: jsonl", "  path: out"));
+    }
+
+    /** The same source section (password from $PW) with other sink lines. */
+    static void write(Path dir, TestingPostgres pg, String db, String user, java.util.List<String> sink) throws IOException {
+        java.util.List<String> lines = new java.util.ArrayList<>(java.util.List.of(
                 "name: " + db,
                 "source:",
                 "  type: postgres",
                 "  port: " + pg.port(),
                 "  database: " + db,
                 "  user: " + user,
-                "  password: ${env:PW}",
-                "sink:",
-                "  type: jsonl",
-                "  path: out", ""));
+                "  password: ${env:PW}"));
+        lines.addAll(sink);
+        lines.add("");
+        Files.writeString(dir.resolve("pipeline.yaml"), String.join("\n", lines));
     }
 
     /** The environment that supplies $PW. */
