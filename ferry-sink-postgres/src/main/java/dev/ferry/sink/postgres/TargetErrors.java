@@ -121,8 +121,8 @@ final class TargetErrors {
         } else if (doing.lines().size() == 1) {
             b.append(", Log offset ").append(doing.lines().get(0));
         } else if (!doing.lines().isEmpty()) {
-            b.append(", Log offsets ").append(doing.lines().get(0)).append(" to ")
-                    .append(doing.lines().get(doing.lines().size() - 1));
+            b.append(", Log offsets ").append(java.util.Collections.min(doing.lines())).append(" to ")
+                    .append(java.util.Collections.max(doing.lines()));
         }
         return b.append(')').toString();
     }
