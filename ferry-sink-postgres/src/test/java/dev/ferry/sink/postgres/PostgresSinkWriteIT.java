@@ -73,8 +73,12 @@ class PostgresSinkWriteIT extends PrivatePostgresTest {
     }
 
     private Sink sink(String db, int port) throws Exception {
+        return sink(db, port, "");
+    }
+
+    private Sink sink(String db, int port, String more) throws Exception {
         String yaml = "type: postgres\nport: " + port + "\ndatabase: " + db + "\nuser: " + pg.user() + "\npassword: '"
-                + pg.password() + "'\nschema: w\n";
+                + pg.password() + "'\nschema: w\n" + more;
         return new PostgresSinkFactory().create("pipe", ComponentConfig.ofYaml("sink", yaml), null);
     }
 
@@ -133,6 +137,24 @@ class PostgresSinkWriteIT extends PrivatePostgresTest {
                     .contains("ALTER TABLE");
             assertThat(sink.committed()).contains(Offset.of(3));
         }
+    }
+
+    @Test
+    void withoutHistoryAKeyedTableGetsOnlyItsMirrorAndATableWithoutKeyIsRefused() throws Exception {
+        pg.createDatabase("nohistory");
+        TableSchema keyless = new TableSchema(new TableId("public", "k"), List.of(
+                Column.of("a", LogicalType.INT64, "bigint", false)));
+        try (Sink sink = sink("nohistory", pg.port(), "history: false\ntable_name: '{schema}_{table}'\n")) {
+            sink.write(events(0, 9), Offset.of(9));
+            FerryException e = catchThrowableOfType(FerryException.class,
+                    () -> sink.write(List.of(new ChangeEvent(Op.CREATE, keyless, null, Row.wrap(1L), Set.of(), new Seq(10), 10,
+                            Instant.now())), Offset.of(10)));
+            assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
+            assertThat(e.getMessage()).contains("public.k has no primary key").contains("history: true");
+            assertThat(sink.committed()).contains(Offset.of(9));
+        }
+        assertThat(query("nohistory", "SELECT count(*) FROM w.public_p")).isEqualTo("7");
+        assertThat(query("nohistory", "SELECT to_regclass('w.public_p_history')")).isNull();
     }
 
     @Test
