@@ -57,13 +57,13 @@ class TargetOutageIT {
                 assertThat(p.stats().sinks().get(0).committedOffset()).isLessThan(p.stats().logEnd());
                 target.startAgain();
                 work.run(200);
+                w.awaitMirrorsEqual(120_000, "customers", "products", "transactions"); // the stream catches up
                 awaitDelivered(p, failure);
                 p.stop();
                 runner.join(60_000);
                 assertThat(failure.get()).isNull();
                 events = p.stats().logEnd();
             }
-            w.assertMirrorsEqual("customers", "products", "transactions");
             // every event of the Log once in the history: none lost to the outage, none written twice
             String positions = "SELECT _ferry_position FROM shop.customers_history UNION ALL SELECT _ferry_position FROM "
                     + "shop.products_history UNION ALL SELECT _ferry_position FROM shop.transactions_history";

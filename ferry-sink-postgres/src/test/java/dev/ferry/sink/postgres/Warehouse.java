@@ -62,13 +62,29 @@ record Warehouse(TestingPostgres sourceServer, String sourceDb, TestingPostgres 
 
     /** Asserts the mirror of each table equals the source table, row by row. */
     void assertMirrorsEqual(String... tables) throws Exception {
+        for (TableComparison.Result r : compare(tables)) {
+            System.out.println("mirror check: " + r);
+            assertThat(r.problems()).as(r.toString()).isEmpty();
+        }
+    }
+
+    /** Waits until every mirror equals its source table (a stream catching up), then asserts it. */
+    void awaitMirrorsEqual(long timeoutMillis, String... tables) throws Exception {
+        long deadline = System.currentTimeMillis() + timeoutMillis;
+        while (System.currentTimeMillis() < deadline && !compare(tables).stream().allMatch(TableComparison.Result::ok)) {
+            Thread.sleep(500);
+        }
+        assertMirrorsEqual(tables);
+    }
+
+    private List<TableComparison.Result> compare(String... tables) throws Exception {
+        List<TableComparison.Result> results = new java.util.ArrayList<>();
         try (Connection s = sourceServer.connect(sourceDb); Connection t = targetServer.connect(targetDb)) {
             for (String table : tables) {
-                TableComparison.Result r = TableComparison.compare(s, "public." + table, t, schema + "." + table);
-                System.out.println("mirror check: " + r);
-                assertThat(r.problems()).as(r.toString()).isEmpty();
+                results.add(TableComparison.compare(s, "public." + table, t, schema + "." + table));
             }
         }
+        return results;
     }
 
     /** The first column of the first row of a query on the warehouse. */
