@@ -149,9 +149,46 @@ final class PostgresSink implements Sink {
 
     @Override
     public void write(List<ChangeEvent> events, Offset last) throws FerryException {
+        retryOnceOnFreshStaging(() -> writeOnce(events, last));
+    }
+
+    /**
+     * Applies a dead-lettered event at its own offset, in one transaction, leaving the committed offset
+     * as it is. Idempotent: a history row of that offset from an earlier replay is replaced, and the
+     * mirror applies by key.
+     */
+    @Override
+    public void replay(ChangeEvent event, Offset offset) throws FerryException {
+        retryOnceOnFreshStaging(() -> inTransaction("the replay of the event at Log offset " + offset, c -> {
+            TargetTable t = tables.get(event.table());
+            if (t == null || !t.schema.equals(event.schema())) {
+                doing = new TargetErrors.Doing(event.table(), "(its tables)", List.of(offset.value()));
+                t = TargetTable.prepare(c, settings, event.schema(), ++stageNumbers);
+                tables.put(event.table(), t);
+            }
+            if (t.history != null) {
+                try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.history
+                        + " WHERE \"_ferry_offset\" = ?")) {
+                    ps.setLong(1, offset.value());
+                    ps.executeUpdate();
+                }
+            }
+            apply(c, List.of(event), offset.value());
+            doing = null;
+            c.commit();
+            LOG.info("replayed the {} of {} at Log offset {}", event.op().name().toLowerCase(java.util.Locale.ROOT),
+                    event.table(), offset);
+        }));
+    }
+
+    private interface Attempt {
+        void run() throws FerryException;
+    }
+
+    private void retryOnceOnFreshStaging(Attempt attempt) throws FerryException {
         boolean cached = !tables.isEmpty();
         try {
-            writeOnce(events, last);
+            attempt.run();
         } catch (FerryException e) {
             if (e.kind() != ErrorKind.DATA || !cached) {
                 throw e;
@@ -160,15 +197,12 @@ final class PostgresSink implements Sink {
             // them; a mirror altered since (a column narrowed in the warehouse) then fails in the upsert,
             // where PostgreSQL names no column. Once more on a fresh connection, the COPY says which.
             LOG.debug("write failed with a data error; trying once more with fresh staging tables: {}", e.getMessage());
-            writeOnce(events, last);
+            attempt.run();
         }
     }
 
     private void writeOnce(List<ChangeEvent> events, Offset last) throws FerryException {
-        try {
-            Connection c = connection();
-            bootstrap(c);
-            transactions++;
+        inTransaction("a batch ending at Log offset " + last, c -> {
             long committed = readOffset(c, true);
             if (committed >= last.value()) {
                 c.rollback();
@@ -187,6 +221,20 @@ final class PostgresSink implements Sink {
             CrashPoints.reach("sink.before-commit");
             c.commit();
             LOG.debug("committed {} events up to offset {}", events.size() - skip, last);
+        });
+    }
+
+    private interface Work {
+        void run(Connection c) throws SQLException, IOException, FerryException;
+    }
+
+    /** Runs {@code work} in the sink's transaction; any failure rolls it back and is classified. */
+    private void inTransaction(String what, Work work) throws FerryException {
+        try {
+            Connection c = connection();
+            bootstrap(c);
+            transactions++;
+            work.run(c);
         } catch (SQLException e) {
             throw fail(TargetErrors.classify(e, settings, doing));
         } catch (IOException e) {
@@ -196,8 +244,8 @@ final class PostgresSink implements Sink {
         } catch (FerryException e) {
             throw fail(e);
         } catch (RuntimeException e) {
-            throw fail(FerryException.internal("The postgres sink failed on a batch ending at Log offset " + last + ": "
-                    + e + ". The write was rolled back.", e));
+            throw fail(FerryException.internal("The postgres sink failed on " + what + ": " + e
+                    + ". The write was rolled back.", e));
         }
     }
 
