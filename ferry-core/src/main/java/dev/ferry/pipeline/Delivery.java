@@ -47,7 +47,16 @@ final class Delivery {
 
     /** The delivery thread's body: read the Log from the sink's committed offset, write, repeat. */
     void run() throws Exception {
-        long next = sink.committed().map(o -> o.value() + 1).orElse(p.log.start().value());
+        java.util.concurrent.atomic.AtomicReference<java.util.Optional<Offset>> committed =
+                new java.util.concurrent.atomic.AtomicReference<>();
+        // a sink that is down when the pipeline starts is waited for, like one that goes down later
+        if (!withRetry(() -> committed.set(sink.committed()), "read its committed offset")) {
+            return; // stopped before the sink came back: nothing was delivered to it
+        }
+        if (!p.checkedAgainstLog[index]) {
+            p.checkAgainstLog(index, committed.get());
+        }
+        long next = committed.get().map(o -> o.value() + 1).orElse(p.log.start().value());
         p.committed[index].set(next);
         try (LogReader reader = p.log.readFrom(Offset.of(next))) {
             while (p.failure.get() == null) {
@@ -196,14 +205,28 @@ final class Delivery {
      */
     private boolean writeWithRetry(List<ChangeEvent> events, Offset last) throws FerryException,
             InterruptedException {
+        return withRetry(() -> sink.write(events, last), "write");
+    }
+
+    private interface SinkCall {
+        void run() throws FerryException;
+    }
+
+    /**
+     * Calls the sink, retrying while it cannot be reached (CONNECTIVITY) with exponential backoff and
+     * jitter; other kinds of errors are not retried.
+     *
+     * @return false when the pipeline was stopped while the sink was still down
+     */
+    private boolean withRetry(SinkCall call, String what) throws FerryException, InterruptedException {
         long backoff = 500;
         long firstFailure = -1;
         while (true) {
             try {
-                sink.write(events, last);
+                call.run();
                 if (firstFailure >= 0) {
-                    LOG.info("sink {} is writable again after {} s; catching up from offset {}", name,
-                            (System.currentTimeMillis() - firstFailure) / 1000, last.value() - events.size() + 1);
+                    LOG.info("sink {} is reachable again after {} s; going on", name,
+                            (System.currentTimeMillis() - firstFailure) / 1000);
                 }
                 return true;
             } catch (FerryException e) {
@@ -213,8 +236,8 @@ final class Delivery {
                 long now = System.currentTimeMillis();
                 if (firstFailure < 0) {
                     firstFailure = now;
-                    LOG.warn("sink {} cannot write: {} Retrying with backoff; capture and the other sinks go on, and "
-                            + "the Log keeps what this sink has not taken.", name, e.getMessage());
+                    LOG.warn("sink {} cannot {}: {} Retrying with backoff; capture and the other sinks go on, and "
+                            + "the Log keeps what this sink has not taken.", name, what, e.getMessage());
                 }
                 if (p.mode == Mode.ONCE && now - firstFailure > p.onceRetryMillis) {
                     throw e;

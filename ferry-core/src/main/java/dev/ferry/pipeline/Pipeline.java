@@ -71,6 +71,8 @@ public final class Pipeline {
     final long[] commitIntervalNanos;
     /** Per sink, what happens to an event it refuses as a record it can never hold. */
     final SinkSettings.RecordErrors[] recordErrors;
+    /** Per sink, whether its committed offset was checked against the Log (at the start, or once reachable). */
+    final boolean[] checkedAgainstLog;
     /** Per sink, events sent to the dead-letter log, and events skipped, by this run. */
     final AtomicLong[] deadLettered;
     final AtomicLong[] skipped;
@@ -117,6 +119,7 @@ public final class Pipeline {
         this.lagMillis = new AtomicLong[sinks.size()];
         this.commitIntervalNanos = new long[sinks.size()];
         this.recordErrors = new SinkSettings.RecordErrors[sinks.size()];
+        this.checkedAgainstLog = new boolean[sinks.size()];
         this.deadLettered = new AtomicLong[sinks.size()];
         this.skipped = new AtomicLong[sinks.size()];
         for (int i = 0; i < sinks.size(); i++) {
@@ -282,7 +285,7 @@ public final class Pipeline {
         startingOver = last.isEmpty() && !log.createdNow();
         if (last.isPresent() && last.get().snapshot()) {
             for (int i = 0; i < sinks.size(); i++) {
-                if (sinks.get(i).committed().isPresent()) {
+                if (committedIfReachable(i).orElse(Optional.empty()).isPresent()) {
                     throw new FerryException(ErrorKind.INTERNAL, "The Log ends inside an unfinished snapshot, but sink "
                             + sinkNames.get(i) + " has already committed events. This should not happen; delete the sink's "
                             + "output and the state folder to start over.");
@@ -299,27 +302,52 @@ public final class Pipeline {
             return Optional.empty();
         }
         for (int i = 0; i < sinks.size(); i++) {
-            Optional<Offset> c = sinks.get(i).committed();
-            if (c.isPresent() && c.get().value() >= log.end().value()) {
-                throw new FerryException(ErrorKind.PREREQUISITE, "Sink " + sinkNames.get(i) + " has committed up to offset "
-                        + c.get() + ", but the Log in the state folder ends before it (at " + log.end() + "): the state "
-                        + "folder was deleted, replaced or restored from an older copy. Restore the state folder that "
-                        + "belongs to this output, or start over: delete the sink's output and run ferry drop (which drops "
-                        + "the source's slot and the state folder), then run again.");
-            }
-            if (c.isPresent() && c.get().value() + 1 < log.start().value()) {
-                throw new FerryException(ErrorKind.PREREQUISITE, "Sink " + sinkNames.get(i) + " is at offset " + c.get()
-                        + ", but the Log only holds offsets from " + log.start() + " on: the events in between were "
-                        + "deleted. Start this sink over: delete its output and run again (it then starts from the "
-                        + "oldest event the Log holds).");
-            }
-            if (c.isEmpty() && log.start().value() > 0) {
-                LOG.warn("Sink {} starts at offset {}, the oldest the Log still holds: it does not receive the snapshot "
-                        + "or the changes before it.", sinkNames.get(i), log.start());
+            Optional<Optional<Offset>> reachable = committedIfReachable(i);
+            if (reachable.isPresent()) {
+                checkAgainstLog(i, reachable.get());
             }
         }
         deliverableEnd.set(log.end().value());
         return last;
+    }
+
+    /**
+     * The sink's committed offset; empty (with a warning) when the sink cannot be reached now: its
+     * delivery then waits for it and checks it against the Log once it is back.
+     */
+    private Optional<Optional<Offset>> committedIfReachable(int i) throws FerryException {
+        try {
+            return Optional.of(sinks.get(i).committed());
+        } catch (FerryException e) {
+            if (e.kind() != ErrorKind.CONNECTIVITY) {
+                throw e;
+            }
+            LOG.warn("Sink {} cannot be reached at the start: {} Its delivery waits for it with backoff; capture and the "
+                    + "other sinks go on.", sinkNames.get(i), e.getMessage());
+            return Optional.empty();
+        }
+    }
+
+    /** Refuses a sink whose committed offset does not belong to this Log (a lost or restored state folder). */
+    void checkAgainstLog(int i, Optional<Offset> c) throws FerryException {
+        checkedAgainstLog[i] = true;
+        if (c.isPresent() && c.get().value() >= log.end().value()) {
+            throw new FerryException(ErrorKind.PREREQUISITE, "Sink " + sinkNames.get(i) + " has committed up to offset "
+                    + c.get() + ", but the Log in the state folder ends before it (at " + log.end() + "): the state "
+                    + "folder was deleted, replaced or restored from an older copy. Restore the state folder that "
+                    + "belongs to this output, or start over: delete the sink's output and run ferry drop (which drops "
+                    + "the source's slot and the state folder), then run again.");
+        }
+        if (c.isPresent() && c.get().value() + 1 < log.start().value()) {
+            throw new FerryException(ErrorKind.PREREQUISITE, "Sink " + sinkNames.get(i) + " is at offset " + c.get()
+                    + ", but the Log only holds offsets from " + log.start() + " on: the events in between were "
+                    + "deleted. Start this sink over: delete its output and run again (it then starts from the "
+                    + "oldest event the Log holds).");
+        }
+        if (c.isEmpty() && log.start().value() > 0) {
+            LOG.warn("Sink {} starts at offset {}, the oldest the Log still holds: it does not receive the snapshot "
+                    + "or the changes before it.", sinkNames.get(i), log.start());
+        }
     }
 
     private void capture(Position resume, Position end) throws Exception {

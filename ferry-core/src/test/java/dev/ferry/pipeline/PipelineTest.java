@@ -31,6 +31,8 @@ class PipelineTest {
     static final class TestSink implements Sink {
         final List<Long> ids = new ArrayList<>();
         volatile boolean down;
+        /** While set, even the committed offset cannot be read (CONNECTIVITY), as when the target is down. */
+        volatile boolean unreachable;
         volatile ErrorKind failure = ErrorKind.CONNECTIVITY;
         volatile int attempts;
         /** Ids this sink refuses as records it can never hold (kind DATA), rolling back the whole write. */
@@ -43,7 +45,10 @@ class PipelineTest {
         }
 
         @Override
-        public synchronized Optional<Offset> committed() {
+        public synchronized Optional<Offset> committed() throws FerryException {
+            if (unreachable) {
+                throw new FerryException(failure, "test sink is down on purpose");
+            }
             return Optional.ofNullable(committed);
         }
 
@@ -438,5 +443,35 @@ class PipelineTest {
         assertThat(dlq.list()).hasSize(Delivery.MAX_REFUSALS_IN_A_ROW);
         assertThat(sink.committed()).as("the event that tripped the breaker stays in the Log")
                 .contains(Offset.of(39 + Delivery.MAX_REFUSALS_IN_A_ROW));
+    }
+
+    @Test
+    void aSinkThatIsDownWhenThePipelineStartsIsWaitedForWhileTheOtherFlows() throws Exception {
+        TestSink healthy = new TestSink();
+        TestSink late = new TestSink();
+        late.down = true;
+        late.unreachable = true;
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            ScriptedSource source = new ScriptedSource(2_000, 100);
+            Pipeline pipeline = new Pipeline("p", source, log, List.of(healthy, late), List.of("healthy", "late"), 500);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread runner = inBackground(pipeline, Mode.STREAM, failed);
+            long deadline = System.currentTimeMillis() + 10_000;
+            while (healthy.ids().size() < 2_000 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(healthy.ids()).isEqualTo(upTo(2_000));
+            assertThat(failed.get()).as("a sink down at the start does not fail the run").isNull();
+            late.unreachable = false;
+            late.down = false;
+            deadline = System.currentTimeMillis() + 20_000;
+            while (late.ids().size() < 2_000 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            pipeline.stop();
+            runner.join(10_000);
+            assertThat(failed.get()).isNull();
+        }
+        assertThat(late.ids()).isEqualTo(upTo(2_000));
     }
 }
