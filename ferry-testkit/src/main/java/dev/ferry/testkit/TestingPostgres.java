@@ -275,6 +275,26 @@ public final class TestingPostgres implements AutoCloseable {
         }
     }
 
+    /**
+     * Crashes the server ({@code pg_ctl stop -m immediate}: no checkpoint, crash recovery on the next
+     * start, replication slots back to their state at the last checkpoint) and starts it again on the
+     * same port.
+     */
+    public void crashAndRestart() {
+        synchronized (this) {
+            if (stopped) {
+                throw new IllegalStateException("PostgreSQL on port " + port + " was stopped; it cannot restart");
+            }
+        }
+        try {
+            pgCtl(90, "stop", "-m", "immediate", "-w", "-t", "60");
+            pgCtl(150, "start", "-w", "-t", "120", "-l", serverLog.toString());
+        } catch (IllegalStateException e) {
+            throw new IllegalStateException("PostgreSQL did not come back from a crash: " + e.getMessage()
+                    + "\n--- tail of the server log ---\n" + logTail(serverLog), e);
+        }
+    }
+
     /** Same as {@link #stop()}. */
     @Override
     public void close() {
