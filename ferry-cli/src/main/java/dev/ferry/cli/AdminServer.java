@@ -172,6 +172,7 @@ final class AdminServer implements AutoCloseable {
             g.writeNumberField("log_bytes", s.logBytes());
             g.writeBooleanField("backpressured", s.backpressured());
             g.writeBooleanField("disk_full", s.diskFull());
+            writeRetrying(g, "source_retrying", s.sourceRetrying());
             g.writeArrayFieldStart("sinks");
             for (PipelineStats.SinkStats k : s.sinks()) {
                 g.writeStartObject();
@@ -182,10 +183,27 @@ final class AdminServer implements AutoCloseable {
                 g.writeNumberField("dead_lettered_this_run", k.deadLettered());
                 g.writeNumberField("skipped_this_run", k.skipped());
                 g.writeNumberField("dead_letter_entries", dead.getOrDefault(k.name(), 0));
+                writeRetrying(g, "retrying", k.retrying());
                 g.writeEndObject();
             }
             g.writeEndArray();
         });
+    }
+
+    /** {@code "field": {"since": ..., "reason": ...}}, or null while the server answers. */
+    private static void writeRetrying(JsonGenerator g, String field, PipelineStats.Retrying r) throws IOException {
+        if (r == null) {
+            g.writeNullField(field);
+            return;
+        }
+        g.writeObjectFieldStart(field);
+        g.writeStringField("since", r.since().toString());
+        g.writeStringField("reason", r.reason());
+        g.writeEndObject();
+    }
+
+    private static double secondsRetrying(PipelineStats.Retrying r) {
+        return r == null ? 0 : Math.max(0.001, (System.currentTimeMillis() - r.since().toEpochMilli()) / 1000.0);
     }
 
     private Reply metrics() {
@@ -232,6 +250,8 @@ final class AdminServer implements AutoCloseable {
                 s -> s.backpressured() ? 1 : 0);
         gauge("ferry.capture.disk.full", "1 while capture waits because the state folder's disk is full",
                 s -> s.diskFull() ? 1 : 0);
+        gauge("ferry.source.retrying", "seconds capture has been reconnecting to the source; 0 while connected",
+                s -> secondsRetrying(s.sourceRetrying()));
         for (int i = 0; i < stats.sinks().size(); i++) {
             int index = i;
             String sink = stats.sinks().get(i).name();
@@ -248,6 +268,9 @@ final class AdminServer implements AutoCloseable {
             Gauge.builder("ferry.sink.lag", this, a -> a.stats.sinks().get(index).lagMillis() / 1000.0)
                     .description("commit-to-delivery time of the last streamed change; -0.001 before the first")
                     .baseUnit("seconds").tag("sink", sink).register(registry);
+            Gauge.builder("ferry.sink.retrying", this, a -> secondsRetrying(a.stats.sinks().get(index).retrying()))
+                    .description("seconds delivery has been retrying the sink (it cannot be reached); 0 while it writes")
+                    .tag("sink", sink).register(registry);
             Gauge.builder("ferry.sink.dead.letter.entries", this, a -> a.deadLetterCounts().getOrDefault(sink, 0))
                     .description("entries of the sink in the dead-letter log (ferry dlq list)").tag("sink", sink)
                     .register(registry);

@@ -38,6 +38,7 @@ final class StatusCommand implements Callable<Integer> {
         PrintStream out = System.out;
         try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
             out.println("pipeline " + pc.name());
+            running(pc, out);
             out.println("source");
             for (Map.Entry<String, String> e : assembly.source().status().entrySet()) {
                 row(out, e.getKey(), e.getValue());
@@ -88,6 +89,55 @@ final class StatusCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * What the running pipeline says about itself through its admin endpoint, when the pipeline file
+     * gives one with a fixed port: whether it runs, and which server it keeps retrying since when.
+     */
+    private static void running(PipelineConfig pc, PrintStream out) {
+        if (pc.admin() == null) {
+            return;
+        }
+        int port;
+        String bind;
+        try {
+            port = pc.admin().get(AdminServer.PORT);
+            bind = pc.admin().get(AdminServer.BIND);
+        } catch (dev.ferry.error.FerryException e) {
+            return; // reported by run and check
+        }
+        if (port == 0) {
+            return;
+        }
+        String host = bind.equals("0.0.0.0") || bind.equals("::") ? "127.0.0.1" : bind.contains(":") ? "[" + bind + "]" : bind;
+        String url = "http://" + host + ":" + port + "/status";
+        com.fasterxml.jackson.databind.JsonNode status;
+        try {
+            java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newBuilder()
+                    .connectTimeout(Duration.ofSeconds(1)).build()
+                    .send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).timeout(Duration.ofSeconds(2))
+                            .GET().build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            status = new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body());
+        } catch (Exception e) {
+            out.println("running");
+            row(out, "admin endpoint", url + " does not answer: the pipeline is not running here");
+            return;
+        }
+        out.println("running");
+        row(out, "state", status.path("state").asText());
+        row(out, "source", retrying(status.path("source_retrying"), "connected"));
+        for (com.fasterxml.jackson.databind.JsonNode sink : status.path("sinks")) {
+            row(out, "sink " + sink.path("name").asText(), retrying(sink.path("retrying"), "writing")
+                    + (sink.path("lag_ms").asLong() >= 0 ? ", lag " + sink.path("lag_ms").asLong() + " ms" : ""));
+        }
+    }
+
+    private static String retrying(com.fasterxml.jackson.databind.JsonNode r, String fine) {
+        if (r.isNull() || r.isMissingNode()) {
+            return fine;
+        }
+        return "retrying since " + r.path("since").asText() + ": " + r.path("reason").asText();
     }
 
     private static String age(FileLog log, long offset) throws Exception {

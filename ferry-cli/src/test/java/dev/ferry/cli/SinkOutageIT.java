@@ -37,7 +37,12 @@ class SinkOutageIT extends PrivatePostgresTest {
         try (TestingPostgres warehouse = TestingPostgres.start()) {
             warehouse.createDatabase("wh");
             TestingPostgres.CaptureRole role = pg.grantCapture("outage", "outage");
+            int adminPort;
+            try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+                adminPort = free.getLocalPort();
+            }
             JsonlPipelineFile.write(dir, pg, "outage", role.user(), List.of(
+                    "admin: {port: " + adminPort + "}",
                     "sinks:",
                     "  - {type: jsonl, path: out}",
                     "  - {type: postgres, port: " + warehouse.port() + ", database: wh, user: " + warehouse.user()
@@ -54,6 +59,11 @@ class SinkOutageIT extends PrivatePostgresTest {
                 work.run(300);
                 awaitJsonl(90); // the other sink flows while the warehouse is down
                 assertThat(ferry.stderr()).contains("cannot write").contains("Retrying with backoff");
+                FerryProcess status = FerryProcess.start(dir, env, "status", "-c", "pipeline.yaml");
+                status.waitFor();
+                assertThat(status.stdout()).as("ferry status shows the retries of the running pipeline")
+                        .containsPattern("sink postgres#1 +retrying since ").containsPattern("source +connected")
+                        .containsPattern("sink jsonl#0 +writing");
 
                 // a restart while the warehouse is still down: the run starts and waits for it
                 ferry.terminate();

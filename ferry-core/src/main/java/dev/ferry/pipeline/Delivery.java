@@ -224,6 +224,7 @@ final class Delivery {
         while (true) {
             try {
                 call.run();
+                p.sinkRetrying[index].set(null);
                 if (firstFailure >= 0) {
                     LOG.info("sink {} is reachable again after {} s; going on", name,
                             (System.currentTimeMillis() - firstFailure) / 1000);
@@ -236,6 +237,10 @@ final class Delivery {
                 long now = System.currentTimeMillis();
                 if (firstFailure < 0) {
                     firstFailure = now;
+                }
+                p.sinkRetrying[index].set(new PipelineStats.Retrying(java.time.Instant.ofEpochMilli(firstFailure),
+                        e.getMessage()));
+                if (firstFailure == now) {
                     LOG.warn("sink {} cannot {}: {} Retrying with backoff; capture and the other sinks go on, and "
                             + "the Log keeps what this sink has not taken.", name, what, e.getMessage());
                 }

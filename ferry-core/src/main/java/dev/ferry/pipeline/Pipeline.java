@@ -67,6 +67,9 @@ public final class Pipeline {
     final AtomicLong[] committed;
     final AtomicLong[] delivered;
     final AtomicLong[] lagMillis;
+    /** Per sink, the spell of retries it is in, or null. */
+    final AtomicReference<PipelineStats.Retrying>[] sinkRetrying;
+    private final AtomicReference<PipelineStats.Retrying> sourceRetrying = new AtomicReference<>();
     /** Per sink, the shortest time between two of its writes while changes keep coming. */
     final long[] commitIntervalNanos;
     /** Per sink, what happens to an event it refuses as a record it can never hold. */
@@ -117,6 +120,9 @@ public final class Pipeline {
         this.committed = new AtomicLong[sinks.size()];
         this.delivered = new AtomicLong[sinks.size()];
         this.lagMillis = new AtomicLong[sinks.size()];
+        @SuppressWarnings("unchecked")
+        AtomicReference<PipelineStats.Retrying>[] retrying = new AtomicReference[sinks.size()];
+        this.sinkRetrying = retrying;
         this.commitIntervalNanos = new long[sinks.size()];
         this.recordErrors = new SinkSettings.RecordErrors[sinks.size()];
         this.checkedAgainstLog = new boolean[sinks.size()];
@@ -129,6 +135,7 @@ public final class Pipeline {
             committed[i] = new AtomicLong();
             delivered[i] = new AtomicLong();
             lagMillis[i] = new AtomicLong(-1);
+            sinkRetrying[i] = new AtomicReference<>();
         }
     }
 
@@ -265,10 +272,10 @@ public final class Pipeline {
         List<PipelineStats.SinkStats> list = new ArrayList<>();
         for (int i = 0; i < sinks.size(); i++) {
             list.add(new PipelineStats.SinkStats(sinkNames.get(i), committed[i].get(), delivered[i].get(), lagMillis[i].get(),
-                    deadLettered[i].get(), skipped[i].get()));
+                    deadLettered[i].get(), skipped[i].get(), sinkRetrying[i].get()));
         }
         return new PipelineStats(snapshotRows.get(), streamedChanges.get(), log.end().value(), log.sizeBytes(),
-                backpressure, diskFull, list);
+                backpressure, diskFull, sourceRetrying.get(), list);
     }
 
     /** Why the run failed, once it has; empty while it runs or after a clean end. Any thread. */
@@ -434,6 +441,7 @@ public final class Pipeline {
         sync(true); // what was written becomes durable, so capture resumes after it
         LOG.warn("Lost the source: {} Reconnecting with backoff; nothing is lost meanwhile.", cause.getMessage());
         long firstFailure = System.currentTimeMillis();
+        sourceRetrying.set(new PipelineStats.Retrying(java.time.Instant.ofEpochMilli(firstFailure), cause.getMessage()));
         long backoff = 500;
         FerryException last = cause;
         while (!stopping) {
@@ -464,6 +472,7 @@ public final class Pipeline {
             }
             try {
                 source.start(resume, over);
+                sourceRetrying.set(null);
                 lastAcknowledged = null;
                 LOG.info("Reconnected to the source after {} s; resuming after {}",
                         (System.currentTimeMillis() - firstFailure) / 1000, resume.map(Position::display).orElse("the start"));
@@ -473,6 +482,7 @@ public final class Pipeline {
                     throw e;
                 }
                 last = e;
+                sourceRetrying.set(new PipelineStats.Retrying(java.time.Instant.ofEpochMilli(firstFailure), e.getMessage()));
                 LOG.debug("reconnect failed: {}", e.getMessage());
             }
         }
