@@ -83,6 +83,18 @@ class DeadLetterIT extends PrivatePostgresTest {
         try (Connection source = pg.connect("poison"); Connection wh = pg.connect("poisonwh")) {
             assertThat(TableComparison.compare(source, "public.notes", wh, "mirror.notes").problems()).isEmpty();
         }
+
+        // an event nobody wants back is purged for good
+        pg.execute("poisonwh", "ALTER TABLE mirror.notes ADD CONSTRAINT no_spam CHECK (body <> 'spam')");
+        pg.execute("poison", "INSERT INTO notes VALUES (24, 'spam')");
+        run(env, 0, "run", "-c", "pipeline.yaml", "--once");
+        String spam = run(env, 0, "dlq", "list", "-c", "pipeline.yaml").stdout().lines()
+                .filter(l -> l.startsWith("postgres#1/")).findFirst().orElseThrow().split(" ")[0];
+        assertThat(run(env, 0, "dlq", "show", "-c", "pipeline.yaml", spam).stdout()).contains("no_spam");
+        assertThat(run(env, 0, "dlq", "purge", "-c", "pipeline.yaml", "--id", spam).stdout())
+                .contains("1 event(s) deleted");
+        assertThat(run(env, 0, "dlq", "list", "-c", "pipeline.yaml").stdout()).contains("is empty");
+        assertThat(run(env, 2, "dlq", "show", "-c", "pipeline.yaml", spam).stderr()).contains("has no entry " + spam);
     }
 
     private FerryProcess run(Map<String, String> env, int exit, String... args) throws Exception {
