@@ -76,7 +76,21 @@ final class FerryProcess {
             process.destroyForcibly();
             throw new AssertionError("ferry did not finish within two minutes; stderr:\n" + stderr());
         }
+        requireNoSecret();
         return process.exitValue();
+    }
+
+    /**
+     * The suite-wide canary: no password any test server or role was given (all of them random and
+     * unique, {@link dev.ferry.testkit.TestingPostgres#secrets()}) may appear in what ferry printed.
+     */
+    private void requireNoSecret() {
+        String printed = stdout() + stderr();
+        for (String secret : dev.ferry.testkit.TestingPostgres.secrets()) {
+            if (printed.contains(secret)) {
+                throw new AssertionError("ferry printed a password (a test server's or role's):\n" + printed);
+            }
+        }
     }
 
     /** SIGKILL: no shutdown hook, no drain. */

@@ -516,7 +516,20 @@ public final class TestingPostgres implements AutoCloseable {
         for (int i = 0; i < 24; i++) {
             sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
         }
-        return sb.toString();
+        String password = sb.toString();
+        SECRETS.add(password);
+        return password;
+    }
+
+    /** Every password handed out in this JVM: canaries that Ferry must never print. */
+    private static final java.util.Set<String> SECRETS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /**
+     * The passwords of every server and role this JVM's tests started or created, each unique and
+     * random: the test suite's canaries. Whatever Ferry prints or writes must contain none of them.
+     */
+    public static java.util.Set<String> secrets() {
+        return java.util.Collections.unmodifiableSet(SECRETS);
     }
 
     private static String quoteIdentifier(String name) {
