@@ -77,6 +77,24 @@ final class ConfigValue {
         return out;
     }
 
+    /** The entries of a map, keys as written, each value read with {@link #scalar()} substitution. */
+    java.util.Map<String, ConfigValue> entries() throws FerryException {
+        if (!(node instanceof MappingNode map)) {
+            throw error("must be a map of key: value pairs, got " + describe(node));
+        }
+        java.util.Map<String, ConfigValue> out = new java.util.LinkedHashMap<>();
+        for (org.yaml.snakeyaml.nodes.NodeTuple t : map.getValue()) {
+            if (!(t.getKeyNode() instanceof ScalarNode key)) {
+                throw error("must have plain keys");
+            }
+            ConfigValue value = new ConfigValue(source, path + "." + key.getValue(), key, t.getValueNode());
+            if (out.put(key.getValue(), value) != null) {
+                throw FerryException.config(source.where(value.line()) + value.path() + " is given twice.");
+            }
+        }
+        return out;
+    }
+
     boolean isMapping() {
         return node instanceof MappingNode;
     }

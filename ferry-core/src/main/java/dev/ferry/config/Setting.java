@@ -99,6 +99,20 @@ public final class Setting<T> {
     }
 
     /**
+     * A map of text keys to text values, passed through as they are (a client's own properties); each
+     * value may use {@code ${env:NAME}}. The keys are not checked: the component they go to does that.
+     */
+    public static Setting<java.util.Map<String, String>> stringMap(String key, String description, String example) {
+        return new Setting<>(key, "map of strings", description, example, null, false, false, v -> {
+            java.util.Map<String, String> out = new java.util.LinkedHashMap<>();
+            for (java.util.Map.Entry<String, ConfigValue> e : v.entries().entrySet()) {
+                out.put(e.getKey(), e.getValue().scalar());
+            }
+            return java.util.Collections.unmodifiableMap(out);
+        });
+    }
+
+    /**
      * A nested section (a map, or with {@code list} a list of maps) that the loader reads itself;
      * declared so that it is validated and documented like every other key.
      */

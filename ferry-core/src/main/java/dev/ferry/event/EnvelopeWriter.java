@@ -14,9 +14,24 @@ import java.util.Map;
  */
 public final class EnvelopeWriter {
     private final SourceInfo source;
+    private final boolean jsonAsText;
 
     public EnvelopeWriter(SourceInfo source) {
+        this(source, false);
+    }
+
+    private EnvelopeWriter(SourceInfo source, boolean jsonAsText) {
         this.source = source;
+        this.jsonAsText = jsonAsText;
+    }
+
+    /**
+     * The same writer, but JSON column values are written as strings holding the JSON text, as
+     * Debezium writes {@code io.debezium.data.Json}: Kafka Connect's schemas have no type for an
+     * arbitrary JSON value, so a consumer that parses the envelope against a schema needs text.
+     */
+    public EnvelopeWriter withJsonAsText() {
+        return new EnvelopeWriter(source, true);
     }
 
     /**
@@ -29,9 +44,9 @@ public final class EnvelopeWriter {
         g.writeStringField("op", String.valueOf(e.op().code()));
         g.writeFieldName("before");
         // unchanged names slots of after only: the old row, when the source has one, is complete
-        writeRow(e.schema(), e.before(), java.util.Set.of(), g);
+        writeRow(e.schema(), e.before(), java.util.Set.of(), g, jsonAsText);
         g.writeFieldName("after");
-        writeRow(e.schema(), e.after(), e.unchanged(), g);
+        writeRow(e.schema(), e.after(), e.unchanged(), g, jsonAsText);
         if (!e.unchanged().isEmpty()) {
             g.writeArrayFieldStart("unchanged");
             for (Column c : e.schema().columns()) {
@@ -61,8 +76,8 @@ public final class EnvelopeWriter {
         g.writeEndObject();
     }
 
-    private static void writeRow(TableSchema schema, Row row, java.util.Set<String> unchanged, JsonGenerator g)
-            throws IOException {
+    private static void writeRow(TableSchema schema, Row row, java.util.Set<String> unchanged, JsonGenerator g,
+                                 boolean jsonAsText) throws IOException {
         if (row == null) {
             g.writeNull();
             return;
@@ -74,7 +89,7 @@ public final class EnvelopeWriter {
                 continue; // the source did not send it: never write a placeholder
             }
             g.writeFieldName(c.name());
-            writeValue(c.type(), c.elementType(), row.get(i), g);
+            writeValue(c.type(), c.elementType(), row.get(i), g, jsonAsText);
         }
         g.writeEndObject();
     }
@@ -82,6 +97,11 @@ public final class EnvelopeWriter {
     /** Writes one value in the representation its logical type prescribes. */
     public static void writeValue(LogicalType type, LogicalType elementType, Object v, JsonGenerator g)
             throws IOException {
+        writeValue(type, elementType, v, g, false);
+    }
+
+    private static void writeValue(LogicalType type, LogicalType elementType, Object v, JsonGenerator g,
+                                   boolean jsonAsText) throws IOException {
         if (v == null) {
             g.writeNull();
             return;
@@ -103,6 +123,10 @@ public final class EnvelopeWriter {
             }
             case BYTES -> g.writeString(Base64.getEncoder().encodeToString((byte[]) v));
             case JSON -> {
+                if (jsonAsText) {
+                    g.writeString((String) v);
+                    return;
+                }
                 // PostgreSQL's json keeps its input text, line breaks included. Valid JSON holds a raw
                 // line break only as whitespace between tokens, and JSONL needs one envelope per line.
                 String text = (String) v;
@@ -112,7 +136,7 @@ public final class EnvelopeWriter {
             case ARRAY -> {
                 g.writeStartArray();
                 for (Object item : (List<?>) v) {
-                    writeValue(elementType, null, item, g);
+                    writeValue(elementType, null, item, g, jsonAsText);
                 }
                 g.writeEndArray();
             }

@@ -102,6 +102,26 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void readsAStringMapWithEnvironmentValuesAndRejectsAScalar() throws Exception {
+        Setting<Map<String, String>> props = Setting.stringMap("properties", "client properties", "{a: b}");
+        PipelineConfig config = parse("""
+                name: shop
+                source: {type: postgres}
+                sink:
+                  type: kafka
+                  properties:
+                    security.protocol: SASL_SSL
+                    sasl.jaas.config: ${env:JAAS}
+                  bad: x
+                """, Map.of("JAAS", "secret-jaas"));
+
+        assertThat(config.sinks().get(0).get(props.withDefault(Map.of())))
+                .containsExactly(Map.entry("security.protocol", "SASL_SSL"), Map.entry("sasl.jaas.config", "secret-jaas"));
+        FerryException e = configError(() -> config.sinks().get(0).get(Setting.stringMap("bad", "d", null).withDefault(Map.of())));
+        assertThat(e.getMessage()).contains("line 8").contains("sink.bad").contains("must be a map");
+    }
+
+    @Test
     void resolvesExplicitStateAgainstTheFilesFolder() throws Exception {
         PipelineConfig config = parse("""
                 name: shop

@@ -183,6 +183,25 @@ class EnvelopeWriterTest {
         assertThat(MAPPER.readTree(out.toString())).isEqualTo(MAPPER.readTree("{\"a\": [1, 2], \"b\": \"x\\ny\"}"));
     }
 
+    @Test
+    void jsonAsTextWritesJsonColumnsAsStringsAndNothingElseDifferently() throws Exception {
+        ChangeEvent insert = new ChangeEvent(Op.CREATE, EVERY_TYPE, null, everyValue(42, 1.5, "12.50"),
+                Set.of(), new PgLikePosition("0/16B3748", 12, false), 771, COMMITTED);
+        StringWriter out = new StringWriter();
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            WRITER.withJsonAsText().write(insert, g, WRITTEN_AT);
+        }
+
+        ObjectNode asText = (ObjectNode) MAPPER.readTree(out.toString());
+        ObjectNode plain = (ObjectNode) MAPPER.readTree(write(insert));
+        JsonNode json = asText.get("after").get("c_json");
+        assertThat(json.isTextual()).isTrue();
+        assertThat(MAPPER.readTree(json.asText())).isEqualTo(plain.get("after").get("c_json"));
+        ((ObjectNode) asText.get("after")).remove("c_json");
+        ((ObjectNode) plain.get("after")).remove("c_json");
+        assertThat(asText).isEqualTo(plain);
+    }
+
     private static String write(ChangeEvent e) throws IOException {
         StringWriter out = new StringWriter();
         try (JsonGenerator g = JSON.createGenerator(out)) {
