@@ -1,0 +1,402 @@
+package dev.ferry.sink.kafka;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Op;
+import dev.ferry.event.TableId;
+import dev.ferry.event.TableSchema;
+import dev.ferry.log.CrashPoints;
+import dev.ferry.log.Offset;
+import dev.ferry.sink.Sink;
+import dev.ferry.source.Check;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.Callback;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes change events to Kafka, one topic per table, exactly once for {@code read_committed}
+ * consumers.
+ *
+ * <h2>Design notes</h2>
+ * <ul>
+ *   <li><b>One write, one transaction.</b> {@link #write} sends its records and the batch's last Log
+ *   offset in one Kafka transaction of a transactional producer: the offset is committed, through
+ *   {@code sendOffsetsToTransaction}, as the committed offset of partition 0 of the offsets topic
+ *   ({@code offsets_topic}, never written to) in the consumer group named like the
+ *   {@code transactional_id}. Records and offset become visible together or not at all (KIP-98,
+ *   KIP-447), so the offset read back is exactly the last event a {@code read_committed} consumer
+ *   can see.</li>
+ *   <li><b>Fencing before writing.</b> The producer is made, and {@code initTransactions} called,
+ *   before the first write and again after every failure. With the stable {@code transactional.id}
+ *   that fences any earlier producer of this sink (a Ferry killed mid-transaction, or this instance
+ *   after an error) and makes the coordinator finish its open transaction, commit if it had been
+ *   decided, abort otherwise. Only then is the committed offset read, with {@code requireStable}:
+ *   exact. Events at or below it are skipped, so a re-delivered range leaves one copy.</li>
+ *   <li><b>Failure.</b> Any failure inside a write abandons the producer (its transaction is aborted
+ *   by the next fencing) and is classified by {@link KafkaFailures}; a broker that cannot be reached
+ *   is CONNECTIVITY and the pipeline retries, which re-fences and re-reads. An uncertain outcome
+ *   (a commit that timed out) is therefore settled by the broker, never guessed.</li>
+ *   <li><b>{@link #committed} without writing</b> ({@code ferry status}) reads the offset with
+ *   {@code requireStable}, which waits while a transaction is pending; a transaction pending longer
+ *   than {@link #STABLE_WAIT} belongs to a Ferry that died, and the sink fences it to settle it.</li>
+ *   <li><b>Order.</b> Each record's key is its row's primary key, so all changes of a row go to one
+ *   partition in Log order (an idempotent producer keeps order across retries). A change of the key
+ *   itself is written as Debezium does: a delete of the old key (and its tombstone), then a create.
+ *   A truncate goes to every partition of the table's topic, with a null key.</li>
+ * </ul>
+ */
+final class KafkaSink implements Sink {
+    private static final Logger LOG = LoggerFactory.getLogger(KafkaSink.class);
+    /** Properties the sink sets itself. */
+    static final List<String> RESERVED_PROPERTIES = List.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG,
+            ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+            ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ProducerConfig.TRANSACTION_TIMEOUT_CONFIG,
+            ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
+    private static final Duration STABLE_WAIT = Duration.ofSeconds(5);
+    private static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(30);
+    private static final String METADATA_PREFIX = "ferry pipeline ";
+
+    /** The sink's configuration; see {@link KafkaSinkFactory} for each key. */
+    record Settings(String pipeline, String bootstrapServers, String topicPrefix, String transactionalId,
+                    String offsetsTopic, boolean tombstones, boolean createTopics, Optional<Integer> partitions,
+                    Optional<Short> replicationFactor, Map<String, String> topicConfig, Map<String, String> properties,
+                    int transactionTimeoutMs) {
+    }
+
+    private final Settings settings;
+    private final RecordEncoder encoder;
+    private final TopicPartition marker;
+    private final Set<String> knownTopics = new HashSet<>();
+    private final Map<TableId, String> topics = new HashMap<>();
+    private Admin admin;
+    /** Null until fenced, and again after a failure. */
+    private Producer<byte[], byte[]> producer;
+    /** The committed offset; exact while {@link #producer} is not null. -1 for none. */
+    private long committedOffset = -1;
+
+    KafkaSink(Settings settings, RecordEncoder encoder) {
+        this.settings = settings;
+        this.encoder = encoder;
+        this.marker = new TopicPartition(settings.offsetsTopic(), 0);
+    }
+
+    @Override
+    public List<Check> check() {
+        try {
+            String cluster = admin().describeCluster().clusterId().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            int brokers = admin().describeCluster().nodes().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).size();
+            return List.of(Check.ok("Kafka", "cluster " + cluster + " at " + settings.bootstrapServers() + ", "
+                    + brokers + " broker(s); topics " + settings.topicPrefix() + ".<schema>.<table>, transactional_id "
+                    + settings.transactionalId()));
+        } catch (Exception e) {
+            FerryException f = KafkaFailures.classify(e, "describing the cluster", settings.bootstrapServers(), null);
+            return List.of(Check.problem("Kafka", f.getMessage(), "Start the brokers or fix bootstrap_servers and properties."));
+        }
+    }
+
+    @Override
+    public Optional<Offset> committed() throws FerryException {
+        if (producer == null) {
+            try {
+                committedOffset = readCommitted(STABLE_WAIT);
+            } catch (FerryException e) {
+                // a transaction still pending: its producer died; fencing settles it, then the read is exact
+                LOG.info("Kafka sink {}: a transaction of an earlier run is still open; fencing it", settings.transactionalId());
+                fence();
+            }
+        }
+        return committedOffset < 0 ? Optional.empty() : Optional.of(Offset.of(committedOffset));
+    }
+
+    @Override
+    public void write(List<ChangeEvent> events, Offset last) throws FerryException {
+        if (producer == null) {
+            fence();
+        }
+        long first = last.value() - events.size() + 1;
+        if (first <= committedOffset) {
+            int skip = (int) Math.min(events.size(), committedOffset - first + 1);
+            events = events.subList(skip, events.size());
+            if (events.isEmpty() && last.value() <= committedOffset) {
+                return;
+            }
+        }
+        SendFailure failure = new SendFailure();
+        String doing = "writing offsets " + (last.value() - events.size() + 1) + ".." + last.value();
+        try {
+            producer.beginTransaction();
+            long now = System.currentTimeMillis();
+            for (ChangeEvent e : events) {
+                send(e, now, failure);
+            }
+            producer.sendOffsetsToTransaction(Map.of(marker, new OffsetAndMetadata(last.value(),
+                    METADATA_PREFIX + settings.pipeline())), new ConsumerGroupMetadata(settings.transactionalId()));
+            CrashPoints.reach("kafka.before-commit");
+            producer.commitTransaction();
+        } catch (FerryException e) {
+            abandonProducer(); // a topic could not be created: nothing of this batch is committed
+            throw e;
+        } catch (RuntimeException e) {
+            abandonProducer();
+            Throwable cause = failure.first != null ? failure.first : e;
+            throw KafkaFailures.classify(cause, doing, settings.bootstrapServers(), failure.table);
+        }
+        committedOffset = last.value();
+        LOG.debug("Kafka sink {}: committed {} events up to offset {}", settings.transactionalId(), events.size(), last);
+    }
+
+    private void send(ChangeEvent e, long now, SendFailure failure) throws FerryException {
+        String topic = topic(e.table());
+        ensureTopic(topic);
+        Callback callback = failure.callbackFor(e.table());
+        if (e.op() == Op.TRUNCATE) {
+            byte[] value = encoder.value(e, topic, now);
+            int partitions = producer.partitionsFor(topic).size();
+            for (int p = 0; p < partitions; p++) {
+                producer.send(new ProducerRecord<>(topic, p, null, value), callback);
+            }
+            return;
+        }
+        if (e.op() == Op.UPDATE && keyChanged(e)) {
+            send(new ChangeEvent(Op.DELETE, e.schema(), e.before(), null, Set.of(), e.position(), e.txId(),
+                    e.committedAt()), now, failure);
+            send(new ChangeEvent(Op.CREATE, e.schema(), null, e.after(), e.unchanged(), e.position(), e.txId(),
+                    e.committedAt()), now, failure);
+            return;
+        }
+        byte[] key = encoder.key(e, topic);
+        producer.send(new ProducerRecord<>(topic, key, encoder.value(e, topic, now)), callback);
+        if (e.op() == Op.DELETE && settings.tombstones() && key != null) {
+            producer.send(new ProducerRecord<>(topic, key, null), callback);
+        }
+    }
+
+    /** Whether an update changed the row's key: the old row is known and differs in a key column. */
+    private static boolean keyChanged(ChangeEvent e) {
+        if (e.before() == null || e.after() == null) {
+            return false;
+        }
+        TableSchema schema = e.schema();
+        for (int i : schema.keyIndexes()) {
+            if (!Objects.deepEquals(e.before().get(i), e.after().get(i))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code <prefix>.<schema>.<table>}. */
+    String topic(TableId table) {
+        return topics.computeIfAbsent(table, t -> settings.topicPrefix() + "." + t.schema() + "." + t.name());
+    }
+
+    private void ensureTopic(String topic) throws FerryException {
+        if (!settings.createTopics() || knownTopics.contains(topic)) {
+            return;
+        }
+        createTopic(new NewTopic(topic, settings.partitions(), settings.replicationFactor()).configs(settings.topicConfig()));
+        knownTopics.add(topic);
+    }
+
+    private void createTopic(NewTopic topic) throws FerryException {
+        try {
+            admin().createTopics(List.of(topic)).all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            LOG.info("Kafka sink {}: created topic {}", settings.transactionalId(), topic.name());
+        } catch (Exception e) {
+            if (KafkaFailures.unwrap(e) instanceof TopicExistsException) {
+                return;
+            }
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw KafkaFailures.classify(e, "creating topic " + topic.name(), settings.bootstrapServers(), null);
+        }
+    }
+
+    /**
+     * Makes the transactional producer and fences every earlier one of this sink, which settles
+     * their open transaction; then reads the committed offset, now exact.
+     */
+    private void fence() throws FerryException {
+        abandonProducer();
+        createTopic(new NewTopic(settings.offsetsTopic(), Optional.of(1), settings.replicationFactor())
+                .configs(Map.of("cleanup.policy", "compact")));
+        Producer<byte[], byte[]> p;
+        try {
+            p = new KafkaProducer<>(producerProperties(), new ByteArraySerializer(), new ByteArraySerializer());
+        } catch (RuntimeException e) {
+            throw KafkaFailures.classify(e, "creating the producer", settings.bootstrapServers(), null);
+        }
+        try {
+            p.initTransactions();
+        } catch (RuntimeException e) {
+            p.close(Duration.ZERO);
+            throw KafkaFailures.classify(e, "starting transactions (transactional_id " + settings.transactionalId() + ")",
+                    settings.bootstrapServers(), null);
+        }
+        producer = p;
+        try {
+            committedOffset = readCommitted(ADMIN_TIMEOUT);
+        } catch (FerryException e) {
+            abandonProducer();
+            throw e;
+        }
+        LOG.info("Kafka sink {}: transactions ready; committed offset {}", settings.transactionalId(),
+                committedOffset < 0 ? "none" : committedOffset);
+    }
+
+    /**
+     * The offset committed in the sink's group, waiting at most {@code wait} while a transaction
+     * that commits to it is pending. The Admin client leaves a partition out of its answer when the
+     * broker says its offset is unstable (UNSTABLE_OFFSET_COMMIT), and maps it to null when nothing
+     * was ever committed: only a present key is an answer.
+     */
+    private long readCommitted(Duration wait) throws FerryException {
+        String group = settings.transactionalId();
+        String doing = "reading the committed offset of group " + group;
+        long deadline = System.nanoTime() + wait.toNanos();
+        try {
+            while (true) {
+                Map<TopicPartition, OffsetAndMetadata> offsets = admin().listConsumerGroupOffsets(
+                        Map.of(group, new ListConsumerGroupOffsetsSpec().topicPartitions(List.of(marker))),
+                        new ListConsumerGroupOffsetsOptions().requireStable(true))
+                        .partitionsToOffsetAndMetadata(group).get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+                if (offsets.containsKey(marker)) {
+                    return offsetOf(offsets.get(marker));
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new FerryException(ErrorKind.CONNECTIVITY, "The committed offset of the Kafka sink "
+                            + group + " is still unstable after " + wait.toSeconds() + " s: a transaction that "
+                            + "commits it is open. It is retried; a transaction of a Ferry that died is aborted by "
+                            + "the broker after transaction_timeout_ms.");
+                }
+                Thread.sleep(100);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw KafkaFailures.classify(e, doing, settings.bootstrapServers(), null);
+        } catch (FerryException e) {
+            throw e;
+        } catch (Exception e) {
+            throw KafkaFailures.classify(e, doing, settings.bootstrapServers(), null);
+        }
+    }
+
+    private long offsetOf(OffsetAndMetadata committed) throws FerryException {
+        if (committed == null) {
+            return -1;
+        }
+        String owner = committed.metadata();
+        if (owner != null && owner.startsWith(METADATA_PREFIX)
+                && !owner.substring(METADATA_PREFIX.length()).equals(settings.pipeline())) {
+            throw FerryException.config("The Kafka consumer group " + settings.transactionalId() + " holds the "
+                    + "offset of pipeline " + owner.substring(METADATA_PREFIX.length()) + ", not " + settings.pipeline()
+                    + ". Give this sink its own transactional_id.");
+        }
+        return committed.offset();
+    }
+
+    private Map<String, Object> producerProperties() {
+        Map<String, Object> props = new HashMap<>();
+        props.put(ProducerConfig.CLIENT_ID_CONFIG, "ferry-" + settings.pipeline());
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 60_000);
+        for (Map.Entry<String, String> e : settings.properties().entrySet()) {
+            if (ProducerConfig.configNames().contains(e.getKey())) {
+                props.put(e.getKey(), e.getValue());
+            }
+        }
+        props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, settings.transactionalId());
+        props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, settings.transactionTimeoutMs());
+        return props;
+    }
+
+    private Admin admin() {
+        if (admin == null) {
+            Map<String, Object> props = new HashMap<>();
+            props.put(AdminClientConfig.CLIENT_ID_CONFIG, "ferry-" + settings.pipeline() + "-admin");
+            props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
+            props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) ADMIN_TIMEOUT.toMillis());
+            for (Map.Entry<String, String> e : settings.properties().entrySet()) {
+                if (AdminClientConfig.configNames().contains(e.getKey())) {
+                    props.put(e.getKey(), e.getValue());
+                }
+            }
+            props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+            admin = Admin.create(props);
+        }
+        return admin;
+    }
+
+    /** Drops the producer without committing: its open transaction is aborted when the next one fences it. */
+    private void abandonProducer() {
+        if (producer != null) {
+            try {
+                producer.close(Duration.ZERO);
+            } catch (RuntimeException e) {
+                LOG.debug("closing an abandoned producer", e);
+            }
+            producer = null;
+        }
+    }
+
+    @Override
+    public void close() {
+        if (producer != null) {
+            try {
+                producer.close(Duration.ofSeconds(5));
+            } catch (RuntimeException e) {
+                LOG.debug("closing the producer", e);
+            }
+            producer = null;
+        }
+        if (admin != null) {
+            admin.close(Duration.ofSeconds(5));
+            admin = null;
+        }
+    }
+
+    /** The first failed send of a transaction and its table: the cause a failed commit reports. */
+    private static final class SendFailure {
+        private volatile Exception first;
+        private volatile String table;
+
+        Callback callbackFor(TableId t) {
+            return (metadata, exception) -> {
+                if (exception != null && first == null) {
+                    first = exception;
+                    table = t.toString();
+                }
+            };
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package dev.ferry.sink.kafka;
+
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.config.Setting;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.EnvelopeWriter;
+import dev.ferry.sink.Sink;
+import dev.ferry.sink.SinkFactory;
+import dev.ferry.source.SourceInfo;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/** {@code type: kafka}: one topic per table, Debezium's envelope, exactly once through Kafka transactions. */
+public final class KafkaSinkFactory implements SinkFactory {
+    private static final Pattern TOPIC_NAME = Pattern.compile("[A-Za-z0-9._-]{1,249}");
+
+    static final Setting<String> BOOTSTRAP_SERVERS = Setting.string("bootstrap_servers",
+            "the Kafka brokers to connect to first, host:port separated by commas", "kafka1:9092,kafka2:9092").required();
+    static final Setting<String> TOPIC_PREFIX = Setting.string("topic_prefix",
+            "topics are named <topic_prefix>.<schema>.<table>; the default is the pipeline name", "shop");
+    static final Setting<String> FORMAT = Setting.oneOf("format",
+            "envelope: keys and values are the JSON of ARCHITECTURE.md's envelope (Debezium's with schemas.enable=false); "
+                    + "connect_json: each key and value is Kafka Connect JsonConverter's {\"schema\":...,\"payload\":...} form "
+                    + "(schemas.enable=true), with JSON columns as strings",
+            "envelope", "connect_json").withDefault("envelope");
+    static final Setting<Boolean> TOMBSTONES = Setting.bool("tombstones",
+            "after each delete, also write a record with the same key and a null value, so that log compaction "
+                    + "can drop the key (Debezium's tombstones.on.delete)").withDefault(true);
+    static final Setting<Boolean> CREATE_TOPICS = Setting.bool("create_topics",
+            "create each table's topic with the Admin client before its first record, with partitions, "
+                    + "replication_factor and topic_config; false leaves it to the broker's auto-creation or to you")
+            .withDefault(true);
+    static final Setting<Integer> PARTITIONS = Setting.integer("partitions",
+            "partitions of the topics Ferry creates; the default is the broker's num.partitions. Changes of one key "
+                    + "always go to one partition, in order", 1, 100_000);
+    static final Setting<Integer> REPLICATION_FACTOR = Setting.integer("replication_factor",
+            "replication factor of the topics Ferry creates; the default is the broker's default.replication.factor",
+            1, 32);
+    static final Setting<Map<String, String>> TOPIC_CONFIG = Setting.stringMap("topic_config",
+            "topic-level settings of the topics Ferry creates", "{cleanup.policy: compact, min.insync.replicas: 2}")
+            .withDefault(Map.of());
+    static final Setting<Map<String, String>> PROPERTIES = Setting.stringMap("properties",
+            "Kafka client properties passed through as they are, to the producer and the Admin client: TLS and "
+                    + "SASL (security.protocol, ssl.truststore.location, sasl.mechanism, sasl.jaas.config), compression.type, "
+                    + "linger.ms... Values may use ${env:NAME}; they are never logged. transactional.id, the serializers "
+                    + "and idempotence are Ferry's and cannot be set here",
+            "{security.protocol: SASL_SSL, sasl.mechanism: SCRAM-SHA-512, sasl.jaas.config: \"${env:KAFKA_JAAS}\"}")
+            .withDefault(Map.of());
+    static final Setting<String> TRANSACTIONAL_ID = Setting.string("transactional_id",
+            "the producer's transactional.id, also the consumer group that holds this sink's committed offset; "
+                    + "the default is ferry.<pipeline>.<topic_prefix>. Keep it stable: a restart with the same id fences "
+                    + "the previous producer. Two sinks must not share one", "ferry.shop.shop");
+    static final Setting<String> OFFSETS_TOPIC = Setting.string("offsets_topic",
+            "the one-partition topic whose committed offset in the transactional_id group is this sink's Log offset "
+                    + "(no record is ever written to it)", "_ferry_offsets").withDefault("_ferry_offsets");
+    static final Setting<Integer> TRANSACTION_TIMEOUT_MS = Setting.integer("transaction_timeout_ms",
+            "the producer's transaction.timeout.ms: the broker aborts a transaction left open this long by a Ferry "
+                    + "that died", 1000, 900_000).withDefault(60_000);
+
+    @Override
+    public String type() {
+        return "kafka";
+    }
+
+    @Override
+    public List<Setting<?>> settings() {
+        return List.of(BOOTSTRAP_SERVERS, TOPIC_PREFIX, FORMAT, TOMBSTONES, CREATE_TOPICS, PARTITIONS,
+                REPLICATION_FACTOR, TOPIC_CONFIG, PROPERTIES, TRANSACTIONAL_ID, OFFSETS_TOPIC, TRANSACTION_TIMEOUT_MS);
+    }
+
+    /** One commit is one Kafka transaction (two round trips to the coordinator): batch for 100 ms. */
+    @Override
+    public int defaultCommitIntervalMillis() {
+        return 100;
+    }
+
+    @Override
+    public Sink create(String pipelineName, ComponentConfig config, SourceInfo source) throws FerryException {
+        String prefix = config.find(TOPIC_PREFIX).orElse(pipelineName);
+        if (!TOPIC_NAME.matcher(prefix + ".x").matches()) {
+            throw FerryException.config(config.where(TOPIC_PREFIX.key()) + " must use only letters, digits, '.', '_' "
+                    + "and '-' (Kafka's topic name characters), got \"" + prefix + "\".");
+        }
+        String offsetsTopic = config.get(OFFSETS_TOPIC);
+        if (!TOPIC_NAME.matcher(offsetsTopic).matches()) {
+            throw FerryException.config(config.where(OFFSETS_TOPIC.key()) + " is not a valid Kafka topic name: \""
+                    + offsetsTopic + "\". Use letters, digits, '.', '_' and '-'.");
+        }
+        Map<String, String> properties = config.get(PROPERTIES);
+        for (String reserved : KafkaSink.RESERVED_PROPERTIES) {
+            if (properties.containsKey(reserved)) {
+                throw FerryException.config(config.where(PROPERTIES.key()) + " sets " + reserved + ", which the Kafka "
+                        + "sink sets itself for exactly-once delivery. Remove it"
+                        + (reserved.equals("transactional.id") ? " and use transactional_id: instead." : "."));
+            }
+        }
+        boolean connectJson = config.get(FORMAT).equals("connect_json");
+        EnvelopeWriter envelopes = new EnvelopeWriter(source);
+        RecordEncoder encoder = new RecordEncoder(connectJson ? envelopes.withJsonAsText() : envelopes, connectJson);
+        KafkaSink.Settings settings = new KafkaSink.Settings(pipelineName, config.get(BOOTSTRAP_SERVERS), prefix,
+                config.find(TRANSACTIONAL_ID).orElse("ferry." + pipelineName + "." + prefix), offsetsTopic,
+                config.get(TOMBSTONES), config.get(CREATE_TOPICS), config.find(PARTITIONS),
+                config.find(REPLICATION_FACTOR).map(Integer::shortValue), config.get(TOPIC_CONFIG), properties,
+                config.get(TRANSACTION_TIMEOUT_MS));
+        return new KafkaSink(settings, encoder);
+    }
+}

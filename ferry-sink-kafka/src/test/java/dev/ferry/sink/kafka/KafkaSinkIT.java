@@ -1,0 +1,212 @@
+package dev.ferry.sink.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.log.Offset;
+import dev.ferry.sink.Sink;
+import dev.ferry.testkit.TestingKafka;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The Kafka sink against a private broker: topics and keys, tombstones, one copy of a re-delivered
+ * range, the committed offset exact after a producer died mid-transaction, and a broker that goes
+ * away and comes back. Every read is a {@code read_committed} consumer's.
+ */
+class KafkaSinkIT {
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+    private static TestingKafka kafka;
+    private static int pipelines;
+
+    @BeforeAll
+    static void startKafka() {
+        kafka = TestingKafka.start();
+    }
+
+    @AfterAll
+    static void stopKafka() {
+        if (kafka != null) {
+            kafka.close();
+        }
+    }
+
+    /** A sink of a pipeline of its own (its own topics and transactional id). */
+    private static Sink sink(String pipeline, String extraYaml) throws FerryException {
+        String yaml = "type: kafka\nbootstrap_servers: " + kafka.bootstrapServers() + "\n"
+                + (extraYaml.contains("properties:") ? ""
+                : "properties: {max.block.ms: 5000, request.timeout.ms: 3000, delivery.timeout.ms: 8000}\n") + extraYaml;
+        return new KafkaSinkFactory().create(pipeline, ComponentConfig.ofYaml("sink", yaml), TestEvents.SOURCE);
+    }
+
+    private static String newPipeline() {
+        return "p" + (++pipelines);
+    }
+
+    @Test
+    void writesOneTopicPerTableKeyedByPrimaryKeyWithTombstonesAfterDeletes() throws Exception {
+        String p = newPipeline();
+        try (Sink sink = sink(p, "")) {
+            assertThat(sink.check()).allMatch(c -> c.status() == dev.ferry.source.Check.Status.OK);
+            assertThat(sink.committed()).isEmpty();
+            sink.write(List.of(TestEvents.insert(0, 1), TestEvents.insert(1, 2), TestEvents.update(2, 1),
+                    TestEvents.delete(3, 2), TestEvents.updateKey(4, 1, 10)), Offset.of(4));
+            assertThat(sink.committed()).contains(Offset.of(4));
+        }
+
+        List<ConsumerRecord<byte[], byte[]>> records = readCommitted(p + ".public.orders");
+        List<String> seen = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            String op = r.value() == null ? "tombstone" : MAPPER.readTree(r.value()).get("op").asText();
+            seen.add(new String(r.key()) + " " + op);
+        }
+        assertThat(seen).containsExactly("{\"id\":1} c", "{\"id\":2} c", "{\"id\":1} u", "{\"id\":2} d",
+                "{\"id\":2} tombstone", "{\"id\":1} d", "{\"id\":1} tombstone", "{\"id\":10} c");
+        JsonNode first = MAPPER.readTree(records.get(0).value());
+        assertThat(first.get("after").get("amount").asText()).isEqualTo("0.50");
+        assertThat(first.get("source").get("table").asText()).isEqualTo("orders");
+    }
+
+    @Test
+    void aRedeliveredRangeLeavesOneCopyAndAnEmptyWriteMovesTheOffset() throws Exception {
+        String p = newPipeline();
+        try (Sink sink = sink(p, "tombstones: false")) {
+            sink.write(events(0, 10), Offset.of(9));
+        }
+        try (Sink again = sink(p, "tombstones: false")) {
+            assertThat(again.committed()).contains(Offset.of(9));
+            again.write(events(5, 15), Offset.of(19)); // offsets 5..19, of which 5..9 are already there
+            again.write(List.of(), Offset.of(25));
+            assertThat(again.committed()).contains(Offset.of(25));
+        }
+        assertThat(lsns(readCommitted(p + ".public.orders"))).containsExactlyElementsOf(range(0, 20));
+    }
+
+    @Test
+    void committedIsExactAfterAProducerDiedInsideATransaction() throws Exception {
+        String p = newPipeline();
+        try (Sink sink = sink(p, "")) {
+            sink.write(events(0, 5), Offset.of(4));
+        }
+        // a Ferry killed between its sends and its commit: the same transactional.id, a transaction left open
+        KafkaProducer<byte[], byte[]> zombie = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG, "ferry." + p + "." + p),
+                new ByteArraySerializer(), new ByteArraySerializer());
+        zombie.initTransactions();
+        zombie.beginTransaction();
+        zombie.send(new ProducerRecord<>(p + ".public.orders", "{\"id\":99}".getBytes(), "{\"op\":\"c\"}".getBytes())).get();
+        zombie.sendOffsetsToTransaction(Map.of(new TopicPartition("_ferry_offsets", 0), new OffsetAndMetadata(99)),
+                new ConsumerGroupMetadata("ferry." + p + "." + p));
+        zombie.flush();
+
+        try (Sink restarted = sink(p, "")) {
+            assertThat(restarted.committed()).contains(Offset.of(4));
+            restarted.write(events(5, 5), Offset.of(9));
+            assertThat(restarted.committed()).contains(Offset.of(9));
+        } finally {
+            zombie.close(Duration.ZERO);
+        }
+        assertThat(lsns(readCommitted(p + ".public.orders"))).containsExactlyElementsOf(range(0, 10));
+    }
+
+    @Test
+    void aBrokerThatIsDownIsConnectivityAndTheRetryAfterItsRestartWritesOnce() throws Exception {
+        String p = newPipeline();
+        try (Sink sink = sink(p, "")) {
+            sink.write(events(0, 5), Offset.of(4));
+            kafka.stop();
+            try {
+                FerryException e = catchThrowableOfType(FerryException.class, () -> sink.write(events(5, 5), Offset.of(9)));
+                assertThat(e).isNotNull();
+                assertThat(e.kind()).isEqualTo(ErrorKind.CONNECTIVITY);
+                assertThat(e.getMessage()).contains(kafka.bootstrapServers());
+            } finally {
+                kafka.resume();
+            }
+            sink.write(events(5, 5), Offset.of(9)); // the pipeline's retry of the same batch
+            sink.write(events(8, 4), Offset.of(11));
+            assertThat(sink.committed()).contains(Offset.of(11));
+        }
+        assertThat(lsns(readCommitted(p + ".public.orders"))).containsExactlyElementsOf(range(0, 12));
+    }
+
+    @Test
+    void reservedAndMalformedSettingsAreConfigErrors() {
+        FerryException reserved = catchThrowableOfType(FerryException.class,
+                () -> sink(newPipeline(), "properties: {transactional.id: x}").close());
+        assertThat(reserved.kind()).isEqualTo(ErrorKind.CONFIG);
+        assertThat(reserved.getMessage()).contains("transactional.id").contains("transactional_id");
+        FerryException prefix = catchThrowableOfType(FerryException.class,
+                () -> sink(newPipeline(), "topic_prefix: 'a b'").close());
+        assertThat(prefix.kind()).isEqualTo(ErrorKind.CONFIG);
+    }
+
+    /** Inserts at offsets {@code first..first+count-1}, each its own row keyed by the offset. */
+    private static List<ChangeEvent> events(long first, int count) {
+        List<ChangeEvent> out = new ArrayList<>();
+        for (long o = first; o < first + count; o++) {
+            out.add(TestEvents.insert(o, o));
+        }
+        return out;
+    }
+
+    private static List<Long> range(long from, long to) {
+        List<Long> out = new ArrayList<>();
+        for (long i = from; i < to; i++) {
+            out.add(i);
+        }
+        return out;
+    }
+
+    private static List<Long> lsns(List<ConsumerRecord<byte[], byte[]>> records) throws Exception {
+        List<Long> out = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            out.add(MAPPER.readTree(r.value()).get("source").get("lsn").asLong());
+        }
+        return out;
+    }
+
+    /** Every record of a one-partition topic that a read_committed consumer sees, in order. */
+    static List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            TopicPartition tp = new TopicPartition(topic, 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (consumer.position(tp) < end && System.nanoTime() < deadline) {
+                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+            }
+            return out;
+        }
+    }
+
+}
