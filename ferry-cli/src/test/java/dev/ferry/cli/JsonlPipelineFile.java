@@ -28,6 +28,17 @@ final class JsonlPipelineFile {
         write(dir, pg, db, user, java.util.List.of("sink:", "  type: jsonl", "  path: out"));
     }
 
+    /**
+     * Writes {@code dir/pipeline.yaml} for pipeline {@code db} reading database {@code db} as
+     * {@code user} (password from $PW) into the sink whose lines (indented under {@code sink:}) are given.
+     */
+    static void writeWithSink(Path dir, TestingPostgres pg, String db, String user, String... sinkLines)
+            throws IOException {
+        java.util.List<String> sink = new java.util.ArrayList<>(java.util.List.of("sink:"));
+        sink.addAll(java.util.List.of(sinkLines));
+        write(dir, pg, db, user, sink);
+    }
+
     /** The same source section (password from $PW) with other sink lines. */
     static void write(Path dir, TestingPostgres pg, String db, String user, java.util.List<String> sink) throws IOException {
         java.util.List<String> lines = new java.util.ArrayList<>(java.util.List.of(

@@ -21,6 +21,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,6 +129,39 @@ public final class TestingKafka implements AutoCloseable {
     /** The broker's TCP port. */
     public int port() {
         return port;
+    }
+
+    /**
+     * Every record of a topic that a {@code read_committed} consumer sees, partition by partition
+     * (in each partition in order), up to the end the topic has when the call starts; empty for a
+     * topic that does not exist.
+     */
+    public List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5000), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
+            List<PartitionInfo> partitions = consumer.listTopics(Duration.ofSeconds(30)).get(topic);
+            if (partitions == null) {
+                return out;
+            }
+            for (PartitionInfo info : partitions.stream().sorted(Comparator.comparingInt(PartitionInfo::partition)).toList()) {
+                TopicPartition tp = new TopicPartition(topic, info.partition());
+                consumer.assign(List.of(tp));
+                consumer.seekToBeginning(List.of(tp));
+                long end = consumer.endOffsets(List.of(tp)).get(tp);
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (consumer.position(tp) < end) {
+                    if (System.nanoTime() > deadline) {
+                        throw new IllegalStateException("reading " + tp + " did not reach offset " + end + " within 60 s");
+                    }
+                    consumer.poll(Duration.ofMillis(200)).forEach(out::add);
+                }
+            }
+            return out;
+        }
     }
 
     /** Whether the broker process runs. */

@@ -11,26 +11,21 @@ import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
-import dev.ferry.testkit.TestingKafka;
+import dev.ferry.testkit.PrivateKafka;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * The Kafka sink against a private broker: topics and keys, tombstones, one copy of a re-delivered
@@ -39,24 +34,13 @@ import org.junit.jupiter.api.Test;
  */
 class KafkaSinkIT {
     private static final ObjectMapper MAPPER = new ObjectMapper();
-    private static TestingKafka kafka;
+    @RegisterExtension
+    static final PrivateKafka KAFKA = new PrivateKafka();
     private static int pipelines;
-
-    @BeforeAll
-    static void startKafka() {
-        kafka = TestingKafka.start();
-    }
-
-    @AfterAll
-    static void stopKafka() {
-        if (kafka != null) {
-            kafka.close();
-        }
-    }
 
     /** A sink of a pipeline of its own (its own topics and transactional id). */
     private static Sink sink(String pipeline, String extraYaml) throws FerryException {
-        String yaml = "type: kafka\nbootstrap_servers: " + kafka.bootstrapServers() + "\n"
+        String yaml = "type: kafka\nbootstrap_servers: " + KAFKA.broker().bootstrapServers() + "\n"
                 + (extraYaml.contains("properties:") ? ""
                 : "properties: {max.block.ms: 5000, request.timeout.ms: 3000, delivery.timeout.ms: 8000}\n") + extraYaml;
         return new KafkaSinkFactory().create(pipeline, ComponentConfig.ofYaml("sink", yaml), TestEvents.SOURCE);
@@ -113,7 +97,7 @@ class KafkaSinkIT {
         }
         // a Ferry killed between its sends and its commit: the same transactional.id, a transaction left open
         KafkaProducer<byte[], byte[]> zombie = new KafkaProducer<>(Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers(),
                 ProducerConfig.TRANSACTIONAL_ID_CONFIG, "ferry." + p + "." + p),
                 new ByteArraySerializer(), new ByteArraySerializer());
         zombie.initTransactions();
@@ -138,14 +122,14 @@ class KafkaSinkIT {
         String p = newPipeline();
         try (Sink sink = sink(p, "")) {
             sink.write(events(0, 5), Offset.of(4));
-            kafka.stop();
+            KAFKA.broker().stop();
             try {
                 FerryException e = catchThrowableOfType(FerryException.class, () -> sink.write(events(5, 5), Offset.of(9)));
                 assertThat(e).isNotNull();
                 assertThat(e.kind()).isEqualTo(ErrorKind.CONNECTIVITY);
-                assertThat(e.getMessage()).contains(kafka.bootstrapServers());
+                assertThat(e.getMessage()).contains(KAFKA.broker().bootstrapServers());
             } finally {
-                kafka.resume();
+                KAFKA.broker().resume();
             }
             sink.write(events(5, 5), Offset.of(9)); // the pipeline's retry of the same batch
             sink.write(events(8, 4), Offset.of(11));
@@ -190,23 +174,8 @@ class KafkaSinkIT {
         return out;
     }
 
-    /** Every record of a one-partition topic that a read_committed consumer sees, in order. */
-    static List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
-        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers(),
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-            TopicPartition tp = new TopicPartition(topic, 0);
-            consumer.assign(List.of(tp));
-            consumer.seekToBeginning(List.of(tp));
-            long end = consumer.endOffsets(List.of(tp)).get(tp);
-            List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (consumer.position(tp) < end && System.nanoTime() < deadline) {
-                consumer.poll(Duration.ofMillis(200)).forEach(out::add);
-            }
-            return out;
-        }
+    private static List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
+        return KAFKA.broker().readCommitted(topic);
     }
 
 }

@@ -34,6 +34,21 @@ class RecordEncoderTest {
     }
 
     @Test
+    void envelopeParsesWithKafkaConnectsJsonConverterWithoutSchemas() {
+        RecordEncoder encoder = new RecordEncoder(new EnvelopeWriter(TestEvents.SOURCE), false);
+        JsonConverter values = new JsonConverter();
+        values.configure(Map.of("schemas.enable", "false"), false);
+
+        Object value = values.toConnectData(TOPIC, encoder.value(TestEvents.update(6, 3), TOPIC, 1000)).value();
+
+        assertThat(value).isInstanceOf(Map.class);
+        Map<?, ?> after = (Map<?, ?>) ((Map<?, ?>) value).get("after");
+        assertThat(after.get("id")).isEqualTo(3L);
+        assertThat(after.get("amount")).isEqualTo("6.50");
+        assertThat(((Map<?, ?>) value).get("op")).isEqualTo("u");
+    }
+
+    @Test
     void deleteIsKeyedByTheOldRow() {
         RecordEncoder encoder = new RecordEncoder(new EnvelopeWriter(TestEvents.SOURCE), false);
         assertThat(new String(encoder.key(TestEvents.delete(9, 3), TOPIC))).isEqualTo("{\"id\":3}");
