@@ -2,10 +2,10 @@ package dev.ferry.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ferry.testkit.PrivateKafka;
 import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ReplayVerifier;
 import dev.ferry.testkit.ShopWorkload;
-import dev.ferry.testkit.PrivateKafka;
 import dev.ferry.testkit.TestingPostgres;
 import java.io.BufferedWriter;
 import java.io.IOException;
@@ -13,13 +13,19 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -44,6 +50,8 @@ class KafkaCrashRecoveryIT extends PrivatePostgresTest {
 
     @TempDir
     Path dir;
+    /** Events of the topics that are not snapshot reads, counted by {@link #dumpTopics}. */
+    private long streamed;
 
     @Test
     void survivesSigkillsAndABrokerRestartWithoutLosingOrDuplicatingAChange() throws Exception {
@@ -86,14 +94,21 @@ class KafkaCrashRecoveryIT extends PrivatePostgresTest {
         first.kill();
         kills++;
         boolean brokerRestarted = false;
+        boolean snapshotDelivered = false;
         while (changes.get() < minChanges || kills < minKills || !brokerRestarted) {
             FerryProcess p = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml");
-            Thread.sleep(2000 + random.nextInt(4000));
+            if (!snapshotDelivered) {
+                // the snapshot (11,050 rows and what the workload added before it) must get through once,
+                // so that the kills that follow land in streaming and not in snapshots taken again
+                awaitCommittedOffset("ferry." + db + "." + db, 11_050, p);
+                snapshotDelivered = true;
+            }
+            Thread.sleep(1500 + random.nextInt(3000));
             if (!brokerRestarted && kills >= minKills / 2) {
                 // the broker goes away under a running Ferry, which retries until it is back
                 KAFKA.broker().restart();
                 brokerRestarted = true;
-                Thread.sleep(3000);
+                Thread.sleep(1000);
             }
             assertThat(p.isAlive()).as("ferry died on its own: " + p.stderr()).isTrue();
             p.kill();
@@ -107,12 +122,13 @@ class KafkaCrashRecoveryIT extends PrivatePostgresTest {
         FerryProcess finish = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml", "--once");
         assertThat(finish.waitFor()).as(finish.stderr()).isEqualTo(0);
         Path replay = dumpTopics(db);
+        assertThat(streamed).as("changes delivered by streaming, across the kills").isGreaterThanOrEqualTo(minChanges / 2);
         ReplayVerifier.Result result;
         try (Connection c = pg.connect(db)) {
             result = ReplayVerifier.verify(replay, c, TABLES);
         }
         System.out.println("KafkaCrashRecoveryIT: " + kills + " kills, a broker restart, " + changes.get()
-                + " workload changes; replay: " + result);
+                + " workload changes, " + streamed + " of them streamed; replay: " + result);
         assertThat(result.problems()).isEmpty();
         assertThat(result.events()).isGreaterThanOrEqualTo(minChanges);
 
@@ -145,13 +161,33 @@ class KafkaCrashRecoveryIT extends PrivatePostgresTest {
             try (BufferedWriter out = Files.newBufferedWriter(folder.resolve("00000000000000000000.jsonl"))) {
                 for (ConsumerRecord<byte[], byte[]> r : KAFKA.broker().readCommitted(prefix + "." + table)) {
                     if (r.value() != null) {
-                        out.write(new String(r.value(), StandardCharsets.UTF_8));
+                        String envelope = new String(r.value(), StandardCharsets.UTF_8);
+                        streamed += envelope.startsWith("{\"op\":\"r\"") ? 0 : 1;
+                        out.write(envelope);
                         out.write('\n');
                     }
                 }
             }
         }
         return root;
+    }
+
+    /** Waits until the sink's group has committed at least {@code offset}: its transactions are getting through. */
+    private static void awaitCommittedOffset(String group, long offset, FerryProcess ferry) throws Exception {
+        TopicPartition marker = new TopicPartition("_ferry_offsets", 0);
+        long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers()))) {
+            while (true) {
+                OffsetAndMetadata committed = admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata()
+                        .get(30, TimeUnit.SECONDS).get(marker);
+                if (committed != null && committed.offset() >= offset) {
+                    return;
+                }
+                assertThat(ferry.isAlive()).as("ferry died on its own: " + ferry.stderr()).isTrue();
+                assertThat(System.nanoTime()).as("the snapshot was not delivered within 180 s").isLessThan(deadline);
+                Thread.sleep(500);
+            }
+        }
     }
 
     private long countRecords(String prefix) {

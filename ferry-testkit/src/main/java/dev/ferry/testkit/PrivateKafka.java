@@ -1,12 +1,13 @@
 package dev.ferry.testkit;
 
-import org.junit.jupiter.api.extension.AfterAllCallback;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * A private Kafka broker ({@link TestingKafka}) for one integration test class: started before its
- * first test, closed after its last. Register it as a static field:
+ * A private Kafka broker ({@link TestingKafka}) for integration tests: started before the first
+ * test class that registers it, shared by the classes that run after it in the same JVM (a broker
+ * takes seconds to start), and closed when the test run ends. Tests keep apart by their own topic
+ * names and transactional ids. Register it as a static field:
  *
  * <pre>{@code
  * @RegisterExtension
@@ -14,10 +15,12 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * ... KAFKA.broker().bootstrapServers() ...
  * }</pre>
  */
-public final class PrivateKafka implements BeforeAllCallback, AfterAllCallback {
+public final class PrivateKafka implements BeforeAllCallback {
+    private static final ExtensionContext.Namespace NAMESPACE = ExtensionContext.Namespace.create(PrivateKafka.class);
+
     private TestingKafka broker;
 
-    /** The running broker of the test class. */
+    /** The running broker. */
     public TestingKafka broker() {
         if (broker == null) {
             throw new IllegalStateException("the private Kafka broker runs only while its test class runs");
@@ -27,14 +30,16 @@ public final class PrivateKafka implements BeforeAllCallback, AfterAllCallback {
 
     @Override
     public void beforeAll(ExtensionContext context) {
-        broker = TestingKafka.start();
+        broker = context.getRoot().getStore(NAMESPACE)
+                .getOrComputeIfAbsent("broker", key -> new Shared(TestingKafka.start()), Shared.class).broker();
+        broker.resume(); // a test class before may have left it stopped
     }
 
-    @Override
-    public void afterAll(ExtensionContext context) {
-        if (broker != null) {
+    /** The broker of the whole run, closed by JUnit when the run ends. */
+    private record Shared(TestingKafka broker) implements AutoCloseable {
+        @Override
+        public void close() {
             broker.close();
-            broker = null;
         }
     }
 }

@@ -56,7 +56,11 @@ public final class TestingKafka implements AutoCloseable {
     private static final Set<TestingKafka> RUNNING = ConcurrentHashMap.newKeySet();
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(TestingKafka::kill), "ferry-kafka-reaper"));
+        // brokers a test forgot to close: killed, their folders deleted, when the JVM exits
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> RUNNING.forEach(k -> {
+            k.kill();
+            k.deleteFolder();
+        }), "ferry-kafka-reaper"));
     }
 
     private final Path baseDir;
@@ -229,6 +233,10 @@ public final class TestingKafka implements AutoCloseable {
     @Override
     public synchronized void close() {
         stop();
+        deleteFolder();
+    }
+
+    private void deleteFolder() {
         try (Stream<Path> walk = Files.walk(baseDir)) {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);

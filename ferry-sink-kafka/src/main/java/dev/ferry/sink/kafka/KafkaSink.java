@@ -12,7 +12,6 @@ import dev.ferry.sink.Sink;
 import dev.ferry.source.Check;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -23,7 +22,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions;
 import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Callback;
@@ -32,7 +30,6 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,8 +54,9 @@ import org.slf4j.LoggerFactory;
  *   decided, abort otherwise. Only then is the committed offset read, with {@code requireStable}:
  *   exact. Events at or below it are skipped, so a re-delivered range leaves one copy.</li>
  *   <li><b>Failure.</b> Any failure inside a write abandons the producer (its transaction is aborted
- *   by the next fencing) and is classified by {@link KafkaFailures}; a broker that cannot be reached
- *   is CONNECTIVITY and the pipeline retries, which re-fences and re-reads. An uncertain outcome
+ *   by the next fencing, or at once when the broker refused a record) and is classified by
+ *   {@link KafkaFailures}; a broker that cannot be reached is CONNECTIVITY and the pipeline
+ *   retries, which re-fences and re-reads. An uncertain outcome
  *   (a commit that timed out) is therefore settled by the broker, never guessed.</li>
  *   <li><b>{@link #committed} without writing</b> ({@code ferry status}) reads the offset with
  *   {@code requireStable}, which waits while a transaction is pending; a transaction pending longer
@@ -90,8 +88,7 @@ final class KafkaSink implements Sink {
     private final Settings settings;
     private final RecordEncoder encoder;
     private final TopicPartition marker;
-    private final Set<String> knownTopics = new HashSet<>();
-    private final Map<TableId, String> topics = new HashMap<>();
+    private final Topics topics;
     private Admin admin;
     /** Null until fenced, and again after a failure. */
     private Producer<byte[], byte[]> producer;
@@ -102,6 +99,7 @@ final class KafkaSink implements Sink {
         this.settings = settings;
         this.encoder = encoder;
         this.marker = new TopicPartition(settings.offsetsTopic(), 0);
+        this.topics = new Topics(settings, this::admin, ADMIN_TIMEOUT);
     }
 
     @Override
@@ -121,9 +119,10 @@ final class KafkaSink implements Sink {
     @Override
     public Optional<Offset> committed() throws FerryException {
         if (producer == null) {
-            try {
-                committedOffset = readCommitted(STABLE_WAIT);
-            } catch (FerryException e) {
+            Long stable = readCommitted(STABLE_WAIT);
+            if (stable != null) {
+                committedOffset = stable;
+            } else {
                 // a transaction still pending: its producer died; fencing settles it, then the read is exact
                 LOG.info("Kafka sink {}: a transaction of an earlier run is still open; fencing it", settings.transactionalId());
                 fence();
@@ -161,17 +160,27 @@ final class KafkaSink implements Sink {
             abandonProducer(); // a topic could not be created: nothing of this batch is committed
             throw e;
         } catch (RuntimeException e) {
-            abandonProducer();
             Throwable cause = failure.first != null ? failure.first : e;
-            throw KafkaFailures.classify(cause, doing, settings.bootstrapServers(), failure.table);
+            FerryException classified = KafkaFailures.classify(cause, doing, settings.bootstrapServers(), failure.table);
+            if (classified.kind() == ErrorKind.DATA) {
+                // the broker is there: abort now, so that read_committed consumers are not held back
+                // until the next write fences the transaction
+                try {
+                    producer.abortTransaction();
+                } catch (RuntimeException abortFailed) {
+                    LOG.debug("aborting after a record was refused", abortFailed);
+                }
+            }
+            abandonProducer();
+            throw classified;
         }
         committedOffset = last.value();
         LOG.debug("Kafka sink {}: committed {} events up to offset {}", settings.transactionalId(), events.size(), last);
     }
 
     private void send(ChangeEvent e, long now, SendFailure failure) throws FerryException {
-        String topic = topic(e.table());
-        ensureTopic(topic);
+        String topic = topics.of(e.table());
+        topics.ensure(topic);
         Callback callback = failure.callbackFor(e.table());
         if (e.op() == Op.TRUNCATE) {
             byte[] value = encoder.value(e, topic, now);
@@ -209,42 +218,13 @@ final class KafkaSink implements Sink {
         return false;
     }
 
-    /** {@code <prefix>.<schema>.<table>}. */
-    String topic(TableId table) {
-        return topics.computeIfAbsent(table, t -> settings.topicPrefix() + "." + t.schema() + "." + t.name());
-    }
-
-    private void ensureTopic(String topic) throws FerryException {
-        if (!settings.createTopics() || knownTopics.contains(topic)) {
-            return;
-        }
-        createTopic(new NewTopic(topic, settings.partitions(), settings.replicationFactor()).configs(settings.topicConfig()));
-        knownTopics.add(topic);
-    }
-
-    private void createTopic(NewTopic topic) throws FerryException {
-        try {
-            admin().createTopics(List.of(topic)).all().get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            LOG.info("Kafka sink {}: created topic {}", settings.transactionalId(), topic.name());
-        } catch (Exception e) {
-            if (KafkaFailures.unwrap(e) instanceof TopicExistsException) {
-                return;
-            }
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
-            throw KafkaFailures.classify(e, "creating topic " + topic.name(), settings.bootstrapServers(), null);
-        }
-    }
-
     /**
      * Makes the transactional producer and fences every earlier one of this sink, which settles
      * their open transaction; then reads the committed offset, now exact.
      */
     private void fence() throws FerryException {
         abandonProducer();
-        createTopic(new NewTopic(settings.offsetsTopic(), Optional.of(1), settings.replicationFactor())
-                .configs(Map.of("cleanup.policy", "compact")));
+        topics.ensureOffsetsTopic();
         Producer<byte[], byte[]> p;
         try {
             p = new KafkaProducer<>(producerProperties(), new ByteArraySerializer(), new ByteArraySerializer());
@@ -259,12 +239,20 @@ final class KafkaSink implements Sink {
                     settings.bootstrapServers(), null);
         }
         producer = p;
+        Long stable;
         try {
-            committedOffset = readCommitted(ADMIN_TIMEOUT);
+            stable = readCommitted(ADMIN_TIMEOUT);
         } catch (FerryException e) {
             abandonProducer();
             throw e;
         }
+        if (stable == null) {
+            abandonProducer();
+            throw new FerryException(ErrorKind.CONNECTIVITY, "The committed offset of the Kafka sink "
+                    + settings.transactionalId() + " is still unstable " + ADMIN_TIMEOUT.toSeconds() + " s after "
+                    + "fencing: a transaction that commits it is still open. It is retried.");
+        }
+        committedOffset = stable;
         LOG.info("Kafka sink {}: transactions ready; committed offset {}", settings.transactionalId(),
                 committedOffset < 0 ? "none" : committedOffset);
     }
@@ -274,8 +262,10 @@ final class KafkaSink implements Sink {
      * that commits to it is pending. The Admin client leaves a partition out of its answer when the
      * broker says its offset is unstable (UNSTABLE_OFFSET_COMMIT), and maps it to null when nothing
      * was ever committed: only a present key is an answer.
+     *
+     * @return the offset, -1 for none, or null when it is still unstable after {@code wait}
      */
-    private long readCommitted(Duration wait) throws FerryException {
+    private Long readCommitted(Duration wait) throws FerryException {
         String group = settings.transactionalId();
         String doing = "reading the committed offset of group " + group;
         long deadline = System.nanoTime() + wait.toNanos();
@@ -289,10 +279,7 @@ final class KafkaSink implements Sink {
                     return offsetOf(offsets.get(marker));
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new FerryException(ErrorKind.CONNECTIVITY, "The committed offset of the Kafka sink "
-                            + group + " is still unstable after " + wait.toSeconds() + " s: a transaction that "
-                            + "commits it is open. It is retried; a transaction of a Ferry that died is aborted by "
-                            + "the broker after transaction_timeout_ms.");
+                    return null;
                 }
                 Thread.sleep(100);
             }

@@ -16,14 +16,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -118,11 +118,11 @@ class KafkaSinkIT {
     }
 
     @Test
-    void aBrokerThatIsDownIsConnectivityAndTheRetryAfterItsRestartWritesOnce() throws Exception {
+    void aBrokerKilledUnderAWriteIsConnectivityAndTheRetryAfterItsRestartWritesOnce() throws Exception {
         String p = newPipeline();
         try (Sink sink = sink(p, "")) {
             sink.write(events(0, 5), Offset.of(4));
-            KAFKA.broker().stop();
+            KAFKA.broker().kill(); // SIGKILL: a broker that dies, not one that shuts down
             try {
                 FerryException e = catchThrowableOfType(FerryException.class, () -> sink.write(events(5, 5), Offset.of(9)));
                 assertThat(e).isNotNull();
@@ -136,6 +136,27 @@ class KafkaSinkIT {
             assertThat(sink.committed()).contains(Offset.of(11));
         }
         assertThat(lsns(readCommitted(p + ".public.orders"))).containsExactlyElementsOf(range(0, 12));
+    }
+
+    @Test
+    void aRecordTheBrokerCanNeverTakeIsDataNamingTheTableAndItsBatchLeavesNothing() throws Exception {
+        String p = newPipeline();
+        try (Sink sink = sink(p, "properties: {max.request.size: 2000, max.block.ms: 5000}")) {
+            sink.write(events(0, 2), Offset.of(1));
+            ChangeEvent big = new ChangeEvent(dev.ferry.event.Op.CREATE, TestEvents.ORDERS, null,
+                    dev.ferry.event.Row.wrap(2L, "1.00", "{\"pad\": \"" + "x".repeat(5000) + "\"}", null, null, null),
+                    java.util.Set.of(), new TestEvents.Counter(2), 7, java.time.Instant.EPOCH);
+            FerryException e = catchThrowableOfType(FerryException.class,
+                    () -> sink.write(List.of(TestEvents.insert(2, 2), big), Offset.of(3)));
+            assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
+            assertThat(e.getMessage()).contains("public.orders").contains("max.request.size");
+            assertThat(sink.committed()).contains(Offset.of(1));
+            // the pipeline isolates the record: the rest of the batch goes on its own
+            sink.write(List.of(TestEvents.insert(2, 2)), Offset.of(2));
+            sink.write(List.of(), Offset.of(3));
+            assertThat(sink.committed()).contains(Offset.of(3));
+        }
+        assertThat(lsns(readCommitted(p + ".public.orders"))).containsExactly(0L, 1L, 2L);
     }
 
     @Test

@@ -10,8 +10,8 @@ import dev.ferry.event.TableSchema;
 import dev.ferry.source.Position;
 import dev.ferry.source.SourceInfo;
 import java.time.Instant;
-import java.util.Map;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /** Events of one small table for the Kafka sink's tests: the Log offset is in the position and the row. */
