@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Kafka Connect's own {@link JsonConverter} (schemas enabled) parses every key and value, and
  * Debezium's own {@link ExtractNewRecordState} transform (from Maven Central's
  * {@code io.debezium:debezium-connect-plugins}) unwraps each envelope into the row; applied by key
- * (a delete rewritten by the transform removes the key), the rows equal the source tables.
+ * (a delete rewritten by the transform removes the key), the rows equal the source tables. Then
+ * {@code ferry check} and {@code ferry status} report the sink from the broker.
  */
 class KafkaDebeziumConsumersIT extends PrivatePostgresTest {
     private static final List<String> TABLES = List.of("public.customers", "public.products", "public.transactions");
@@ -108,6 +109,14 @@ class KafkaDebeziumConsumersIT extends PrivatePostgresTest {
         System.out.println("KafkaDebeziumConsumersIT: " + result + ", " + deletes + " deletes unwrapped");
         assertThat(result.problems()).isEmpty();
         assertThat(deletes).isPositive();
+
+        // check and status speak to the broker too; status reads the offset the sink committed in Kafka
+        FerryProcess check = FerryProcess.start(dir, env, "check", "-c", "pipeline.yaml");
+        assertThat(check.waitFor()).as(check.stderr()).isEqualTo(0);
+        assertThat(check.stdout()).contains("sink kafka: Kafka").contains(KAFKA.broker().bootstrapServers());
+        FerryProcess status = FerryProcess.start(dir, env, "status", "-c", "pipeline.yaml");
+        assertThat(status.waitFor()).as(status.stderr()).isEqualTo(0);
+        assertThat(status.stdout()).contains("sink kafka").contains("behind the Log               0 events");
     }
 
     /** The row as JSON, JSON columns ({@code io.debezium.data.Json}, text) as the JSON they hold. */
