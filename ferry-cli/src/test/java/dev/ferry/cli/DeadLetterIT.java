@@ -95,6 +95,14 @@ class DeadLetterIT extends PrivatePostgresTest {
                 .contains("1 event(s) deleted");
         assertThat(run(env, 0, "dlq", "list", "-c", "pipeline.yaml").stdout()).contains("is empty");
         assertThat(run(env, 2, "dlq", "show", "-c", "pipeline.yaml", spam).stderr()).contains("has no entry " + spam);
+
+        // the password (of source and warehouse) is in no file: dead-letter entries, the Log, the output
+        try (java.util.stream.Stream<Path> files = Files.walk(dir)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                assertThat(new String(Files.readAllBytes(f), java.nio.charset.StandardCharsets.ISO_8859_1))
+                        .as(f.toString()).doesNotContain(pg.password());
+            }
+        }
     }
 
     private FerryProcess run(Map<String, String> env, int exit, String... args) throws Exception {
