@@ -32,7 +32,7 @@ final class Processes {
         }
     }
 
-    private static boolean isRoot() {
+    static boolean isRoot() {
         try {
             return "0".equals(output(List.of("id", "-u")).strip());
         } catch (RuntimeException e) {

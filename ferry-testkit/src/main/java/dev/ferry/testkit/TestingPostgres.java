@@ -433,7 +433,7 @@ public final class TestingPostgres implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
+    static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
             return socket.getLocalPort();
         }
@@ -509,7 +509,7 @@ public final class TestingPostgres implements AutoCloseable {
         }
     }
 
-    private static String randomPassword() {
+    static String randomPassword() {
         String alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
         SecureRandom random = new SecureRandom();
         StringBuilder sb = new StringBuilder(24);
