@@ -72,7 +72,8 @@ public final class ReplayVerifier {
             throws SQLException, IOException {
         List<String> problems = new ArrayList<>();
         Set<String> positions = new HashSet<>();
-        Map<Long, BitSet> txIndexes = new HashMap<>();
+        Map<String, BitSet> txIndexes = new HashMap<>();
+        boolean mysql = isMySql(db);
         BitSet snapshotIndexes = new BitSet();
         long events = 0;
         long rows = 0;
@@ -80,7 +81,7 @@ public final class ReplayVerifier {
             String[] parts = table.split("\\.", 2);
             Map<String, String> oldNames = renamed.getOrDefault(table, Map.of());
             List<ColumnInfo> columns = columns(db, parts[0], parts[1]);
-            List<String> key = primaryKey(db, parts[0], parts[1]);
+            List<String> key = primaryKey(db, mysql, parts[0], parts[1]);
             Map<List<Object>, JsonNode> replayed = new LinkedHashMap<>();
             Path dir = jsonlRoot.resolve(table);
             List<Path> files = new ArrayList<>();
@@ -100,10 +101,10 @@ public final class ReplayVerifier {
                         JsonNode e = MAPPER.readTree(line);
                         JsonNode src = e.get("source");
                         boolean snapshot = src.get("snapshot").asBoolean();
-                        long lsn = src.get("lsn").asLong();
+                        String lsn = transaction(src);
                         int index = src.get("index").asInt();
                         if (!positions.add((snapshot ? "s" : "") + lsn + "#" + index)) {
-                            problems.add(table + ": duplicate event at lsn " + lsn + " index " + index + " in " + f.getFileName());
+                            problems.add(table + ": duplicate event at " + lsn + " index " + index + " in " + f.getFileName());
                         }
                         if (snapshot) {
                             snapshotIndexes.set(index);
@@ -115,7 +116,7 @@ public final class ReplayVerifier {
                 }
             }
             Map<List<Object>, List<Object>> expected = new LinkedHashMap<>();
-            readTable(db, parts[0], parts[1], columns, key, expected);
+            readTable(db, mysql, parts[0], parts[1], columns, key, expected);
             rows += expected.size();
             for (Map.Entry<List<Object>, List<Object>> row : expected.entrySet()) {
                 JsonNode got = replayed.remove(row.getKey());
@@ -146,10 +147,10 @@ public final class ReplayVerifier {
                 markPositions(other, snapshotIndexes, txIndexes);
             }
         }
-        for (Map.Entry<Long, BitSet> tx : txIndexes.entrySet()) {
+        for (Map.Entry<String, BitSet> tx : txIndexes.entrySet()) {
             BitSet b = tx.getValue();
             if (b.nextClearBit(0) != b.length()) {
-                problems.add("transaction at lsn " + tx.getKey() + " is missing event index " + b.nextClearBit(0));
+                problems.add("transaction at " + tx.getKey() + " is missing event index " + b.nextClearBit(0));
             }
         }
         if (snapshotIndexes.nextClearBit(0) != snapshotIndexes.length()) {
@@ -158,7 +159,20 @@ public final class ReplayVerifier {
         return new Result(tables.size(), rows, events, problems);
     }
 
-    private static void markPositions(Path tableDir, BitSet snapshotIndexes, Map<Long, BitSet> txIndexes)
+    /**
+     * The transaction an event belongs to: {@code lsn 123} (PostgreSQL), {@code file:pos} (MySQL, where
+     * {@code pos} is where the transaction starts).
+     */
+    private static String transaction(JsonNode src) {
+        return src.has("lsn") ? "lsn " + src.get("lsn").asLong() : src.get("file").asText() + ":" + src.get("pos").asLong();
+    }
+
+    private static boolean isMySql(Connection db) throws SQLException {
+        String product = db.getMetaData().getDatabaseProductName().toLowerCase(java.util.Locale.ROOT);
+        return product.contains("mysql") || product.contains("mariadb");
+    }
+
+    private static void markPositions(Path tableDir, BitSet snapshotIndexes, Map<String, BitSet> txIndexes)
             throws IOException {
         List<Path> files;
         try (Stream<Path> s = Files.list(tableDir)) {
@@ -174,7 +188,7 @@ public final class ReplayVerifier {
                 if (src.get("snapshot").asBoolean()) {
                     snapshotIndexes.set(index);
                 } else {
-                    txIndexes.computeIfAbsent(src.get("lsn").asLong(), k -> new BitSet()).set(index);
+                    txIndexes.computeIfAbsent(transaction(src), k -> new BitSet()).set(index);
                 }
             }
         }
@@ -246,13 +260,16 @@ public final class ReplayVerifier {
         return out;
     }
 
-    private static List<String> primaryKey(Connection db, String schema, String table) throws SQLException {
-        List<String> out = new ArrayList<>();
-        // the key columns, not the index's INCLUDE ones
-        try (PreparedStatement ps = db.prepareStatement("SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+    /** The primary key's columns in key order (PostgreSQL: not the index's INCLUDE ones; MySQL: the PRIMARY constraint). */
+    private static List<String> primaryKey(Connection db, boolean mysql, String schema, String table) throws SQLException {
+        String sql = mysql ? "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = ? "
+                + "AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION"
+                : "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
                 + "ON a.attrelid = i.indrelid AND a.attnum = ANY (ARRAY(SELECT u.attnum FROM unnest(i.indkey) "
                 + "WITH ORDINALITY AS u(attnum, ord) WHERE u.ord <= i.indnkeyatts)) WHERE i.indisprimary AND i.indrelid = "
-                + "(quote_ident(?) || '.' || quote_ident(?))::regclass ORDER BY a.attnum")) {
+                + "(quote_ident(?) || '.' || quote_ident(?))::regclass ORDER BY a.attnum";
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = db.prepareStatement(sql)) {
             ps.setString(1, schema);
             ps.setString(2, table);
             try (ResultSet rs = ps.executeQuery()) {
@@ -267,17 +284,21 @@ public final class ReplayVerifier {
         return out;
     }
 
-    private static void readTable(Connection db, String schema, String table, List<ColumnInfo> columns, List<String> key,
-                                  Map<List<Object>, List<Object>> out) throws SQLException {
+    private static void readTable(Connection db, boolean mysql, String schema, String table, List<ColumnInfo> columns,
+                                  List<String> key, Map<List<Object>, List<Object>> out) throws SQLException {
         StringBuilder sql = new StringBuilder("SELECT ");
+        String quote = mysql ? "`" : "\"";
         for (int i = 0; i < columns.size(); i++) {
             ColumnInfo c = columns.get(i);
-            String q = "\"" + c.name().replace("\"", "\"\"") + "\"";
-            boolean asJson = c.dataType().equals("ARRAY") || c.dataType().startsWith("json");
-            sql.append(i == 0 ? "" : ", ").append(asJson ? "to_json(" + q + ")::text" : q);
+            String q = quote + c.name().replace(quote, quote + quote) + quote;
+            boolean asJson = !mysql && (c.dataType().equals("ARRAY") || c.dataType().startsWith("json"));
+            // MySQL TIMESTAMP: compared as the instant, read in epoch seconds whatever the session's time zone
+            String expression = asJson ? "to_json(" + q + ")::text"
+                    : mysql && c.dataType().equals("timestamp") ? "UNIX_TIMESTAMP(" + q + ")" : q;
+            sql.append(i == 0 ? "" : ", ").append(expression);
         }
-        sql.append(" FROM \"").append(schema.replace("\"", "\"\"")).append("\".\"").append(table.replace("\"", "\"\""))
-                .append('"');
+        sql.append(" FROM ").append(quote).append(schema.replace(quote, quote + quote)).append(quote).append('.')
+                .append(quote).append(table.replace(quote, quote + quote)).append(quote);
         try (Statement s = db.createStatement(); ResultSet rs = s.executeQuery(sql.toString())) {
             while (rs.next()) {
                 List<Object> values = new ArrayList<>();
@@ -314,7 +335,12 @@ public final class ReplayVerifier {
             case "timestamp with time zone" -> rs.getObject(i, OffsetDateTime.class).toInstant();
             case "timestamp without time zone" -> rs.getObject(i, LocalDateTime.class);
             case "date" -> rs.getObject(i, LocalDate.class);
-            case "bytea" -> Base64.getEncoder().encodeToString(rs.getBytes(i));
+            case "bytea", "blob", "tinyblob", "mediumblob", "longblob", "binary", "varbinary" ->
+                    Base64.getEncoder().encodeToString(rs.getBytes(i));
+            case "timestamp" -> number(rs.getString(i)); // MySQL: UNIX_TIMESTAMP(column)
+            case "datetime" -> LocalDateTime.parse(rs.getString(i).replace(' ', 'T'));
+            case "float", "double" -> Double.parseDouble(rs.getString(i));
+            case "tinyint", "mediumint", "int", "decimal" -> number(rs.getString(i));
             case "boolean" -> rs.getBoolean(i);
             case "real", "double precision" -> Double.parseDouble(rs.getString(i));
             case "smallint", "integer", "bigint", "numeric" -> number(rs.getString(i));
@@ -336,8 +362,14 @@ public final class ReplayVerifier {
             case "timestamp without time zone" -> LocalDateTime.parse(v.asText());
             case "date" -> LocalDate.parse(v.asText());
             case "boolean" -> v.asBoolean();
-            case "real", "double precision" -> Double.parseDouble(v.asText());
-            case "smallint", "integer", "bigint", "numeric" -> number(v.asText());
+            case "real", "double precision", "float", "double" -> Double.parseDouble(v.asText());
+            case "smallint", "integer", "bigint", "numeric", "tinyint", "mediumint", "int", "decimal" -> number(v.asText());
+            case "datetime" -> LocalDateTime.parse(v.asText());
+            case "timestamp" -> {
+                Instant instant = Instant.parse(v.asText());
+                yield new BigDecimal(instant.getEpochSecond()).add(BigDecimal.valueOf(instant.getNano(), 9))
+                        .stripTrailingZeros();
+            }
             default -> v.asText();
         };
     }

@@ -1,0 +1,234 @@
+package dev.ferry.mysql;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Op;
+import dev.ferry.event.Row;
+import dev.ferry.event.TableId;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * The initial snapshot: every captured table read in one consistent snapshot transaction, whose
+ * binlog position is where streaming starts, so snapshot and stream meet exactly.
+ *
+ * <p>Design notes. MariaDB reports the binlog position of a {@code START TRANSACTION WITH CONSISTENT
+ * SNAPSHOT} in the status variables {@code binlog_snapshot_file} and {@code binlog_snapshot_position},
+ * taken atomically with the snapshot: no lock at all. MySQL has no such variables; there a global read
+ * lock ({@code FLUSH TABLES WITH READ LOCK}, which needs RELOAD) is held only while the transaction
+ * starts and the position is read. Tables with a primary key are read in chunks by key ({@code WHERE
+ * (k) > (last) ORDER BY k LIMIT n}), others in one streamed query (fetch size), so memory stays
+ * bounded. Rows are numbered across the whole snapshot: that index is their position.
+ */
+final class TableSnapshot implements AutoCloseable {
+    private final Connection connection;
+    private final TableShapes shapes;
+    private final List<TableId> tables;
+    private final int chunkRows;
+    private final Instant startedAt = Instant.now();
+    private String file;
+    private long offset;
+
+    private int tableIndex = -1;
+    private TableShape shape;
+    private List<Object> lastKey;
+    private boolean tableDone = true;
+    private Statement streaming;
+    private ResultSet streamed;
+    private long rows;
+
+    TableSnapshot(Connection connection, TableShapes shapes, List<TableId> tables, int chunkRows) {
+        this.connection = connection;
+        this.shapes = shapes;
+        this.tables = tables;
+        this.chunkRows = chunkRows;
+    }
+
+    /** Starts the snapshot transaction and reads its binlog position. */
+    void begin(String address) throws SQLException, FerryException {
+        try (Statement s = connection.createStatement()) {
+            s.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+            s.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+            try (ResultSet rs = s.executeQuery("SHOW STATUS LIKE 'binlog_snapshot_%'")) {
+                while (rs.next()) {
+                    if (rs.getString(1).equalsIgnoreCase("binlog_snapshot_file")) {
+                        file = rs.getString(2);
+                    } else if (rs.getString(1).equalsIgnoreCase("binlog_snapshot_position")) {
+                        offset = Long.parseLong(rs.getString(2));
+                    }
+                }
+            }
+            if (file == null || file.isEmpty()) {
+                beginUnderReadLock(s, address);
+            }
+        }
+    }
+
+    /** MySQL: the snapshot and its position under a brief global read lock. */
+    private void beginUnderReadLock(Statement s, String address) throws SQLException, FerryException {
+        s.execute("ROLLBACK");
+        try {
+            s.execute("FLUSH TABLES WITH READ LOCK");
+        } catch (SQLException e) {
+            throw new FerryException(ErrorKind.PREREQUISITE, "The server at " + address + " does not report the binlog "
+                    + "position of a consistent snapshot (binlog_snapshot_file, a MariaDB feature), and the user may not "
+                    + "take the brief global read lock that finds it on MySQL: " + e.getMessage() + ". Grant RELOAD "
+                    + "(GRANT RELOAD ON *.* TO ...), or use snapshot: never and copy the tables yourself.", e);
+        }
+        try {
+            s.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+            try (ResultSet rs = s.executeQuery("SHOW MASTER STATUS")) {
+                if (!rs.next()) {
+                    throw new FerryException(ErrorKind.PREREQUISITE, "The server at " + address + " has no binlog "
+                            + "(SHOW MASTER STATUS is empty). Enable log_bin and restart it.");
+                }
+                file = rs.getString(1);
+                offset = rs.getLong(2);
+            }
+        } finally {
+            s.execute("UNLOCK TABLES");
+        }
+    }
+
+    /** Where streaming starts once the snapshot is read. */
+    MySqlPosition end() {
+        return MySqlPosition.at(file, offset);
+    }
+
+    long rows() {
+        return rows;
+    }
+
+    int tableCount() {
+        return tables.size();
+    }
+
+    /** The next snapshot reads, at most {@code max}; empty once every table is read. */
+    List<ChangeEvent> next(int max) throws SQLException, FerryException {
+        List<ChangeEvent> out = new ArrayList<>();
+        while (out.size() < max) {
+            if (tableDone) {
+                closeStreaming();
+                if (++tableIndex >= tables.size()) {
+                    break;
+                }
+                TableId table = tables.get(tableIndex);
+                shape = shapes.catalogShape(table).orElseThrow(() -> new FerryException(ErrorKind.CONFIG, "Table "
+                        + table + " disappeared before the snapshot read it."));
+                lastKey = null;
+                tableDone = false;
+            }
+            if (shape.keyed()) {
+                readChunk(Math.min(chunkRows, max - out.size()), out);
+            } else {
+                readStreamed(max - out.size(), out);
+            }
+        }
+        return out;
+    }
+
+    private void readChunk(int limit, List<ChangeEvent> out) throws SQLException {
+        List<ColumnDef> key = shape.columns().stream().filter(ColumnDef::key).toList();
+        String keyList = key.stream().map(c -> Connections.quote(c.name())).collect(Collectors.joining(", "));
+        StringBuilder sql = new StringBuilder("SELECT ").append(selectList()).append(", ").append(keyList)
+                .append(" FROM ").append(from());
+        List<Object> params = new ArrayList<>();
+        if (lastKey != null) {
+            // (a > ?) OR (a = ? AND b > ?) ...: the form every MySQL and MariaDB version reads by index range
+            List<String> terms = new ArrayList<>();
+            for (int i = 0; i < key.size(); i++) {
+                StringBuilder t = new StringBuilder("(");
+                for (int j = 0; j < i; j++) {
+                    t.append(Connections.quote(key.get(j).name())).append(" = ? AND ");
+                    params.add(lastKey.get(j));
+                }
+                t.append(Connections.quote(key.get(i).name())).append(" > ?)");
+                params.add(lastKey.get(i));
+                terms.add(t.toString());
+            }
+            sql.append(" WHERE ").append(String.join(" OR ", terms));
+        }
+        sql.append(" ORDER BY ").append(keyList).append(" LIMIT ").append(limit);
+        int n = 0;
+        try (PreparedStatement ps = connection.prepareStatement(sql.toString())) {
+            for (int i = 0; i < params.size(); i++) {
+                ps.setObject(i + 1, params.get(i));
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(read(rs));
+                    List<Object> k = new ArrayList<>(key.size());
+                    for (int i = 0; i < key.size(); i++) {
+                        k.add(rs.getObject(shape.columns().size() + 1 + i));
+                    }
+                    lastKey = k;
+                    n++;
+                }
+            }
+        }
+        tableDone = n < limit;
+    }
+
+    private void readStreamed(int max, List<ChangeEvent> out) throws SQLException {
+        if (streamed == null) {
+            streaming = connection.createStatement();
+            streaming.setFetchSize(chunkRows); // streamed in batches: never the whole table in memory
+            streamed = streaming.executeQuery("SELECT " + selectList() + " FROM " + from());
+        }
+        for (int n = 0; n < max; n++) {
+            if (!streamed.next()) {
+                tableDone = true;
+                return;
+            }
+            out.add(read(streamed));
+        }
+    }
+
+    private ChangeEvent read(ResultSet rs) throws SQLException {
+        Object[] values = new Object[shape.columns().size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = Values.fromResult(shape.columns().get(i), rs, i + 1);
+        }
+        MySqlPosition p = new MySqlPosition(file, offset, true, rows++, null);
+        return new ChangeEvent(Op.READ, shape.schema(), null, Row.wrap(values), null, p, 0, startedAt);
+    }
+
+    private String selectList() {
+        return shape.columns().stream().map(Values::selectExpression).collect(Collectors.joining(", "));
+    }
+
+    private String from() {
+        return Connections.quote(shape.table().schema()) + "." + Connections.quote(shape.table().name());
+    }
+
+    private void closeStreaming() throws SQLException {
+        if (streamed != null) {
+            streamed.close();
+            streaming.close();
+            streamed = null;
+            streaming = null;
+        }
+    }
+
+    /** Ends the snapshot transaction and its connection. */
+    @Override
+    public void close() {
+        try {
+            closeStreaming();
+            try (Statement s = connection.createStatement()) {
+                s.execute("COMMIT");
+            }
+        } catch (SQLException ignored) {
+            // the connection may be gone; closing it ends the transaction
+        }
+        Connections.close(connection);
+    }
+}

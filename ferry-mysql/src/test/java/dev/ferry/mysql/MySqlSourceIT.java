@@ -1,0 +1,116 @@
+package dev.ferry.mysql;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.ferry.source.Check;
+import dev.ferry.source.Source;
+import dev.ferry.testkit.PrivateMariaDbTest;
+import dev.ferry.testkit.ReplayVerifier;
+import dev.ferry.testkit.TestingMariaDb;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The MySQL source against a private MariaDB, through a real Pipeline, FileLog and JSONL sink, as a
+ * user with only REPLICATION SLAVE, REPLICATION CLIENT and SELECT.
+ */
+class MySqlSourceIT extends PrivateMariaDbTest {
+    private static final AtomicInteger DATABASES = new AtomicInteger();
+
+    @TempDir
+    Path dir;
+
+    static String newDatabase(String... ddl) {
+        String db = "db" + DATABASES.incrementAndGet();
+        mariadb.createDatabase(db);
+        mariadb.execute(db, ddl);
+        return db;
+    }
+
+    private static List<JsonNode> of(List<JsonNode> envelopes, String table) {
+        return envelopes.stream().filter(e -> e.get("source").get("table").asText().equals(table)).toList();
+    }
+
+    @Test
+    void snapshotsThenStreamsTransactionsWithCommitTimeAndTruncate() throws Exception {
+        String db = newDatabase("CREATE TABLE items (id int PRIMARY KEY, name varchar(40), price decimal(10,2))",
+                "INSERT INTO items SELECT seq, CONCAT('item ', seq), seq * 1.5 FROM seq_1_to_5000",
+                "CREATE TABLE notes (id bigint PRIMARY KEY AUTO_INCREMENT, body text)");
+        TestingMariaDb.User user = mariadb.grantCapture();
+        MySqlPipelines pipeline = new MySqlPipelines(mariadb, db, user, dir);
+
+        assertThat(pipeline.runOnce()).isTrue();
+        List<JsonNode> first = pipeline.envelopes();
+        assertThat(first).hasSize(5000).allMatch(e -> e.get("op").asText().equals("r")
+                && e.get("source").get("snapshot").asBoolean());
+        assertThat(first.get(0).get("after").get("price").asText()).isEqualTo("1.50");
+        assertThat(first.get(0).get("source").get("connector").asText()).isEqualTo("mysql");
+
+        long before = System.currentTimeMillis() / 1000 * 1000;
+        try (Connection c = mariadb.connect(db); Statement s = c.createStatement()) {
+            c.setAutoCommit(false);
+            s.execute("INSERT INTO items VALUES (5001, 'new', 9.99)");
+            s.execute("UPDATE items SET price = 10.00 WHERE id = 5001");
+            s.execute("INSERT INTO notes (body) VALUES ('a note')");
+            s.execute("DELETE FROM items WHERE id = 1");
+            c.commit();
+            c.setAutoCommit(true);
+            s.execute("UPDATE items SET name = 'two' WHERE id = 2");
+        }
+        assertThat(pipeline.runOnce()).isTrue();
+        List<JsonNode> all = pipeline.envelopes();
+        List<JsonNode> second = of(all, "items").subList(5000, of(all, "items").size());
+        assertThat(second).extracting(e -> e.get("op").asText()).containsExactly("c", "u", "d", "u");
+        JsonNode insert = second.get(0);
+        assertThat(insert.get("after").get("name").asText()).isEqualTo("new");
+        assertThat(second.get(1).get("before").get("price").asText()).isEqualTo("9.99");
+        assertThat(second.get(1).get("after").get("price").asText()).isEqualTo("10.00");
+        assertThat(second.get(2).get("before").get("id").asLong()).isEqualTo(1);
+        assertThat(second.get(2).get("after").isNull()).isTrue();
+        // one transaction: one GTID, one start offset, rows numbered in order (the note is row 2)
+        JsonNode tx = insert.get("source");
+        assertThat(tx.get("gtid").asText()).matches("0-1-\\d+");
+        assertThat(tx.get("txId").asLong()).isPositive();
+        assertThat(List.of(second.get(1), second.get(2))).allMatch(e -> e.get("source").get("pos").equals(tx.get("pos"))
+                && e.get("source").get("gtid").equals(tx.get("gtid")));
+        assertThat(List.of(second.get(0), second.get(1), second.get(2))).extracting(e -> e.get("source").get("index").asInt())
+                .containsExactly(0, 1, 3);
+        assertThat(of(all, "notes").get(0).get("source").get("index").asInt()).isEqualTo(2);
+        assertThat(second.get(3).get("source").get("gtid")).isNotEqualTo(tx.get("gtid"));
+        assertThat(tx.get("ts_ms").asLong()).isBetween(before, System.currentTimeMillis());
+
+        mariadb.execute(db, "TRUNCATE TABLE items", "INSERT INTO items VALUES (7, 'after truncate', 1.00)");
+        assertThat(pipeline.runOnce()).isTrue();
+        List<JsonNode> third = of(pipeline.envelopes(), "items");
+        assertThat(third.subList(third.size() - 2, third.size())).extracting(e -> e.get("op").asText())
+                .containsExactly("t", "c");
+
+        int count = pipeline.envelopes().size();
+        assertThat(pipeline.runOnce()).isTrue();
+        assertThat(pipeline.envelopes()).as("a batch run without changes delivers nothing").hasSize(count);
+        try (Connection c = mariadb.connect(db)) {
+            ReplayVerifier.Result result = ReplayVerifier.verify(pipeline.out(), c, List.of(db + ".items", db + ".notes"));
+            assertThat(result.problems()).isEmpty();
+        }
+    }
+
+    @Test
+    void checkPassesForTheLeastPrivilegedUser() throws Exception {
+        String db = newDatabase("CREATE TABLE t (id int PRIMARY KEY)", "CREATE TABLE keyless (v int)");
+        try (Source source = new MySqlPipelines(mariadb, db, mariadb.grantCapture(), dir).source()) {
+            List<Check> checks = source.check();
+            assertThat(checks).noneMatch(c -> c.status() == Check.Status.PROBLEM);
+            assertThat(checks).extracting(Check::subject).contains("log_bin", "binlog_format", "binlog_row_image",
+                    "binlog_row_metadata", "server_id", "privilege REPLICATION SLAVE", "privilege REPLICATION CLIENT",
+                    "binlog retention", "table " + db + ".t");
+            assertThat(checks).filteredOn(c -> c.subject().equals("table " + db + ".keyless"))
+                    .extracting(Check::status).containsExactly(Check.Status.WARNING);
+        }
+    }
+}
