@@ -23,6 +23,15 @@ final class BinlogReader implements AutoCloseable {
     static final int QUEUE_EVENTS = 1024;
     private static final long CONNECT_MILLIS = 15_000;
     private static final long HEARTBEAT_MILLIS = 5_000;
+    /**
+     * The library logs through java.util.logging, a line per connection at INFO; Ferry logs its own
+     * connection changes. Held here so the configured logger is not collected.
+     */
+    private static final java.util.logging.Logger LIBRARY_LOG = java.util.logging.Logger.getLogger("com.github.shyiko.mysql.binlog");
+
+    static {
+        LIBRARY_LOG.setLevel(java.util.logging.Level.WARNING);
+    }
 
     private final MySqlSettings settings;
     private final BlockingQueue<Event> queue = new ArrayBlockingQueue<>(QUEUE_EVENTS);
