@@ -48,7 +48,10 @@ final class ChangeDecoder {
         /** The shape of a captured table for its TABLE_MAP event, or null when the table is not captured. */
         TableShape of(TableMapEventData map) throws FerryException;
 
-        /** The last known shape of a captured table (for TRUNCATE and DROP), empty when not captured or unknown. */
+        /**
+         * The last known shape of a captured table (for TRUNCATE and DROP; without columns when the table
+         * is already gone and was never seen), empty when the table is not captured.
+         */
         Optional<TableShape> known(TableId table) throws FerryException;
 
         /** A DDL statement named the table: forget what is known of its columns. */

@@ -85,7 +85,8 @@ final class TableShapes implements ChangeDecoder.Shapes {
                         + e.getMessage(), e);
             }
         }
-        return Optional.ofNullable(shape);
+        // gone from the catalog, never seen in this run (TRUNCATE then DROP, read later): the event needs no columns
+        return Optional.of(shape != null ? shape : TableShape.of(table, List.of()));
     }
 
     @Override
