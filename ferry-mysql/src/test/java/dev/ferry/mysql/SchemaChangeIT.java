@@ -3,8 +3,13 @@ package dev.ferry.mysql;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
 import dev.ferry.testkit.PrivateMariaDbTest;
 import dev.ferry.testkit.ReplayVerifier;
+import dev.ferry.testkit.TestingMariaDb;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.List;
@@ -63,6 +68,32 @@ class SchemaChangeIT extends PrivateMariaDbTest {
         try (Connection c = mariadb.connect(db)) {
             ReplayVerifier.Result result = ReplayVerifier.verify(pipeline.out(), c, List.of(db + ".items"));
             assertThat(result.problems()).isEmpty();
+        }
+    }
+
+    /**
+     * Without binlog_row_metadata=FULL the catalog is re-read at each DDL: exact while Ferry keeps up
+     * (a run between the changes), and a clear stop when a later DDL already ran.
+     */
+    @Test
+    void withoutFullMetadataReReadsTheCatalogAtEachDdlAndStopsWhenItIsAhead() throws Exception {
+        try (TestingMariaDb minimal = TestingMariaDb.builder().option("binlog-row-metadata", "MINIMAL").start()) {
+            minimal.createDatabase("shop");
+            minimal.execute("shop", "CREATE TABLE items (id int PRIMARY KEY, name varchar(20))",
+                    "INSERT INTO items VALUES (1, 'one')");
+            MySqlPipelines pipeline = new MySqlPipelines(minimal, "shop", minimal.grantCapture(), dir);
+            assertThat(pipeline.runOnce()).isTrue();
+            minimal.execute("shop", "ALTER TABLE items ADD COLUMN qty int", "INSERT INTO items VALUES (2, 'two', 2)");
+            assertThat(pipeline.runOnce()).isTrue();
+            JsonNode added = pipeline.envelopes().get(pipeline.envelopes().size() - 1).get("after");
+            assertThat(fields(added)).containsExactly("id", "name", "qty");
+            assertThat(added.get("qty").asInt()).isEqualTo(2);
+
+            // a row written before a DDL that Ferry reads only after a second one: the catalog is ahead
+            minimal.execute("shop", "INSERT INTO items VALUES (3, 'three', 3)", "ALTER TABLE items DROP COLUMN qty");
+            assertThatThrownBy(pipeline::runOnce).isInstanceOf(FerryException.class)
+                    .satisfies(e -> assertThat(((FerryException) e).kind()).isEqualTo(ErrorKind.PREREQUISITE))
+                    .hasMessageContaining("binlog_row_metadata=FULL");
         }
     }
 }
