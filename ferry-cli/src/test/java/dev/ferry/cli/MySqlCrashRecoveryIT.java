@@ -82,8 +82,8 @@ class MySqlCrashRecoveryIT extends PrivateMariaDbTest {
     @Test
     void survivesRepeatedSigkillWithoutLosingOrDuplicatingAChange() throws Exception {
         long seed = Long.getLong("ferry.seed", System.nanoTime());
-        int minKills = Integer.getInteger("ferry.mysql.kills", 8);
-        long minChanges = Long.getLong("ferry.mysql.changes", 20_000);
+        int minKills = Integer.getInteger("ferry.mysql.kills", 6);
+        long minChanges = Long.getLong("ferry.mysql.changes", 12_000);
         System.out.println("MySqlCrashRecoveryIT seed: " + seed + " (replay with -Dferry.seed=" + seed + ")");
         Random random = new Random(seed);
         String db = "crash";
@@ -103,7 +103,7 @@ class MySqlCrashRecoveryIT extends PrivateMariaDbTest {
                 boolean big = false;
                 while (w.changes() < minChanges || keepWriting.get()) {
                     if (!big && w.changes() > minChanges / 3) {
-                        w.bigTransaction(10_000);
+                        w.bigTransaction(5_000);
                         big = true;
                     }
                     w.run(20);

@@ -19,7 +19,6 @@ import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,14 +58,14 @@ class MySqlRestartIT extends PrivateMariaDbTest {
         MySqlPipelines pipeline = new MySqlPipelines(mariadb, db, user, dir);
         assertThat(pipeline.runOnce()).isTrue();
         try (Connection c = mariadb.connect(db)) {
-            new MariaDbShopWorkload(c, 2).bigTransaction(10_000);
+            new MariaDbShopWorkload(c, 2).bigTransaction(6_000);
         }
         // a run that dies after part of the transaction reached the Log
         try (Source source = pipeline.source();
              FileLog log = FileLog.open(pipeline.state(), MySqlPipelines.FACTORY.positionCodec())) {
             source.start(log.lastPosition(), false);
             long logged = 0;
-            while (logged < 3_000) {
+            while (logged < 2_500) {
                 SourceBatch batch = source.poll(Duration.ofSeconds(1));
                 log.append(batch.events(), batch.position());
                 logged += batch.events().size();
@@ -76,7 +75,7 @@ class MySqlRestartIT extends PrivateMariaDbTest {
         }
         assertThat(pipeline.runOnce()).isTrue();
         List<JsonNode> inserts = pipeline.envelopes().stream().filter(e -> e.get("op").asText().equals("c")).toList();
-        assertThat(inserts).hasSize(10_000);
+        assertThat(inserts).hasSize(6_000);
         verify(db, pipeline);
     }
 
@@ -128,6 +127,5 @@ class MySqlRestartIT extends PrivateMariaDbTest {
         verify(db, pipeline);
         assertThat(pipeline.envelopes().stream().map(e -> e.get("source").get("file").asText()).distinct().count())
                 .as("events from several binlog files").isGreaterThanOrEqualTo(4);
-        assertThat(Optional.of(pipeline.envelopes().size())).get().isNotNull();
     }
 }
