@@ -1,0 +1,399 @@
+package dev.ferry.sink.duckdb;
+
+import static dev.ferry.sink.duckdb.DuckDbTypes.quote;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Column;
+import dev.ferry.event.LogicalType;
+import dev.ferry.event.Op;
+import dev.ferry.event.Row;
+import dev.ferry.event.TableId;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.StringJoiner;
+import org.duckdb.DuckDBAppender;
+import org.duckdb.DuckDBConnection;
+
+/**
+ * Writes one source table's events of one {@code write} into its mirror and history tables, inside
+ * the caller's transaction: evolves the tables' columns, stages the values with DuckDB's Appender,
+ * then applies them with set-based statements (one DELETE … USING, one INSERT … ON CONFLICT DO UPDATE
+ * per distinct set of columns present, one INSERT into the history). Never a statement per row.
+ *
+ * <p>Mirror: {@code "<schema>"."<table>"}, the source columns plus a primary key on the source's key.
+ * History: {@code "<schema>"."<table>__history"}, one row per event with {@code _ferry_offset} (the Log
+ * offset, unique), {@code _ferry_op}, {@code _ferry_position}, {@code _ferry_committed_at},
+ * {@code _ferry_tx_id}, {@code _ferry_unchanged}, then the row (the new row; for a delete the old one;
+ * for a truncate nothing).
+ */
+final class TableWriter {
+    static final String HISTORY_SUFFIX = "__history";
+    private static final String GROUP = "_ferry_group";
+    private static final List<String> HISTORY_META = List.of("_ferry_offset BIGINT", "_ferry_op VARCHAR",
+            "_ferry_position VARCHAR", "_ferry_committed_at TIMESTAMP WITH TIME ZONE", "_ferry_tx_id BIGINT",
+            "_ferry_unchanged VARCHAR[]");
+
+    private final DuckDBConnection db;
+    private final TableId table;
+    private final boolean mirror;
+    private final boolean history;
+    private final List<String> keyNames;
+    /** The columns of each table as DuckDB has them (lower-case name → type); null until read. */
+    private Map<String, String> mirrorColumns;
+    private Map<String, String> historyColumns;
+
+    /**
+     * @param keyNames the source's key columns; empty for a table without one, which gets no mirror
+     */
+    TableWriter(DuckDBConnection db, TableId table, boolean mirror, boolean history, List<String> keyNames) {
+        this.db = db;
+        this.table = table;
+        this.keyNames = List.copyOf(keyNames);
+        this.mirror = mirror && !keyNames.isEmpty();
+        this.history = history || keyNames.isEmpty();
+    }
+
+    boolean hasMirror() {
+        return mirror;
+    }
+
+    List<String> keyNames() {
+        return keyNames;
+    }
+
+    /** Forgets what it knows of the tables' columns: after a rollback, DuckDB's catalog is the truth. */
+    void forgetColumns() {
+        mirrorColumns = null;
+        historyColumns = null;
+    }
+
+    /**
+     * Applies the events (all of this table, in Log order) with their Log offsets.
+     *
+     * @param columns every column the events carry, each in its newest definition
+     */
+    void write(List<ChangeEvent> events, long[] offsets, List<Column> columns) throws SQLException, FerryException {
+        if (mirror) {
+            mirrorColumns = evolve(table.name(), mirrorColumns, columns, true);
+            applyToMirror(events, columns);
+        }
+        if (history) {
+            historyColumns = evolve(table.name() + HISTORY_SUFFIX, historyColumns, columns, false);
+            appendToHistory(events, offsets, columns);
+        }
+    }
+
+    private String qualified(String name) {
+        return quote(table.schema()) + "." + quote(name);
+    }
+
+    /**
+     * Creates the table or adds the columns it lacks (ALTER TABLE ADD COLUMN), and widens a column
+     * whose source type widened; a source type change that no DuckDB type holds with its old values
+     * is a DATA error. Columns the source dropped stay, nullable.
+     */
+    private Map<String, String> evolve(String name, Map<String, String> known, List<Column> columns, boolean isMirror)
+            throws SQLException, FerryException {
+        Map<String, String> existing = known != null ? known : readColumns(name);
+        try (Statement s = db.createStatement()) {
+            if (existing.isEmpty()) {
+                s.execute("CREATE SCHEMA IF NOT EXISTS " + quote(table.schema()));
+                StringJoiner ddl = new StringJoiner(", ", "CREATE TABLE " + qualified(name) + " (", ")");
+                if (!isMirror) {
+                    HISTORY_META.forEach(ddl::add);
+                }
+                for (Column c : columns) {
+                    ddl.add(quote(c.name()) + " " + DuckDbTypes.stored(c));
+                }
+                if (isMirror) {
+                    StringJoiner key = new StringJoiner(", ", "PRIMARY KEY (", ")");
+                    keyNames.forEach(k -> key.add(quote(k)));
+                    ddl.add(key.toString());
+                }
+                s.execute(ddl.toString());
+                return readColumns(name);
+            }
+            for (Column c : columns) {
+                String lower = c.name().toLowerCase(Locale.ROOT);
+                String wanted = DuckDbTypes.stored(c);
+                String have = existing.get(lower);
+                if (have == null) {
+                    s.execute("ALTER TABLE " + qualified(name) + " ADD COLUMN " + quote(c.name()) + " " + wanted);
+                    existing.put(lower, wanted);
+                    continue;
+                }
+                String target = DuckDbTypes.reconcile(have, wanted);
+                if (target == null) {
+                    throw new FerryException(ErrorKind.DATA, "DuckDB table " + table.schema() + "." + name + ", column "
+                            + c.name() + ": the source's type changed to " + c.sourceType() + " (" + wanted + " in DuckDB), "
+                            + "which the column's type " + have + " cannot hold without changing the meaning of the rows it "
+                            + "already has. Change the column yourself (ALTER TABLE ... ALTER COLUMN ... SET DATA TYPE ...), "
+                            + "or drop the table and take a new snapshot of it (ferry snapshot --table).");
+                }
+                if (!target.equals(have)) {
+                    s.execute("ALTER TABLE " + qualified(name) + " ALTER COLUMN " + quote(c.name()) + " SET DATA TYPE " + target);
+                    existing.put(lower, target);
+                }
+            }
+        }
+        return existing;
+    }
+
+    private Map<String, String> readColumns(String name) throws SQLException {
+        Map<String, String> out = new LinkedHashMap<>();
+        try (PreparedStatement ps = db.prepareStatement("SELECT column_name, data_type FROM duckdb_columns() "
+                + "WHERE database_name = current_database() AND schema_name = ? AND table_name = ? ORDER BY column_index")) {
+            ps.setString(1, table.schema());
+            ps.setString(2, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getString(1).toLowerCase(Locale.ROOT), rs.getString(2));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** The staged values' stored types: the table's column types, which may be wider than the source's. */
+    private String castFromStage(Column c, Map<String, String> tableColumns, String staged) {
+        String stored = tableColumns.get(c.name().toLowerCase(Locale.ROOT));
+        String cast = DuckDbTypes.fromCarrier(c, staged);
+        return stored.equals(DuckDbTypes.stored(c)) ? cast : "CAST(" + cast + " AS " + stored + ")";
+    }
+
+    private void applyToMirror(List<ChangeEvent> events, List<Column> columns) throws SQLException {
+        KeyedChanges changes = new KeyedChanges(columns, keyNames);
+        for (ChangeEvent e : events) {
+            changes.apply(e);
+        }
+        try (Statement s = db.createStatement()) {
+            if (changes.truncated()) {
+                s.execute("DELETE FROM " + qualified(table.name()));
+            }
+            if (changes.changes().isEmpty()) {
+                return;
+            }
+            List<boolean[]> groups = changes.presentSets();
+            createStage(s, "_ferry_mirror_stage", columns, List.of(GROUP + " INTEGER"));
+            try (DuckDBAppender a = db.createAppender("temp", "main", "_ferry_mirror_stage")) {
+                int[] keyIndexes = keyIndexes(columns);
+                for (KeyedChanges.Change c : changes.changes()) {
+                    a.beginRow();
+                    for (int i = 0; i < columns.size(); i++) {
+                        Object v = null;
+                        if (c.delete) {
+                            for (int k = 0; k < keyIndexes.length; k++) {
+                                if (keyIndexes[k] == i) {
+                                    v = c.keyValues[k];
+                                }
+                            }
+                        } else if (c.present[i]) {
+                            v = c.values[i];
+                        }
+                        appendValue(a, columns.get(i), v);
+                    }
+                    a.append(c.delete ? -1 : indexOf(groups, c.present));
+                    a.endRow();
+                }
+            }
+            StringJoiner match = new StringJoiner(" AND ");
+            for (String k : keyNames) {
+                Column c = column(columns, k);
+                match.add("m." + quote(k) + " = " + castFromStage(c, mirrorColumns, "s." + quote(c.name())));
+            }
+            s.execute("DELETE FROM " + qualified(table.name()) + " AS m USING temp.main._ferry_mirror_stage AS s WHERE s."
+                    + GROUP + " = -1 AND " + match);
+            for (int g = 0; g < groups.size(); g++) {
+                s.execute(upsert(columns, groups.get(g), g));
+            }
+        }
+    }
+
+    private String upsert(List<Column> columns, boolean[] present, int group) {
+        StringJoiner names = new StringJoiner(", ");
+        StringJoiner values = new StringJoiner(", ");
+        StringJoiner set = new StringJoiner(", ");
+        for (int i = 0; i < columns.size(); i++) {
+            Column c = columns.get(i);
+            boolean key = isKey(c.name());
+            if (!present[i] && !key) {
+                continue;
+            }
+            names.add(quote(c.name()));
+            values.add(castFromStage(c, mirrorColumns, quote(c.name())));
+            if (!key) {
+                set.add(quote(c.name()) + " = EXCLUDED." + quote(c.name()));
+            }
+        }
+        StringJoiner conflict = new StringJoiner(", ");
+        keyNames.forEach(k -> conflict.add(quote(k)));
+        return "INSERT INTO " + qualified(table.name()) + " (" + names + ") SELECT " + values
+                + " FROM temp.main._ferry_mirror_stage WHERE " + GROUP + " = " + group
+                + " ON CONFLICT (" + conflict + ") DO " + (set.length() == 0 ? "NOTHING" : "UPDATE SET " + set);
+    }
+
+    private void appendToHistory(List<ChangeEvent> events, long[] offsets, List<Column> columns) throws SQLException {
+        try (Statement s = db.createStatement()) {
+            createStage(s, "_ferry_history_stage", columns, List.of("_ferry_offset BIGINT", "_ferry_op VARCHAR",
+                    "_ferry_position VARCHAR", "_ferry_committed_at VARCHAR", "_ferry_tx_id BIGINT", "_ferry_unchanged VARCHAR"));
+            try (DuckDBAppender a = db.createAppender("temp", "main", "_ferry_history_stage")) {
+                for (int n = 0; n < events.size(); n++) {
+                    ChangeEvent e = events.get(n);
+                    Row row = e.op() == Op.DELETE ? (e.before() != null ? e.before() : e.after())
+                            : e.op() == Op.TRUNCATE ? null : e.after();
+                    a.beginRow();
+                    for (Column c : columns) {
+                        int i = e.schema().indexOf(c.name());
+                        boolean absent = row == null || i < 0 || e.op() != Op.DELETE && e.unchanged().contains(c.name());
+                        appendValue(a, c, absent ? null : row.get(i));
+                    }
+                    a.append(offsets[n]);
+                    a.append(String.valueOf(e.op().code()));
+                    a.append(e.position().display());
+                    a.append(e.committedAt().toString());
+                    a.append(e.txId());
+                    if (e.unchanged().isEmpty()) {
+                        a.appendNull();
+                    } else {
+                        Column list = new Column("unchanged", LogicalType.ARRAY, LogicalType.STRING, "text[]", false);
+                        a.append((String) CarrierValues.of(list, List.copyOf(new java.util.TreeSet<>(e.unchanged()))));
+                    }
+                    a.endRow();
+                }
+            }
+            StringJoiner names = new StringJoiner(", ");
+            StringJoiner values = new StringJoiner(", ");
+            for (String meta : List.of("_ferry_offset", "_ferry_op", "_ferry_position", "_ferry_tx_id")) {
+                names.add(meta);
+                values.add(meta);
+            }
+            names.add("_ferry_committed_at").add("_ferry_unchanged");
+            values.add("CAST(_ferry_committed_at AS TIMESTAMP WITH TIME ZONE)")
+                    .add("CAST(CAST(_ferry_unchanged AS JSON) AS VARCHAR[])");
+            for (Column c : columns) {
+                names.add(quote(c.name()));
+                values.add(castFromStage(c, historyColumns, quote(c.name())));
+            }
+            s.execute("INSERT INTO " + qualified(table.name() + HISTORY_SUFFIX) + " (" + names + ") SELECT " + values
+                    + " FROM temp.main._ferry_history_stage");
+        }
+    }
+
+    /** A temporary table of the columns' carriers (then {@code extra}), created anew for each use. */
+    private static void createStage(Statement s, String name, List<Column> columns, List<String> extra) throws SQLException {
+        StringJoiner ddl = new StringJoiner(", ", "CREATE OR REPLACE TEMP TABLE " + name + " (", ")");
+        for (Column c : columns) {
+            ddl.add(quote(c.name()) + " " + DuckDbTypes.carrier(c));
+        }
+        extra.forEach(ddl::add);
+        s.execute(ddl.toString());
+    }
+
+    private static void appendValue(DuckDBAppender a, Column c, Object value) throws SQLException {
+        if (value == null) {
+            a.appendNull();
+            return;
+        }
+        Object carried;
+        try {
+            carried = CarrierValues.of(c, value);
+        } catch (CarrierValues.Unstorable e) {
+            throw new CarrierValues.Unstorable("column " + c.name() + " (" + c.sourceType() + "): " + e.getMessage());
+        } catch (RuntimeException e) {
+            throw new CarrierValues.Unstorable("column " + c.name() + " (" + c.sourceType() + "): cannot read the value "
+                    + "as " + c.type() + ": " + e.getMessage());
+        }
+        if (carried instanceof Boolean b) {
+            a.append(b.booleanValue());
+        } else if (carried instanceof Long l) {
+            a.append(l.longValue());
+        } else if (carried instanceof Double d) {
+            a.append(d.doubleValue());
+        } else if (carried instanceof byte[] bytes) {
+            a.appendByteArray(bytes);
+        } else {
+            a.append((String) carried);
+        }
+    }
+
+    /**
+     * After a DATA error: which column and value of the staged events DuckDB cannot store, found by
+     * staging them again (in a transaction of its own, rolled back by the caller) and trying each
+     * column's cast. Null when no single cast fails (a constraint, not a value).
+     */
+    String diagnose(List<ChangeEvent> events, List<Column> columns) throws SQLException {
+        try (Statement s = db.createStatement()) {
+            createStage(s, "_ferry_history_stage", columns, List.of());
+            try (DuckDBAppender a = db.createAppender("temp", "main", "_ferry_history_stage")) {
+                for (ChangeEvent e : events) {
+                    Row row = e.op() == Op.DELETE ? e.before() : e.after();
+                    a.beginRow();
+                    for (Column c : columns) {
+                        int i = e.schema().indexOf(c.name());
+                        appendValue(a, c, row == null || i < 0 || e.unchanged().contains(c.name()) ? null : row.get(i));
+                    }
+                    a.endRow();
+                }
+            }
+            for (Column c : columns) {
+                String staged = quote(c.name());
+                String sql = "SELECT CAST(" + staged + " AS VARCHAR) FROM temp.main._ferry_history_stage WHERE " + staged
+                        + " IS NOT NULL AND try(" + DuckDbTypes.fromCarrier(c, staged) + ") IS NULL LIMIT 1";
+                try (ResultSet rs = s.executeQuery(sql)) {
+                    if (rs.next()) {
+                        String value = rs.getString(1);
+                        return "column " + c.name() + " (" + c.sourceType() + ", stored as " + DuckDbTypes.stored(c)
+                                + "): DuckDB cannot store the value " + (value.length() > 200 ? value.substring(0, 200) + "…" : value);
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
+    private int[] keyIndexes(List<Column> columns) {
+        int[] out = new int[keyNames.size()];
+        for (int k = 0; k < out.length; k++) {
+            out[k] = columns.indexOf(column(columns, keyNames.get(k)));
+        }
+        return out;
+    }
+
+    private boolean isKey(String name) {
+        return keyNames.stream().anyMatch(k -> k.equalsIgnoreCase(name));
+    }
+
+    private static Column column(List<Column> columns, String name) {
+        return columns.stream().filter(c -> c.name().equalsIgnoreCase(name)).findFirst()
+                .orElseThrow(() -> new CarrierValues.Unstorable("the events have no key column " + name));
+    }
+
+    private static int indexOf(List<boolean[]> groups, boolean[] present) {
+        for (int i = 0; i < groups.size(); i++) {
+            if (java.util.Arrays.equals(groups.get(i), present)) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("no group");
+    }
+
+    /** The column list of a table's events: each column in its newest definition, in first-seen order. */
+    static List<Column> columnsOf(List<ChangeEvent> events) {
+        Map<String, Column> out = new LinkedHashMap<>();
+        for (ChangeEvent e : events) {
+            for (Column c : e.schema().columns()) {
+                out.put(c.name().toLowerCase(Locale.ROOT), c);
+            }
+        }
+        return new ArrayList<>(out.values());
+    }
+}
