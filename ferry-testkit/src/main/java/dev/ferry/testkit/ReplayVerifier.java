@@ -52,7 +52,7 @@ public final class ReplayVerifier {
         }
     }
 
-    private record ColumnInfo(String name, String dataType) {
+    record ColumnInfo(String name, String dataType) {
     }
 
     private ReplayVerifier() {
@@ -242,7 +242,7 @@ public final class ReplayVerifier {
         return v;
     }
 
-    private static List<ColumnInfo> columns(Connection db, String schema, String table) throws SQLException {
+    static List<ColumnInfo> columns(Connection db, String schema, String table) throws SQLException {
         List<ColumnInfo> out = new ArrayList<>();
         try (PreparedStatement ps = db.prepareStatement("SELECT column_name, data_type FROM information_schema.columns "
                 + "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position")) {
@@ -261,7 +261,12 @@ public final class ReplayVerifier {
     }
 
     /** The primary key's columns in key order (PostgreSQL: not the index's INCLUDE ones; MySQL: the PRIMARY constraint). */
-    private static List<String> primaryKey(Connection db, boolean mysql, String schema, String table) throws SQLException {
+    /** The primary key's columns of a PostgreSQL table, in key order. */
+    static List<String> primaryKey(Connection db, String schema, String table) throws SQLException {
+        return primaryKey(db, false, schema, table);
+    }
+
+    static List<String> primaryKey(Connection db, boolean mysql, String schema, String table) throws SQLException {
         String sql = mysql ? "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = ? "
                 + "AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION"
                 : "SELECT a.attname FROM pg_index i JOIN pg_attribute a "

@@ -15,8 +15,8 @@ import java.util.regex.Pattern;
 
 /**
  * Turns a value in its {@link LogicalType} representation into the Java value its
- * {@linkplain DuckDbTypes#carrier carrier} is appended with: Boolean, Long, Double, byte[] or the
- * text DuckDB's cast parses. Pure; no DuckDB involved.
+ * {@linkplain DuckDbTypes#carrier carrier} is appended with: Boolean, Long, Double, or the text
+ * DuckDB's cast parses (bytes as base64). Pure; no DuckDB involved.
  */
 final class CarrierValues {
     private static final JsonFactory JSON = new JsonFactory();
@@ -44,7 +44,6 @@ final class CarrierValues {
             case BOOLEAN -> value instanceof Boolean ? value : Boolean.valueOf(value.toString());
             case BIGINT -> value instanceof Long ? value : Long.valueOf(value.toString());
             case DOUBLE -> value instanceof Double ? value : Double.valueOf(value.toString());
-            case BLOB -> value instanceof byte[] ? value : Base64.getDecoder().decode(value.toString());
             case VARCHAR -> c.type() == LogicalType.ARRAY ? arrayText(c, value) : text(c.type(), value);
         };
     }

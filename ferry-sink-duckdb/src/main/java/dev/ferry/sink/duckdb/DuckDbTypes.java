@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
 /**
  * How each {@link LogicalType} is stored in DuckDB (the table in docs/sinks.md), and how its values
  * travel there: every value is appended to a staging table in a <em>carrier</em> type the Appender
- * handles natively (BOOLEAN, BIGINT, DOUBLE, BLOB, or VARCHAR holding the text of the value), and one
+ * handles natively (BOOLEAN, BIGINT, DOUBLE, or VARCHAR holding the text of the value; bytes as base64), and one
  * SQL cast per column turns the carrier into the stored type. DuckDB parses the text forms of dates,
  * times, timestamps (with {@code infinity} and years before 1), UUIDs, JSON and decimals itself, so a
  * value it cannot hold fails in that cast, inside the write's transaction.
@@ -19,9 +19,9 @@ final class DuckDbTypes {
     private static final Pattern NUMERIC = Pattern.compile("numeric\\((\\d+),(-?\\d+)\\)(\\[\\])?");
     private static final int MAX_DECIMAL_PRECISION = 38;
 
-    /** The appender-native type a value is staged in. */
+    /** The appender-native type a value is staged in (bytes travel as base64 text: the driver's Appender takes byte arrays only for lists). */
     enum Carrier {
-        BOOLEAN, BIGINT, DOUBLE, BLOB, VARCHAR
+        BOOLEAN, BIGINT, DOUBLE, VARCHAR
     }
 
     private DuckDbTypes() {
@@ -82,7 +82,6 @@ final class DuckDbTypes {
             case BOOLEAN -> Carrier.BOOLEAN;
             case INT16, INT32, INT64 -> Carrier.BIGINT;
             case FLOAT32, FLOAT64 -> Carrier.DOUBLE;
-            case BYTES -> Carrier.BLOB;
             default -> Carrier.VARCHAR;
         };
     }
@@ -95,10 +94,11 @@ final class DuckDbTypes {
         }
         String stored = stored(c);
         return switch (carrier(c)) {
-            case BOOLEAN, BLOB -> staged;
+            case BOOLEAN -> staged;
             case BIGINT -> stored.equals("BIGINT") ? staged : "CAST(" + staged + " AS " + stored + ")";
             case DOUBLE -> stored.equals("DOUBLE") ? staged : "CAST(" + staged + " AS " + stored + ")";
-            case VARCHAR -> stored.equals("VARCHAR") ? staged : "CAST(" + staged + " AS " + stored + ")";
+            case VARCHAR -> c.type() == LogicalType.BYTES ? "from_base64(" + staged + ")"
+                    : stored.equals("VARCHAR") ? staged : "CAST(" + staged + " AS " + stored + ")";
         };
     }
 
@@ -112,6 +112,7 @@ final class DuckDbTypes {
         if (type == LogicalType.BYTES) {
             return "from_base64(" + e + ")";
         }
+
         return stored.equals("VARCHAR") ? e : "CAST(" + e + " AS " + stored + ")";
     }
 

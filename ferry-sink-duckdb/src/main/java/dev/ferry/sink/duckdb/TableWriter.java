@@ -218,10 +218,22 @@ final class TableWriter {
         }
     }
 
+    /**
+     * The statement that upserts one group: INSERT … ON CONFLICT DO UPDATE, which finds existing keys
+     * through the primary key's index. A group with a list of floats uses MERGE instead: DuckDB's
+     * ON CONFLICT path turns -0.0 inside lists into 0.0, its MERGE keeps it.
+     */
     private String upsert(List<Column> columns, boolean[] present, int group) {
         StringJoiner names = new StringJoiner(", ");
         StringJoiner values = new StringJoiner(", ");
         StringJoiner set = new StringJoiner(", ");
+        StringJoiner inserted = new StringJoiner(", ");
+        boolean floatList = false;
+        for (int i = 0; i < columns.size(); i++) {
+            Column c = columns.get(i);
+            floatList |= present[i] && c.type() == LogicalType.ARRAY
+                    && (c.elementType() == LogicalType.FLOAT32 || c.elementType() == LogicalType.FLOAT64);
+        }
         for (int i = 0; i < columns.size(); i++) {
             Column c = columns.get(i);
             boolean key = isKey(c.name());
@@ -229,15 +241,23 @@ final class TableWriter {
                 continue;
             }
             names.add(quote(c.name()));
-            values.add(castFromStage(c, mirrorColumns, quote(c.name())));
+            values.add(castFromStage(c, mirrorColumns, quote(c.name())) + " AS " + quote(c.name()));
+            inserted.add("s." + quote(c.name()));
             if (!key) {
-                set.add(quote(c.name()) + " = EXCLUDED." + quote(c.name()));
+                set.add(quote(c.name()) + " = " + (floatList ? "s." : "EXCLUDED.") + quote(c.name()));
             }
+        }
+        String select = "SELECT " + values + " FROM temp.main._ferry_mirror_stage WHERE " + GROUP + " = " + group;
+        if (floatList) {
+            StringJoiner match = new StringJoiner(" AND ");
+            keyNames.forEach(k -> match.add("m." + quote(k) + " = s." + quote(k)));
+            return "MERGE INTO " + qualified(table.name()) + " AS m USING (" + select + ") AS s ON " + match
+                    + (set.length() == 0 ? "" : " WHEN MATCHED THEN UPDATE SET " + set)
+                    + " WHEN NOT MATCHED THEN INSERT (" + names + ") VALUES (" + inserted + ")";
         }
         StringJoiner conflict = new StringJoiner(", ");
         keyNames.forEach(k -> conflict.add(quote(k)));
-        return "INSERT INTO " + qualified(table.name()) + " (" + names + ") SELECT " + values
-                + " FROM temp.main._ferry_mirror_stage WHERE " + GROUP + " = " + group
+        return "INSERT INTO " + qualified(table.name()) + " (" + names + ") " + select
                 + " ON CONFLICT (" + conflict + ") DO " + (set.length() == 0 ? "NOTHING" : "UPDATE SET " + set);
     }
 
@@ -318,8 +338,6 @@ final class TableWriter {
             a.append(l.longValue());
         } else if (carried instanceof Double d) {
             a.append(d.doubleValue());
-        } else if (carried instanceof byte[] bytes) {
-            a.appendByteArray(bytes);
         } else {
             a.append((String) carried);
         }

@@ -186,6 +186,21 @@ class DuckDbSinkTest {
     }
 
     @Test
+    void arraysKeepEveryElementExactly() throws Exception {
+        TableSchema lists = new TableSchema(new TableId("public", "lists"), List.of(
+                Column.of("id", LogicalType.INT32, "integer", true),
+                new Column("f", LogicalType.ARRAY, LogicalType.FLOAT64, "double precision[]", false),
+                new Column("b", LogicalType.ARRAY, LogicalType.BYTES, "bytea[]", false)));
+        try (DuckDbSink sink = sink(false)) {
+            sink.write(List.of(event(Op.CREATE, lists, null, Row.wrap(1L,
+                    java.util.Arrays.asList(Double.NaN, -0.0, 0.1, null, Double.NEGATIVE_INFINITY),
+                    java.util.Arrays.asList(new byte[] {0, (byte) 255}, new byte[0], null)), Set.of())), Offset.of(0));
+        }
+        assertThat(rows("SELECT f::VARCHAR, b::VARCHAR FROM public.lists")).containsExactly(
+                List.of("[nan, -0.0, 0.1, NULL, -inf]", "['\\\\x00\\\\xFF', '', NULL]"));
+    }
+
+    @Test
     void aTableWithoutKeyGetsHistoryOnly() throws Exception {
         TableSchema keyless = new TableSchema(new TableId("public", "log"), List.of(
                 Column.of("line", LogicalType.STRING, "text", false)));
