@@ -39,6 +39,17 @@ final class JsonlPipelineFile {
         write(dir, pg, db, user, sink);
     }
 
+    /**
+     * Like {@link #write(Path, TestingPostgres, String, TestingPostgres.CaptureRole)} with another sink
+     * section: its lines as they go under {@code sink:}, not yet indented.
+     */
+    static void write(Path dir, TestingPostgres pg, String db, TestingPostgres.CaptureRole role,
+                      java.util.List<String> sink) throws IOException {
+        java.util.List<String> lines = new java.util.ArrayList<>(java.util.List.of("sink:"));
+        sink.forEach(l -> lines.add("  " + l));
+        write(dir, pg, db, role.user(), lines);
+    }
+
     /** The same source section (password from $PW) with other sink lines. */
     static void write(Path dir, TestingPostgres pg, String db, String user, java.util.List<String> sink) throws IOException {
         java.util.List<String> lines = new java.util.ArrayList<>(java.util.List.of(

@@ -38,7 +38,8 @@ public record SinkSettings(long commitIntervalMillis, RecordErrors recordErrors)
     public static final Setting<Integer> COMMIT_INTERVAL_MS = Setting.integer("commit_interval_ms",
             "while changes keep coming, the shortest time between two commits to this sink: what arrives meanwhile "
                     + "goes into the next batch (up to 8,192 events under ferry run), and a change after a quiet spell is written at once. "
-                    + "The default is the sink type's: 10, and 1000 for jsonl (each commit is a new file per table) and postgres (each commit is a few statements per table and a WAL flush). 0 "
+                    + "The default is the sink type's: 10, 1000 for jsonl (each commit is a new file per table) and "
+                    + "postgres (each commit is a few statements per table and a WAL flush), 500 for duckdb. 0 "
                     + "commits every batch, however small",
             0, 60_000);
 

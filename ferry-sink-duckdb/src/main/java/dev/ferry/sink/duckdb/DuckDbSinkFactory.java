@@ -17,7 +17,7 @@ public final class DuckDbSinkFactory implements SinkFactory {
             "keep a mirror of each source table with a primary key: a table of the same name equal to the source, "
                     + "upserts and deletes applied by key").withDefault(true);
     static final Setting<Boolean> HISTORY = Setting.bool("history",
-            "also append every change to <table>__history, with the Log offset, op, source position, commit time and "
+            "also append every change to a table named after the source table plus __history, with the Log offset, op, source position, commit time and "
                     + "transaction id; tables without a primary key always get one (and no mirror)").withDefault(false);
     static final Setting<Integer> MEMORY_LIMIT_MB = Setting.integer("memory_limit_mb",
             "the most memory DuckDB itself may use, outside the Java heap (its memory_limit); it spills to disk beyond",
