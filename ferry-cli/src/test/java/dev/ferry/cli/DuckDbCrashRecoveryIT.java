@@ -25,7 +25,8 @@ import org.junit.jupiter.api.io.TempDir;
  * The DuckDB sink in a child {@code ferry run}, killed with SIGKILL at random moments (the first kill
  * inside the initial snapshot) while a mixed workload writes; then the mirror is compared with the
  * source row by row and the history is checked for duplicates (each Log offset and each source
- * position once). While a run holds the DuckDB file, {@code ferry check} names the process.
+ * position once). While a run holds the DuckDB file, {@code ferry check} names the process and
+ * {@code ferry status} says the sink's offset is unknown, and why.
  * The seed is printed; {@code -Dferry.seed=N} replays a run, {@code -Dferry.duckdb.kills=N} raises the kills.
  */
 class DuckDbCrashRecoveryIT extends PrivatePostgresTest {
@@ -91,6 +92,10 @@ class DuckDbCrashRecoveryIT extends PrivatePostgresTest {
                 FerryProcess check = FerryProcess.start(dir, env, "check", "-c", "pipeline.yaml");
                 check.waitFor();
                 assertThat(check.stdout() + check.stderr()).contains("another process holds it").contains("PID");
+                // status shows what it can, and says why the sink's offset is unknown
+                FerryProcess status = FerryProcess.start(dir, env, "status", "-c", "pipeline.yaml");
+                assertThat(status.waitFor()).as(status.stderr()).isEqualTo(0);
+                assertThat(status.stdout()).contains("sink duckdb").contains("unknown: Cannot open the DuckDB file");
                 checkedLock = true;
             }
             p.kill();
