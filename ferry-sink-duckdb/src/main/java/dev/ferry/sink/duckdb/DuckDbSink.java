@@ -179,6 +179,7 @@ final class DuckDbSink implements Sink {
         }
         TableId current = null;
         List<ChangeEvent> currentEvents = List.of();
+        long started = System.nanoTime();
         try {
             for (Map.Entry<TableId, List<Integer>> entry : byTable.entrySet()) {
                 current = entry.getKey();
@@ -194,10 +195,13 @@ final class DuckDbSink implements Sink {
                         TableWriter.columnsOf(tableEvents));
             }
             current = null;
+            long applied = System.nanoTime();
             storeOffset(last);
             CrashPoints.reach("duckdb.before-commit");
             db.commit();
             committedOffset = last.value();
+            LOG.debug("wrote {} events of {} tables up to offset {}: applied in {} ms, committed in {} ms", events.size() - skip,
+                    byTable.size(), last, (applied - started) / 1_000_000, (System.nanoTime() - applied) / 1_000_000);
         } catch (SQLException e) {
             rollback();
             FerryException translated = translate(e, "write", current);
@@ -235,10 +239,12 @@ final class DuckDbSink implements Sink {
     }
 
     private void storeOffset(Offset last) throws SQLException {
-        try (Statement s = db.createStatement()) {
-            s.execute("CREATE SCHEMA IF NOT EXISTS \"_ferry\"");
-            s.execute("CREATE TABLE IF NOT EXISTS " + OFFSETS + " (pipeline VARCHAR PRIMARY KEY, \"offset\" BIGINT NOT NULL, "
-                    + "committed_at TIMESTAMP WITH TIME ZONE NOT NULL)");
+        if (committedOffset < 0) { // the first commit into this file creates the table
+            try (Statement s = db.createStatement()) {
+                s.execute("CREATE SCHEMA IF NOT EXISTS \"_ferry\"");
+                s.execute("CREATE TABLE IF NOT EXISTS " + OFFSETS + " (pipeline VARCHAR PRIMARY KEY, \"offset\" BIGINT NOT NULL, "
+                        + "committed_at TIMESTAMP WITH TIME ZONE NOT NULL)");
+            }
         }
         try (PreparedStatement ps = db.prepareStatement("INSERT INTO " + OFFSETS + " VALUES (?, ?, current_timestamp) "
                 + "ON CONFLICT (pipeline) DO UPDATE SET \"offset\" = EXCLUDED.\"offset\", committed_at = EXCLUDED.committed_at")) {
