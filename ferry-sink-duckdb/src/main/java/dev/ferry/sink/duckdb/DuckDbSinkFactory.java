@@ -45,7 +45,12 @@ public final class DuckDbSinkFactory implements SinkFactory {
 
     @Override
     public Sink create(String pipelineName, ComponentConfig config, SourceInfo source) throws FerryException {
-        return new DuckDbSink(pipelineName, config.resolve(config.get(PATH)), config.get(MIRROR), config.get(HISTORY),
-                config.get(MEMORY_LIMIT_MB));
+        boolean mirror = config.get(MIRROR);
+        boolean history = config.get(HISTORY);
+        if (!mirror && !history) {
+            throw FerryException.config(config.where("history") + " is false and mirror is false: the sink would write "
+                    + "nothing of tables with a primary key. Set mirror: true, history: true, or both.");
+        }
+        return new DuckDbSink(pipelineName, config.resolve(config.get(PATH)), mirror, history, config.get(MEMORY_LIMIT_MB));
     }
 }

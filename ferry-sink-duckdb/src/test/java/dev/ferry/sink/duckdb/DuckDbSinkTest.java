@@ -3,6 +3,7 @@ package dev.ferry.sink.duckdb;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import dev.ferry.config.ComponentConfig;
 import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
@@ -211,6 +212,15 @@ class DuckDbSinkTest {
         assertThat(rows("SELECT _ferry_op, line FROM public.log__history ORDER BY _ferry_offset"))
                 .containsExactly(List.of("c", "a"), List.of("d", "a"));
         assertThat(rows("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'log'")).containsExactly(List.of("0"));
+    }
+
+    @Test
+    void aSinkThatWouldWriteNothingIsAConfigurationError() throws Exception {
+        ComponentConfig config = ComponentConfig.ofYaml("sink",
+                "type: duckdb\npath: w.duckdb\nmirror: false\n");
+        FerryException e = catchThrowableOfType(() -> new DuckDbSinkFactory().create("p", config, null), FerryException.class);
+        assertThat(e.kind()).isEqualTo(ErrorKind.CONFIG);
+        assertThat(e.getMessage()).contains("mirror is false");
     }
 
     @Test
