@@ -43,8 +43,10 @@ import org.slf4j.LoggerFactory;
  *   <li><b>One write, one transaction.</b> {@link #write} sends its records and the batch's last Log
  *   offset in one Kafka transaction of a transactional producer: the offset is committed, through
  *   {@code sendOffsetsToTransaction}, as the committed offset of partition 0 of the offsets topic
- *   ({@code offsets_topic}, never written to) in the consumer group named like the
- *   {@code transactional_id}. Records and offset become visible together or not at all (KIP-98,
+ *   ({@code offsets_topic}) in the consumer group named like the {@code transactional_id}, and
+ *   again as a record of that compacted topic keyed by the {@code transactional_id}, which the
+ *   sink reads only when the group's offset expired ({@code offsets.retention.minutes} without a
+ *   commit). Records and offset become visible together or not at all (KIP-98,
  *   KIP-447), so the offset read back is exactly the last event a {@code read_committed} consumer
  *   can see.</li>
  *   <li><b>Fencing before writing.</b> The producer is made, and {@code initTransactions} called,
@@ -152,6 +154,10 @@ final class KafkaSink implements Sink {
             for (ChangeEvent e : events) {
                 send(e, now, failure);
             }
+            // the offset twice in the same transaction: in the group (exact, settled by fencing) and as a
+            // record of the compacted offsets topic, which outlives the group's offset retention
+            producer.send(new ProducerRecord<>(settings.offsetsTopic(), 0, offsetRecordKey(),
+                    offsetRecordValue(last.value())), failure.callbackFor(null));
             producer.sendOffsetsToTransaction(Map.of(marker, new OffsetAndMetadata(last.value(),
                     METADATA_PREFIX + settings.pipeline())), new ConsumerGroupMetadata(settings.transactionalId()));
             CrashPoints.reach("kafka.before-commit");
@@ -276,7 +282,8 @@ final class KafkaSink implements Sink {
                         new ListConsumerGroupOffsetsOptions().requireStable(true))
                         .partitionsToOffsetAndMetadata(group).get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
                 if (offsets.containsKey(marker)) {
-                    return offsetOf(offsets.get(marker));
+                    long offset = offsetOf(offsets.get(marker));
+                    return offset >= 0 ? offset : offsetFromRecords();
                 }
                 if (System.nanoTime() > deadline) {
                     return null;
@@ -291,6 +298,72 @@ final class KafkaSink implements Sink {
         } catch (Exception e) {
             throw KafkaFailures.classify(e, doing, settings.bootstrapServers(), null);
         }
+    }
+
+    private byte[] offsetRecordKey() {
+        return settings.transactionalId().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private byte[] offsetRecordValue(long offset) {
+        return ("{\"pipeline\":\"" + settings.pipeline() + "\",\"offset\":" + offset + "}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The offset in the sink's last committed record of the offsets topic, or -1 when there is none.
+     * Asked only when the group holds no offset: the broker deletes a group's offsets once they are
+     * older than {@code offsets.retention.minutes} (7 days by default) and nothing was committed
+     * since (a batch pipeline run weekly, a quiet stream), while the compacted topic keeps the last
+     * record of each key. Reading it with {@code read_committed} up to the last stable offset sees
+     * exactly the committed transactions.
+     */
+    private long offsetFromRecords() throws FerryException {
+        Map<String, Object> props = new HashMap<>();
+        for (Map.Entry<String, String> e : settings.properties().entrySet()) {
+            if (org.apache.kafka.clients.consumer.ConsumerConfig.configNames().contains(e.getKey())) {
+                props.put(e.getKey(), e.getValue());
+            }
+        }
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.CLIENT_ID_CONFIG, "ferry-" + settings.pipeline()
+                + "-offsets");
+        byte[] key = offsetRecordKey();
+        long found = -1;
+        try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> consumer =
+                     new org.apache.kafka.clients.consumer.KafkaConsumer<>(props,
+                             new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                             new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            consumer.assign(List.of(marker));
+            consumer.seekToBeginning(List.of(marker));
+            long end = consumer.endOffsets(List.of(marker), ADMIN_TIMEOUT).get(marker);
+            long deadline = System.nanoTime() + ADMIN_TIMEOUT.toNanos();
+            while (consumer.position(marker, ADMIN_TIMEOUT) < end) {
+                if (System.nanoTime() > deadline) {
+                    throw new FerryException(ErrorKind.CONNECTIVITY, "Reading the offsets topic "
+                            + settings.offsetsTopic() + " took longer than " + ADMIN_TIMEOUT.toSeconds() + " s.");
+                }
+                for (org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> r
+                        : consumer.poll(Duration.ofMillis(500))) {
+                    if (r.value() != null && java.util.Arrays.equals(r.key(), key)) {
+                        found = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.value()).path("offset")
+                                .asLong(-1);
+                    }
+                }
+            }
+        } catch (FerryException e) {
+            throw e;
+        } catch (Exception e) {
+            throw KafkaFailures.classify(e, "reading the offsets topic " + settings.offsetsTopic(),
+                    settings.bootstrapServers(), null);
+        }
+        if (found >= 0) {
+            LOG.warn("Kafka sink {}: the consumer group's offset is gone (expired after offsets.retention.minutes "
+                    + "without a commit); the offsets topic {} holds offset {}, which is used", settings.transactionalId(),
+                    settings.offsetsTopic(), found);
+        }
+        return found;
     }
 
     private long offsetOf(OffsetAndMetadata committed) throws FerryException {
@@ -381,7 +454,7 @@ final class KafkaSink implements Sink {
             return (metadata, exception) -> {
                 if (exception != null && first == null) {
                     first = exception;
-                    table = t.toString();
+                    table = t == null ? null : t.toString();
                 }
             };
         }

@@ -52,7 +52,7 @@ final class Topics {
         known.add(topic);
     }
 
-    /** Creates the offsets topic (one partition, compacted; never written to) unless it exists. */
+    /** Creates the offsets topic (one partition, compacted: the last offset record of each sink stays) unless it exists. */
     void ensureOffsetsTopic() throws FerryException {
         if (known.contains(settings.offsetsTopic())) {
             return;

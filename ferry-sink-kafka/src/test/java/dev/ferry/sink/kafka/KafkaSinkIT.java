@@ -90,6 +90,26 @@ class KafkaSinkIT {
     }
 
     @Test
+    void theOffsetOutlivesTheGroupsOffsetRetention() throws Exception {
+        String p = newPipeline();
+        try (Sink sink = sink(p, "")) {
+            sink.write(events(0, 10), Offset.of(9));
+        }
+        // the broker deletes an idle group's offsets after offsets.retention.minutes (7 days by default)
+        try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(Map.of(
+                "bootstrap.servers", KAFKA.broker().bootstrapServers()))) {
+            admin.deleteConsumerGroupOffsets("ferry." + p + "." + p,
+                    java.util.Set.of(new TopicPartition("_ferry_offsets", 0))).all().get();
+        }
+        try (Sink restarted = sink(p, "")) {
+            assertThat(restarted.committed()).as("read back from the compacted offsets topic").contains(Offset.of(9));
+            restarted.write(events(5, 10), Offset.of(14)); // 5..9 again, then 10..14
+            assertThat(restarted.committed()).contains(Offset.of(14));
+        }
+        assertThat(lsns(readCommitted(p + ".public.orders"))).containsExactlyElementsOf(range(0, 15));
+    }
+
+    @Test
     void committedIsExactAfterAProducerDiedInsideATransaction() throws Exception {
         String p = newPipeline();
         try (Sink sink = sink(p, "")) {
