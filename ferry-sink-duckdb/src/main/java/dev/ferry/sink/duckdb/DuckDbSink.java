@@ -216,6 +216,10 @@ final class DuckDbSink implements Sink {
         } catch (FerryException e) {
             rollback();
             throw e;
+        } catch (RuntimeException e) {
+            rollback(); // nothing of a failed write may stay
+            throw new FerryException(ErrorKind.INTERNAL, "The DuckDB sink failed writing" + (current == null ? ""
+                    : " table " + current) + " to " + file + ": " + e + ". The write was rolled back.", e);
         }
     }
 
@@ -301,6 +305,16 @@ final class DuckDbSink implements Sink {
                 || message.startsWith("Mismatch Type Error")) {
             return new FerryException(ErrorKind.DATA, "Cannot write" + where + " to the DuckDB file " + file + ": " + message
                     + ". The write was rolled back.", e);
+        }
+        if (message.contains("Cannot change the type of a column that has a UNIQUE or PRIMARY KEY constraint")
+                || message.contains("conflict target") && message.contains("UNIQUE/PRIMARY KEY")) {
+            // DuckDB cannot alter a key column or a table's key in place: the mirror must be made anew
+            close();
+            return new FerryException(ErrorKind.PREREQUISITE, "Cannot write" + where + " to the DuckDB file " + file
+                    + ": its primary key changed at the source (a key column's type, or the key's columns), and DuckDB "
+                    + "cannot change a table's key in place (" + message + "). The write was rolled back. Drop the "
+                    + "mirror table" + where + " in the DuckDB file, run again, and fill it with ferry snapshot -c FILE "
+                    + "--table T.", e);
         }
         close(); // the connection may be unusable; the next call opens it again
         String hint = message.startsWith("Out of Memory Error") ? " Raise the sink's memory_limit_mb." : "";
