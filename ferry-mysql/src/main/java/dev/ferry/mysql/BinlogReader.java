@@ -124,6 +124,19 @@ final class BinlogReader implements AutoCloseable {
     private FerryException classify(Exception e) {
         if (e instanceof ServerException s) {
             int code = s.getErrorCode();
+            String text = String.valueOf(s.getMessage());
+            if (text.contains("server_id") || text.contains("server_uuid")) {
+                // MySQL reports a duplicate server id with code 1236 too: not a purged binlog
+                return new FerryException(ErrorKind.PREREQUISITE, where() + " refused the binlog connection: "
+                        + s.getMessage() + ". Set source.server_id to a number no other replica of this server uses.", e);
+            }
+            if (code == 1236 && !text.contains("purged") && !text.contains("Could not find first log file")) {
+                return new FerryException(ErrorKind.PREREQUISITE, where() + " cannot send the binlog from Ferry's "
+                        + "position: " + s.getMessage() + ". The position Ferry holds is not in the server's binlog (a "
+                        + "server that crashed with sync_binlog other than 1 can lose binlog it had already sent). "
+                        + "Changes past it cannot be read again: start over with a fresh snapshot (delete the "
+                        + "pipeline's state folder and the sink output, and run again).", e);
+            }
             if (code == 1236) {
                 return new FerryException(ErrorKind.PREREQUISITE, where() + " cannot send the binlog from Ferry's position: "
                         + s.getMessage() + ". The binlog files Ferry needs were purged (binlog_expire_logs_seconds, "
@@ -146,6 +159,12 @@ final class BinlogReader implements AutoCloseable {
             }
             return new FerryException(ErrorKind.CONNECTIVITY, where() + " ended the binlog connection: " + s.getMessage()
                     + " (error " + code + ").", e);
+        }
+        if (e instanceof com.github.shyiko.mysql.binlog.event.deserialization.EventDataDeserializationException) {
+            // an IOException too, but the bytes arrived: one that cannot be decoded fails the same way after
+            // every reconnect, so retrying would hide it forever
+            return new FerryException(ErrorKind.INTERNAL, "Cannot decode the binlog of " + where() + ": " + e
+                    + ". Ferry stopped rather than guess; please report this with the table's definition.", e);
         }
         if (e instanceof IOException) {
             return new FerryException(ErrorKind.CONNECTIVITY, "Lost the binlog connection to " + where() + ": " + e, e);

@@ -112,7 +112,8 @@ final class ChangeDecoder {
                 GtidEventData g = event.getData();
                 begin(h, g.getMySqlGtid() == null ? null : g.getMySqlGtid().toString(),
                         g.getMySqlGtid() == null ? h.getPosition() : g.getMySqlGtid().getTransactionId());
-                standalone = false;
+                // MySQL writes a DDL as GTID + QUERY, with no BEGIN and no XID; BEGIN says a transaction follows
+                standalone = true;
             }
             case QUERY -> query(h, event.getData(), out);
             case TABLE_MAP -> {
@@ -121,28 +122,70 @@ final class ChangeDecoder {
             }
             case WRITE_ROWS, EXT_WRITE_ROWS -> {
                 WriteRowsEventData d = event.getData();
+                requireFullImage(d.getTableId(), d.getIncludedColumns());
                 for (Serializable[] row : d.getRows()) {
                     emit(Op.CREATE, d.getTableId(), null, row, out);
                 }
             }
             case UPDATE_ROWS, EXT_UPDATE_ROWS -> {
                 UpdateRowsEventData d = event.getData();
+                requireFullImage(d.getTableId(), d.getIncludedColumnsBeforeUpdate());
+                requireFullImage(d.getTableId(), d.getIncludedColumns());
                 for (Map.Entry<Serializable[], Serializable[]> row : d.getRows()) {
                     emit(Op.UPDATE, d.getTableId(), row.getKey(), row.getValue(), out);
                 }
             }
             case DELETE_ROWS, EXT_DELETE_ROWS -> {
                 DeleteRowsEventData d = event.getData();
+                requireFullImage(d.getTableId(), d.getIncludedColumns());
                 for (Serializable[] row : d.getRows()) {
                     emit(Op.DELETE, d.getTableId(), row, null, out);
                 }
             }
             case XID -> commit(h);
-            default -> {
+            case FORMAT_DESCRIPTION, HEARTBEAT, IGNORABLE, ROWS_QUERY, ANNOTATE_ROWS, PREVIOUS_GTIDS, ANONYMOUS_GTID,
+                 BINLOG_CHECKPOINT, MARIADB_GTID_LIST, STOP, TRANSACTION_CONTEXT, VIEW_CHANGE, INTVAR, RAND, USER_VAR -> {
+                // no rows in these
                 if (!inTransaction && h.getNextPosition() > 0 && h.getTimestamp() > 0) {
                     advance(MySqlPosition.at(file, h.getNextPosition()));
                 }
             }
+            default -> {
+                if (!inTransaction) {
+                    // between transactions: no rows can be in it (an event type newer than the library)
+                    if (h.getNextPosition() > 0 && h.getTimestamp() > 0) {
+                        advance(MySqlPosition.at(file, h.getNextPosition()));
+                    }
+                    return;
+                }
+                throw new FerryException(ErrorKind.PREREQUISITE, "The binlog has an event Ferry cannot read ("
+                    + type + ", at " + file + ":" + h.getPosition() + "): compressed binlog events (MariaDB's "
+                    + "log_bin_compress, MySQL's binlog_transaction_compression), partial JSON updates "
+                    + "(binlog_row_value_options=PARTIAL_JSON) or an incident the server logged. Ferry stops rather "
+                    + "than skip the rows it may hold. Turn that setting off; the changes written meanwhile need a "
+                    + "new snapshot (ferry drop, then run again).");
+            }
+        }
+    }
+
+    /**
+     * The library hands over only the columns a row event includes, packed together: with a row image
+     * that is not full (binlog_row_image=MINIMAL or NOBLOB, which a session may set) cell i would not be
+     * column i. Ferry needs full images.
+     */
+    private void requireFullImage(long tableId, java.util.BitSet included) throws FerryException {
+        TableMapEventData map = tableMaps.get(tableId);
+        if (map == null || included == null) {
+            return; // a missing map is reported where the rows are decoded
+        }
+        int columns = map.getColumnTypes().length;
+        if (included.cardinality() != columns || included.nextClearBit(0) < columns) {
+            throw new FerryException(ErrorKind.PREREQUISITE, "The binlog has a row image of "
+                    + map.getDatabase() + "." + map.getTable() + " without every column (" + included.cardinality()
+                    + " of " + columns + "), at " + file + ":" + txOffset + ": a session ran with binlog_row_image="
+                    + "MINIMAL or NOBLOB. Ferry needs full row images and stops rather than guess the missing values. "
+                    + "Keep binlog_row_image=FULL for every session, then re-snapshot that table (ferry drop, then run "
+                    + "again).");
         }
     }
 
@@ -168,6 +211,7 @@ final class ChangeDecoder {
             if (!inTransaction) {
                 begin(h, null, h.getPosition());
             }
+            standalone = false;
             return;
         }
         if (sql.equalsIgnoreCase("COMMIT") || sql.equalsIgnoreCase("ROLLBACK") || sql.regionMatches(true, 0, "XA END", 0, 6)) {
@@ -181,7 +225,24 @@ final class ChangeDecoder {
             ddl(q.getDatabase(), sql, out);
             commit(h);
         }
-        // any other statement inside a transaction (binlog_format=MIXED fallbacks) carries no rows
+        if (inTransaction && !standalone && ROW_CHANGING.matcher(sql).lookingAt()) {
+            // a session that set binlog_format=STATEMENT (or MIXED) wrote its changes as SQL: their rows are
+            // not in the binlog, and skipping the statement would lose them without a word
+            throw new FerryException(ErrorKind.PREREQUISITE, "The binlog has a change written as a statement, not "
+                    + "as rows, at " + new MySqlPosition(file, txOffset, false, txIndex, txGtid).display() + " ("
+                    + abbreviate(sql) + "): a session ran with binlog_format=STATEMENT or MIXED. Ferry reads row "
+                    + "events only and stops rather than lose that change. Keep binlog_format=ROW for every session "
+                    + "(and revoke the privilege to change it: SYSTEM_VARIABLES_ADMIN / SUPER), then re-snapshot the "
+                    + "tables the statement changed (ferry drop, then run again).");
+        }
+        // other statements inside a transaction (SAVEPOINT, ROLLBACK TO) carry no rows
+    }
+
+    private static final java.util.regex.Pattern ROW_CHANGING = java.util.regex.Pattern.compile(
+            "(?i)\\s*(insert|update|delete|replace|load\\s+data|load\\s+xml)\\b");
+
+    private static String abbreviate(String sql) {
+        return sql.length() > 120 ? sql.substring(0, 117) + "..." : sql;
     }
 
     private void ddl(String database, String sql, List<ChangeEvent> out) throws FerryException {

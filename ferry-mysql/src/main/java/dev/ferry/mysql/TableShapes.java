@@ -195,7 +195,6 @@ final class TableShapes implements ChangeDecoder.Shapes {
         BitSet signedness = meta.getSignedness() == null ? new BitSet() : meta.getSignedness();
         List<Integer> keys = meta.getSimplePrimaryKeys() == null ? List.of() : meta.getSimplePrimaryKeys();
         List<ColumnDef> columns = new ArrayList<>();
-        int numeric = 0;
         int character = 0;
         int enums = 0;
         int sets = 0;
@@ -210,8 +209,9 @@ final class TableShapes implements ChangeDecoder.Shapes {
             String sourceType;
             switch (type) {
                 case TINY, SHORT, INT24, LONG, LONGLONG, NEWDECIMAL, FLOAT, DOUBLE, YEAR -> {
-                    // the signedness bitmap counts numeric columns only, as the binlog library reads it
-                    unsigned = signedness.get(numeric++);
+                    // the binlog's bitmap counts numeric columns only, but the library hands it over
+                    // indexed by column position (TableMapEventMetadataDeserializer, SIGNEDNESS)
+                    unsigned = signedness.get(i);
                     dataType = switch (type) {
                         case TINY -> "tinyint";
                         case SHORT -> "smallint";

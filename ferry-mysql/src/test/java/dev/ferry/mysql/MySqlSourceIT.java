@@ -1,6 +1,7 @@
 package dev.ferry.mysql;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.source.Check;
@@ -112,5 +113,19 @@ class MySqlSourceIT extends PrivateMariaDbTest {
             assertThat(checks).filteredOn(c -> c.subject().equals("table " + db + ".keyless"))
                     .extracting(Check::status).containsExactly(Check.Status.WARNING);
         }
+    }
+
+    @Test
+    void aRowImageWithoutEveryColumnStopsTheRunInsteadOfShiftingValues() throws Exception {
+        String db = newDatabase("CREATE TABLE partial (id int PRIMARY KEY, a varchar(10), b int)",
+                "INSERT INTO partial VALUES (1, 'x', 1)");
+        MySqlPipelines pipeline = new MySqlPipelines(mariadb, db, mariadb.grantCapture(), dir);
+        assertThat(pipeline.runOnce()).isTrue();
+        // one session may choose its own row image; its events then carry only some columns
+        mariadb.execute(db, "SET SESSION binlog_row_image = 'MINIMAL'", "UPDATE partial SET b = 2 WHERE id = 1");
+        assertThatThrownBy(pipeline::runOnce).isInstanceOfSatisfying(dev.ferry.error.FerryException.class, e -> {
+            assertThat(e.kind()).isEqualTo(dev.ferry.error.ErrorKind.PREREQUISITE);
+            assertThat(e.getMessage()).contains(db + ".partial").contains("binlog_row_image=FULL");
+        });
     }
 }

@@ -71,6 +71,25 @@ class SchemaChangeIT extends PrivateMariaDbTest {
         }
     }
 
+    @Test
+    void unsignedColumnsKeepTheirValuesWhenTheShapeComesFromTheBinlogsMetadata() throws Exception {
+        String db = MySqlSourceIT.newDatabase(
+                "CREATE TABLE counts (id int unsigned PRIMARY KEY, name varchar(10), qty int unsigned, delta int)",
+                "INSERT INTO counts VALUES (1, 'one', 1, -1)");
+        MySqlPipelines pipeline = new MySqlPipelines(mariadb, db, mariadb.grantCapture(), dir);
+        assertThat(pipeline.runOnce()).isTrue();
+        // the ALTER puts the catalog ahead of the insert before it, so that insert is read with the
+        // binlog's metadata, whose signedness flags cover numeric columns only
+        mariadb.execute(db, "INSERT INTO counts VALUES (3000000000, 'big', 4000000000, -5)",
+                "ALTER TABLE counts ADD COLUMN note varchar(5)");
+        assertThat(pipeline.runOnce()).isTrue();
+        JsonNode inserted = pipeline.envelopes().stream()
+                .filter(e -> e.get("op").asText().equals("c")).findFirst().orElseThrow().get("after");
+        assertThat(inserted.get("id").asLong()).isEqualTo(3_000_000_000L);
+        assertThat(inserted.get("qty").asLong()).isEqualTo(4_000_000_000L);
+        assertThat(inserted.get("delta").asLong()).isEqualTo(-5);
+    }
+
     /**
      * Without binlog_row_metadata=FULL the catalog is re-read at each DDL: exact while Ferry keeps up
      * (a run between the changes), and a clear stop when a later DDL already ran.
