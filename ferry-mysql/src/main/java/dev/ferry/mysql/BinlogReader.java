@@ -39,6 +39,8 @@ final class BinlogReader implements AutoCloseable {
     private volatile boolean closed;
     private volatile Exception failure;
     private volatile boolean disconnected;
+    /** When the client last received anything (an event, or the server's heartbeat when idle). */
+    private volatile long lastReceivedNanos = System.nanoTime();
 
     BinlogReader(MySqlSettings settings, String file, long offset) {
         this.settings = settings;
@@ -56,6 +58,7 @@ final class BinlogReader implements AutoCloseable {
             return t;
         });
         client.registerEventListener(event -> {
+            lastReceivedNanos = System.nanoTime();
             try {
                 while (!closed && !queue.offer(event, 100, TimeUnit.MILLISECONDS)) {
                     // backpressure: the capture thread has not taken the events yet
@@ -100,6 +103,7 @@ final class BinlogReader implements AutoCloseable {
         if (failure != null) {
             throw classify(failure);
         }
+        lastReceivedNanos = System.nanoTime();
     }
 
     /** The next event, or null when none arrived within {@code wait}. */
@@ -108,6 +112,13 @@ final class BinlogReader implements AutoCloseable {
         if (e == null && (failure != null || disconnected) && queue.isEmpty()) {
             throw failure != null ? classify(failure) : new FerryException(ErrorKind.CONNECTIVITY,
                     "The binlog connection to " + where() + " was closed by the server.");
+        }
+        if (e == null && queue.isEmpty()
+                && System.nanoTime() - lastReceivedNanos > TimeUnit.MILLISECONDS.toNanos(3L * HEARTBEAT_MILLIS)) {
+            // the server sends a heartbeat when it has nothing else: silence means a connection that died
+            // without a word (a half-open TCP connection, a network cut), which no read would ever report
+            throw new FerryException(ErrorKind.CONNECTIVITY, "The binlog connection to " + where() + " sent nothing, "
+                    + "not even a heartbeat, for " + 3 * HEARTBEAT_MILLIS / 1000 + " s; it is taken for dead.");
         }
         return e;
     }
