@@ -26,6 +26,9 @@ final class Values {
         return switch (c.dataType()) {
             case "date", "datetime", "timestamp", "time" -> "CAST(" + q + " AS CHAR)";
             case "year" -> "(" + q + " + 0)";
+            // the server prints a FLOAT with 6 significant digits (1.2345678 as 1.23457); as a double it
+            // prints the float's exact value, which the binlog has too
+            case "float" -> "(" + q + " + 0e0)";
             case "bit" -> "LPAD(BIN(" + q + "), " + c.length() + ", '0')";
             default -> q;
         };
@@ -36,7 +39,7 @@ final class Values {
         LogicalType type = c.logicalType();
         Object value = switch (type) {
             case INT16, INT32, INT64 -> rs.getLong(i);
-            case FLOAT32 -> (double) rs.getFloat(i);
+            case FLOAT32 -> (double) (float) rs.getDouble(i);
             case FLOAT64 -> rs.getDouble(i);
             case BYTES -> c.geometry() ? wkb(rs.getBytes(i)) : rs.getBytes(i);
             case DATE -> zeroDateAsNull(rs.getString(i));
