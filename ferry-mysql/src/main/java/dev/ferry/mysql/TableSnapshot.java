@@ -138,7 +138,11 @@ final class TableSnapshot implements AutoCloseable {
     private void readChunk(int limit, List<ChangeEvent> out) throws SQLException {
         List<ColumnDef> key = shape.columns().stream().filter(ColumnDef::key).toList();
         String keyList = key.stream().map(c -> Connections.quote(c.name())).collect(Collectors.joining(", "));
-        StringBuilder sql = new StringBuilder("SELECT ").append(selectList()).append(", ").append(keyList)
+        // temporal keys are read back as the server's text: the driver turns a DATETIME into a Timestamp in
+        // the JVM's time zone even for getString, which moves a time inside a daylight-saving gap by an hour
+        String keyReads = key.stream().map(c -> temporal(c) ? "CAST(" + Connections.quote(c.name()) + " AS CHAR)"
+                : Connections.quote(c.name())).collect(Collectors.joining(", "));
+        StringBuilder sql = new StringBuilder("SELECT ").append(selectList()).append(", ").append(keyReads)
                 .append(" FROM ").append(from());
         List<Object> params = new ArrayList<>();
         if (lastKey != null) {
@@ -167,7 +171,8 @@ final class TableSnapshot implements AutoCloseable {
                     out.add(read(rs));
                     List<Object> k = new ArrayList<>(key.size());
                     for (int i = 0; i < key.size(); i++) {
-                        k.add(rs.getObject(shape.columns().size() + 1 + i));
+                        int at = shape.columns().size() + 1 + i;
+                        k.add(temporal(key.get(i)) ? rs.getString(at) : rs.getObject(at));
                     }
                     lastKey = k;
                     n++;
@@ -175,6 +180,13 @@ final class TableSnapshot implements AutoCloseable {
             }
         }
         tableDone = n < limit;
+    }
+
+    private static boolean temporal(ColumnDef c) {
+        return switch (c.dataType()) {
+            case "date", "datetime", "timestamp", "time" -> true;
+            default -> false;
+        };
     }
 
     private void readStreamed(int max, List<ChangeEvent> out) throws SQLException {

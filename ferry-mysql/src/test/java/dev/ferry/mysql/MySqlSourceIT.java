@@ -128,4 +128,23 @@ class MySqlSourceIT extends PrivateMariaDbTest {
             assertThat(e.getMessage()).contains(db + ".partial").contains("binlog_row_image=FULL");
         });
     }
+
+    @Test
+    void aSnapshotKeyedByADatetimeInsideADaylightSavingGapMissesNoRow() throws Exception {
+        String db = newDatabase("CREATE TABLE readings (at datetime PRIMARY KEY, v int)",
+                // 02:30 on 2026-03-29 does not exist in Berlin: the clocks jump from 02:00 to 03:00
+                "INSERT INTO readings VALUES ('2026-03-29 01:30:00', 1), ('2026-03-29 02:30:00', 2), "
+                        + "('2026-03-29 02:45:00', 3), ('2026-03-29 03:30:00', 4)");
+        java.util.TimeZone jvm = java.util.TimeZone.getDefault();
+        java.util.TimeZone.setDefault(java.util.TimeZone.getTimeZone("Europe/Berlin"));
+        try {
+            MySqlPipelines pipeline = new MySqlPipelines(mariadb, db, mariadb.grantCapture(), dir)
+                    .with("snapshot_chunk_rows: 1\n");
+            assertThat(pipeline.runOnce()).isTrue();
+            assertThat(pipeline.envelopes()).extracting(e -> e.get("after").get("v").asInt())
+                    .as("one chunk per row, each paged from the key before it").containsExactly(1, 2, 3, 4);
+        } finally {
+            java.util.TimeZone.setDefault(jvm);
+        }
+    }
 }
