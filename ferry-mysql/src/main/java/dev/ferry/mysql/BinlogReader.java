@@ -64,7 +64,14 @@ final class BinlogReader implements AutoCloseable {
                     // backpressure: the capture thread has not taken the events yet
                 }
             } catch (InterruptedException e) {
+                // the event is not queued: fail the connection, so the pipeline reconnects and reads it again
+                failure = new IOException("the binlog reader was interrupted while handing over an event", e);
                 Thread.currentThread().interrupt();
+                try {
+                    client.disconnect();
+                } catch (IOException ignored) {
+                    // already failing
+                }
             }
         });
         client.registerLifecycleListener(new BinaryLogClient.AbstractLifecycleListener() {

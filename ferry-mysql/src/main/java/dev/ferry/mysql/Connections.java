@@ -98,6 +98,18 @@ final class Connections {
     }
 
     /** Quotes an identifier with backticks. */
+    /**
+     * The server's binlog status row (file, position, ...): {@code SHOW MASTER STATUS}, or on MySQL
+     * 8.4+, which removed it, {@code SHOW BINARY LOG STATUS}. The caller closes the result set's statement.
+     */
+    static java.sql.ResultSet binlogStatus(java.sql.Statement s) throws java.sql.SQLException {
+        try {
+            return s.executeQuery("SHOW MASTER STATUS");
+        } catch (java.sql.SQLSyntaxErrorException e) {
+            return s.executeQuery("SHOW BINARY LOG STATUS");
+        }
+    }
+
     static String quote(String name) {
         return "`" + name.replace("`", "``") + "`";
     }

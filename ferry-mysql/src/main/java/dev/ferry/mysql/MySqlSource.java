@@ -232,7 +232,7 @@ public final class MySqlSource implements Source {
 
     /** The end of the server's binlog now (SHOW MASTER STATUS, which needs REPLICATION CLIENT). */
     private MySqlPosition serverPosition() throws SQLException, FerryException {
-        try (Statement s = catalogConnection.createStatement(); ResultSet rs = s.executeQuery("SHOW MASTER STATUS")) {
+        try (Statement s = catalogConnection.createStatement(); ResultSet rs = Connections.binlogStatus(s)) {
             if (!rs.next()) {
                 throw new FerryException(ErrorKind.PREREQUISITE, "MySQL/MariaDB at " + settings.address() + " keeps no "
                         + "binlog (SHOW MASTER STATUS is empty). Add log_bin=mysql-bin, server_id=1 and binlog_format=ROW to "

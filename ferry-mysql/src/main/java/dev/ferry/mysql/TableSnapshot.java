@@ -85,7 +85,7 @@ final class TableSnapshot implements AutoCloseable {
         }
         try {
             s.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
-            try (ResultSet rs = s.executeQuery("SHOW MASTER STATUS")) {
+            try (ResultSet rs = Connections.binlogStatus(s)) {
                 if (!rs.next()) {
                     throw new FerryException(ErrorKind.PREREQUISITE, "The server at " + address + " has no binlog "
                             + "(SHOW MASTER STATUS is empty). Enable log_bin and restart it.");

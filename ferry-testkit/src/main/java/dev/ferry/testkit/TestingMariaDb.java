@@ -335,6 +335,7 @@ public final class TestingMariaDb implements AutoCloseable {
     /** Whether the administrator can log in: the init file has run, so the server is ready. */
     private boolean accepts(int onPort) {
         try (Socket s = new Socket(HOST, onPort)) {
+            s.setSoTimeout(5_000); // a server that accepts but never greets must not hang the start
             s.getInputStream().read(); // the server's greeting
         } catch (IOException e) {
             return false;
