@@ -54,6 +54,18 @@ class AdminEndpointIT extends PrivatePostgresTest {
             assertThat(health.statusCode()).isEqualTo(200);
             assertThat(json.readTree(health.body()).path("status").asText()).isEqualTo("UP");
 
+            // the workload only once the snapshot is delivered: changes made before the snapshot are in it
+            deadline = System.currentTimeMillis() + 60_000;
+            JsonNode snapshotDone = null;
+            while (System.currentTimeMillis() < deadline) {
+                snapshotDone = json.readTree(get(http, base + "/status").body());
+                if (snapshotDone.path("snapshot_rows").asLong() >= seeded && snapshotDone.path("sinks").path(0)
+                        .path("committed_offset").asLong() >= snapshotDone.path("log_end_offset").asLong()) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            assertThat(snapshotDone.path("snapshot_rows").asLong()).as(snapshotDone.toString()).isEqualTo(seeded);
             try (Connection c = pg.connect("admin")) {
                 new ShopWorkload(c, 2).run(100);
             }
