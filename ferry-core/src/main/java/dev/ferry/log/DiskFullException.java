@@ -8,15 +8,7 @@ import java.nio.file.Path;
  * same append may be tried again once space is freed; nothing of it is durable or acknowledged.
  */
 public final class DiskFullException extends IOException {
-    private final transient Path folder;
-
     DiskFullException(Path folder, IOException cause) {
         super("No space left on the disk of the Log's folder " + folder + " (" + cause.getMessage() + ")", cause);
-        this.folder = folder;
-    }
-
-    /** The Log's folder. */
-    public Path folder() {
-        return folder;
     }
 }

@@ -72,11 +72,6 @@ public final class DeadLetterLog {
         this.positions = positions;
     }
 
-    /** The folder the entries live in. */
-    public Path folder() {
-        return folder;
-    }
-
     /**
      * Records that {@code sink} refused {@code event}, at {@code offset}; returns once the entry is on
      * disk. Adding the same sink and offset again replaces the entry.
