@@ -22,7 +22,8 @@ import java.util.Optional;
  * {@code binlog_row_metadata=FULL} (MariaDB 10.5+, MySQL 8.0.1+) also names, signedness, character
  * sets and ENUM/SET members. The catalog (information_schema) says the same with richer type names,
  * but as of now, which may be later than the event being decoded. So: the catalog's shape is used
- * while it agrees with the TABLE_MAP (same names, compatible types); when it does not (Ferry is behind
+ * while it agrees with the TABLE_MAP (same names, compatible types, and with full metadata the same
+ * signedness, ENUM/SET members and character sets); when it does not (Ferry is behind
  * a schema change), the shape is built from the TABLE_MAP's metadata alone; without full metadata
  * the catalog is re-read at each DDL statement for the table, which is exact unless a later DDL has
  * already run. Catalog lookups happen here, outside the decoder.
@@ -112,11 +113,18 @@ final class TableShapes implements ChangeDecoder.Shapes {
         TableMapEventMetadata meta = map.getEventMetadata();
         List<String> names = meta == null ? null : meta.getColumnNames();
         Optional<TableShape> fromCatalog = catalogShape(table);
-        if (fromCatalog.isPresent() && agrees(fromCatalog.get(), map, names)) {
-            return fromCatalog.get();
-        }
         if (names != null && names.size() == map.getColumnTypes().length) {
-            return fromMetadata(table, map, meta);
+            TableShape fromBinlog = fromMetadata(table, map, meta);
+            // a MODIFY of signedness, ENUM/SET members or character set keeps the binlog type: only the
+            // metadata tells that an event older than the MODIFY needs the old definition
+            if (fromCatalog.isPresent() && agrees(fromCatalog.get(), map, names)
+                    && decodesAlike(fromCatalog.get(), fromBinlog)) {
+                return fromCatalog.get();
+            }
+            return fromBinlog;
+        }
+        if (fromCatalog.isPresent() && agrees(fromCatalog.get(), map, null)) {
+            return fromCatalog.get();
         }
         throw new FerryException(ErrorKind.PREREQUISITE, "The binlog's columns of " + table + " (" + map.getColumnTypes().length
                 + " columns) do not match the catalog's " + fromCatalog.map(s -> s.columns().size() + " columns").orElse("(table gone)")
@@ -137,6 +145,31 @@ final class TableShapes implements ChangeDecoder.Shapes {
                 return false;
             }
             if (!compatible(c, ColumnType.byCode(types[i] & 0xFF), map.getColumnMetadata()[i])) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether the catalog's columns decode a row as the binlog's metadata says they were written: the
+     * same signedness of integers, the same ENUM/SET members and the same character set of text.
+     */
+    private static boolean decodesAlike(TableShape catalog, TableShape binlog) {
+        for (int i = 0; i < catalog.columns().size(); i++) {
+            ColumnDef c = catalog.columns().get(i);
+            ColumnDef b = binlog.columns().get(i);
+            boolean integer = switch (b.dataType()) {
+                case "tinyint", "smallint", "mediumint", "int", "bigint" -> true;
+                default -> false;
+            };
+            if (integer && c.unsigned() != b.unsigned()) {
+                return false;
+            }
+            if ((b.dataType().equals("enum") || b.dataType().equals("set")) && !c.values().equals(b.values())) {
+                return false;
+            }
+            if (b.charset() != null && !b.charset().equalsIgnoreCase(String.valueOf(c.charset()))) {
                 return false;
             }
         }

@@ -91,6 +91,37 @@ class SchemaChangeIT extends PrivateMariaDbTest {
     }
 
     /**
+     * A MODIFY that keeps the binlog type but changes how its bytes read (signedness, ENUM members, the
+     * character set): rows written before it and read after it keep the values they were written with.
+     */
+    @Test
+    void rowsWrittenBeforeAModifyKeepTheirValues() throws Exception {
+        String db = MySqlSourceIT.newDatabase("CREATE TABLE m (id int PRIMARY KEY, n int, size enum('s','l'), "
+                        + "label varchar(10) CHARACTER SET latin1)",
+                "INSERT INTO m VALUES (1, 1, 's', 'one')");
+        MySqlPipelines pipeline = new MySqlPipelines(mariadb, db, mariadb.grantCapture(), dir);
+        assertThat(pipeline.runOnce()).isTrue();
+        mariadb.execute(db, "INSERT INTO m VALUES (2, -5, 'l', 'café')",
+                "DELETE FROM m WHERE id = 2", // MODIFY to unsigned refuses a negative value in the table
+                "ALTER TABLE m MODIFY n int unsigned, MODIFY size enum('x','l','s'), "
+                        + "MODIFY label varchar(10) CHARACTER SET utf8mb4",
+                "INSERT INTO m VALUES (3, 4000000000, 's', 'naïve')");
+        assertThat(pipeline.runOnce()).isTrue();
+        List<JsonNode> changes = pipeline.envelopes().stream().filter(e -> !e.get("source").get("snapshot").asBoolean())
+                .toList();
+        assertThat(changes).extracting(e -> e.get("op").asText()).containsExactly("c", "d", "c");
+        for (JsonNode row : List.of(changes.get(0).get("after"), changes.get(1).get("before"))) {
+            assertThat(row.get("n").asLong()).isEqualTo(-5);
+            assertThat(row.get("size").asText()).isEqualTo("l");
+            assertThat(row.get("label").asText()).isEqualTo("café");
+        }
+        JsonNode after = changes.get(2).get("after");
+        assertThat(after.get("n").asLong()).isEqualTo(4_000_000_000L);
+        assertThat(after.get("size").asText()).isEqualTo("s");
+        assertThat(after.get("label").asText()).isEqualTo("naïve");
+    }
+
+    /**
      * Without binlog_row_metadata=FULL the catalog is re-read at each DDL: exact while Ferry keeps up
      * (a run between the changes), and a clear stop when a later DDL already ran.
      */
