@@ -122,6 +122,8 @@ class CrashRecoveryIT extends PrivatePostgresTest {
         }
         writePipeline(db);
         FerryProcess p = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
+        // a SIGTERM before the JVM has started the pipeline ends it with 143, which is not what this tests
+        assertThat(p.awaitLog(java.time.Duration.ofSeconds(60), "Streaming changes from slot")).as(p.stderr()).isTrue();
         try (Connection c = pg.connect(db)) {
             new ShopWorkload(c, 8).run(300);
         }

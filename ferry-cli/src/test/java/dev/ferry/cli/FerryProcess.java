@@ -5,6 +5,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -102,6 +103,28 @@ final class FerryProcess {
     /** SIGTERM: the pipeline drains and commits before the JVM exits. */
     void terminate() {
         process.destroy();
+    }
+
+    /**
+     * Waits until the process's log holds one of {@code texts}, it exits, or {@code timeout} passes;
+     * says whether a text appeared. On a loaded machine a JVM takes seconds to start, so tests wait for
+     * a state, never a fixed time.
+     */
+    boolean awaitLog(Duration timeout, String... texts) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            String log = stderr();
+            for (String text : texts) {
+                if (log.contains(text)) {
+                    return true;
+                }
+            }
+            if (!process.isAlive()) {
+                return false;
+            }
+            Thread.sleep(20);
+        }
+        return false;
     }
 
     boolean isAlive() {

@@ -64,14 +64,6 @@ class MySqlCrashRecoveryIT extends PrivateMariaDbTest {
         }
     }
 
-    private static void awaitStreaming(FerryProcess p) throws Exception {
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (p.isAlive() && System.currentTimeMillis() < deadline
-                && !p.stderr().contains("Snapshot finished") && !p.stderr().contains("Resuming the binlog")) {
-            Thread.sleep(20);
-        }
-    }
-
     @Test
     void checkAndStatusWorkForMySql() throws Exception {
         mariadb.createDatabase("checked");
@@ -134,7 +126,7 @@ class MySqlCrashRecoveryIT extends PrivateMariaDbTest {
             if (kills % 2 == 1) {
                 // every other run streams before its kill: on a loaded machine a retaken snapshot can
                 // outlast a random wait every time, and then nothing would be streamed and killed
-                awaitStreaming(p);
+                p.awaitLog(java.time.Duration.ofSeconds(60), "Snapshot finished", "Resuming the binlog");
             }
             Thread.sleep(kills == 0 ? random.nextInt(100) : random.nextInt(2500));
             assertThat(p.isAlive()).as("ferry died on its own: " + p.stderr()).isTrue();
