@@ -54,7 +54,7 @@ public final class SnapshotBench {
      * write workload, which made {@code tx} transactions meanwhile.
      */
     private record Result(String name, double seconds, double loadedSeconds, long rows, long tx, long[] latencyMicros,
-                          double soloTps, double soloP99Millis) {
+                          double soloTps, double soloP99Millis, double clientCpu, double serverCpu) {
         double rowsPerSecond() {
             return rows / seconds;
         }
@@ -121,12 +121,15 @@ public final class SnapshotBench {
 
             Result copy = results.get(0);
             StringBuilder table = new StringBuilder();
-            table.append(String.format(Locale.ROOT, "%-34s %8s %12s %8s %9s %12s %9s %10s %15s%n", "contender", "seconds",
-                    "rows/s", "MB/s", "÷ COPY", "loaded r/s", "÷ COPY", "TPS ÷ base", "p99 ms (base)"));
+            table.append(String.format(Locale.ROOT, "%-34s %8s %12s %8s %9s %13s %12s %9s %10s %15s%n", "contender",
+                    "seconds", "rows/s", "MB/s", "÷ COPY", "CPU s/M c+s", "loaded r/s", "÷ COPY", "TPS ÷ base",
+                    "p99 ms (base)"));
             for (Result r : results) {
-                table.append(String.format(Locale.ROOT, "%-34s %8.1f %,12.0f %8.1f %9.2f %,12.0f %9.2f %10.2f %7.2f (%.2f)%n",
+                table.append(String.format(Locale.ROOT, "%-34s %8.1f %,12.0f %8.1f %9.2f %6.2f+%-6.2f %,12.0f %9.2f %10.2f "
+                                + "%7.2f (%.2f)%n",
                         r.name(), r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(),
-                        r.rowsPerSecond() / copy.rowsPerSecond(), r.loadedRowsPerSecond(),
+                        r.rowsPerSecond() / copy.rowsPerSecond(), r.clientCpu() / (rows / 1e6),
+                        r.serverCpu() / (rows / 1e6), r.loadedRowsPerSecond(),
                         r.loadedRowsPerSecond() / copy.loadedRowsPerSecond(), r.tps() / r.soloTps(), r.p99Millis(),
                         r.soloP99Millis()));
             }
@@ -150,9 +153,16 @@ public final class SnapshotBench {
         for (int i = 0; i < warmups; i++) {
             job.run();
         }
+        ServerCpu server = new ServerCpu(pg.dataDir());
+        com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
+                java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        double serverBefore = server.seconds();
+        long clientBefore = os.getProcessCpuTime();
         long start = System.nanoTime();
         job.run();
         double alone = (System.nanoTime() - start) / 1e9;
+        double clientCpu = (os.getProcessCpuTime() - clientBefore) / 1e9;
+        double serverCpu = server.seconds() - serverBefore;
         // the workload's baseline right before, as the machine is now (its ratio is not thrown by
         // drift): alone for the others, beside Ferry streaming without a snapshot for Ferry's, so
         // that the ratio is the snapshot's cost, not the cost of streaming on the same two cores
@@ -169,9 +179,10 @@ public final class SnapshotBench {
             seconds[0] = (System.nanoTime() - loaded) / 1e9;
         });
         Result r = new Result(name, alone, seconds[0], rows, latencies.length, latencies,
-                solo[0].length / (double) soloSeconds, percentile(solo[0], 0.99) / 1000.0);
-        System.out.printf(Locale.ROOT, "%s: alone %.1f s, %,.0f rows/s; beside the workload %,.0f rows/s, workload "
-                + "%,.0f TPS (baseline just before: %,.0f), p99 %.2f ms (%.2f)%n", name, r.seconds(), r.rowsPerSecond(),
+                solo[0].length / (double) soloSeconds, percentile(solo[0], 0.99) / 1000.0, clientCpu, serverCpu);
+        System.out.printf(Locale.ROOT, "%s: alone %.1f s, %,.0f rows/s, CPU s per million rows: %.2f client + %.2f "
+                + "server; beside the workload %,.0f rows/s, workload %,.0f TPS (baseline just before: %,.0f), p99 %.2f "
+                + "ms (%.2f)%n", name, r.seconds(), r.rowsPerSecond(), clientCpu / (rows / 1e6), serverCpu / (rows / 1e6),
                 r.loadedRowsPerSecond(), r.tps(), r.soloTps(), r.p99Millis(), r.soloP99Millis());
         return r;
     }
@@ -365,13 +376,15 @@ public final class SnapshotBench {
                 + "Workload TPS and p99 against its baseline right before each contender: alone for COPY and SELECT, "
                 + "beside Ferry streaming (no snapshot) for Ferry's.%n%n",
                 LocalDate.now(), rows, copyBytes / 1e6));
-        b.append("| contender | seconds | rows/s | MB/s | ÷ COPY | beside the workload: rows/s | ÷ COPY "
-                + "| workload TPS ÷ baseline | workload p99 ms (baseline) |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|\n");
+        b.append("| contender | seconds | rows/s | MB/s | ÷ COPY | CPU s per M rows: client + server "
+                + "| beside the workload: rows/s | ÷ COPY | workload TPS ÷ baseline | workload p99 ms (baseline) |\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|\n");
         for (Result r : results) {
-            b.append(String.format(Locale.ROOT, "| %s | %.1f | %,.0f | %.1f | %.2f | %,.0f | %.2f | %.2f | %.2f (%.2f) |%n",
+            b.append(String.format(Locale.ROOT, "| %s | %.1f | %,.0f | %.1f | %.2f | %.2f + %.2f | %,.0f | %.2f | %.2f "
+                            + "| %.2f (%.2f) |%n",
                     r.name(), r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(),
-                    r.rowsPerSecond() / copy.rowsPerSecond(), r.loadedRowsPerSecond(),
+                    r.rowsPerSecond() / copy.rowsPerSecond(), r.clientCpu() / rows * 1e6, r.serverCpu() / rows * 1e6,
+                    r.loadedRowsPerSecond(),
                     r.loadedRowsPerSecond() / copy.loadedRowsPerSecond(), r.tps() / r.soloTps(), r.p99Millis(),
                     r.soloP99Millis()));
         }
