@@ -361,6 +361,7 @@ public final class Pipeline {
         Position lastAppended = resume;
         long lastAppendMillis = 0;
         boolean appendAbandoned = false;
+        boolean sourceAway = false;
         try {
             while (!stopping && failure.get() == null) {
                 if (end != null && source.caughtUp(end)) {
@@ -380,6 +381,7 @@ public final class Pipeline {
                         throw e;
                     }
                     if (!reconnect(e)) {
+                        sourceAway = true; // closed, not started again: it has nothing more to say
                         break; // stopped while the source was away: a clean stop, delivery drains
                     }
                     lastAppended = log.lastPosition().orElse(null);
@@ -404,7 +406,7 @@ public final class Pipeline {
                 LOG.warn("Stopped during the snapshot ({}): the next run takes the snapshot again from the start.",
                         lastAppended.display());
             }
-            if (failure.get() == null && !appendAbandoned) {
+            if (failure.get() == null && !appendAbandoned && !sourceAway) {
                 // Persist and acknowledge where the source got to, so a quiet database's WAL is released.
                 SourceBatch last = null;
                 try {

@@ -74,6 +74,8 @@ final class ScriptedSource implements Source {
     volatile long acknowledged;
     /** While set, the "server" is unreachable: poll and start fail with CONNECTIVITY. */
     volatile boolean down;
+    /** Between start and close: poll is only called then. */
+    private volatile boolean open;
     /** Polls once this many events were returned make {@link #down} true (0: never). */
     volatile long goDownAfter;
     volatile int starts;
@@ -112,12 +114,17 @@ final class ScriptedSource implements Source {
             throw new dev.ferry.error.FerryException(dev.ferry.error.ErrorKind.CONNECTIVITY, "scripted server is down");
         }
         starts++;
+        open = true;
         stopped = false;
         next = resumeAfter.map(p -> ((Seq) p).n + 1).orElse(1L);
     }
 
     @Override
     public SourceBatch poll(Duration maxWait) throws InterruptedException, dev.ferry.error.FerryException {
+        if (!open) {
+            // as a real source, whose connection and decoder are gone once closed
+            throw new IllegalStateException("poll on a source that is closed or not started");
+        }
         if (goDownAfter > 0 && next > goDownAfter) {
             goDownAfter = 0;
             down = true;
@@ -155,5 +162,6 @@ final class ScriptedSource implements Source {
 
     @Override
     public void close() {
+        open = false;
     }
 }
