@@ -67,7 +67,11 @@ public final class CdcBench {
     private static final String TIME = "/usr/bin/time";
     private static final String RSS_PREFIX = "ferry-bench-peak-rss-kb ";
     /** The backlog's tables, as Debezium's {@code table.include.list}. */
-    private static final String TABLES = "public.orders,public.ticks";
+    static final String TABLES = "public.orders,public.ticks";
+    /** The backlog's tables: a wide row (numeric, text, timestamptz, jsonb) and a narrow one. */
+    static final String[] TABLES_DDL = {"CREATE TABLE orders (id bigint PRIMARY KEY, customer int NOT NULL, "
+            + "amount numeric(12,2), status text, note text, created_at timestamptz, attrs jsonb)",
+            "CREATE TABLE ticks (id bigint PRIMARY KEY, v int NOT NULL)"};
 
     /** One contender's run; {@code cpuSeconds} 0 for the bare clients, {@code peakRssKb} -1 where unknown. */
     record Result(String name, double seconds, long changes, double cpuSeconds, long peakRssKb) {
@@ -107,10 +111,8 @@ public final class CdcBench {
                 .setting("checkpoint_timeout", "30min").setting("autovacuum", "off").start();
              DebeziumContender debezium = new DebeziumContender(pg, DB, TABLES, debeziumJar, work.resolve("debezium"))) {
             pg.createDatabase(DB);
-            pg.execute(DB, "CREATE TABLE orders (id bigint PRIMARY KEY, customer int NOT NULL, amount numeric(12,2), "
-                            + "status text, note text, created_at timestamptz, attrs jsonb)",
-                    "CREATE TABLE ticks (id bigint PRIMARY KEY, v int NOT NULL)",
-                    "CREATE PUBLICATION ceiling_pub FOR TABLE orders, ticks",
+            pg.execute(DB, TABLES_DDL);
+            pg.execute(DB, "CREATE PUBLICATION ceiling_pub FOR TABLE orders, ticks",
                     "CREATE PUBLICATION " + DebeziumContender.PUBLICATION + " FOR TABLE orders, ticks",
                     "SELECT pg_create_logical_replication_slot('" + CEILING_SLOTS.get(0) + "', 'pgoutput')",
                     "SELECT pg_create_logical_replication_slot('" + CEILING_SLOTS.get(1) + "', 'pgoutput')",
@@ -254,7 +256,7 @@ public final class CdcBench {
      * comment for the mix. Each loop commits inside a DO block, so the small transactions are real ones.
      * Ends with a logical message, the marker the bare JDBC reader stops at.
      */
-    private static void backlog(TestingPostgres pg, long changes, long base) {
+    static void backlog(TestingPostgres pg, long changes, long base) {
         long inserts = changes * 3 / 10; // then updated, each once
         long large = changes / 5; // then deleted, each once
         String orderRow = "g, g % 5000, (g % 100000) / 100.0, (ARRAY['new','paid','shipped'])[1 + g % 3], "
@@ -353,7 +355,7 @@ public final class CdcBench {
         }
     }
 
-    private static String currentLsn(TestingPostgres pg) throws Exception {
+    static String currentLsn(TestingPostgres pg) throws Exception {
         try (Connection c = pg.connect(DB); Statement s = c.createStatement();
              ResultSet rs = s.executeQuery("SELECT pg_current_wal_insert_lsn()")) {
             rs.next();

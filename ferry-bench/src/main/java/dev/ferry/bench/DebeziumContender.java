@@ -73,19 +73,43 @@ final class DebeziumContender implements AutoCloseable {
      */
     CdcBench.Result drain(String label, long changes) throws IOException {
         Path file = work.resolve("changes-" + ++drains + ".jsonl");
-        Map<String, String> result = new HashMap<>();
-        for (String pair : ask("drain " + changes + " " + file).split(" ")) {
-            String[] kv = pair.split("=", 2);
-            if (kv.length == 2) {
-                result.put(kv[0], kv[1]);
-            }
-        }
+        Map<String, String> result = result(ask("drain " + changes + " " + file));
         long records = Long.parseLong(result.get("records"));
         Map<Character, Long> ops = ops(file);
         if (records != changes || !ops.equals(CdcBench.expectedOps(changes))) {
             throw failure(label + " wrote " + records + " records (operations in the file: " + ops + "), not "
                     + changes + " " + CdcBench.expectedOps(changes));
         }
+        return report(label, changes, result);
+    }
+
+    /**
+     * Drains the next {@code changes} changes into Kafka, to the topics {@code bench.<schema>.<table>},
+     * as Kafka Connect's worker would send them, and checks the broker acknowledged that many.
+     */
+    CdcBench.Result drainToKafka(String label, long changes, String bootstrapServers) throws IOException {
+        Map<String, String> result = result(ask("kafka " + changes + " " + bootstrapServers));
+        long records = Long.parseLong(result.get("records"));
+        if (records != changes) {
+            throw failure(label + ": the broker acknowledged " + records + " records, not " + changes);
+        }
+        return report(label, changes, result);
+    }
+
+    /** The {@code key=value} pairs of a reply. */
+    private static Map<String, String> result(String reply) {
+        Map<String, String> result = new HashMap<>();
+        for (String pair : reply.split(" ")) {
+            String[] kv = pair.split("=", 2);
+            if (kv.length == 2) {
+                result.put(kv[0], kv[1]);
+            }
+        }
+        return result;
+    }
+
+    /** Prints a drain's numbers, with the time to the first batch and the time the engine took to stop. */
+    private static CdcBench.Result report(String label, long changes, Map<String, String> result) {
         CdcBench.Result r = new CdcBench.Result(label, Double.parseDouble(result.get("seconds")), changes,
                 Double.parseDouble(result.get("cpu")), Long.parseLong(result.get("peak_rss_kb")));
         System.out.printf(Locale.ROOT, "%s: %.1f s (the first batch after %s s), %,.0f changes/s, %.1f CPU s; then %s s "

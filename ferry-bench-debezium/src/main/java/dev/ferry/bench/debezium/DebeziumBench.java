@@ -40,6 +40,9 @@ import java.util.stream.Collectors;
  *       (connecting, checking, starting the stream), C from the N-th line to the engine stopped, P this
  *       process's CPU seconds in all of it (all threads), R the lines written, K the peak resident set
  *       during the command (VmHWM, reset before it).</li>
+ *   <li>{@code kafka N BOOTSTRAP_SERVERS}: the same, but each change is sent to Kafka as Kafka Connect's
+ *       worker sends it ({@link KafkaWriter}); R counts the records the broker acknowledged, and S ends
+ *       at the N-th acknowledgement. Used by {@code dev.ferry.bench.KafkaBench}.</li>
  * </ul>
  * Logging (warnings and errors) goes to stderr. Any failure ends the process with a stack trace there.
  *
@@ -126,6 +129,7 @@ public final class DebeziumBench {
             String reply = switch (command[0]) {
                 case "slot" -> bench.createSlot();
                 case "drain" -> bench.drain(Long.parseLong(command[1]), Path.of(command[2]));
+                case "kafka" -> bench.drainToKafka(Long.parseLong(command[1]), command[2]);
                 default -> throw new IllegalArgumentException("unknown command: " + line);
             };
             System.out.println(REPLY + reply);
@@ -151,22 +155,49 @@ public final class DebeziumBench {
     }
 
     private String drain(long expected, Path file) throws Exception {
+        return measure(new JsonlWriter(file, topics, expected));
+    }
+
+    private String drainToKafka(long expected, String bootstrapServers) throws Exception {
+        return measure(new KafkaWriter(bootstrapServers, topics, expected));
+    }
+
+    /** Runs an engine into {@code consumer} until it is done, and replies with the numbers of the run. */
+    private String measure(Consumer consumer) throws Exception {
         boolean peakReset = resetPeakRss();
         long cpu = cpuNanos();
         long start = System.nanoTime();
         long written;
         long firstNanos;
         long doneNanos;
-        try (JsonlWriter writer = new JsonlWriter(file, topics, expected)) {
-            run(writer, null, writer.done());
-            written = writer.written();
-            firstNanos = writer.firstNanos();
-            doneNanos = writer.doneNanos();
+        try (consumer) {
+            run(consumer, null, consumer.done());
+            written = consumer.written();
+            firstNanos = consumer.firstNanos();
+            doneNanos = consumer.doneNanos();
         }
         long stopped = System.nanoTime();
         return String.format(Locale.ROOT, "result seconds=%.3f first_seconds=%.3f close_seconds=%.3f cpu=%.3f records=%d "
                 + "peak_rss_kb=%d", (doneNanos - start) / 1e9, (firstNanos - start) / 1e9, (stopped - doneNanos) / 1e9, (cpuNanos() - cpu) / 1e9, written,
                 peakReset ? peakRssKb() : -1);
+    }
+
+    /** Where a drain sends the changes: a JSONL file or Kafka. */
+    interface Consumer extends DebeziumEngine.ChangeConsumer<ChangeEvent<String, String>>, AutoCloseable {
+        /** Completes once the expected number of changes is written. */
+        CompletableFuture<Void> done();
+
+        /** Changes written so far; read it after the engine stopped. */
+        long written();
+
+        /** {@link System#nanoTime} when the first batch arrived; 0 before. */
+        long firstNanos();
+
+        /** {@link System#nanoTime} when the expected number of changes was written; 0 before. */
+        long doneNanos();
+
+        @Override
+        void close() throws IOException;
     }
 
     /**

@@ -28,7 +28,7 @@ import java.util.concurrent.CompletableFuture;
  * run ahead of the file. Debezium itself fsyncs nothing: Kafka's {@code FileOffsetBackingStore} rewrites
  * its file in place, without an fsync. Called by the engine's one polling thread.
  */
-final class JsonlWriter implements DebeziumEngine.ChangeConsumer<ChangeEvent<String, String>>, AutoCloseable {
+final class JsonlWriter implements DebeziumBench.Consumer {
     private final Path file;
     private final FileChannel channel;
     private final Writer out;
@@ -78,23 +78,23 @@ final class JsonlWriter implements DebeziumEngine.ChangeConsumer<ChangeEvent<Str
         }
     }
 
-    /** Completes once the expected number of lines is on disk and marked processed. */
-    CompletableFuture<Void> done() {
+    @Override
+    public CompletableFuture<Void> done() {
         return done;
     }
 
-    /** Lines written so far; read it after the engine stopped. */
-    long written() {
+    @Override
+    public long written() {
         return written;
     }
 
-    /** {@link System#nanoTime} when the first batch arrived; 0 before. */
-    long firstNanos() {
+    @Override
+    public long firstNanos() {
         return firstNanos;
     }
 
-    /** {@link System#nanoTime} when the expected number of lines was on disk; 0 before. */
-    long doneNanos() {
+    @Override
+    public long doneNanos() {
         return doneNanos;
     }
 
