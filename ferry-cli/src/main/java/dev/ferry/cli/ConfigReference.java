@@ -2,6 +2,8 @@ package dev.ferry.cli;
 
 import dev.ferry.config.ConfigLoader;
 import dev.ferry.config.Setting;
+import dev.ferry.log.FileLogFactory;
+import dev.ferry.log.LogFactory;
 import dev.ferry.sink.SinkFactory;
 import dev.ferry.source.SourceFactory;
 import java.util.Comparator;
@@ -11,7 +13,7 @@ import java.util.stream.StreamSupport;
 
 /**
  * Renders the pipeline-file reference (docs/configuration.md) from the settings that the loader and
- * every source and sink factory declare, so the documentation cannot drift from the code.
+ * every log, source and sink factory declare, so the documentation cannot drift from the code.
  */
 final class ConfigReference {
     private ConfigReference() {
@@ -26,8 +28,13 @@ final class ConfigReference {
                 .append("Unknown keys are errors.\n\n");
         md.append("## Top level\n\n");
         table(md, ConfigLoader.FILE_SETTINGS);
-        md.append("\n## log:\n\n");
-        table(md, dev.ferry.log.LogSettings.ALL);
+        List<LogFactory> logs = StreamSupport.stream(ServiceLoader.load(LogFactory.class).spliterator(), false)
+                .sorted(Comparator.comparing(LogFactory::type)).toList();
+        for (LogFactory f : logs) {
+            md.append("\n## log: type: ").append(f.type())
+                    .append(f.type().equals(FileLogFactory.TYPE) ? " (the default)" : "").append("\n\n");
+            table(md, f.settings());
+        }
         md.append("\n## admin:\n\n");
         table(md, AdminServer.ALL);
         List<SourceFactory> sources = StreamSupport.stream(ServiceLoader.load(SourceFactory.class).spliterator(), false)

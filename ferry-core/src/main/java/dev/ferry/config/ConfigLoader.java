@@ -41,8 +41,9 @@ public final class ConfigLoader {
                     "[{type: jsonl, path: out/}]"),
             Setting.string("state", "folder for the Log and Ferry's own state; relative to the pipeline file",
                     ".ferry/shop").withDefault(".ferry/<name>"),
-            Setting.section("log", false, "how the embedded Log is kept: fsync policy, segment size, size cap, "
-                    + "retention (keys below)", "{fsync: batch, max_mb: 10240}"),
+            Setting.section("log", false, "where and how the Log is kept: type: file (the default, in the state "
+                    + "folder: fsync policy, segment size, size cap, retention) or type: kafka (a topic); keys below",
+                    "{fsync: batch, max_mb: 10240}"),
             Setting.section("admin", false, "an HTTP endpoint of ferry run for health checks, status and Prometheus "
                     + "metrics (keys below); off unless given", "{port: 9464}"));
     private static final List<String> TOP_LEVEL = FILE_SETTINGS.stream().map(Setting::key).toList();

@@ -1,16 +1,19 @@
 package dev.ferry.log;
 
 import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.TableSchema;
 import dev.ferry.source.PositionCodec;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
- * One event in the Log's binary form, on its own (schema included), for the places that keep an event
- * outside the Log and must give it back exactly: the dead-letter log. Stateless.
+ * Events in the Log's binary form, on their own (schemas included), for the places that keep events
+ * outside the file Log and must give them back exactly: the dead-letter log (one event), a Log kept
+ * elsewhere (a batch per record). Stateless.
  */
 public final class EventBytes {
     private EventBytes() {
@@ -18,9 +21,37 @@ public final class EventBytes {
 
     /** The event with its schema, in the Log's encoding. */
     public static byte[] encode(ChangeEvent event, PositionCodec positions) {
+        return encodeAll(List.of(event), positions);
+    }
+
+    /** The events with their schemas, each schema once, in the Log's encoding. */
+    public static byte[] encodeAll(List<ChangeEvent> events, PositionCodec positions) {
         ByteSink out = new ByteSink(1024);
-        new EventCodec(positions).encode(event, new HashMap<>(), out);
+        EventCodec codec = new EventCodec(positions);
+        Map<TableSchema, Integer> declared = new HashMap<>();
+        for (ChangeEvent e : events) {
+            codec.encode(e, declared, out);
+        }
         return Arrays.copyOf(out.array(), out.size());
+    }
+
+    /**
+     * The {@code count} events {@link #encodeAll} wrote.
+     *
+     * @throws IOException when the bytes are not such events
+     */
+    public static List<ChangeEvent> decodeAll(byte[] bytes, int count, PositionCodec positions) throws IOException {
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        List<ChangeEvent> events;
+        try {
+            events = new EventCodec(positions).decode(in, count);
+        } catch (RuntimeException e) {
+            throw new IOException("not " + count + " encoded events: " + e, e);
+        }
+        if (in.hasRemaining()) {
+            throw new IOException(in.remaining() + " bytes after the " + count + " encoded events");
+        }
+        return events;
     }
 
     /**
@@ -29,16 +60,6 @@ public final class EventBytes {
      * @throws IOException when the bytes are not such an event
      */
     public static ChangeEvent decode(byte[] bytes, PositionCodec positions) throws IOException {
-        ByteBuffer in = ByteBuffer.wrap(bytes);
-        List<ChangeEvent> events;
-        try {
-            events = new EventCodec(positions).decode(in, 1);
-        } catch (RuntimeException e) {
-            throw new IOException("not an encoded event: " + e, e);
-        }
-        if (in.hasRemaining()) {
-            throw new IOException(in.remaining() + " bytes after the encoded event");
-        }
-        return events.get(0);
+        return decodeAll(bytes, 1, positions).get(0);
     }
 }

@@ -6,7 +6,8 @@ import dev.ferry.error.FerryException;
 import java.util.List;
 
 /**
- * The {@code log:} section of a pipeline file: how the embedded Log is kept. Every key is optional.
+ * The {@code log:} section of a pipeline file for the embedded Log ({@code type: file}, the default):
+ * how it is kept. Every key is optional.
  *
  * @param options             segment size and fsync policy for {@link FileLog}
  * @param maxBytes            0, or the size at which capture pauses until sinks catch up
@@ -37,16 +38,21 @@ public record LogSettings(FileLog.Options options, long maxBytes, long retainDel
     public static final LogSettings DEFAULT = new LogSettings(new FileLog.Options(FileLog.Options.DEFAULT.segmentBytes(),
             10), 0, 0);
 
-    /** Reads the section; null means the pipeline file has none. */
+    /** What the pipeline takes from a Log of another type than file: no cap, no retention of its own. */
+    public static final LogSettings OTHER_TYPE = new LogSettings(DEFAULT.options(), 0, 0);
+
+    /**
+     * Reads the section; null means the pipeline file has none. A section of another {@code type:}
+     * than file gives {@link #OTHER_TYPE}: its keys are its {@link LogFactory}'s to check.
+     */
     public static LogSettings read(ComponentConfig c) throws FerryException {
         if (c == null) {
             return DEFAULT;
         }
-        c.rejectUnknownKeys(ALL);
-        if (c.has("type") && !c.type().equals("file")) {
-            throw FerryException.config(c.where("type") + " is \"" + c.type() + "\"; this Ferry keeps its Log only in "
-                    + "files (type: file). Kafka as the log is planned.");
+        if (c.has("type") && !c.type().equals(FileLogFactory.TYPE)) {
+            return OTHER_TYPE;
         }
+        c.rejectUnknownKeys(ALL);
         long interval = c.get(FSYNC).equals("interval") ? c.get(FSYNC_INTERVAL_MS) : 0;
         int maxMb = c.get(MAX_MB);
         if (maxMb > 0 && maxMb < 2 * c.get(SEGMENT_MB)) {

@@ -5,8 +5,9 @@ import dev.ferry.config.PipelineConfig;
 import dev.ferry.config.Setting;
 import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
-import dev.ferry.log.FileLog;
+import dev.ferry.log.FileLogFactory;
 import dev.ferry.log.Log;
+import dev.ferry.log.LogFactory;
 import dev.ferry.log.LogSettings;
 import dev.ferry.sink.Sink;
 import dev.ferry.sink.SinkFactory;
@@ -39,12 +40,15 @@ public final class PipelineAssembly implements AutoCloseable {
     private final List<SinkSettings> sinkSettings;
     private final SourceFactory sourceFactory;
     private final LogSettings logSettings;
+    private final LogFactory logFactory;
     private FileChannel lockChannel;
     private Log log;
 
     private PipelineAssembly(PipelineConfig config, SourceFactory sourceFactory, Source source, List<Sink> sinks,
-                             List<String> sinkNames, List<SinkSettings> sinkSettings, LogSettings logSettings) {
+                             List<String> sinkNames, List<SinkSettings> sinkSettings, LogFactory logFactory,
+                             LogSettings logSettings) {
         this.sinkSettings = List.copyOf(sinkSettings);
+        this.logFactory = logFactory;
         this.config = config;
         this.logSettings = logSettings;
         this.sourceFactory = sourceFactory;
@@ -55,7 +59,11 @@ public final class PipelineAssembly implements AutoCloseable {
 
     /** Creates source and sinks; validates every configuration key. Connects to nothing. */
     public static PipelineAssembly create(PipelineConfig config) throws FerryException {
+        LogFactory logFactory = logFactory(config.log());
         LogSettings logSettings = LogSettings.read(config.log());
+        if (config.log() != null) {
+            config.log().rejectUnknownKeys(logFactory.settings());
+        }
         SourceFactory sf = sourceFactory(config.source());
         config.source().rejectUnknownKeys(sf.settings());
         List<SinkFactory> sinkFactories = new ArrayList<>();
@@ -82,7 +90,7 @@ public final class PipelineAssembly implements AutoCloseable {
             source.close();
             throw e;
         }
-        return new PipelineAssembly(config, sf, source, sinks, names, sinkSettings, logSettings);
+        return new PipelineAssembly(config, sf, source, sinks, names, sinkSettings, logFactory, logSettings);
     }
 
     public Source source() {
@@ -97,9 +105,14 @@ public final class PipelineAssembly implements AutoCloseable {
         return sinkNames;
     }
 
-    /** The {@code log:} settings. */
+    /** The {@code log:} settings of the file Log ({@link LogSettings#OTHER_TYPE} for another type). */
     public LogSettings logSettings() {
         return logSettings;
+    }
+
+    /** The {@code log: type:}: {@code file} unless the pipeline file names another. */
+    public String logType() {
+        return logFactory.type();
     }
 
     /** The state folder's dead-letter log; readable while another process runs the pipeline. */
@@ -113,8 +126,9 @@ public final class PipelineAssembly implements AutoCloseable {
     }
 
     /**
-     * Opens the Log in the state folder, holding an exclusive lock on the folder so that two Ferry
-     * processes never run the same pipeline at once, and returns the runnable pipeline.
+     * Opens the Log (in the state folder, or where its {@code log: type:} keeps it), holding an
+     * exclusive lock on the state folder so that two Ferry processes never run the same pipeline at
+     * once, and returns the runnable pipeline.
      */
     public Pipeline pipeline(int maxBatchEvents) throws FerryException {
         Path state = config.state();
@@ -124,7 +138,7 @@ public final class PipelineAssembly implements AutoCloseable {
                     + "pipeline its own name or state folder.");
         }
         try {
-            log = FileLog.open(state.resolve("log"), sourceFactory.positionCodec(), logSettings.options());
+            log = logFactory.open(config.name(), config.log(), state, sourceFactory.positionCodec());
         } catch (IOException e) {
             throw cannotUseState(e);
         }
@@ -238,6 +252,21 @@ public final class PipelineAssembly implements AutoCloseable {
         if (f == null) {
             throw FerryException.config(c.where("type") + " is \"" + c.type() + "\", which this Ferry does not know. "
                     + "Source types available: " + String.join(", ", all.keySet()) + ".");
+        }
+        return f;
+    }
+
+    /** The factory of the section's {@code type:}; {@code file} for no section or no type. */
+    private static LogFactory logFactory(ComponentConfig c) throws FerryException {
+        String type = c == null || !c.has("type") ? FileLogFactory.TYPE : c.type();
+        TreeMap<String, LogFactory> all = new TreeMap<>();
+        for (LogFactory f : ServiceLoader.load(LogFactory.class)) {
+            all.put(f.type(), f);
+        }
+        LogFactory f = all.get(type);
+        if (f == null) {
+            throw FerryException.config(c.where("type") + " is \"" + type + "\", which this Ferry does not know. "
+                    + "Log types available: " + String.join(", ", all.keySet()) + ".");
         }
         return f;
     }

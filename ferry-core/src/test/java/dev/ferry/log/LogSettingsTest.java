@@ -41,7 +41,13 @@ class LogSettingsTest {
                 .hasMessageContaining("pipeline.yaml line 5: unknown key log.fsynk").hasMessageContaining("Did you mean fsync?");
         assertThatThrownBy(() -> LogSettings.read(parse("log:\n  max_mb: 64\n").log()))
                 .hasMessageContaining("pipeline.yaml line 5: log.max_mb is 64 MB, less than two segments");
-        assertThatThrownBy(() -> LogSettings.read(parse("log:\n  type: kafka\n").log()))
-                .hasMessageContaining("keeps its Log only in files");
+    }
+
+    @Test
+    void anotherTypesKeysAreItsFactorys() throws Exception {
+        assertThat(LogSettings.read(parse("log:\n  type: kafka\n  bootstrap_servers: k:9092\n").log()))
+                .isEqualTo(LogSettings.OTHER_TYPE);
+        assertThat(LogSettings.read(parse("log:\n  type: file\n  segment_mb: 16\n").log()).options().segmentBytes())
+                .isEqualTo(16L << 20);
     }
 }

@@ -420,11 +420,7 @@ final class KafkaSink implements Sink {
     /** Drops the producer without committing: its open transaction is aborted when the next one fences it. */
     private void abandonProducer() {
         if (producer != null) {
-            try {
-                producer.close(Duration.ZERO);
-            } catch (RuntimeException e) {
-                LOG.debug("closing an abandoned producer", e);
-            }
+            KafkaClients.close(producer, Duration.ZERO);
             producer = null;
         }
     }
@@ -432,11 +428,7 @@ final class KafkaSink implements Sink {
     @Override
     public void close() {
         if (producer != null) {
-            try {
-                producer.close(Duration.ofSeconds(5));
-            } catch (RuntimeException e) {
-                LOG.debug("closing the producer", e);
-            }
+            KafkaClients.close(producer, Duration.ofSeconds(5));
             producer = null;
         }
         if (admin != null) {

@@ -1,0 +1,74 @@
+package dev.ferry.sink.kafka;
+
+import dev.ferry.config.ComponentConfig;
+import dev.ferry.config.Setting;
+import dev.ferry.error.FerryException;
+import dev.ferry.log.Log;
+import dev.ferry.log.LogFactory;
+import dev.ferry.source.PositionCodec;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * {@code log: {type: kafka}}: the Log on a Kafka topic of one partition, appended to in Kafka
+ * transactions and read with {@code read_committed} ({@link KafkaLog}). This step runs capture and
+ * sinks in one process; sink workers in other processes are the next (docs/kafka.md).
+ */
+public final class KafkaLogFactory implements LogFactory {
+    private static final Pattern TOPIC_NAME = Pattern.compile("[A-Za-z0-9._-]{1,249}");
+
+    static final Setting<String> BOOTSTRAP_SERVERS = Setting.string("bootstrap_servers",
+            "the Kafka brokers to connect to first, host:port separated by commas", "kafka1:9092")
+            .required();
+    static final Setting<String> TOPIC = Setting.string("topic",
+            "the topic of the Log, created with one partition when missing; the default is "
+                    + "ferry.<pipeline>.log", "ferry.shop.log");
+    static final Setting<String> TRANSACTIONAL_ID = Setting.string("transactional_id",
+            "the capture's transactional.id; a restart with the same id fences the previous capture. "
+                    + "The default is ferry.<pipeline>.log", "ferry.shop.log");
+    static final Setting<Integer> REPLICATION_FACTOR = Setting.integer("replication_factor",
+            "replication factor of the Log's topic when Ferry creates it; the default is the broker's",
+            1, 32);
+    static final Setting<Map<String, String>> TOPIC_CONFIG = Setting.stringMap("topic_config",
+            "topic-level settings of the Log's topic when Ferry creates it. Its retention is the Log's: "
+                    + "set retention.ms longer than any sink may lag behind", "{retention.ms: 604800000, min.insync.replicas: 2}")
+            .withDefault(Map.of());
+    static final Setting<Map<String, String>> PROPERTIES = Setting.stringMap("properties",
+            "Kafka client properties passed through as they are to the producer, the consumers and the "
+                    + "Admin client: TLS and SASL settings, compression.type... Values may use ${env:NAME}; they are never "
+                    + "logged", "{security.protocol: SASL_SSL, sasl.jaas.config: \"${env:KAFKA_JAAS}\"}")
+            .withDefault(Map.of());
+
+    @Override
+    public String type() {
+        return "kafka";
+    }
+
+    @Override
+    public List<Setting<?>> settings() {
+        return List.of(BOOTSTRAP_SERVERS, TOPIC, TRANSACTIONAL_ID, REPLICATION_FACTOR, TOPIC_CONFIG, PROPERTIES);
+    }
+
+    @Override
+    public Log open(String pipelineName, ComponentConfig config, Path state, PositionCodec positions)
+            throws FerryException {
+        String topic = config.find(TOPIC).orElse("ferry." + pipelineName + ".log");
+        if (!TOPIC_NAME.matcher(topic).matches()) {
+            throw FerryException.config(config.where(TOPIC.key()) + " is not a valid Kafka topic name: \"" + topic
+                    + "\". Use letters, digits, '.', '_' and '-'.");
+        }
+        Map<String, String> properties = config.get(PROPERTIES);
+        for (String reserved : KafkaSink.RESERVED_PROPERTIES) {
+            if (properties.containsKey(reserved)) {
+                throw FerryException.config(config.where(PROPERTIES.key()) + " sets " + reserved + ", which the Kafka "
+                        + "log sets itself for exactly-once appends. Remove it.");
+            }
+        }
+        return KafkaLog.open(new KafkaLog.Settings(pipelineName, config.get(BOOTSTRAP_SERVERS), topic,
+                config.find(TRANSACTIONAL_ID).orElse("ferry." + pipelineName + ".log"),
+                config.find(REPLICATION_FACTOR).map(Integer::shortValue), config.get(TOPIC_CONFIG), properties),
+                positions);
+    }
+}
