@@ -9,7 +9,7 @@
 #     in a child JVM with its own class path (ferry-bench-debezium/target/debezium-bench.jar, built here too).
 # Prints seconds, events/s, the ratio to the transactional producer tool, MB/s of values, CPU seconds per
 # million events (each contender's own process; the broker's and PostgreSQL's are not counted); appends
-# them, dated, to docs/benchmarks.md. KafkaBench's Javadoc says what each contender does exactly.
+# them, dated, to docs/kafka-benchmarks.md. KafkaBench's Javadoc says what each contender does exactly.
 #
 # Usage (from anywhere; about three minutes with the defaults on 2 cores):
 #   ferry-bench/run-kafka-bench.sh [--changes N]          # default 500,000
@@ -17,7 +17,7 @@
 #   ferry-bench/run-kafka-bench.sh --sink-property linger.ms=20 --sink-property compression.type=lz4
 #                                                         # more producer properties, for Ferry and the tool
 # Environment:
-#   FERRY_BENCH_NO_DOCS  set to 1 to print the table without touching docs/benchmarks.md
+#   FERRY_BENCH_NO_DOCS  set to 1 to print the table without touching docs/kafka-benchmarks.md
 #   FERRY_BENCH_NO_BUILD set to 1 to use ferry-bench/target/benchmarks.jar and debezium-bench.jar as they are
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,7 +29,7 @@ if [ "${FERRY_BENCH_NO_BUILD:-0}" != 1 ]; then
   ./mvnw -q -B -DskipTests -pl ferry-bench,ferry-bench-debezium -am package
 fi
 if [ "${FERRY_BENCH_NO_DOCS:-0}" != 1 ]; then
-  args+=(--docs docs/benchmarks.md)
+  args+=(--docs docs/kafka-benchmarks.md)
 fi
 # an absolute class path: the broker and the producer tool are child JVMs started in other folders
 exec java -Xmx1g -cp "$PWD/ferry-bench/target/benchmarks.jar" dev.ferry.bench.KafkaBench "${args[@]}"

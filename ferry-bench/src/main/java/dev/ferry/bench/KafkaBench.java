@@ -70,7 +70,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * {@code DebeziumBench}; Ferry's {@code tombstones: false}), so both write one record per change.
  * Printed per contender: seconds, events/s, the ratio to the ceiling (the transactional producer tool),
  * MB/s of values, and CPU seconds per million events of the contender's own process (the broker's and
- * PostgreSQL's CPU are not counted for anyone); appended, dated, to docs/benchmarks.md with
+ * PostgreSQL's CPU are not counted for anyone); appended, dated, to docs/kafka-benchmarks.md with
  * {@code --docs}.
  *
  * <p>Usage: {@code KafkaBench [--changes N] [--docs FILE] [--debezium-jar JAR] [--sink-property K=V]...};

@@ -45,6 +45,12 @@ final class StatusCommand implements Callable<Integer> {
             for (Map.Entry<String, String> e : assembly.source().status().entrySet()) {
                 row(out, e.getKey(), e.getValue());
             }
+            if (!assembly.logType().equals(dev.ferry.log.FileLogFactory.TYPE)) {
+                out.println("log");
+                row(out, "type", assembly.logType() + " (ferry status reads only a Log kept in the state folder so far; "
+                        + "ferry run logs the Log's offsets when it starts)");
+                return 0;
+            }
             Path logDir = pc.state().resolve("log");
             FileLog log;
             try {
