@@ -372,6 +372,7 @@ final class KafkaLog implements Log {
         // memory: at most this many records (each at most ~RECORD_BYTES of events) decoded at once
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 16);
         props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, MAX_MESSAGE_BYTES);
+        props.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, MAX_MESSAGE_BYTES); // the client's default prefetches 50 MB
         return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
