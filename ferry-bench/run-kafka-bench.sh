@@ -7,7 +7,7 @@
 #   Ferry end to end: PostgreSQL → Log → Kafka sink, exactly once (a `ferry run --once` of postgres → kafka);
 #   Debezium's embedded engine (3.6, PostgreSQL connector) into Kafka as Kafka Connect's worker sends records,
 #     in a child JVM with its own class path (ferry-bench-debezium/target/debezium-bench.jar, built here too).
-# Prints seconds, events/s, the ratio to the transactional producer tool, MB/s of values, CPU seconds per
+# Prints seconds, events/s, the ratio to the faster producer-tool run, MB/s of values, CPU seconds per
 # million events (each contender's own process; the broker's and PostgreSQL's are not counted); appends
 # them, dated, to docs/kafka-benchmarks.md. KafkaBench's Javadoc says what each contender does exactly.
 #
