@@ -74,6 +74,8 @@ final class KafkaLog implements Log {
     static final int RECORD_BYTES = 512 * 1024;
     static final int MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
     static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** How long an append keeps trying while the brokers cannot be reached. */
+    static final Duration APPEND_RETRY = Duration.ofMinutes(5);
 
     /** The {@code log:} section; see {@link KafkaLogFactory} for each key. */
     record Settings(String pipeline, String bootstrapServers, String topic, String transactionalId,
@@ -86,6 +88,8 @@ final class KafkaLog implements Log {
     private final boolean createdNow;
     private final Object endChanged = new Object();
     private Producer<byte[], byte[]> producer;
+    /** Set once another producer of the transactional id fenced this one: appends fail from then on. */
+    private boolean fencedByAnother;
     private volatile long next;
     private volatile long start;
     private volatile Optional<Position> lastPosition;
@@ -160,6 +164,7 @@ final class KafkaLog implements Log {
             start = tail.start;
             lastPosition = tail.position;
         } catch (RuntimeException e) {
+            abandonProducer(); // the tail is unknown: nothing may be appended until a fencing reads it
             throw KafkaFailures.classify(e, "reading the end of the Log's topic " + settings.topic(),
                     settings.bootstrapServers(), null);
         }
@@ -204,12 +209,76 @@ final class KafkaLog implements Log {
         }
     }
 
+    /**
+     * Appends in one transaction. When the brokers cannot be reached it retries for up to
+     * {@link #APPEND_RETRY}, each time after fencing again, which settles the transaction the failure
+     * left (a commit that timed out may have happened): the tail read afterwards says whether this
+     * append is there, and it is sent again only if it is not. A producer fenced by another capture
+     * of the pipeline is not retried: two captures would fence each other in turn.
+     */
     @Override
     public synchronized Offset append(List<ChangeEvent> events, Position position) throws IOException {
-        if (producer == null) {
-            throw new IOException("the Kafka log's producer failed earlier; Ferry must restart, which fences it");
+        if (fencedByAnother) {
+            throw new IOException("Another capture of pipeline " + settings.pipeline() + " fenced this one (transactional_id "
+                    + settings.transactionalId() + "); this Ferry stops. Run one capture per pipeline.");
         }
         long first = next;
+        long deadline = System.nanoTime() + APPEND_RETRY.toNanos();
+        long backoffMillis = 200;
+        while (true) {
+            try {
+                if (producer == null) {
+                    fence();
+                    if (appended(first, events.size(), position)) {
+                        break; // the failed attempt had committed
+                    }
+                    if (next != first) {
+                        throw new IOException("The Kafka log " + settings.topic() + " ends at offset " + next + " after "
+                                + "fencing, but this capture appended up to " + first + ": another process wrote to it. "
+                                + "Run one capture per pipeline.");
+                    }
+                }
+                send(events, position, first);
+                break;
+            } catch (FerryException e) {
+                Throwable cause = KafkaFailures.unwrap(e.getCause() == null ? e : e.getCause());
+                // another capture started (or the broker ended a transaction older than its timeout)
+                boolean fenced = cause instanceof org.apache.kafka.common.errors.ProducerFencedException
+                        || cause instanceof org.apache.kafka.common.errors.InvalidProducerEpochException;
+                fencedByAnother = fenced;
+                if (e.kind() != dev.ferry.error.ErrorKind.CONNECTIVITY || fenced || System.nanoTime() > deadline) {
+                    throw new IOException(e.getMessage(), e);
+                }
+                LOG.warn("{} Retrying in {} ms; the source is not acknowledged meanwhile.", e.getMessage(), backoffMillis);
+                try {
+                    Thread.sleep(backoffMillis);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new IOException("interrupted while retrying an append to the Kafka log", ie);
+                }
+                backoffMillis = Math.min(backoffMillis * 2, 5_000);
+            }
+        }
+        synchronized (endChanged) {
+            next = first + events.size();
+            lastPosition = Optional.of(position);
+            endChanged.notifyAll();
+        }
+        return Offset.of(next);
+    }
+
+    /**
+     * Whether the tail read by the last fencing ends with this append: its events and its position.
+     * (An append without events whose position the Log already held counts as there: writing it
+     * again would add nothing.)
+     */
+    private boolean appended(long first, int count, Position position) {
+        return next == first + count && lastPosition.isPresent()
+                && java.util.Arrays.equals(positions.encode(lastPosition.get()), positions.encode(position));
+    }
+
+    /** One attempt: the append's records in one transaction; on failure the producer is abandoned. */
+    private void send(List<ChangeEvent> events, Position position, long first) throws FerryException {
         try {
             producer.beginTransaction();
             int at = 0;
@@ -233,16 +302,9 @@ final class KafkaLog implements Log {
             producer.commitTransaction();
         } catch (RuntimeException e) {
             abandonProducer();
-            FerryException f = KafkaFailures.classify(e, "appending offsets " + first + ".." + (first + events.size() - 1)
+            throw KafkaFailures.classify(e, "appending offsets " + first + ".." + (first + events.size() - 1)
                     + " to the Log's topic " + settings.topic(), settings.bootstrapServers(), null);
-            throw new IOException(f.getMessage(), f);
         }
-        synchronized (endChanged) {
-            next = first + events.size();
-            lastPosition = Optional.of(position);
-            endChanged.notifyAll();
-        }
-        return Offset.of(next);
     }
 
     /** Appends are durable once {@link #append} returns. */

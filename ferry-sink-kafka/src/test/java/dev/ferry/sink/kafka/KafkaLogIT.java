@@ -29,7 +29,8 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 /**
  * The Log on Kafka against a private broker: offsets without gaps across records and transactions,
  * reading from any offset, reopening where the last committed append ended, a capture killed inside
- * an append (its records never read, its producer fenced), and a reset.
+ * an append (its records never read, its producer fenced), an append while the broker is down (it
+ * waits, then lands once), and a reset.
  */
 class KafkaLogIT {
     @RegisterExtension
@@ -48,8 +49,12 @@ class KafkaLogIT {
     private static int pipelines;
 
     private static Log open(String pipeline) throws Exception {
+        return open(pipeline, "{max.block.ms: 10000}");
+    }
+
+    private static Log open(String pipeline, String properties) throws Exception {
         return new KafkaLogFactory().open(pipeline, ComponentConfig.ofYaml("log", "type: kafka\nbootstrap_servers: "
-                + KAFKA.broker().bootstrapServers() + "\nproperties: {max.block.ms: 10000}\n"), Path.of("unused"), COUNTERS);
+                + KAFKA.broker().bootstrapServers() + "\nproperties: " + properties + "\n"), Path.of("unused"), COUNTERS);
     }
 
     /** Events at offsets {@code from..to-1}, each with its offset as position. */
@@ -140,6 +145,34 @@ class KafkaLogIT {
             }
         } finally {
             zombie.close(java.time.Duration.ZERO);
+        }
+    }
+
+    @Test
+    void anAppendWhileTheBrokerIsDownWaitsForItAndLandsOnce() throws Exception {
+        String p = "log" + (++pipelines);
+        try (Log log = open(p, "{max.block.ms: 4000, request.timeout.ms: 1500, delivery.timeout.ms: 2000}")) {
+            log.append(events(0, 10), new TestEvents.Counter(9));
+            KAFKA.broker().kill();
+            Thread restart = new Thread(() -> {
+                try {
+                    Thread.sleep(6000); // longer than the producer's timeouts: the first attempt fails
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                KAFKA.broker().resume();
+            });
+            restart.start();
+            try {
+                assertThat(log.append(events(10, 20), new TestEvents.Counter(19))).isEqualTo(Offset.of(20));
+            } finally {
+                restart.join();
+            }
+            assertThat(readAll(log, 0)).containsExactlyElementsOf(range(0, 20));
+        }
+        try (Log reopened = open(p)) {
+            assertThat(reopened.end()).isEqualTo(Offset.of(20));
+            assertThat(reopened.lastPosition()).contains(new TestEvents.Counter(19));
         }
     }
 
