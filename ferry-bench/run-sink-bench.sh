@@ -24,5 +24,6 @@ fi
 if [ "${FERRY_BENCH_NO_DOCS:-0}" != 1 ]; then
   args+=(--docs docs/benchmarks.md)
 fi
-# an absolute class path: the Kafka broker and the runs start from it in other folders
-exec java -Xmx1g -cp "$PWD/ferry-bench/target/benchmarks.jar" dev.ferry.bench.SinkBench "${args[@]}"
+# an absolute class path: the Kafka broker and the runs start from it in other folders; 4 GB for the harness, whose
+# check of the DuckDB mirrors holds both sides of the tables in memory (the measured runs have their own JVMs)
+exec java -Xmx4g -cp "$PWD/ferry-bench/target/benchmarks.jar" dev.ferry.bench.SinkBench "${args[@]}"

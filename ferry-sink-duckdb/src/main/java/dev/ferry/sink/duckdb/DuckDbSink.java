@@ -59,17 +59,21 @@ final class DuckDbSink implements Sink {
     private final boolean mirror;
     private final boolean history;
     private final int memoryLimitMb;
+    private final int checkpointMb;
     private final Map<TableId, TableWriter> writers = new HashMap<>();
     private DuckDBConnection db;
+    /** The statement that moves the stored offset, once the row exists; null until first used. */
+    private PreparedStatement updateOffset;
     /** The committed offset as stored; -1 for none; null until read. */
     private Long committedOffset;
 
-    DuckDbSink(String pipelineName, Path file, boolean mirror, boolean history, int memoryLimitMb) {
+    DuckDbSink(String pipelineName, Path file, boolean mirror, boolean history, int memoryLimitMb, int checkpointMb) {
         this.pipelineName = pipelineName;
         this.file = file;
         this.mirror = mirror;
         this.history = history;
         this.memoryLimitMb = memoryLimitMb;
+        this.checkpointMb = checkpointMb;
     }
 
     @Override
@@ -123,6 +127,7 @@ final class DuckDbSink implements Sink {
         }
         Properties props = new Properties();
         props.setProperty("memory_limit", memoryLimitMb + "MB");
+        props.setProperty("checkpoint_threshold", checkpointMb + "MB");
         try {
             db = (DuckDBConnection) DriverManager.getConnection("jdbc:duckdb:" + file.toAbsolutePath(), props);
             db.setAutoCommit(false);
@@ -243,12 +248,22 @@ final class DuckDbSink implements Sink {
     }
 
     private void storeOffset(Offset last) throws SQLException {
-        if (committedOffset < 0) { // the first commit into this file creates the table
-            try (Statement s = db.createStatement()) {
-                s.execute("CREATE SCHEMA IF NOT EXISTS \"_ferry\"");
-                s.execute("CREATE TABLE IF NOT EXISTS " + OFFSETS + " (pipeline VARCHAR PRIMARY KEY, \"offset\" BIGINT NOT NULL, "
-                        + "committed_at TIMESTAMP WITH TIME ZONE NOT NULL)");
+        if (committedOffset >= 0) {
+            // the row exists: one UPDATE, prepared once per connection (preparing costs as much as running it)
+            if (updateOffset == null) {
+                updateOffset = db.prepareStatement("UPDATE " + OFFSETS + " SET \"offset\" = ?, committed_at = current_timestamp "
+                        + "WHERE pipeline = ?");
             }
+            updateOffset.setLong(1, last.value());
+            updateOffset.setString(2, pipelineName);
+            if (updateOffset.executeUpdate() == 1) {
+                return;
+            }
+        }
+        try (Statement s = db.createStatement()) { // the first commit into this file creates the table
+            s.execute("CREATE SCHEMA IF NOT EXISTS \"_ferry\"");
+            s.execute("CREATE TABLE IF NOT EXISTS " + OFFSETS + " (pipeline VARCHAR PRIMARY KEY, \"offset\" BIGINT NOT NULL, "
+                    + "committed_at TIMESTAMP WITH TIME ZONE NOT NULL)");
         }
         try (PreparedStatement ps = db.prepareStatement("INSERT INTO " + OFFSETS + " VALUES (?, ?, current_timestamp) "
                 + "ON CONFLICT (pipeline) DO UPDATE SET \"offset\" = EXCLUDED.\"offset\", committed_at = EXCLUDED.committed_at")) {
@@ -326,11 +341,15 @@ final class DuckDbSink implements Sink {
     public void close() {
         if (db != null) {
             try {
+                if (updateOffset != null) {
+                    updateOffset.close();
+                }
                 db.close();
             } catch (SQLException e) {
                 LOG.debug("closing the DuckDB file {}", file, e);
             }
             db = null;
+            updateOffset = null;
             committedOffset = null;
             writers.clear();
         }

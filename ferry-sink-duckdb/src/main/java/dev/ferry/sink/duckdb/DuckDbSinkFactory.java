@@ -22,6 +22,12 @@ public final class DuckDbSinkFactory implements SinkFactory {
     static final Setting<Integer> MEMORY_LIMIT_MB = Setting.integer("memory_limit_mb",
             "the most memory DuckDB itself may use, outside the Java heap (its memory_limit); it spills to disk beyond",
             64, 1_048_576).withDefault(512);
+    static final Setting<Integer> CHECKPOINT_MB = Setting.integer("checkpoint_mb",
+            "DuckDB's write-ahead log grows to this size before DuckDB folds it into the database file (its "
+                    + "checkpoint_threshold). A checkpoint writes the changed parts of the tables and their key indexes to the "
+                    + "file, so a small value (DuckDB's own default is 16) costs throughput under a steady stream; a large one "
+                    + "costs disk beside the file and a longer recovery after a crash",
+            1, 65_536).withDefault(256);
 
     @Override
     public String type() {
@@ -30,7 +36,7 @@ public final class DuckDbSinkFactory implements SinkFactory {
 
     @Override
     public List<Setting<?>> settings() {
-        return List.of(PATH, MIRROR, HISTORY, MEMORY_LIMIT_MB);
+        return List.of(PATH, MIRROR, HISTORY, MEMORY_LIMIT_MB, CHECKPOINT_MB);
     }
 
     /**
@@ -51,6 +57,7 @@ public final class DuckDbSinkFactory implements SinkFactory {
             throw FerryException.config(config.where("history") + " is false and mirror is false: the sink would write "
                     + "nothing of tables with a primary key. Set mirror: true, history: true, or both.");
         }
-        return new DuckDbSink(pipelineName, config.resolve(config.get(PATH)), mirror, history, config.get(MEMORY_LIMIT_MB));
+        return new DuckDbSink(pipelineName, config.resolve(config.get(PATH)), mirror, history, config.get(MEMORY_LIMIT_MB),
+                config.get(CHECKPOINT_MB));
     }
 }

@@ -44,6 +44,10 @@ final class KeyedChanges {
     private final List<Column> columns;
     private final String[] keyNames;
     private final Map<String, Integer> indexByLowerName = new LinkedHashMap<>();
+    /** The schema {@link #at} belongs to: a write's events share a few schema objects, usually one. */
+    private TableSchema atSchema;
+    /** For each column of {@link #atSchema}, its index in {@link #columns}. */
+    private int[] at;
     private final Map<List<Object>, Change> changes = new LinkedHashMap<>();
     private boolean truncated;
 
@@ -88,14 +92,14 @@ final class KeyedChanges {
         }
         Object[] values = new Object[columns.size()];
         boolean[] present = new boolean[columns.size()];
-        for (int i = 0; i < schema.size(); i++) {
-            Column c = schema.column(i);
-            if (e.unchanged().contains(c.name())) {
+        int[] positions = positions(schema);
+        boolean someUnchanged = !e.unchanged().isEmpty();
+        for (int i = 0; i < positions.length; i++) {
+            if (someUnchanged && e.unchanged().contains(schema.column(i).name())) {
                 continue;
             }
-            int at = indexByLowerName.get(c.name().toLowerCase(java.util.Locale.ROOT));
-            values[at] = e.after().get(i);
-            present[at] = true;
+            values[positions[i]] = e.after().get(i);
+            present[positions[i]] = true;
         }
         List<Object> id = identity(key);
         Change earlier = changes.remove(id);
@@ -108,6 +112,19 @@ final class KeyedChanges {
             }
         }
         changes.put(id, new Change(key, false, values, present));
+    }
+
+    /** Where each column of {@code schema} sits among {@link #columns}. */
+    private int[] positions(TableSchema schema) {
+        if (schema != atSchema) {
+            int[] out = new int[schema.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = indexByLowerName.get(schema.column(i).name().toLowerCase(java.util.Locale.ROOT));
+            }
+            at = out;
+            atSchema = schema;
+        }
+        return at;
     }
 
     private Object[] key(TableSchema schema, Row row) {
@@ -142,6 +159,11 @@ final class KeyedChanges {
     /** The final state of each key, in the order keys were last touched. */
     Collection<Change> changes() {
         return changes.values();
+    }
+
+    /** How many keys end deleted. */
+    long deletes() {
+        return changes.values().stream().filter(c -> c.delete).count();
     }
 
     /** The distinct sets of present columns among the upserts, in first-seen order. */

@@ -42,8 +42,13 @@ final class TableWriter {
             "_ferry_position VARCHAR", "_ferry_committed_at TIMESTAMP WITH TIME ZONE", "_ferry_tx_id BIGINT",
             "_ferry_unchanged VARCHAR[]");
 
+    /** Numbers the staging tables: each writer keeps its own for the life of the connection. */
+    private static final java.util.concurrent.atomic.AtomicInteger STAGES = new java.util.concurrent.atomic.AtomicInteger();
+
     private final DuckDBConnection db;
     private final TableId table;
+    private final Stage mirrorStage = new Stage("_ferry_mirror_stage_" + STAGES.incrementAndGet());
+    private final Stage historyStage = new Stage("_ferry_history_stage_" + STAGES.incrementAndGet());
     private final boolean mirror;
     private final boolean history;
     private final List<String> keyNames;
@@ -74,6 +79,8 @@ final class TableWriter {
     void forgetColumns() {
         mirrorColumns = null;
         historyColumns = null;
+        mirrorStage.forget();
+        historyStage.forget();
     }
 
     /**
@@ -183,8 +190,8 @@ final class TableWriter {
                 return;
             }
             List<boolean[]> groups = changes.presentSets();
-            createStage(s, "_ferry_mirror_stage", columns, List.of(GROUP + " INTEGER"));
-            try (DuckDBAppender a = db.createAppender("temp", "main", "_ferry_mirror_stage")) {
+            mirrorStage.prepare(s, columns, List.of(GROUP + " INTEGER"));
+            try (DuckDBAppender a = db.createAppender("temp", "main", mirrorStage.name)) {
                 int[] keyIndexes = keyIndexes(columns);
                 for (KeyedChanges.Change c : changes.changes()) {
                     a.beginRow();
@@ -210,11 +217,14 @@ final class TableWriter {
                 Column c = column(columns, k);
                 match.add("m." + quote(k) + " = " + castFromStage(c, mirrorColumns, "s." + quote(c.name())));
             }
-            s.execute("DELETE FROM " + qualified(table.name()) + " AS m USING temp.main._ferry_mirror_stage AS s WHERE s."
-                    + GROUP + " = -1 AND " + match);
+            if (changes.deletes() > 0) {
+                s.execute("DELETE FROM " + qualified(table.name()) + " AS m USING " + mirrorStage.qualified() + " AS s WHERE s."
+                        + GROUP + " = -1 AND " + match);
+            }
             for (int g = 0; g < groups.size(); g++) {
                 s.execute(upsert(columns, groups.get(g), g));
             }
+            mirrorStage.empty(s);
         }
     }
 
@@ -247,7 +257,7 @@ final class TableWriter {
                 set.add(quote(c.name()) + " = " + (floatList ? "s." : "EXCLUDED.") + quote(c.name()));
             }
         }
-        String select = "SELECT " + values + " FROM temp.main._ferry_mirror_stage WHERE " + GROUP + " = " + group;
+        String select = "SELECT " + values + " FROM " + mirrorStage.qualified() + " WHERE " + GROUP + " = " + group;
         if (floatList) {
             StringJoiner match = new StringJoiner(" AND ");
             keyNames.forEach(k -> match.add("m." + quote(k) + " = s." + quote(k)));
@@ -263,9 +273,9 @@ final class TableWriter {
 
     private void appendToHistory(List<ChangeEvent> events, long[] offsets, List<Column> columns) throws SQLException {
         try (Statement s = db.createStatement()) {
-            createStage(s, "_ferry_history_stage", columns, List.of("_ferry_offset BIGINT", "_ferry_op VARCHAR",
+            historyStage.prepare(s, columns, List.of("_ferry_offset BIGINT", "_ferry_op VARCHAR",
                     "_ferry_position VARCHAR", "_ferry_committed_at VARCHAR", "_ferry_tx_id BIGINT", "_ferry_unchanged VARCHAR"));
-            try (DuckDBAppender a = db.createAppender("temp", "main", "_ferry_history_stage")) {
+            try (DuckDBAppender a = db.createAppender("temp", "main", historyStage.name)) {
                 for (int n = 0; n < events.size(); n++) {
                     ChangeEvent e = events.get(n);
                     Row row = e.op() == Op.DELETE ? (e.before() != null ? e.before() : e.after())
@@ -304,18 +314,60 @@ final class TableWriter {
                 values.add(castFromStage(c, historyColumns, quote(c.name())));
             }
             s.execute("INSERT INTO " + qualified(table.name() + HISTORY_SUFFIX) + " (" + names + ") SELECT " + values
-                    + " FROM temp.main._ferry_history_stage");
+                    + " FROM " + historyStage.qualified());
+            historyStage.empty(s);
         }
     }
 
     /** A temporary table of the columns' carriers (then {@code extra}), created anew for each use. */
     private static void createStage(Statement s, String name, List<Column> columns, List<String> extra) throws SQLException {
+        s.execute(stageDdl(name, columns, extra));
+    }
+
+    private static String stageDdl(String name, List<Column> columns, List<String> extra) {
         StringJoiner ddl = new StringJoiner(", ", "CREATE OR REPLACE TEMP TABLE " + name + " (", ")");
         for (Column c : columns) {
             ddl.add(quote(c.name()) + " " + DuckDbTypes.carrier(c));
         }
         extra.forEach(ddl::add);
-        s.execute(ddl.toString());
+        return ddl.toString();
+    }
+
+    /**
+     * A temporary staging table of one writer, kept for the connection's life and emptied after each
+     * use: creating it for every write is a catalog change per table per write, which cost about as
+     * much as staging 8,192 rows. Made anew when the columns change, and after a rollback (which
+     * undoes its creation or its emptying).
+     */
+    private static final class Stage {
+        final String name;
+        /** The DDL it was last created with; null when it may not exist or may hold rows. */
+        private String created;
+
+        Stage(String name) {
+            this.name = name;
+        }
+
+        String qualified() {
+            return "temp.main." + name;
+        }
+
+        void prepare(Statement s, List<Column> columns, List<String> extra) throws SQLException {
+            String ddl = stageDdl(name, columns, extra);
+            if (!ddl.equals(created)) {
+                created = null;
+                s.execute(ddl);
+                created = ddl;
+            }
+        }
+
+        void empty(Statement s) throws SQLException {
+            s.execute("TRUNCATE " + qualified());
+        }
+
+        void forget() {
+            created = null;
+        }
     }
 
     private static void appendValue(DuckDBAppender a, Column c, Object value) throws SQLException {
@@ -407,7 +459,12 @@ final class TableWriter {
     /** The column list of a table's events: each column in its newest definition, in first-seen order. */
     static List<Column> columnsOf(List<ChangeEvent> events) {
         Map<String, Column> out = new LinkedHashMap<>();
+        dev.ferry.event.TableSchema last = null;
         for (ChangeEvent e : events) {
+            if (e.schema() == last) {
+                continue; // the events of a write share their schema object until the table changes
+            }
+            last = e.schema();
             for (Column c : e.schema().columns()) {
                 out.put(c.name().toLowerCase(Locale.ROOT), c);
             }

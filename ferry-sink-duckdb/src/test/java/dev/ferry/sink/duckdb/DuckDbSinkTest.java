@@ -48,7 +48,7 @@ class DuckDbSinkTest {
     private long positions;
 
     private DuckDbSink sink(boolean history) {
-        return new DuckDbSink("shop", dir.resolve("w.duckdb"), true, history, 128);
+        return new DuckDbSink("shop", dir.resolve("w.duckdb"), true, history, 128, 16);
     }
 
     private ChangeEvent event(Op op, TableSchema schema, Row before, Row after, Set<String> unchanged) {
@@ -232,7 +232,7 @@ class DuckDbSinkTest {
             // same file through DuckDB's instance cache, so the lock error is shown with a child JVM
             // in DuckDbSinkIT. Here: another pipeline's file is refused.
         }
-        try (DuckDbSink other = new DuckDbSink("other", dir.resolve("w.duckdb"), true, false, 128)) {
+        try (DuckDbSink other = new DuckDbSink("other", dir.resolve("w.duckdb"), true, false, 128, 16)) {
             FerryException e = catchThrowableOfType(other::committed, FerryException.class);
             assertThat(e.kind()).isEqualTo(ErrorKind.CONFIG);
             assertThat(e.getMessage()).contains("belongs to pipeline shop");
