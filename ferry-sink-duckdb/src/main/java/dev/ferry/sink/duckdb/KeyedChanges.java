@@ -22,7 +22,9 @@ import java.util.Map;
  * <p>Unchanged TOAST columns (and columns the event's schema does not have yet, or any more) are
  * <em>absent</em>: they never overwrite the mirror. When an earlier event of the same write gave the
  * key a value for such a column, that value is carried forward, so an insert followed by a
- * TOAST-unchanged update of the same row writes the inserted value.
+ * TOAST-unchanged update of the same row writes the inserted value. An update that changes the key
+ * carries the old key's values the same way; when the old key had no earlier event in the write,
+ * its row in the mirror holds them, and the change names it ({@link Change#fromKey}).
  */
 final class KeyedChanges {
     /** The final state of one key: a row to upsert (with the columns it sets) or a delete. */
@@ -32,12 +34,22 @@ final class KeyedChanges {
         /** Aligned with {@link KeyedChanges#columns}; only meaningful where {@link #present} is set. */
         final Object[] values;
         final boolean[] present;
+        /**
+         * For a row whose key changed with columns absent (unchanged TOAST): the key of the mirror's
+         * row, as it was before this write, that holds their values; else null.
+         */
+        final Object[] fromKey;
 
-        Change(Object[] keyValues, boolean delete, Object[] values, boolean[] present) {
+        Change(Object[] keyValues, boolean delete, Object[] values, boolean[] present, Object[] fromKey) {
             this.keyValues = keyValues;
             this.delete = delete;
             this.values = values;
             this.present = present;
+            this.fromKey = fromKey;
+        }
+
+        static Change deleted(Object[] key) {
+            return new Change(key, true, null, null, null);
         }
     }
 
@@ -74,7 +86,7 @@ final class KeyedChanges {
                 Row row = e.before() != null ? e.before() : e.after();
                 Object[] key = key(e.schema(), row);
                 changes.remove(identity(key));
-                changes.put(identity(key), new Change(key, true, null, null));
+                changes.put(identity(key), Change.deleted(key));
             }
             case READ, CREATE, UPDATE -> upsert(e);
         }
@@ -83,12 +95,21 @@ final class KeyedChanges {
     private void upsert(ChangeEvent e) {
         TableSchema schema = e.schema();
         Object[] key = key(schema, e.after());
-        if (e.op() == Op.UPDATE && e.before() != null) {
-            Object[] oldKey = key(schema, e.before());
-            if (!identity(oldKey).equals(identity(key))) {
-                changes.remove(identity(oldKey));
-                changes.put(identity(oldKey), new Change(oldKey, true, null, null));
+        List<Object> id = identity(key);
+        // where absent values come from: the key's earlier state in this write, or, when the key changed,
+        // the old key's (its state in this write, else its row in the mirror: fromKey)
+        Change earlier;
+        Object[] fromKey = null;
+        Object[] oldKey = e.op() == Op.UPDATE && e.before() != null ? key(schema, e.before()) : null;
+        if (oldKey != null && !identity(oldKey).equals(id)) {
+            earlier = changes.remove(identity(oldKey));
+            changes.put(identity(oldKey), Change.deleted(oldKey));
+            changes.remove(id);
+            if (earlier == null) {
+                fromKey = oldKey;
             }
+        } else {
+            earlier = changes.remove(id);
         }
         Object[] values = new Object[columns.size()];
         boolean[] present = new boolean[columns.size()];
@@ -101,8 +122,6 @@ final class KeyedChanges {
             values[positions[i]] = e.after().get(i);
             present[positions[i]] = true;
         }
-        List<Object> id = identity(key);
-        Change earlier = changes.remove(id);
         if (earlier != null && !earlier.delete) {
             for (int i = 0; i < present.length; i++) {
                 if (!present[i] && earlier.present[i]) {
@@ -110,8 +129,13 @@ final class KeyedChanges {
                     present[i] = true;
                 }
             }
+            fromKey = earlier.fromKey;
         }
-        changes.put(id, new Change(key, false, values, present));
+        boolean complete = true;
+        for (boolean p : present) {
+            complete &= p;
+        }
+        changes.put(id, new Change(key, false, values, present, complete ? null : fromKey));
     }
 
     /** Where each column of {@code schema} sits among {@link #columns}. */
@@ -159,6 +183,11 @@ final class KeyedChanges {
     /** The final state of each key, in the order keys were last touched. */
     Collection<Change> changes() {
         return changes.values();
+    }
+
+    /** Whether a row takes absent values from another key's row in the mirror ({@link Change#fromKey}). */
+    boolean moves() {
+        return changes.values().stream().anyMatch(c -> c.fromKey != null);
     }
 
     /** How many keys end deleted. */

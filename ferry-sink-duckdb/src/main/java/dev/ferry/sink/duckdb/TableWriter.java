@@ -38,6 +38,9 @@ import org.duckdb.DuckDBConnection;
 final class TableWriter {
     static final String HISTORY_SUFFIX = "__history";
     private static final String GROUP = "_ferry_group";
+    /** Staged beside a moved row: its old key's columns, numbered. */
+    private static final String FROM = "_ferry_from_";
+    private static final String NEW = "_ferry_new_";
     private static final List<String> HISTORY_META = List.of("_ferry_offset BIGINT", "_ferry_op VARCHAR",
             "_ferry_position VARCHAR", "_ferry_committed_at TIMESTAMP WITH TIME ZONE", "_ferry_tx_id BIGINT",
             "_ferry_unchanged VARCHAR[]");
@@ -49,6 +52,8 @@ final class TableWriter {
     private final TableId table;
     private final Stage mirrorStage = new Stage("_ferry_mirror_stage_" + STAGES.incrementAndGet());
     private final Stage historyStage = new Stage("_ferry_history_stage_" + STAGES.incrementAndGet());
+    /** The mirror's rows whose key changes in a write, with values the events lack (see {@link #captureMoved}). */
+    private final String moved = "_ferry_moved_" + STAGES.incrementAndGet();
     private final boolean mirror;
     private final boolean history;
     private final List<String> keyNames;
@@ -190,7 +195,14 @@ final class TableWriter {
                 return;
             }
             List<boolean[]> groups = changes.presentSets();
-            mirrorStage.prepare(s, columns, List.of(GROUP + " INTEGER"));
+            boolean moves = changes.moves();
+            List<String> extra = new ArrayList<>(List.of(GROUP + " INTEGER"));
+            if (moves) {
+                for (int k = 0; k < keyNames.size(); k++) {
+                    extra.add(FROM + k + " " + DuckDbTypes.carrier(column(columns, keyNames.get(k))));
+                }
+            }
+            mirrorStage.prepare(s, columns, extra);
             try (DuckDBAppender a = db.createAppender("temp", "main", mirrorStage.name)) {
                 int[] keyIndexes = keyIndexes(columns);
                 for (KeyedChanges.Change c : changes.changes()) {
@@ -209,6 +221,9 @@ final class TableWriter {
                         appendValue(a, columns.get(i), v);
                     }
                     a.append(c.delete ? -1 : indexOf(groups, c.present));
+                    for (int k = 0; moves && k < keyNames.size(); k++) {
+                        appendValue(a, column(columns, keyNames.get(k)), c.fromKey == null ? null : c.fromKey[k]);
+                    }
                     a.endRow();
                 }
             }
@@ -217,6 +232,9 @@ final class TableWriter {
                 Column c = column(columns, k);
                 match.add("m." + quote(k) + " = " + castFromStage(c, mirrorColumns, "s." + quote(c.name())));
             }
+            if (moves) {
+                captureMoved(s, columns);
+            }
             if (changes.deletes() > 0) {
                 s.execute("DELETE FROM " + qualified(table.name()) + " AS m USING " + mirrorStage.qualified() + " AS s WHERE s."
                         + GROUP + " = -1 AND " + match);
@@ -224,8 +242,51 @@ final class TableWriter {
             for (int g = 0; g < groups.size(); g++) {
                 s.execute(upsert(columns, groups.get(g), g));
             }
+            if (moves) {
+                restoreMoved(s, columns, groups);
+            }
             mirrorStage.empty(s);
         }
+    }
+
+    /**
+     * A key change that leaves a column unchanged (PostgreSQL does not send an unchanged TOASTed value,
+     * even when the key changes) moves the row: the old key is deleted, the new one inserted without
+     * the value. Before the delete, the old rows are copied, with the new key and the group of the
+     * row that takes their values, into a temporary table; {@link #restoreMoved} sets the absent
+     * columns from it after the upserts. Rare (a key change with a large value), so made per write.
+     */
+    private void captureMoved(Statement s, List<Column> columns) throws SQLException {
+        StringJoiner select = new StringJoiner(", ", "CREATE OR REPLACE TEMP TABLE " + moved + " AS SELECT s." + GROUP + " AS "
+                + GROUP + ", ", "");
+        StringJoiner on = new StringJoiner(" AND ");
+        for (int k = 0; k < keyNames.size(); k++) {
+            Column c = column(columns, keyNames.get(k));
+            select.add(castFromStage(c, mirrorColumns, "s." + quote(c.name())) + " AS " + NEW + k);
+            on.add("m." + quote(c.name()) + " = " + castFromStage(c, mirrorColumns, "s." + FROM + k));
+        }
+        s.execute(select + ", m.* FROM " + qualified(table.name()) + " AS m JOIN " + mirrorStage.qualified() + " AS s ON " + on);
+    }
+
+    /** Sets each moved row's absent columns (those its group lacks) from its old row. */
+    private void restoreMoved(Statement s, List<Column> columns, List<boolean[]> groups) throws SQLException {
+        for (int g = 0; g < groups.size(); g++) {
+            StringJoiner set = new StringJoiner(", ");
+            for (int i = 0; i < columns.size(); i++) {
+                if (!groups.get(g)[i] && !isKey(columns.get(i).name())) {
+                    set.add(quote(columns.get(i).name()) + " = o." + quote(columns.get(i).name()));
+                }
+            }
+            if (set.length() == 0) {
+                continue;
+            }
+            StringJoiner where = new StringJoiner(" AND ", "o." + GROUP + " = " + g + " AND ", "");
+            for (int k = 0; k < keyNames.size(); k++) {
+                where.add("m." + quote(keyNames.get(k)) + " = o." + NEW + k);
+            }
+            s.execute("UPDATE " + qualified(table.name()) + " AS m SET " + set + " FROM temp.main." + moved + " AS o WHERE " + where);
+        }
+        s.execute("DROP TABLE temp.main." + moved);
     }
 
     /**

@@ -103,6 +103,27 @@ class DuckDbSinkTest {
         assertThat(rows("SELECT pipeline, \"offset\" FROM _ferry.offsets")).containsExactly(List.of("shop", "7"));
     }
 
+    @Test
+    void aKeyChangeThatLeavesAToastValueUnchangedKeepsTheValue() throws Exception {
+        try (DuckDbSink sink = sink(false)) {
+            sink.write(List.of(insert(1, "1.00", "large text of 1"), insert(2, "2.00", "large text of 2")), Offset.of(1));
+            sink.write(List.of(
+                    // 1 becomes 10; PostgreSQL does not send the unchanged TOASTed note: it is in the mirror's row 1
+                    event(Op.UPDATE, V1, Row.wrap(1L, null, null), Row.wrap(10L, "1.50", null), Set.of("note")),
+                    // then 10 becomes 100, the note still unchanged: still row 1's
+                    event(Op.UPDATE, V1, Row.wrap(10L, null, null), Row.wrap(100L, "1.75", null), Set.of("note")),
+                    // inserted and moved in the same write: the inserted note
+                    insert(3, "3.00", "large text of 3"),
+                    event(Op.UPDATE, V1, Row.wrap(3L, null, null), Row.wrap(30L, "3.50", null), Set.of("note")),
+                    // moved, then key 2 is used again by a new row: the moved row keeps the old row's note
+                    event(Op.UPDATE, V1, Row.wrap(2L, null, null), Row.wrap(20L, "2.50", null), Set.of("note")),
+                    insert(2, "9.00", "new row 2")), Offset.of(7));
+        }
+        assertThat(rows("SELECT id, amount, note FROM public.orders ORDER BY id")).containsExactly(
+                List.of("2", "9.00", "new row 2"), List.of("20", "2.50", "large text of 2"), List.of("30", "3.50", "large text of 3"),
+                List.of("100", "1.75", "large text of 1"));
+    }
+
     private static List<String> nulls(String... values) {
         return java.util.Arrays.asList(values);
     }
