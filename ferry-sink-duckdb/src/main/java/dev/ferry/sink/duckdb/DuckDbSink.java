@@ -182,49 +182,86 @@ final class DuckDbSink implements Sink {
         for (int i = skip; i < events.size(); i++) {
             byTable.computeIfAbsent(events.get(i).table(), t -> new ArrayList<>()).add(i);
         }
-        TableId current = null;
-        List<ChangeEvent> currentEvents = List.of();
-        long started = System.nanoTime();
-        try {
-            for (Map.Entry<TableId, List<Integer>> entry : byTable.entrySet()) {
-                current = entry.getKey();
-                List<ChangeEvent> tableEvents = new ArrayList<>(entry.getValue().size());
-                long[] offsets = new long[entry.getValue().size()];
-                for (int n = 0; n < offsets.length; n++) {
-                    int i = entry.getValue().get(n);
-                    tableEvents.add(events.get(i));
-                    offsets[n] = first + i;
-                }
-                currentEvents = tableEvents;
-                writer(tableEvents.get(tableEvents.size() - 1).schema()).write(tableEvents, offsets,
-                        TableWriter.columnsOf(tableEvents));
+        List<Part> parts = new ArrayList<>(byTable.size());
+        for (Map.Entry<TableId, List<Integer>> entry : byTable.entrySet()) {
+            List<ChangeEvent> tableEvents = new ArrayList<>(entry.getValue().size());
+            long[] offsets = new long[entry.getValue().size()];
+            for (int n = 0; n < offsets.length; n++) {
+                int i = entry.getValue().get(n);
+                tableEvents.add(events.get(i));
+                offsets[n] = first + i;
             }
-            current = null;
+            parts.add(new Part(entry.getKey(), tableEvents, offsets));
+        }
+        long started = System.nanoTime();
+        inTransaction(parts, false, () -> {
             long applied = System.nanoTime();
             storeOffset(last);
             CrashPoints.reach("duckdb.before-commit");
+            LOG.debug("applied {} events of {} tables up to offset {} in {} ms; committing", events.size() - skip, byTable.size(),
+                    last, (applied - started) / 1_000_000);
+        });
+        committedOffset = last.value();
+    }
+
+    /**
+     * Applies a dead-lettered event at its own Log offset, in a transaction of its own, leaving the
+     * committed offset as it is: the mirror by key, the history row of that offset replaced (so a
+     * replay done twice leaves one).
+     */
+    @Override
+    public void replay(ChangeEvent event, Offset offset) throws FerryException {
+        open();
+        readCommitted();
+        inTransaction(List.of(new Part(event.table(), List.of(event), new long[] {offset.value()})), true, () -> { });
+        LOG.info("replayed the {} of {} at Log offset {}", event.op().name().toLowerCase(java.util.Locale.ROOT), event.table(),
+                offset);
+    }
+
+    /** One table's events of a transaction, with their Log offsets. */
+    private record Part(TableId table, List<ChangeEvent> events, long[] offsets) {
+    }
+
+    private interface SqlStep {
+        void run() throws SQLException, FerryException;
+    }
+
+    /**
+     * Writes the parts and commits, with {@code beforeCommit} last inside the transaction; rolls
+     * everything back on any failure, translated into a FerryException.
+     *
+     * @param replacing the events' history rows replace those of the same offsets (a replay)
+     */
+    private void inTransaction(List<Part> parts, boolean replacing, SqlStep beforeCommit) throws FerryException {
+        Part current = null;
+        try {
+            for (Part part : parts) {
+                current = part;
+                List<ChangeEvent> events = part.events();
+                writer(events.get(events.size() - 1).schema()).write(events, part.offsets(), TableWriter.columnsOf(events),
+                        replacing);
+            }
+            current = null;
+            beforeCommit.run();
             db.commit();
-            committedOffset = last.value();
-            LOG.debug("wrote {} events of {} tables up to offset {}: applied in {} ms, committed in {} ms", events.size() - skip,
-                    byTable.size(), last, (applied - started) / 1_000_000, (System.nanoTime() - applied) / 1_000_000);
         } catch (SQLException e) {
             rollback();
-            FerryException translated = translate(e, "write", current);
+            FerryException translated = translate(e, "write", current == null ? null : current.table());
             if (translated.kind() == ErrorKind.DATA && current != null) {
-                throw diagnosed(translated, current, currentEvents);
+                throw diagnosed(translated, current.table(), current.events());
             }
             throw translated;
         } catch (CarrierValues.Unstorable e) {
             rollback();
-            throw new FerryException(ErrorKind.DATA, "Cannot write table " + current + " to the DuckDB file " + file + ": "
-                    + e.getMessage() + ". The write was rolled back.", e);
+            throw new FerryException(ErrorKind.DATA, "Cannot write table " + (current == null ? null : current.table())
+                    + " to the DuckDB file " + file + ": " + e.getMessage() + ". The write was rolled back.", e);
         } catch (FerryException e) {
             rollback();
             throw e;
         } catch (RuntimeException e) {
             rollback(); // nothing of a failed write may stay
             throw new FerryException(ErrorKind.INTERNAL, "The DuckDB sink failed writing" + (current == null ? ""
-                    : " table " + current) + " to " + file + ": " + e + ". The write was rolled back.", e);
+                    : " table " + current.table()) + " to " + file + ": " + e + ". The write was rolled back.", e);
         }
     }
 

@@ -91,15 +91,26 @@ final class TableWriter {
     /**
      * Applies the events (all of this table, in Log order) with their Log offsets.
      *
-     * @param columns every column the events carry, each in its newest definition
+     * @param columns   every column the events carry, each in its newest definition
+     * @param replacing the history rows of these offsets, if any, are replaced (a replay)
      */
-    void write(List<ChangeEvent> events, long[] offsets, List<Column> columns) throws SQLException, FerryException {
+    void write(List<ChangeEvent> events, long[] offsets, List<Column> columns, boolean replacing)
+            throws SQLException, FerryException {
         if (mirror) {
             mirrorColumns = evolve(table.name(), mirrorColumns, columns, true);
             applyToMirror(events, columns);
         }
         if (history) {
             historyColumns = evolve(table.name() + HISTORY_SUFFIX, historyColumns, columns, false);
+            if (replacing) {
+                try (PreparedStatement ps = db.prepareStatement("DELETE FROM " + qualified(table.name() + HISTORY_SUFFIX)
+                        + " WHERE _ferry_offset = ?")) {
+                    for (long offset : offsets) {
+                        ps.setLong(1, offset);
+                        ps.executeUpdate();
+                    }
+                }
+            }
             appendToHistory(events, offsets, columns);
         }
     }

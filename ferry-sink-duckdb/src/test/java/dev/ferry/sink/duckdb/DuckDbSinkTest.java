@@ -124,6 +124,22 @@ class DuckDbSinkTest {
                 List.of("100", "1.75", "large text of 1"));
     }
 
+    @Test
+    void aReplayedEventIsAppliedOnceAtItsOwnOffsetLeavingTheCommittedOffset() throws Exception {
+        try (DuckDbSink sink = sink(true)) {
+            sink.write(List.of(insert(1, "1.00", "a"), insert(2, "2.00", "b")), Offset.of(1));
+            sink.write(List.of(), Offset.of(2)); // offset 2 went to the dead-letter log; delivery moved past it
+            ChangeEvent fixed = event(Op.UPDATE, V1, null, Row.wrap(1L, "1.50", "fixed"), Set.of());
+            sink.replay(fixed, Offset.of(2));
+            sink.replay(fixed, Offset.of(2)); // a crash before the dead-letter entry was removed: replayed again
+            assertThat(sink.committed()).contains(Offset.of(2));
+        }
+        assertThat(rows("SELECT id, amount, note FROM public.orders ORDER BY id")).containsExactly(
+                List.of("1", "1.50", "fixed"), List.of("2", "2.00", "b"));
+        assertThat(rows("SELECT _ferry_offset, _ferry_op, id, note FROM public.orders__history ORDER BY _ferry_offset"))
+                .containsExactly(List.of("0", "c", "1", "a"), List.of("1", "c", "2", "b"), List.of("2", "u", "1", "fixed"));
+    }
+
     private static List<String> nulls(String... values) {
         return java.util.Arrays.asList(values);
     }
