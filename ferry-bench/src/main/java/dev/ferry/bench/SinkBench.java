@@ -159,9 +159,9 @@ public final class SinkBench {
             System.out.print(table);
             if (docs != null) {
                 String heading = String.format(Locale.ROOT, "%n### Sinks, %s UTC, commit %s: a snapshot of %,d rows, a stream of "
-                                + "%,d changes (PostgreSQL %d, load %s)%n%n",
+                                + "%,d changes (PostgreSQL %s, load %s)%n%n",
                         LocalDateTime.now(ZoneOffset.UTC).format(DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm")), commit(), rows,
-                        changes, pg.serverVersionNum(), load);
+                        changes, pg.serverVersionNum() / 10000 + "." + pg.serverVersionNum() % 10000, load);
                 Files.writeString(docs, heading + table, StandardOpenOption.APPEND);
             }
         } finally {
