@@ -1,0 +1,283 @@
+package dev.ferry.sink.files;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Column;
+import dev.ferry.event.TableId;
+import dev.ferry.log.CrashPoints;
+import dev.ferry.log.DurableFiles;
+import dev.ferry.log.DurableRecord;
+import dev.ferry.log.Offset;
+import dev.ferry.sink.Sink;
+import dev.ferry.source.Check;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * History files partitioned by table and commit date, committed exactly once: the CSV and Parquet
+ * sinks, which differ only in their {@link FileFormat}.
+ *
+ * <pre>
+ * path/_ferry/offset.json.a, .b                        the manifest: the committed Log offset
+ * path/public.orders/_ferry_date=2026-12-01/00000000000000029166.parquet
+ * path/public.orders/_ferry_date=2026-12-01/_ferry_hour=13/…   with partition: hour
+ * </pre>
+ *
+ * <p>Design notes. Each delivered batch becomes one file per table and partition (the UTC date, and
+ * hour, of each event's commit), named by the batch's last Log offset in 20 digits, so names sort in
+ * Log order within a partition. The partition folders are Hive-style ({@code key=value}) so DuckDB
+ * ({@code hive_partitioning}), Spark and Trino read them as columns; their keys start with
+ * {@code _ferry_} and cannot clash with a source column. Exactly once, as the JSONL sink: every file
+ * of a batch is written as {@code .tmp}, fsync'd and renamed into place, the folders fsync'd, then
+ * the manifest (a {@link DurableRecord}) takes the batch's last offset — that write is the commit.
+ * Before its first write the sink deletes data files numbered past the manifest's offset and stray
+ * {@code .tmp} files (a batch cut short by a crash, written again from the Log). A write that fails
+ * removes the files it had renamed, so a refused batch (a DATA error) leaves nothing behind.
+ */
+public final class PartitionedFileSink implements Sink {
+    private static final Logger LOG = LoggerFactory.getLogger(PartitionedFileSink.class);
+    private static final ObjectMapper MAPPER = new ObjectMapper();
+
+    /** How the files of a table are split by commit time. */
+    public enum Partitioning {
+        /** {@code _ferry_date=YYYY-MM-DD} */
+        DAY,
+        /** {@code _ferry_date=YYYY-MM-DD/_ferry_hour=HH} */
+        HOUR
+    }
+
+    private final String pipelineName;
+    private final Path root;
+    private final Partitioning partitioning;
+    private final FileFormat format;
+    private final Pattern dataFile;
+    private DurableRecord manifest;
+    private boolean cleaned;
+    /** The committed offset as this instance knows it; -1 for none. */
+    private long committedOffset = -1;
+
+    /**
+     * @param root the output folder; one pipeline's
+     */
+    public PartitionedFileSink(String pipelineName, Path root, Partitioning partitioning, FileFormat format) {
+        this.pipelineName = pipelineName;
+        this.root = root;
+        this.partitioning = partitioning;
+        this.format = format;
+        this.dataFile = Pattern.compile("\\d{20}\\." + Pattern.quote(format.extension()));
+    }
+
+    private Path manifestPath() {
+        return root.resolve("_ferry").resolve("offset.json");
+    }
+
+    @Override
+    public List<Check> check() {
+        try {
+            Files.createDirectories(root.resolve("_ferry"));
+            Path probe = Files.createTempFile(root.resolve("_ferry"), "check", ".tmp");
+            Files.delete(probe);
+            return List.of(Check.ok("output folder", root + " is writable"));
+        } catch (IOException e) {
+            return List.of(Check.problem("output folder", "cannot write to " + root + ": " + e.getMessage(),
+                    "Create the folder and make it writable, or set the sink's path: to another folder."));
+        }
+    }
+
+    /** Reads the manifest; deletes nothing ({@code ferry status} calls it while a pipeline writes). */
+    @Override
+    public Optional<Offset> committed() throws FerryException {
+        try {
+            if (manifest == null) {
+                manifest = DurableRecord.open(manifestPath().getParent(), manifestPath().getFileName().toString());
+            }
+            Optional<byte[]> bytes = manifest.read();
+            if (bytes.isEmpty()) {
+                committedOffset = -1;
+                return Optional.empty();
+            }
+            JsonNode node = MAPPER.readTree(bytes.get());
+            String owner = node.path("pipeline").asText();
+            if (!owner.equals(pipelineName)) {
+                throw new FerryException(ErrorKind.CONFIG, "The " + format.name() + " output folder " + root
+                        + " belongs to pipeline " + owner + ", not " + pipelineName + ". Give each pipeline its own sink path.");
+            }
+            JsonNode offset = node.get("offset");
+            if (offset == null || !offset.canConvertToLong() || offset.asLong() < 0) {
+                throw new FerryException(ErrorKind.INTERNAL, "The " + format.name() + " sink's manifest " + manifestPath()
+                        + " (.a and .b) has no valid offset. Restore it, or delete the output folder to write everything again.");
+            }
+            committedOffset = offset.asLong();
+            return Optional.of(Offset.of(committedOffset));
+        } catch (IOException e) {
+            throw new FerryException(ErrorKind.INTERNAL, "Cannot read the " + format.name() + " sink's manifest "
+                    + manifestPath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void write(List<ChangeEvent> events, Offset last) throws FerryException {
+        if (!cleaned) {
+            committed();
+            removeUncommitted();
+            cleaned = true;
+        }
+        // events are offsets (last - size, last]; what is already committed is not written again
+        long first = last.value() - events.size() + 1;
+        int skip = (int) Math.max(0, Math.min(events.size(), committedOffset - first + 1));
+        if (skip == events.size() && last.value() <= committedOffset) {
+            return;
+        }
+        Map<Path, List<Integer>> byFolder = new LinkedHashMap<>();
+        for (int i = skip; i < events.size(); i++) {
+            byFolder.computeIfAbsent(folder(events.get(i)), f -> new ArrayList<>()).add(i);
+        }
+        String fileName = String.format("%020d.%s", last.value(), format.extension());
+        List<Path> written = new ArrayList<>();
+        Set<Path> folders = new LinkedHashSet<>();
+        boolean done = false;
+        try {
+            for (Map.Entry<Path, List<Integer>> entry : byFolder.entrySet()) {
+                List<ChangeEvent> fileEvents = new ArrayList<>(entry.getValue().size());
+                long[] offsets = new long[entry.getValue().size()];
+                for (int n = 0; n < offsets.length; n++) {
+                    int i = entry.getValue().get(n);
+                    fileEvents.add(events.get(i));
+                    offsets[n] = first + i;
+                }
+                List<Column> columns = HistoryRows.columnsOf(fileEvents);
+                rejectReservedNames(fileEvents.get(0).table(), columns);
+                Path dir = entry.getKey();
+                createDurably(dir);
+                Path tmp = dir.resolve(fileName + ".tmp");
+                Files.deleteIfExists(tmp);
+                written.add(tmp);
+                format.write(tmp, columns, fileEvents, offsets);
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                    ch.force(false);
+                }
+                CrashPoints.reach("sink.before-rename");
+                Path target = dir.resolve(fileName);
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                written.set(written.size() - 1, target);
+                folders.add(dir);
+            }
+            for (Path dir : folders) {
+                DurableFiles.syncFolder(dir);
+            }
+            CrashPoints.reach("sink.before-manifest");
+            manifest.write(MAPPER.writeValueAsBytes(Map.of("pipeline", pipelineName, "offset", last.value(),
+                    "committed_at", java.time.Instant.now().toString())));
+            committedOffset = last.value();
+            done = true;
+        } catch (IOException e) {
+            throw new FerryException(ErrorKind.INTERNAL, "Cannot write " + format.name() + " files in " + root + ": "
+                    + e.getMessage() + ". Check free space and permissions; the batch will be written again.", e);
+        } finally {
+            if (!done) {
+                removeQuietly(written);
+            }
+        }
+    }
+
+    /** {@code <root>/<schema.table>/_ferry_date=…[/_ferry_hour=…]} of an event's commit time (UTC). */
+    private Path folder(ChangeEvent e) {
+        ZonedDateTime at = e.committedAt().atZone(ZoneOffset.UTC);
+        Path dir = root.resolve(JsonlSink.folderName(e.table())).resolve("_ferry_date=" + at.toLocalDate());
+        return partitioning == Partitioning.HOUR ? dir.resolve(String.format("_ferry_hour=%02d", at.getHour())) : dir;
+    }
+
+    private void rejectReservedNames(TableId table, List<Column> columns) throws FerryException {
+        for (Column c : columns) {
+            if (c.name().startsWith("_ferry_")) {
+                throw new FerryException(ErrorKind.DATA, "Table " + table + " has a column " + c.name() + ": names starting "
+                        + "with _ferry_ are the " + format.name() + " sink's own columns. Rename the column at the source.");
+            }
+        }
+    }
+
+    /** Deletes data files numbered past the committed offset and {@code .tmp} files: batches that never committed. */
+    private void removeUncommitted() throws FerryException {
+        if (!Files.isDirectory(root)) {
+            return;
+        }
+        Set<Path> touched = new LinkedHashSet<>();
+        try (Stream<Path> files = Files.walk(root)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                String name = f.getFileName().toString();
+                boolean orphan = Files.isRegularFile(f) && !f.getParent().equals(root.resolve("_ferry"))
+                        && (name.endsWith("." + format.extension() + ".tmp")
+                        || dataFile.matcher(name).matches() && Long.parseLong(name.substring(0, 20)) > committedOffset);
+                if (orphan) {
+                    Files.delete(f);
+                    touched.add(f.getParent());
+                    LOG.info("Removed {}: written by a batch that did not commit before the last stop", f);
+                }
+            }
+            for (Path dir : touched) {
+                DurableFiles.syncFolder(dir);
+            }
+        } catch (IOException e) {
+            throw new FerryException(ErrorKind.INTERNAL, "Cannot clean up uncommitted files in " + root + ": "
+                    + e.getMessage() + ". Check the folder's permissions.", e);
+        }
+    }
+
+    private static void removeQuietly(List<Path> files) {
+        for (Path f : files) {
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException e) {
+                LOG.warn("Could not remove {} after a failed write ({}); the next start removes it", f, e.getMessage());
+            }
+        }
+    }
+
+    /** Creates a folder whose entry survives a power cut: each new level's parent is fsync'd. */
+    private void createDurably(Path dir) throws IOException {
+        if (Files.isDirectory(dir)) {
+            return;
+        }
+        List<Path> missing = new ArrayList<>();
+        for (Path p = dir; p != null && !Files.isDirectory(p); p = p.getParent()) {
+            missing.add(p);
+        }
+        Files.createDirectories(dir);
+        for (Path p : missing) {
+            DurableFiles.syncFolder(p.getParent());
+        }
+    }
+
+    @Override
+    public void close() {
+        format.close();
+        if (manifest != null) {
+            try {
+                manifest.close();
+            } catch (IOException e) {
+                LOG.debug("closing the manifest of {}", root, e);
+            }
+            manifest = null;
+        }
+    }
+}
