@@ -16,9 +16,9 @@ import java.util.regex.Pattern;
 /**
  * Turns a value in its {@link LogicalType} representation into the Java value its
  * {@linkplain DuckDbTypes#carrier carrier} is appended with: Boolean, Long, Double, or the text
- * DuckDB's cast parses (bytes as base64). Pure; no DuckDB involved.
+ * DuckDB's cast parses (bytes as base64). Pure; no DuckDB involved. Public for the Parquet sink.
  */
-final class CarrierValues {
+public final class CarrierValues {
     private static final JsonFactory JSON = new JsonFactory();
     /** PostgreSQL's IntervalStyle iso_8601: each field signed on its own ({@code P-1M2DT-3H-0.5S}). */
     private static final Pattern ISO_DURATION = Pattern.compile(
@@ -27,7 +27,7 @@ final class CarrierValues {
     private static final BigDecimal MICROS_PER_MINUTE = BigDecimal.valueOf(60_000_000L);
 
     /** A value the sink cannot stage, with the reason; becomes a DATA error naming table and column. */
-    static final class Unstorable extends RuntimeException {
+    public static final class Unstorable extends RuntimeException {
         private static final long serialVersionUID = 1L;
 
         Unstorable(String reason) {
@@ -39,7 +39,7 @@ final class CarrierValues {
     }
 
     /** The carrier value of {@code value} (non-null) in column {@code c}. */
-    static Object of(Column c, Object value) {
+    public static Object of(Column c, Object value) {
         return switch (DuckDbTypes.carrier(c)) {
             case BOOLEAN -> value instanceof Boolean ? value : Boolean.valueOf(value.toString());
             case BIGINT -> value instanceof Long ? value : Long.valueOf(value.toString());

@@ -12,15 +12,16 @@ import java.util.regex.Pattern;
  * handles natively (BOOLEAN, BIGINT, DOUBLE, or VARCHAR holding the text of the value; bytes as base64), and one
  * SQL cast per column turns the carrier into the stored type. DuckDB parses the text forms of dates,
  * times, timestamps (with {@code infinity} and years before 1), UUIDs, JSON and decimals itself, so a
- * value it cannot hold fails in that cast, inside the write's transaction.
+ * value it cannot hold fails in that cast, inside the write's transaction. Public for the Parquet
+ * sink, which writes through DuckDB too (ferry-sink-parquet).
  */
-final class DuckDbTypes {
+public final class DuckDbTypes {
     /** numeric(p,s) as format_type writes it; DECIMAL when DuckDB's 38 digits hold it. */
     private static final Pattern NUMERIC = Pattern.compile("numeric\\((\\d+),(-?\\d+)\\)(\\[\\])?");
     private static final int MAX_DECIMAL_PRECISION = 38;
 
     /** The appender-native type a value is staged in (bytes travel as base64 text: the driver's Appender takes byte arrays only for lists). */
-    enum Carrier {
+    public enum Carrier {
         BOOLEAN, BIGINT, DOUBLE, VARCHAR
     }
 
@@ -28,7 +29,7 @@ final class DuckDbTypes {
     }
 
     /** The DuckDB type of a column, spelled as {@code duckdb_columns()} reports it. */
-    static String stored(Column c) {
+    public static String stored(Column c) {
         if (c.type() == LogicalType.ARRAY) {
             return scalar(c.elementType(), c.sourceType()) + "[]";
         }
@@ -77,7 +78,7 @@ final class DuckDbTypes {
     }
 
     /** The staging type of a column's values. Arrays travel as a JSON array of element texts. */
-    static Carrier carrier(Column c) {
+    public static Carrier carrier(Column c) {
         return switch (c.type()) {
             case BOOLEAN -> Carrier.BOOLEAN;
             case INT16, INT32, INT64 -> Carrier.BIGINT;
@@ -87,7 +88,7 @@ final class DuckDbTypes {
     }
 
     /** The SQL that turns the staged carrier {@code staged} (an expression) into the stored type. */
-    static String fromCarrier(Column c, String staged) {
+    public static String fromCarrier(Column c, String staged) {
         if (c.type() == LogicalType.ARRAY) {
             String element = elementFromText(c.elementType(), scalar(c.elementType(), elementSourceType(c)), "e");
             return "list_transform(CAST(CAST(" + staged + " AS JSON) AS VARCHAR[]), lambda e: " + element + ")";
@@ -173,7 +174,7 @@ final class DuckDbTypes {
     }
 
     /** Double-quotes an identifier for DuckDB. */
-    static String quote(String identifier) {
+    public static String quote(String identifier) {
         return "\"" + identifier.replace("\"", "\"\"") + "\"";
     }
 }

@@ -1,0 +1,210 @@
+package dev.ferry.sink.parquet;
+
+import static dev.ferry.sink.duckdb.DuckDbTypes.quote;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Column;
+import dev.ferry.event.LogicalType;
+import dev.ferry.sink.duckdb.CarrierValues;
+import dev.ferry.sink.files.FileFormat;
+import dev.ferry.sink.files.HistoryRows;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.StringJoiner;
+import org.duckdb.DuckDBAppender;
+import org.duckdb.DuckDBConnection;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Parquet files written by DuckDB's own Parquet writer, through an in-memory DuckDB that holds
+ * nothing between writes: the history rows are staged with DuckDB's Appender into a temporary table
+ * of carrier columns, then one {@code COPY (SELECT casts …) TO 'file' (FORMAT parquet)} writes the
+ * file with its stored types ({@link ParquetTypes}), ordered by Log offset. The duckdb sink ships the
+ * same driver, so Parquet costs the CLI's jar nothing; parquet-java would bring Hadoop's classes along.
+ */
+final class ParquetFormat implements FileFormat {
+    private static final Logger LOG = LoggerFactory.getLogger(ParquetFormat.class);
+    private static final String STAGE = "_ferry_parquet_stage";
+    private static final Column UNCHANGED = new Column("_ferry_unchanged", LogicalType.ARRAY, LogicalType.STRING, "text[]", false);
+
+    private final String compression;
+    private final int rowGroupRows;
+    private final int memoryLimitMb;
+    private DuckDBConnection db;
+
+    /**
+     * @param compression  zstd, snappy, gzip or uncompressed
+     * @param rowGroupRows the most rows in one Parquet row group
+     */
+    ParquetFormat(String compression, int rowGroupRows, int memoryLimitMb) {
+        this.compression = compression;
+        this.rowGroupRows = rowGroupRows;
+        this.memoryLimitMb = memoryLimitMb;
+    }
+
+    @Override
+    public String name() {
+        return "Parquet";
+    }
+
+    @Override
+    public String extension() {
+        return "parquet";
+    }
+
+    private DuckDBConnection db() throws SQLException {
+        if (db == null) {
+            Connection c = DriverManager.getConnection("jdbc:duckdb:");
+            try (Statement s = c.createStatement()) {
+                s.execute("SET memory_limit = '" + memoryLimitMb + "MB'");
+                s.execute("SET TimeZone = 'UTC'");
+            }
+            db = c.unwrap(DuckDBConnection.class);
+        }
+        return db;
+    }
+
+    @Override
+    public void write(Path file, List<Column> columns, List<ChangeEvent> events, long[] offsets) throws IOException, FerryException {
+        String table = events.get(0).table().toString();
+        try {
+            try (Statement s = db().createStatement()) {
+                stage(s, columns, events, offsets, table);
+                s.execute("COPY (" + select(columns) + " ORDER BY _ferry_offset) TO '" + file.toString().replace("'", "''")
+                        + "' (FORMAT parquet, COMPRESSION " + compression + ", ROW_GROUP_SIZE " + rowGroupRows + ")");
+                s.execute("DROP TABLE " + STAGE);
+            }
+        } catch (SQLException e) {
+            String value = diagnose(columns);
+            if (value != null) {
+                throw new FerryException(ErrorKind.DATA, "Parquet sink, table " + table + ", " + value + ". Parquet files of "
+                        + "this column cannot hold it; the event goes where record_errors says.", e);
+            }
+            if (!Files.exists(file.getParent())) {
+                throw new IOException(e.getMessage(), e);
+            }
+            throw new FerryException(ErrorKind.INTERNAL, "DuckDB could not write the Parquet file " + file + " of table "
+                    + table + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Stages the history rows, carrier columns named by position ({@code c0, c1, …}). */
+    private void stage(Statement s, List<Column> columns, List<ChangeEvent> events, long[] offsets, String table)
+            throws SQLException, FerryException {
+        StringJoiner ddl = new StringJoiner(", ", "CREATE OR REPLACE TEMP TABLE " + STAGE + " (", ")");
+        ddl.add("_ferry_offset BIGINT").add("_ferry_op VARCHAR").add("_ferry_position VARCHAR")
+                .add("_ferry_committed_at VARCHAR").add("_ferry_tx_id BIGINT").add("_ferry_unchanged VARCHAR");
+        for (int i = 0; i < columns.size(); i++) {
+            ddl.add("c" + i + " " + ParquetTypes.carrier(columns.get(i)));
+        }
+        s.execute(ddl.toString());
+        try (DuckDBAppender a = db.createAppender("temp", "main", STAGE)) {
+            for (int n = 0; n < offsets.length; n++) {
+                ChangeEvent e = events.get(n);
+                a.beginRow();
+                a.append(offsets[n]);
+                a.append(String.valueOf(e.op().code()));
+                a.append(e.position().display());
+                a.append(e.committedAt().toString());
+                Long tx = HistoryRows.txId(e);
+                if (tx == null) {
+                    a.appendNull();
+                } else {
+                    a.append(tx.longValue());
+                }
+                List<String> unchanged = HistoryRows.unchanged(e);
+                if (unchanged == null) {
+                    a.appendNull();
+                } else {
+                    a.append((String) CarrierValues.of(UNCHANGED, unchanged));
+                }
+                for (Column c : columns) {
+                    append(a, c, HistoryRows.value(e, c), table, offsets[n]);
+                }
+                a.endRow();
+            }
+        }
+    }
+
+    private static void append(DuckDBAppender a, Column c, Object value, String table, long offset)
+            throws SQLException, FerryException {
+        if (value == null) {
+            a.appendNull();
+            return;
+        }
+        Object carried;
+        try {
+            carried = ParquetTypes.carried(c, value);
+        } catch (RuntimeException e) {
+            throw new FerryException(ErrorKind.DATA, "Parquet sink, table " + table + ", column " + c.name() + " ("
+                    + c.sourceType() + ") at Log offset " + offset + ": " + e.getMessage(), e);
+        }
+        if (carried instanceof Boolean b) {
+            a.append(b.booleanValue());
+        } else if (carried instanceof Long l) {
+            a.append(l.longValue());
+        } else if (carried instanceof Double d) {
+            a.append(d.doubleValue());
+        } else {
+            a.append((String) carried);
+        }
+    }
+
+    private static String select(List<Column> columns) {
+        StringJoiner values = new StringJoiner(", ", "SELECT ", " FROM " + STAGE);
+        values.add("_ferry_offset").add("_ferry_op").add("_ferry_position")
+                .add("CAST(_ferry_committed_at AS TIMESTAMP WITH TIME ZONE) AS _ferry_committed_at").add("_ferry_tx_id")
+                .add("CAST(CAST(_ferry_unchanged AS JSON) AS VARCHAR[]) AS _ferry_unchanged");
+        for (int i = 0; i < columns.size(); i++) {
+            Column c = columns.get(i);
+            values.add(ParquetTypes.fromCarrier(c, "c" + i) + " AS " + quote(c.name()));
+        }
+        return values.toString();
+    }
+
+    /**
+     * After a failed COPY: the first column whose cast fails on a staged value, with that value, or
+     * null when no cast fails (the failure was not a value's).
+     */
+    private String diagnose(List<Column> columns) {
+        try (Statement s = db().createStatement()) {
+            for (int i = 0; i < columns.size(); i++) {
+                Column c = columns.get(i);
+                String staged = "c" + i;
+                try (ResultSet rs = s.executeQuery("SELECT _ferry_offset, CAST(" + staged + " AS VARCHAR) FROM " + STAGE
+                        + " WHERE " + staged + " IS NOT NULL AND try(" + ParquetTypes.fromCarrier(c, staged) + ") IS NULL LIMIT 1")) {
+                    if (rs.next()) {
+                        String v = rs.getString(2);
+                        return "column " + c.name() + " (" + c.sourceType() + ", stored as " + ParquetTypes.stored(c)
+                                + ") at Log offset " + rs.getLong(1) + ": the value " + (v.length() > 200 ? v.substring(0, 200) + "…" : v);
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            LOG.debug("diagnosing a failed Parquet write", e);
+        }
+        return null;
+    }
+
+    @Override
+    public void close() {
+        if (db != null) {
+            try {
+                db.close();
+            } catch (SQLException e) {
+                LOG.debug("closing the in-memory DuckDB", e);
+            }
+            db = null;
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.ferry.sink.parquet;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Column;
+import dev.ferry.event.LogicalType;
+import dev.ferry.event.Op;
+import dev.ferry.event.Row;
+import dev.ferry.event.TableId;
+import dev.ferry.event.TableSchema;
+import dev.ferry.log.Offset;
+import dev.ferry.sink.files.PartitionedFileSink;
+import dev.ferry.testkit.CounterPosition;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The Parquet sink on a local folder, read back through DuckDB's read_parquet: types, rows, refusals. */
+class ParquetSinkTest {
+    private static final TableSchema ITEMS = new TableSchema(new TableId("public", "items"), List.of(
+            Column.of("id", LogicalType.INT32, "integer", true),
+            Column.of("price", LogicalType.DECIMAL, "numeric(10,2)", false),
+            Column.of("exact", LogicalType.DECIMAL, "numeric", false),
+            Column.of("at", LogicalType.TIMESTAMPTZ, "timestamp with time zone", false),
+            Column.of("local", LogicalType.TIMESTAMP, "timestamp without time zone", false),
+            Column.of("u", LogicalType.UUID, "uuid", false),
+            Column.of("span", LogicalType.INTERVAL, "interval", false),
+            Column.of("doc", LogicalType.JSON, "jsonb", false),
+            Column.of("raw", LogicalType.BYTES, "bytea", false),
+            new Column("tags", LogicalType.ARRAY, LogicalType.STRING, "text[]", false),
+            Column.of("big", LogicalType.STRING, "text", false)));
+    private static final Instant AT = Instant.parse("2026-12-01T10:15:00Z");
+
+    @TempDir
+    Path root;
+
+    private PartitionedFileSink sink() {
+        return new PartitionedFileSink("shop", root, PartitionedFileSink.Partitioning.DAY, new ParquetFormat("zstd", 122_880, 64));
+    }
+
+    private static ChangeEvent insert(long offset, String price) {
+        return new ChangeEvent(Op.CREATE, ITEMS, null, Row.wrap(offset, price, "123456789012345678901234567890.123456789",
+                "2026-12-01T10:15:00.123456Z", "-0044-03-15T12:00:00", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+                "P1Y2M3DT4H5M6.789S", "{\"k\": [1, null]}", new byte[] {0, -1}, List.of("x,y", ""), "big " + offset),
+                Set.of(), new CounterPosition(offset), 7, AT);
+    }
+
+    private Connection duck() throws Exception {
+        return DriverManager.getConnection("jdbc:duckdb:");
+    }
+
+    private String glob() {
+        return "'" + root + "/*/*/*.parquet'";
+    }
+
+    @Test
+    void writesFilesDuckDbReadsWithTheirTypes() throws Exception {
+        List<ChangeEvent> events = new ArrayList<>();
+        for (long o = 1; o <= 3; o++) {
+            events.add(insert(o, o + ".50"));
+        }
+        // a TOAST-unchanged update: big is NULL and listed, never invented
+        events.add(new ChangeEvent(Op.UPDATE, ITEMS, null, Row.wrap(2L, "9.99", null, null, null, null, null, null, null, null, null),
+                Set.of("big"), new CounterPosition(4), 8, AT));
+        try (PartitionedFileSink sink = sink()) {
+            sink.write(events, Offset.of(4));
+        }
+        assertThat(root.resolve("public.items/_ferry_date=2026-12-01/00000000000000000004.parquet")).exists();
+        try (Connection c = duck(); Statement s = c.createStatement()) {
+            try (ResultSet rs = s.executeQuery("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet("
+                    + glob() + ", hive_partitioning = true))")) {
+                List<String> types = new ArrayList<>();
+                while (rs.next()) {
+                    types.add(rs.getString(1) + " " + rs.getString(2));
+                }
+                assertThat(types).containsExactly("_ferry_offset BIGINT", "_ferry_op VARCHAR", "_ferry_position VARCHAR",
+                        "_ferry_committed_at TIMESTAMP WITH TIME ZONE", "_ferry_tx_id BIGINT", "_ferry_unchanged VARCHAR[]",
+                        "id INTEGER", "price DECIMAL(10,2)", "exact VARCHAR", "at TIMESTAMP WITH TIME ZONE", "local TIMESTAMP",
+                        "u VARCHAR", "span VARCHAR", "doc VARCHAR", "raw BLOB", "tags VARCHAR[]", "big VARCHAR", "_ferry_date DATE");
+            }
+            try (ResultSet rs = s.executeQuery("SELECT count(*), sum(price), min(_ferry_offset), max(_ferry_offset), "
+                    + "count(*) FILTER (WHERE big IS NULL AND _ferry_unchanged = ['big']), "
+                    + "max(CAST(\"at\" AS VARCHAR)), max(CAST(\"local\" AS VARCHAR)), max(exact), max(tags[1]), max(length(tags[2])), "
+                    + "max(to_base64(raw)), max(span) FROM read_parquet(" + glob() + ")")) {
+                rs.next();
+                assertThat(rs.getLong(1)).isEqualTo(4);
+                assertThat(rs.getBigDecimal(2)).isEqualByComparingTo("17.49");
+                assertThat(rs.getLong(3)).isEqualTo(1);
+                assertThat(rs.getLong(4)).isEqualTo(4);
+                assertThat(rs.getLong(5)).isEqualTo(1);
+                assertThat(rs.getString(6)).isEqualTo("2026-12-01 10:15:00.123456+00");
+                assertThat(rs.getString(7)).isEqualTo("0045-03-15 (BC) 12:00:00");
+                assertThat(rs.getString(8)).isEqualTo("123456789012345678901234567890.123456789");
+                assertThat(rs.getString(9)).isEqualTo("x,y");
+                assertThat(rs.getLong(10)).isZero();
+                assertThat(rs.getString(11)).isEqualTo("AP8=");
+                assertThat(rs.getString(12)).isEqualTo("P1Y2M3DT4H5M6.789S");
+            }
+        }
+    }
+
+    @Test
+    void aValueParquetCannotHoldIsADataErrorThatLeavesNoFile() throws Exception {
+        try (PartitionedFileSink sink = sink()) {
+            sink.write(List.of(insert(1, "1.00")), Offset.of(1));
+            // numeric(10,2) takes NaN in PostgreSQL; DECIMAL(10,2) does not
+            FerryException e = catchThrowableOfType(() -> sink.write(List.of(insert(2, "2.00"), insert(3, "NaN")), Offset.of(3)),
+                    FerryException.class);
+            assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
+            assertThat(e.getMessage()).contains("public.items").contains("column price").contains("NaN").contains("offset 3");
+            assertThat(sink.committed()).contains(Offset.of(1));
+            // the pipeline writes the event before the refused one alone, as halving does
+            sink.write(List.of(insert(2, "2.00")), Offset.of(2));
+        }
+        try (Stream<Path> files = Files.walk(root.resolve("public.items"))) {
+            assertThat(files.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).sorted())
+                    .containsExactly("00000000000000000001.parquet", "00000000000000000002.parquet");
+        }
+    }
+}
