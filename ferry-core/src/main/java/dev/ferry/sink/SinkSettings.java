@@ -39,7 +39,8 @@ public record SinkSettings(long commitIntervalMillis, RecordErrors recordErrors)
             "while changes keep coming, the shortest time between two commits to this sink: what arrives meanwhile "
                     + "goes into the next batch (up to 8,192 events under ferry run), and a change after a quiet spell is written at once. "
                     + "The default is the sink type's: 10, 1000 for jsonl (each commit is a new file per table) and "
-                    + "postgres (each commit is a few statements per table and a WAL flush), 500 for duckdb. 0 "
+                    + "postgres (each commit is a few statements per table and a WAL flush), 500 for duckdb, 10000 for "
+                    + "parquet and csv (each commit is a new file per table and partition, and readers pay per file). 0 "
                     + "commits every batch, however small",
             0, 60_000);
 
