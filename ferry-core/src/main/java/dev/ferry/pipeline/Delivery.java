@@ -69,7 +69,7 @@ final class Delivery {
                 if (holdForCommitInterval(limit - reader.next().value())) {
                     continue;
                 }
-                List<LogEntry> entries = reader.read(p.maxBatchEvents, Offset.of(limit));
+                List<LogEntry> entries = reader.read(p.batchEvents[index], Offset.of(limit));
                 if (entries.isEmpty()) {
                     if (p.captureDone && reader.next().value() >= p.deliverableEnd.get()) {
                         break;
@@ -114,7 +114,7 @@ final class Delivery {
      */
     private boolean holdForCommitInterval(long deliverable) throws InterruptedException {
         long interval = p.commitIntervalNanos[index];
-        if (interval == 0 || deliverable <= 0 || deliverable >= p.maxBatchEvents || p.captureDone || p.stopping) {
+        if (interval == 0 || deliverable <= 0 || deliverable >= p.batchEvents[index] || p.captureDone || p.stopping) {
             return false;
         }
         long wait = lastWriteNanos + interval - System.nanoTime();

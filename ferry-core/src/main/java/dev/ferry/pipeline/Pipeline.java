@@ -54,7 +54,6 @@ public final class Pipeline {
     final Log log;
     private final List<Sink> sinks;
     private final List<String> sinkNames;
-    final int maxBatchEvents;
     private final long maxLogBytes;
     private final long retainDeliveredMillis;
     volatile boolean backpressure;
@@ -72,6 +71,8 @@ public final class Pipeline {
     private final AtomicReference<PipelineStats.Retrying> sourceRetrying = new AtomicReference<>();
     /** Per sink, the shortest time between two of its writes while changes keep coming. */
     final long[] commitIntervalNanos;
+    /** The most events one write to each sink carries. */
+    final int[] batchEvents;
     /** Per sink, what happens to an event it refuses as a record it can never hold. */
     final SinkSettings.RecordErrors[] recordErrors;
     /** Per sink, whether its committed offset was checked against the Log (at the start, or once reachable). */
@@ -97,7 +98,7 @@ public final class Pipeline {
 
     /**
      * @param sinkNames      names of the sinks for logs and stats, in the same order
-     * @param maxBatchEvents the most events one sink write carries
+     * @param maxBatchEvents the most events one sink write carries, unless its {@code batch_events} says otherwise
      */
     public Pipeline(String name, Source source, Log log, List<Sink> sinks, List<String> sinkNames, int maxBatchEvents) {
         this(name, source, log, sinks, sinkNames, maxBatchEvents, 0, 0);
@@ -116,7 +117,6 @@ public final class Pipeline {
         this.log = log;
         this.sinks = List.copyOf(sinks);
         this.sinkNames = List.copyOf(sinkNames);
-        this.maxBatchEvents = maxBatchEvents;
         this.committed = new AtomicLong[sinks.size()];
         this.delivered = new AtomicLong[sinks.size()];
         this.lagMillis = new AtomicLong[sinks.size()];
@@ -124,6 +124,8 @@ public final class Pipeline {
         AtomicReference<PipelineStats.Retrying>[] retrying = new AtomicReference[sinks.size()];
         this.sinkRetrying = retrying;
         this.commitIntervalNanos = new long[sinks.size()];
+        this.batchEvents = new int[sinks.size()];
+        java.util.Arrays.fill(batchEvents, maxBatchEvents);
         this.recordErrors = new SinkSettings.RecordErrors[sinks.size()];
         this.checkedAgainstLog = new boolean[sinks.size()];
         this.deadLettered = new AtomicLong[sinks.size()];
@@ -140,8 +142,8 @@ public final class Pipeline {
     }
 
     /**
-     * The common settings of each sink ({@code commit_interval_ms}, {@code record_errors}), in the order
-     * of the sinks. Without them, sinks are written as soon as events are deliverable and a refused
+     * The common settings of each sink ({@code commit_interval_ms}, {@code record_errors},
+     * {@code batch_events}), in the order of the sinks. Without them, sinks are written as soon as events are deliverable and a refused
      * record stops the pipeline.
      */
     public void sinkSettings(List<SinkSettings> settings) {
@@ -151,6 +153,9 @@ public final class Pipeline {
         for (int i = 0; i < settings.size(); i++) {
             commitIntervalNanos[i] = settings.get(i).commitIntervalMillis() * 1_000_000L;
             recordErrors[i] = settings.get(i).recordErrors();
+            if (settings.get(i).batchEvents() > 0) {
+                batchEvents[i] = settings.get(i).batchEvents();
+            }
         }
     }
 

@@ -12,8 +12,10 @@ import java.util.List;
  *                             changes keep coming; 0 writes each batch as soon as it is deliverable
  * @param recordErrors         what delivery does with an event the sink refuses as a record it can
  *                             never hold (an error of kind DATA)
+ * @param batchEvents          the most events one write carries; 0 for the pipeline's (8,192 under
+ *                             {@code ferry run})
  */
-public record SinkSettings(long commitIntervalMillis, RecordErrors recordErrors) {
+public record SinkSettings(long commitIntervalMillis, RecordErrors recordErrors, int batchEvents) {
     /** What happens to an event a sink can never hold. */
     public enum RecordErrors {
         /** Stop the pipeline with the event's offset, position and reason. */
@@ -27,6 +29,11 @@ public record SinkSettings(long commitIntervalMillis, RecordErrors recordErrors)
     /** The settings of a sink whose refused records go to the dead-letter log. */
     public SinkSettings(long commitIntervalMillis) {
         this(commitIntervalMillis, RecordErrors.DLQ);
+    }
+
+    /** The settings of a sink that takes batches of the pipeline's size. */
+    public SinkSettings(long commitIntervalMillis, RecordErrors recordErrors) {
+        this(commitIntervalMillis, recordErrors, 0);
     }
 
     public static final Setting<String> RECORD_ERRORS = Setting.oneOf("record_errors",
@@ -44,12 +51,19 @@ public record SinkSettings(long commitIntervalMillis, RecordErrors recordErrors)
                     + "commits every batch, however small",
             0, 60_000);
 
+    public static final Setting<Integer> BATCH_EVENTS = Setting.integer("batch_events",
+            "the most changes one write to this sink carries (default 8,192 under ferry run). Larger batches make "
+                    + "fewer commits and, for the file sinks, larger files with fuller Parquet row groups; a batch is "
+                    + "held in the Java heap while it is written, so memory grows with it",
+            1, 1_000_000);
+
     /** The common keys, for validation and the reference docs. */
-    public static final List<Setting<?>> ALL = List.of(COMMIT_INTERVAL_MS, RECORD_ERRORS);
+    public static final List<Setting<?>> ALL = List.of(COMMIT_INTERVAL_MS, RECORD_ERRORS, BATCH_EVENTS);
 
     /** Reads the common keys of one sink's section, with the defaults of its type. */
     public static SinkSettings read(ComponentConfig sink, SinkFactory type) throws FerryException {
         return new SinkSettings(sink.find(COMMIT_INTERVAL_MS).orElse(type.defaultCommitIntervalMillis()),
-                RecordErrors.valueOf(sink.get(RECORD_ERRORS).toUpperCase(java.util.Locale.ROOT)));
+                RecordErrors.valueOf(sink.get(RECORD_ERRORS).toUpperCase(java.util.Locale.ROOT)),
+                sink.find(BATCH_EVENTS).orElse(0));
     }
 }

@@ -35,6 +35,8 @@ class PipelineTest {
         volatile boolean unreachable;
         volatile ErrorKind failure = ErrorKind.CONNECTIVITY;
         volatile int attempts;
+        /** The most events one write carried. */
+        volatile int largestWrite;
         /** Ids this sink refuses as records it can never hold (kind DATA), rolling back the whole write. */
         final java.util.Set<Long> refuse = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private Offset committed;
@@ -55,6 +57,7 @@ class PipelineTest {
         @Override
         public synchronized void write(List<ChangeEvent> events, Offset last) throws FerryException {
             attempts++;
+            largestWrite = Math.max(largestWrite, events.size());
             if (down) {
                 throw new FerryException(failure, "test sink is down on purpose");
             }
@@ -237,6 +240,21 @@ class PipelineTest {
         assertThat(grouped.attempts).as("writes in %d ms at most one per 100 ms", elapsedMillis)
                 .isLessThanOrEqualTo((int) (elapsedMillis / 100) + 2);
         assertThat(eager.attempts).as("without an interval each trickle is its own batch").isGreaterThan(grouped.attempts * 2);
+    }
+
+    @Test
+    void aSinksBatchEventsBoundsItsWritesWhateverThePipelinesBatch() throws Exception {
+        TestSink small = new TestSink();
+        TestSink usual = new TestSink();
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline p = new Pipeline("p", new ScriptedSource(5_000, 1_000), log, List.of(small, usual), List.of("small", "usual"), 1000);
+            p.sinkSettings(List.of(new SinkSettings(0, SinkSettings.RecordErrors.FAIL, 300), new SinkSettings(0)));
+            assertThat(p.run(Mode.ONCE)).isTrue();
+        }
+        assertThat(small.ids()).isEqualTo(upTo(5_000));
+        assertThat(usual.ids()).isEqualTo(upTo(5_000));
+        assertThat(small.largestWrite).isEqualTo(300);
+        assertThat(usual.largestWrite).isEqualTo(1000);
     }
 
     @Test

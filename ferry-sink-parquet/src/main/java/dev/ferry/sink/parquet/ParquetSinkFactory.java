@@ -18,7 +18,8 @@ public final class ParquetSinkFactory implements SinkFactory {
             "the Parquet compression codec: zstd (smaller files), snappy (faster to read on old readers), gzip, "
                     + "or uncompressed", "zstd", "snappy", "gzip", "uncompressed").withDefault("zstd");
     static final Setting<Integer> ROW_GROUP_ROWS = Setting.integer("row_group_rows",
-            "the most rows in one Parquet row group; a file holds one batch, at most 8,192 changes under ferry run",
+            "the most rows in one Parquet row group; a file holds the changes of one write to a table and partition, at "
+                    + "most batch_events (8,192 by default under ferry run)",
             1_024, 10_000_000).withDefault(122_880);
     static final Setting<Integer> MEMORY_LIMIT_MB = Setting.integer("memory_limit_mb",
             "the most memory the in-memory DuckDB that writes the files may use, outside the Java heap",
