@@ -165,22 +165,8 @@ public final class PartitionedFileSink implements Sink {
                     fileEvents.add(events.get(i));
                     offsets[n] = first + i;
                 }
-                List<Column> columns = HistoryRows.columnsOf(fileEvents);
-                rejectReservedNames(fileEvents.get(0).table(), columns);
-                Path dir = entry.getKey();
-                createDurably(dir);
-                Path tmp = dir.resolve(fileName + ".tmp");
-                Files.deleteIfExists(tmp);
-                written.add(tmp);
-                format.write(tmp, columns, fileEvents, offsets);
-                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                    ch.force(false);
-                }
-                CrashPoints.reach("sink.before-rename");
-                Path target = dir.resolve(fileName);
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                written.set(written.size() - 1, target);
-                folders.add(dir);
+                publish(entry.getKey(), fileName, fileEvents, offsets, written);
+                folders.add(entry.getKey());
             }
             for (Path dir : folders) {
                 DurableFiles.syncFolder(dir);
@@ -193,6 +179,54 @@ public final class PartitionedFileSink implements Sink {
         } catch (IOException e) {
             throw new FerryException(ErrorKind.INTERNAL, "Cannot write " + format.name() + " files in " + root + ": "
                     + e.getMessage() + ". Check free space and permissions; the batch will be written again.", e);
+        } finally {
+            if (!done) {
+                removeQuietly(written);
+            }
+        }
+    }
+
+    /**
+     * Writes one file of history rows as {@code .tmp}, fsyncs it and renames it into place, replacing
+     * a file of that name; {@code written} gets the path that exists at each step, for removal.
+     */
+    private void publish(Path dir, String fileName, List<ChangeEvent> events, long[] offsets, List<Path> written)
+            throws IOException, FerryException {
+        List<Column> columns = HistoryRows.columnsOf(events);
+        rejectReservedNames(events.get(0).table(), columns);
+        createDurably(dir);
+        Path tmp = dir.resolve(fileName + ".tmp");
+        Files.deleteIfExists(tmp);
+        written.add(tmp);
+        format.write(tmp, columns, events, offsets);
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+            ch.force(false);
+        }
+        CrashPoints.reach("sink.before-rename");
+        Path target = dir.resolve(fileName);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        written.set(written.size() - 1, target);
+    }
+
+    /**
+     * Writes a dead-lettered event again, as a file of its own named by its own Log offset in its
+     * table's partition: no batch file has that name (a batch's file is named by its last offset, and
+     * the batch that ended at this offset refused this very event), and a second replay replaces the
+     * file, leaving one copy. The manifest stays as it is: the offset is behind it.
+     */
+    @Override
+    public void replay(ChangeEvent event, Offset offset) throws FerryException {
+        Path dir = folder(event);
+        List<Path> written = new ArrayList<>();
+        boolean done = false;
+        try {
+            publish(dir, String.format("%020d.%s", offset.value(), format.extension()), List.of(event),
+                    new long[] {offset.value()}, written);
+            DurableFiles.syncFolder(dir);
+            done = true;
+        } catch (IOException e) {
+            throw new FerryException(ErrorKind.INTERNAL, "Cannot write the " + format.name() + " file of the event at offset "
+                    + offset + " in " + dir + ": " + e.getMessage() + ". Check free space and permissions.", e);
         } finally {
             if (!done) {
                 removeQuietly(written);

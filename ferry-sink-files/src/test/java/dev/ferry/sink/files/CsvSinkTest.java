@@ -143,6 +143,25 @@ class CsvSinkTest {
     }
 
     @Test
+    void aDeadLetteredEventIsReplayedIntoAFileOfItsOwnOnceWhateverTheReplays() throws Exception {
+        try (PartitionedFileSink sink = sink(PartitionedFileSink.Partitioning.DAY)) {
+            sink.write(List.of(insert(1, DAY1)), Offset.of(1));
+            sink.write(List.of(), Offset.of(2)); // offset 2 went to the dead-letter log
+            sink.write(List.of(insert(3, DAY1)), Offset.of(3));
+        }
+        try (PartitionedFileSink sink = sink(PartitionedFileSink.Partitioning.DAY)) {
+            sink.replay(insert(2, DAY2), Offset.of(2));
+            sink.replay(insert(2, DAY2), Offset.of(2)); // a crash before the dead-letter entry was removed
+            assertThat(sink.committed()).contains(Offset.of(3));
+        }
+        assertThat(lines(root.resolve("public.items/_ferry_date=2026-12-01/00000000000000000002.csv")))
+                .hasSize(2).element(1).asString().startsWith("2,c,#2,2026-12-01T00:00:00Z,");
+        try (Stream<Path> files = Files.walk(root.resolve("public.items"))) {
+            assertThat(files.filter(Files::isRegularFile).count()).isEqualTo(3);
+        }
+    }
+
+    @Test
     void aColumnNamedLikeTheSinksOwnIsADataErrorAndLeavesNoFile() throws Exception {
         TableSchema odd = new TableSchema(new TableId("public", "odd"), List.of(Column.of("_ferry_op", LogicalType.INT64, "bigint", true)));
         try (PartitionedFileSink sink = sink(PartitionedFileSink.Partitioning.DAY)) {
