@@ -23,11 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The Parquet and CSV sinks of one child {@code ferry run}, killed with SIGKILL at random moments
- * while a mixed workload writes; then each sink's
- * history files are replayed and compared with the source row by row, and checked for duplicates
- * (each Log offset and each streamed source position once), and no {@code .tmp} file or file past
- * the manifest is left. The seed is printed; {@code -Dferry.seed=N} replays a run,
- * {@code -Dferry.files.kills=N} raises the kills (default 4, to keep the suite short).
+ * while a mixed workload writes; then each sink's history files are replayed and compared with the
+ * source row by row, and checked for duplicates (each Log offset and each streamed source position
+ * once), and no {@code .tmp} file is left; the Parquet sink's mirror of each table (compacted at
+ * every commit) is compared with the source too. The seed is printed; {@code -Dferry.seed=N}
+ * replays a run, {@code -Dferry.files.kills=N} raises the kills (default 4, to keep the suite short).
  */
 class FileSinksCrashIT extends PrivatePostgresTest {
     private static final List<String> TABLES = List.of("public.customers", "public.products", "public.transactions");
@@ -50,7 +50,7 @@ class FileSinksCrashIT extends PrivatePostgresTest {
         TestingPostgres.CaptureRole role = pg.grantCapture(db, db);
         // commits every 500 ms instead of the default 10 s, so that kills land between many commits
         JsonlPipelineFile.write(dir, pg, db, role.user(), List.of("sinks:",
-                "  - type: parquet", "    path: out/lake", "    commit_interval_ms: 500",
+                "  - type: parquet", "    path: out/lake", "    commit_interval_ms: 500", "    mirror: true", "    mirror_interval_ms: 0",
                 "  - type: csv", "    path: out/csv", "    partition: hour", "    commit_interval_ms: 500"));
         Map<String, String> env = JsonlPipelineFile.env(role);
 
@@ -101,6 +101,19 @@ class FileSinksCrashIT extends PrivatePostgresTest {
             assertThat(result.events()).isGreaterThan(11_050);
             try (Stream<Path> files = Files.walk(root)) {
                 assertThat(files.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".tmp"))).isEmpty();
+            }
+        }
+        // the Parquet sink's mirrors, compacted at every commit: one file per table, equal to the source
+        for (String table : TABLES) {
+            List<Path> mirrors;
+            try (Stream<Path> files = Files.list(dir.resolve("out/lake/_ferry_mirror").resolve(table))) {
+                mirrors = files.toList();
+            }
+            assertThat(mirrors).as(table + " mirrors").hasSize(1);
+            try (Connection duck = DriverManager.getConnection("jdbc:duckdb:"); Connection source = pg.connect(db)) {
+                ReplayVerifier.Result result = FileHistoryReplay.verifyMirror(duck, source, mirrors.get(0), table);
+                System.out.println("FileSinksCrashIT mirror " + result);
+                assertThat(result.problems()).isEmpty();
             }
         }
     }

@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  *
  * <p>Values come back to the duckdb sink's types (so the verifier compares them by meaning): a CSV
  * field from its text, a Parquet column written as text (uuid, time, timetz, interval, json) by a cast;
- * ISO-8601 intervals by the macro {@code ferry_iso_interval}, as DuckDB does not parse them.
+ * ISO-8601 intervals by the macro {@code ferry_iso_interval}, as DuckDB does not parse them. The
+ * Parquet sink's mirror files are compared the same way ({@link #verifyMirror}).
  */
 public final class FileHistoryReplay {
     private static final Pattern NUMERIC = Pattern.compile("numeric\\((\\d+),(\\d+)\\)");
@@ -44,18 +45,42 @@ public final class FileHistoryReplay {
     public static ReplayVerifier.Result verify(Connection duck, Connection pg, Path root, Format format, List<String> tables)
             throws SQLException {
         try (Statement s = duck.createStatement()) {
-            s.execute("CREATE OR REPLACE MACRO ferry_iso_interval(s) AS CASE WHEN s IS NULL THEN NULL ELSE "
-                    + "to_months(" + part("split_part(s, 'T', 1)", "Y") + " * 12 + " + part("split_part(s, 'T', 1)", "M") + ") + "
-                    + "to_days(" + part("split_part(s, 'T', 1)", "W") + " * 7 + " + part("split_part(s, 'T', 1)", "D") + ") + "
-                    + "to_microseconds(" + part("split_part(s, 'T', 2)", "H") + " * 3600000000 + " + part("split_part(s, 'T', 2)", "M")
-                    + " * 60000000 + coalesce(CAST(round(TRY_CAST(regexp_extract(split_part(s, 'T', 2), '(-?[0-9]+(\\.[0-9]+)?)S', 1) "
-                    + "AS DECIMAL(38,6)) * 1000000) AS BIGINT), 0)) END");
+            createIntervalMacro(s);
             for (String table : tables) {
                 String[] parts = table.split("\\.", 2);
                 load(s, pg, root, format, parts[0], parts[1]);
             }
         }
         return DuckDbMirrorVerifier.verify(duck, pg, tables);
+    }
+
+    private static void createIntervalMacro(Statement s) throws SQLException {
+        s.execute("CREATE OR REPLACE MACRO ferry_iso_interval(s) AS CASE WHEN s IS NULL THEN NULL ELSE "
+                + "to_months(" + part("split_part(s, 'T', 1)", "Y") + " * 12 + " + part("split_part(s, 'T', 1)", "M") + ") + "
+                + "to_days(" + part("split_part(s, 'T', 1)", "W") + " * 7 + " + part("split_part(s, 'T', 1)", "D") + ") + "
+                + "to_microseconds(" + part("split_part(s, 'T', 2)", "H") + " * 3600000000 + " + part("split_part(s, 'T', 2)", "M")
+                + " * 60000000 + coalesce(CAST(round(TRY_CAST(regexp_extract(split_part(s, 'T', 2), '(-?[0-9]+(\\.[0-9]+)?)S', 1) "
+                + "AS DECIMAL(38,6)) * 1000000) AS BIGINT), 0)) END");
+    }
+
+    /**
+     * Compares a mirror file of the Parquet sink ({@code _ferry_mirror/<schema.table>/<offset>.parquet})
+     * with the source table, value by value.
+     */
+    public static ReplayVerifier.Result verifyMirror(Connection duck, Connection pg, Path mirrorFile, String table)
+            throws SQLException {
+        String[] parts = table.split("\\.", 2);
+        try (Statement s = duck.createStatement()) {
+            createIntervalMacro(s);
+            StringJoiner typed = new StringJoiner(", ");
+            for (String[] c : columns(pg, parts[0], parts[1])) {
+                typed.add(typed(c[1], quote(c[0]), Format.PARQUET) + " AS " + quote(c[0]));
+            }
+            s.execute("CREATE SCHEMA IF NOT EXISTS " + quote(parts[0]));
+            s.execute("CREATE OR REPLACE TABLE " + quote(parts[0]) + "." + quote(parts[1]) + " AS SELECT " + typed
+                    + " FROM read_parquet('" + mirrorFile + "')");
+        }
+        return DuckDbMirrorVerifier.verify(duck, pg, List.of(table));
     }
 
     private static String part(String text, String unit) {

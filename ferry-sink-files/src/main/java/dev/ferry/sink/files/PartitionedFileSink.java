@@ -22,6 +22,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -41,6 +42,7 @@ import org.slf4j.LoggerFactory;
  * path/_ferry/offset.json.a, .b                        the manifest: the committed Log offset
  * path/public.orders/_ferry_date=2026-12-01/00000000000000029166.parquet
  * path/public.orders/_ferry_date=2026-12-01/_ferry_hour=13/…   with partition: hour
+ * path/_ferry_mirror/public.orders/00000000000000029166.parquet  with a mirror: the table as of that offset
  * </pre>
  *
  * <p>Design notes. Each delivered batch becomes one file per table and partition (the UTC date, and
@@ -52,7 +54,10 @@ import org.slf4j.LoggerFactory;
  * the manifest (a {@link DurableRecord}) takes the batch's last offset — that write is the commit.
  * Before its first write the sink deletes data files numbered past the manifest's offset and stray
  * {@code .tmp} files (a batch cut short by a crash, written again from the Log). A write that fails
- * removes the files it had renamed, so a refused batch (a DATA error) leaves nothing behind.
+ * removes the files it had renamed, so a refused batch (a DATA error) leaves nothing behind. A
+ * mirror is compacted (previous mirror + the history files after it) before the commit and named by
+ * the batch's offset, so it is committed, or removed, with the batch; the older mirrors are deleted
+ * after the commit.
  */
 public final class PartitionedFileSink implements Sink {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionedFileSink.class);
@@ -71,6 +76,10 @@ public final class PartitionedFileSink implements Sink {
     private final Partitioning partitioning;
     private final FileFormat format;
     private final Pattern dataFile;
+    private final MirrorFormat mirror;
+    private final long mirrorIntervalNanos;
+    /** When each table's mirror was last compacted. */
+    private final Map<TableId, Long> compactedAt = new HashMap<>();
     private DurableRecord manifest;
     private boolean cleaned;
     /** The committed offset as this instance knows it; -1 for none. */
@@ -80,11 +89,23 @@ public final class PartitionedFileSink implements Sink {
      * @param root the output folder; one pipeline's
      */
     public PartitionedFileSink(String pipelineName, Path root, Partitioning partitioning, FileFormat format) {
+        this(pipelineName, root, partitioning, format, null, 0);
+    }
+
+    /**
+     * A sink that also keeps a mirror of each table with a primary key, in
+     * {@code <root>/_ferry_mirror/<schema.table>/<offset>.<ext>}: compacted from the previous mirror
+     * and the new history files at a commit, at most once per {@code mirrorIntervalMillis} per table.
+     */
+    public PartitionedFileSink(String pipelineName, Path root, Partitioning partitioning, FileFormat format,
+                               MirrorFormat mirror, long mirrorIntervalMillis) {
         this.pipelineName = pipelineName;
         this.root = root;
         this.partitioning = partitioning;
         this.format = format;
         this.dataFile = Pattern.compile("\\d{20}\\." + Pattern.quote(format.extension()));
+        this.mirror = mirror;
+        this.mirrorIntervalNanos = mirrorIntervalMillis * 1_000_000L;
     }
 
     private Path manifestPath() {
@@ -171,11 +192,15 @@ public final class PartitionedFileSink implements Sink {
             for (Path dir : folders) {
                 DurableFiles.syncFolder(dir);
             }
+            Map<TableId, Path> mirrors = compactMirrors(events.subList(skip, events.size()), last.value(), written);
             CrashPoints.reach("sink.before-manifest");
             manifest.write(MAPPER.writeValueAsBytes(Map.of("pipeline", pipelineName, "offset", last.value(),
                     "committed_at", java.time.Instant.now().toString())));
             committedOffset = last.value();
             done = true;
+            for (Path newest : mirrors.values()) {
+                removeOlderMirrors(newest);
+            }
         } catch (IOException e) {
             throw new FerryException(ErrorKind.INTERNAL, "Cannot write " + format.name() + " files in " + root + ": "
                     + e.getMessage() + ". Check free space and permissions; the batch will be written again.", e);
@@ -183,6 +208,91 @@ public final class PartitionedFileSink implements Sink {
             if (!done) {
                 removeQuietly(written);
             }
+        }
+    }
+
+    /**
+     * Compacts the mirror of each table of the batch that has a primary key and whose interval has
+     * passed, before the commit: a mirror named by the batch's offset is removed with the batch's
+     * files if the commit does not happen. Returns the new mirror file of each table.
+     */
+    private Map<TableId, Path> compactMirrors(List<ChangeEvent> events, long last, List<Path> written)
+            throws IOException, FerryException {
+        if (mirror == null) {
+            return Map.of();
+        }
+        Map<TableId, List<String>> keys = new LinkedHashMap<>();
+        for (ChangeEvent e : events) {
+            List<String> key = new ArrayList<>();
+            for (int i : e.schema().keyIndexes()) {
+                key.add(e.schema().column(i).name());
+            }
+            keys.put(e.table(), key);
+        }
+        Map<TableId, Path> out = new LinkedHashMap<>();
+        long now = System.nanoTime();
+        for (Map.Entry<TableId, List<String>> entry : keys.entrySet()) {
+            TableId table = entry.getKey();
+            Long at = compactedAt.get(table);
+            if (entry.getValue().isEmpty() || at != null && now - at < mirrorIntervalNanos) {
+                continue; // no key: a row cannot be told from its twin; or compacted a moment ago
+            }
+            Path dir = root.resolve("_ferry_mirror").resolve(JsonlSink.folderName(table));
+            Path previous = newestFile(dir, last);
+            long after = previous == null ? -1 : offsetOf(previous);
+            List<Path> history = new ArrayList<>();
+            try (Stream<Path> files = Files.walk(root.resolve(JsonlSink.folderName(table)))) {
+                files.filter(f -> dataFile.matcher(f.getFileName().toString()).matches() && offsetOf(f) > after)
+                        .sorted(java.util.Comparator.comparingLong(PartitionedFileSink::offsetOf)).forEach(history::add);
+            }
+            if (history.isEmpty()) {
+                continue;
+            }
+            createDurably(dir);
+            String name = String.format("%020d.%s", last, format.extension());
+            Path tmp = dir.resolve(name + ".tmp");
+            Files.deleteIfExists(tmp);
+            written.add(tmp);
+            mirror.writeMirror(tmp, previous, after, history, entry.getValue());
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                ch.force(false);
+            }
+            Path target = dir.resolve(name);
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            written.set(written.size() - 1, target);
+            DurableFiles.syncFolder(dir);
+            compactedAt.put(table, now);
+            out.put(table, target);
+        }
+        return out;
+    }
+
+    /** The data file of {@code dir} with the highest offset at most {@code atMost}; null for none. */
+    private Path newestFile(Path dir, long atMost) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return null;
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            return files.filter(f -> dataFile.matcher(f.getFileName().toString()).matches() && offsetOf(f) <= atMost)
+                    .max(java.util.Comparator.comparingLong(PartitionedFileSink::offsetOf)).orElse(null);
+        }
+    }
+
+    private static long offsetOf(Path dataFile) {
+        return Long.parseLong(dataFile.getFileName().toString().substring(0, 20));
+    }
+
+    /** After the commit: the mirrors before {@code newest} are not needed any more. */
+    private void removeOlderMirrors(Path newest) {
+        try (Stream<Path> files = Files.list(newest.getParent())) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (dataFile.matcher(f.getFileName().toString()).matches() && offsetOf(f) < offsetOf(newest)) {
+                    Files.delete(f);
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("Could not remove an older mirror file beside {} ({}); readers take the newest, the next compaction "
+                    + "tries again", newest, e.getMessage());
         }
     }
 
@@ -224,6 +334,15 @@ public final class PartitionedFileSink implements Sink {
                     new long[] {offset.value()}, written);
             DurableFiles.syncFolder(dir);
             done = true;
+            // the mirrors hold the offsets past this one already: the next compaction rebuilds from the history
+            Path mirrors = root.resolve("_ferry_mirror").resolve(JsonlSink.folderName(event.table()));
+            if (Files.isDirectory(mirrors)) {
+                try (Stream<Path> files = Files.list(mirrors)) {
+                    for (Path f : (Iterable<Path>) files::iterator) {
+                        Files.delete(f);
+                    }
+                }
+            }
         } catch (IOException e) {
             throw new FerryException(ErrorKind.INTERNAL, "Cannot write the " + format.name() + " file of the event at offset "
                     + offset + " in " + dir + ": " + e.getMessage() + ". Check free space and permissions.", e);

@@ -10,6 +10,7 @@ import dev.ferry.event.LogicalType;
 import dev.ferry.sink.duckdb.CarrierValues;
 import dev.ferry.sink.files.FileFormat;
 import dev.ferry.sink.files.HistoryRows;
+import dev.ferry.sink.files.MirrorFormat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,6 +19,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.StringJoiner;
 import org.duckdb.DuckDBAppender;
@@ -32,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * file with its stored types ({@link ParquetTypes}), ordered by Log offset. The duckdb sink ships the
  * same driver, so Parquet costs the CLI's jar nothing; parquet-java would bring Hadoop's classes along.
  */
-final class ParquetFormat implements FileFormat {
+final class ParquetFormat implements FileFormat, MirrorFormat {
     private static final Logger LOG = LoggerFactory.getLogger(ParquetFormat.class);
     private static final String STAGE = "_ferry_parquet_stage";
     private static final Column UNCHANGED = new Column("_ferry_unchanged", LogicalType.ARRAY, LogicalType.STRING, "text[]", false);
@@ -40,16 +42,19 @@ final class ParquetFormat implements FileFormat {
     private final String compression;
     private final int rowGroupRows;
     private final int memoryLimitMb;
+    private final Path spillFolder;
     private DuckDBConnection db;
 
     /**
      * @param compression  zstd, snappy, gzip or uncompressed
      * @param rowGroupRows the most rows in one Parquet row group
+     * @param spillFolder  where DuckDB spills beyond its memory limit (a mirror's compaction)
      */
-    ParquetFormat(String compression, int rowGroupRows, int memoryLimitMb) {
+    ParquetFormat(String compression, int rowGroupRows, int memoryLimitMb, Path spillFolder) {
         this.compression = compression;
         this.rowGroupRows = rowGroupRows;
         this.memoryLimitMb = memoryLimitMb;
+        this.spillFolder = spillFolder;
     }
 
     @Override
@@ -68,6 +73,7 @@ final class ParquetFormat implements FileFormat {
             try (Statement s = c.createStatement()) {
                 s.execute("SET memory_limit = '" + memoryLimitMb + "MB'");
                 s.execute("SET TimeZone = 'UTC'");
+                s.execute("SET temp_directory = " + literal(spillFolder));
             }
             db = c.unwrap(DuckDBConnection.class);
         }
@@ -80,8 +86,8 @@ final class ParquetFormat implements FileFormat {
         try {
             try (Statement s = db().createStatement()) {
                 stage(s, columns, events, offsets, table);
-                s.execute("COPY (" + select(columns) + " ORDER BY _ferry_offset) TO '" + file.toString().replace("'", "''")
-                        + "' (FORMAT parquet, COMPRESSION " + compression + ", ROW_GROUP_SIZE " + rowGroupRows + ")");
+                s.execute("COPY (" + select(columns) + " ORDER BY _ferry_offset) TO " + literal(file)
+                        + " (FORMAT parquet, COMPRESSION " + compression + ", ROW_GROUP_SIZE " + rowGroupRows + ")");
                 s.execute("DROP TABLE " + STAGE);
             }
         } catch (SQLException e) {
@@ -194,6 +200,56 @@ final class ParquetFormat implements FileFormat {
             LOG.debug("diagnosing a failed Parquet write", e);
         }
         return null;
+    }
+
+    /**
+     * The mirror by one {@code COPY}: the history rows after {@code after} and the previous mirror's
+     * rows (as reads at their own offsets), per key the newest row after the last truncate, deletes
+     * dropped; each column's value is the newest one its key's changes sent (a column listed in
+     * {@code _ferry_unchanged} keeps the one before). Not {@code QUALIFY row_number()}: DuckDB 2.0
+     * turns -0.0 inside lists into 0.0 there.
+     */
+    @Override
+    public void writeMirror(Path file, Path previous, long after, List<Path> history, List<String> keyColumns)
+            throws IOException, FerryException {
+        StringJoiner files = new StringJoiner(", ", "[", "]");
+        history.forEach(f -> files.add(literal(f)));
+        String source = "(SELECT * FROM read_parquet(" + files + ", union_by_name = true, hive_partitioning = false) "
+                + "WHERE _ferry_offset > " + after + (previous == null ? "" : " UNION ALL BY NAME SELECT * FROM read_parquet("
+                + literal(previous) + ")") + ")";
+        try (Statement s = db().createStatement()) {
+            List<String> columns = new ArrayList<>();
+            try (ResultSet rs = s.executeQuery("SELECT column_name FROM (DESCRIBE SELECT * FROM " + source + ")")) {
+                while (rs.next()) {
+                    if (!rs.getString(1).startsWith("_ferry_")) {
+                        columns.add(rs.getString(1));
+                    }
+                }
+            }
+            StringJoiner key = new StringJoiner(", ", "row(", ")");
+            keyColumns.forEach(k -> key.add(quote(k)));
+            StringJoiner carried = new StringJoiner(", ");
+            StringJoiner values = new StringJoiner(", ");
+            for (String c : columns) {
+                carried.add("last_value(CASE WHEN NOT list_contains(coalesce(_ferry_unchanged, []), '" + c.replace("'", "''")
+                        + "') THEN {'v': " + quote(c) + "} END IGNORE NULLS) OVER (PARTITION BY " + key + " ORDER BY _ferry_offset "
+                        + "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS " + quote(c));
+                values.add(quote(c) + ".v AS " + quote(c));
+            }
+            s.execute("COPY (WITH h AS (SELECT * FROM " + source + "), t AS (SELECT * FROM h WHERE _ferry_offset > "
+                    + "coalesce((SELECT max(_ferry_offset) FROM h WHERE _ferry_op = 't'), -1)), w AS (SELECT _ferry_offset, "
+                    + "_ferry_op, " + key + " AS _ferry_key, " + carried + " FROM t) SELECT _ferry_offset, " + values + " FROM w "
+                    + "WHERE coalesce(_ferry_op, 'r') <> 'd' AND _ferry_offset IN (SELECT max(_ferry_offset) FROM w GROUP BY "
+                    + "_ferry_key) ORDER BY _ferry_offset) TO " + literal(file) + " (FORMAT parquet, COMPRESSION " + compression
+                    + ", ROW_GROUP_SIZE " + rowGroupRows + ")");
+        } catch (SQLException e) {
+            throw new FerryException(ErrorKind.INTERNAL, "DuckDB could not compact the mirror " + file + " from " + history.size()
+                    + " history files" + (previous == null ? "" : " and " + previous) + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static String literal(Path file) {
+        return "'" + file.toString().replace("'", "''") + "'";
     }
 
     @Override

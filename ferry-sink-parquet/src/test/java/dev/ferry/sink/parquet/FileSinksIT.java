@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * PostgreSQL type table through snapshot and stream, a mixed workload (inserts, updates, deletes,
  * TOAST-unchanged updates, a truncate, a column added and one dropped), then the replay check of
  * each sink's history files against the source ({@link FileHistoryReplay}), and the Parquet files
- * read back through DuckDB with their types and row counts.
+ * read back through DuckDB with their types and row counts; and the Parquet sink's mirror file,
+ * compacted at every commit, compared with the source.
  */
 class FileSinksIT extends PrivatePostgresTest {
     @TempDir
@@ -106,6 +107,15 @@ class FileSinksIT extends PrivatePostgresTest {
                 assertThat(result.events()).isEqualTo(events);
             }
         }
+        try (Connection duck = DriverManager.getConnection("jdbc:duckdb:"); Connection source = pg.connect("types");
+             java.util.stream.Stream<Path> mirrors = java.nio.file.Files.list(dir.resolve("lake/_ferry_mirror/public.alltypes"))) {
+            List<Path> files = mirrors.toList();
+            assertThat(files).hasSize(1);
+            ReplayVerifier.Result result = FileHistoryReplay.verifyMirror(duck, source, files.get(0), "public.alltypes");
+            System.out.println("FileSinksIT Parquet mirror: " + result);
+            assertThat(result.problems()).isEmpty();
+            assertThat(result.rows()).isEqualTo(rows);
+        }
     }
 
     private static String[] fixture(String resource) throws IOException {
@@ -120,7 +130,7 @@ class FileSinksIT extends PrivatePostgresTest {
         ComponentConfig sourceConfig = ComponentConfig.ofYaml("source", "type: postgres\nhost: " + pg.host() + "\nport: "
                 + pg.port() + "\ndatabase: types\nuser: " + pg.user() + "\npassword: '" + pg.password() + "'\n");
         List<SinkFactory> factories = List.of(new ParquetSinkFactory(), new CsvSinkFactory());
-        List<String> yaml = List.of("type: parquet\npath: " + dir.resolve("lake") + "\n",
+        List<String> yaml = List.of("type: parquet\npath: " + dir.resolve("lake") + "\nmirror: true\nmirror_interval_ms: 0\n",
                 "type: csv\npath: " + dir.resolve("csv") + "\npartition: hour\n");
         try (Source source = sources.create("types", sourceConfig);
              FileLog log = FileLog.open(dir.resolve("state"), sources.positionCodec())) {

@@ -49,7 +49,11 @@ class ParquetSinkTest {
     Path root;
 
     private PartitionedFileSink sink() {
-        return new PartitionedFileSink("shop", root, PartitionedFileSink.Partitioning.DAY, new ParquetFormat("zstd", 122_880, 64));
+        return new PartitionedFileSink("shop", root, PartitionedFileSink.Partitioning.DAY, format());
+    }
+
+    private ParquetFormat format() {
+        return new ParquetFormat("zstd", 122_880, 64, root.resolve("_ferry/duckdb.tmp"));
     }
 
     private static ChangeEvent insert(long offset, String price) {
@@ -111,6 +115,51 @@ class ParquetSinkTest {
                 assertThat(rs.getString(12)).isEqualTo("P1Y2M3DT4H5M6.789S");
             }
         }
+    }
+
+    private static ChangeEvent change(Op op, long offset, long id, String price, String big, String... unchanged) {
+        Row row = Row.wrap(id, price, null, null, null, null, null, null, null, null, big);
+        return new ChangeEvent(op, ITEMS, op == Op.DELETE ? row : null, op == Op.DELETE ? null : row, Set.of(unchanged),
+                new CounterPosition(offset), 7, AT);
+    }
+
+    private List<String> mirrorRows() throws Exception {
+        List<String> rows = new ArrayList<>();
+        try (Stream<Path> files = Files.list(root.resolve("_ferry_mirror/public.items"))) {
+            List<Path> all = files.toList();
+            assertThat(all).as("one mirror file after a commit").hasSize(1);
+            try (Connection c = duck(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                    "SELECT _ferry_offset, id, price, big FROM read_parquet('" + all.get(0) + "') ORDER BY id")) {
+                while (rs.next()) {
+                    rows.add(rs.getLong(1) + ":" + rs.getInt(2) + " " + rs.getString(3) + " " + rs.getString(4));
+                }
+            }
+        }
+        return rows;
+    }
+
+    @Test
+    void aMirrorHoldsEachKeysNewestRowWithUnchangedValuesKept() throws Exception {
+        ParquetFormat format = format();
+        try (PartitionedFileSink sink = new PartitionedFileSink("shop", root, PartitionedFileSink.Partitioning.DAY, format, format, 0)) {
+            sink.write(List.of(change(Op.CREATE, 1, 1, "1.00", "one"), change(Op.CREATE, 2, 2, "2.00", "two"),
+                    change(Op.CREATE, 3, 3, "3.00", "three"), change(Op.UPDATE, 4, 2, "2.50", null, "big"),
+                    change(Op.DELETE, 5, 3, null, null)), Offset.of(5));
+            assertThat(mirrorRows()).containsExactly("1:1 1.00 one", "4:2 2.50 two");
+            // the next mirror starts from this one: an unchanged value comes from it
+            sink.write(List.of(change(Op.UPDATE, 6, 1, "1.50", null, "big"), change(Op.CREATE, 7, 4, "4.00", "four")), Offset.of(7));
+            assertThat(mirrorRows()).containsExactly("6:1 1.50 one", "4:2 2.50 two", "7:4 4.00 four");
+            sink.write(List.of(change(Op.TRUNCATE, 8, 0, null, null), change(Op.CREATE, 9, 5, "5.00", "five")), Offset.of(9));
+            assertThat(mirrorRows()).containsExactly("9:5 5.00 five");
+        }
+        // a crash after the mirror of a batch, before its commit: the next start removes the mirror with the batch
+        Path orphan = root.resolve("_ferry_mirror/public.items/00000000000000000012.parquet");
+        Files.copy(root.resolve("_ferry_mirror/public.items/00000000000000000009.parquet"), orphan);
+        try (PartitionedFileSink sink = new PartitionedFileSink("shop", root, PartitionedFileSink.Partitioning.DAY, format, format, 0)) {
+            sink.write(List.of(change(Op.UPDATE, 10, 5, "5.50", null, "big")), Offset.of(10));
+        }
+        assertThat(orphan).doesNotExist();
+        assertThat(mirrorRows()).containsExactly("10:5 5.50 five");
     }
 
     @Test
