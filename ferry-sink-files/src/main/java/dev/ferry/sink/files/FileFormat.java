@@ -3,6 +3,7 @@ package dev.ferry.sink.files;
 import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Column;
+import dev.ferry.source.Check;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
@@ -29,6 +30,11 @@ public interface FileFormat extends AutoCloseable {
      *                        column and the value; the caller removes what was written
      */
     void write(Path file, List<Column> columns, List<ChangeEvent> events, long[] offsets) throws IOException, FerryException;
+
+    /** The format's own prerequisites (a library it loads), for {@code ferry check}; none by default. */
+    default List<Check> check() {
+        return List.of();
+    }
 
     @Override
     void close();

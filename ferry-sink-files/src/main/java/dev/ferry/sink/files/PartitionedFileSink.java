@@ -118,7 +118,9 @@ public final class PartitionedFileSink implements Sink {
             Files.createDirectories(root.resolve("_ferry"));
             Path probe = Files.createTempFile(root.resolve("_ferry"), "check", ".tmp");
             Files.delete(probe);
-            return List.of(Check.ok("output folder", root + " is writable"));
+            List<Check> out = new ArrayList<>(List.of(Check.ok("output folder", root + " is writable")));
+            out.addAll(format.check());
+            return out;
         } catch (IOException e) {
             return List.of(Check.problem("output folder", "cannot write to " + root + ": " + e.getMessage(),
                     "Create the folder and make it writable, or set the sink's path: to another folder."));

@@ -11,6 +11,7 @@ import dev.ferry.sink.duckdb.CarrierValues;
 import dev.ferry.sink.files.FileFormat;
 import dev.ferry.sink.files.HistoryRows;
 import dev.ferry.sink.files.MirrorFormat;
+import dev.ferry.source.Check;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -78,6 +79,21 @@ final class ParquetFormat implements FileFormat, MirrorFormat {
             db = c.unwrap(DuckDBConnection.class);
         }
         return db;
+    }
+
+    /** Whether DuckDB, which writes the files, loads on this machine (its native library). */
+    @Override
+    public List<Check> check() {
+        try (Statement s = db().createStatement(); ResultSet rs = s.executeQuery("SELECT version()")) {
+            rs.next();
+            return List.of(Check.ok("Parquet writer", "DuckDB " + rs.getString(1) + " loads"));
+        } catch (SQLException | RuntimeException | LinkageError e) {
+            return List.of(Check.problem("Parquet writer", "DuckDB, which writes the Parquet files, does not load: " + e,
+                    "DuckDB's driver ships native libraries for Linux (x86-64, arm64), macOS (arm64) and Windows (x86-64); "
+                            + "run Ferry on one of them, or use the csv or jsonl sink here."));
+        } finally {
+            close();
+        }
     }
 
     @Override

@@ -163,6 +163,15 @@ class ParquetSinkTest {
     }
 
     @Test
+    void checkSaysTheFolderIsWritableAndDuckDbLoads() {
+        try (PartitionedFileSink sink = sink()) {
+            List<dev.ferry.source.Check> checks = sink.check();
+            assertThat(checks).extracting(dev.ferry.source.Check::status).containsOnly(dev.ferry.source.Check.Status.OK);
+            assertThat(checks).extracting(dev.ferry.source.Check::detail).anyMatch(d -> d.startsWith("DuckDB v") && d.endsWith("loads"));
+        }
+    }
+
+    @Test
     void aValueParquetCannotHoldIsADataErrorThatLeavesNoFile() throws Exception {
         try (PartitionedFileSink sink = sink()) {
             sink.write(List.of(insert(1, "1.00")), Offset.of(1));
