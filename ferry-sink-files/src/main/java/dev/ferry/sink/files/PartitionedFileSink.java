@@ -1,7 +1,5 @@
 package dev.ferry.sink.files;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
@@ -9,7 +7,6 @@ import dev.ferry.event.Column;
 import dev.ferry.event.TableId;
 import dev.ferry.log.CrashPoints;
 import dev.ferry.log.DurableFiles;
-import dev.ferry.log.DurableRecord;
 import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
 import dev.ferry.source.Check;
@@ -51,7 +48,7 @@ import org.slf4j.LoggerFactory;
  * ({@code hive_partitioning}), Spark and Trino read them as columns; their keys start with
  * {@code _ferry_} and cannot clash with a source column. Exactly once, as the JSONL sink: every file
  * of a batch is written as {@code .tmp}, fsync'd and renamed into place, the folders fsync'd, then
- * the manifest (a {@link DurableRecord}) takes the batch's last offset — that write is the commit.
+ * the manifest ({@link OffsetManifest}) takes the batch's last offset — that write is the commit.
  * Before its first write the sink deletes data files numbered past the manifest's offset and stray
  * {@code .tmp} files (a batch cut short by a crash, written again from the Log). A write that fails
  * removes the files it had renamed, so a refused batch (a DATA error) leaves nothing behind. A
@@ -61,7 +58,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class PartitionedFileSink implements Sink {
     private static final Logger LOG = LoggerFactory.getLogger(PartitionedFileSink.class);
-    private static final ObjectMapper MAPPER = new ObjectMapper();
 
     /** How the files of a table are split by commit time. */
     public enum Partitioning {
@@ -71,7 +67,6 @@ public final class PartitionedFileSink implements Sink {
         HOUR
     }
 
-    private final String pipelineName;
     private final Path root;
     private final Partitioning partitioning;
     private final FileFormat format;
@@ -80,7 +75,7 @@ public final class PartitionedFileSink implements Sink {
     private final long mirrorIntervalNanos;
     /** When each table's mirror was last compacted. */
     private final Map<TableId, Long> compactedAt = new HashMap<>();
-    private DurableRecord manifest;
+    private final OffsetManifest manifest;
     private boolean cleaned;
     /** The committed offset as this instance knows it; -1 for none. */
     private long committedOffset = -1;
@@ -99,63 +94,32 @@ public final class PartitionedFileSink implements Sink {
      */
     public PartitionedFileSink(String pipelineName, Path root, Partitioning partitioning, FileFormat format,
                                MirrorFormat mirror, long mirrorIntervalMillis) {
-        this.pipelineName = pipelineName;
         this.root = root;
         this.partitioning = partitioning;
         this.format = format;
         this.dataFile = Pattern.compile("\\d{20}\\." + Pattern.quote(format.extension()));
         this.mirror = mirror;
         this.mirrorIntervalNanos = mirrorIntervalMillis * 1_000_000L;
-    }
-
-    private Path manifestPath() {
-        return root.resolve("_ferry").resolve("offset.json");
+        this.manifest = new OffsetManifest(root, pipelineName, format.name());
     }
 
     @Override
     public List<Check> check() {
-        try {
-            Files.createDirectories(root.resolve("_ferry"));
-            Path probe = Files.createTempFile(root.resolve("_ferry"), "check", ".tmp");
-            Files.delete(probe);
-            List<Check> out = new ArrayList<>(List.of(Check.ok("output folder", root + " is writable")));
-            out.addAll(format.check());
-            return out;
-        } catch (IOException e) {
-            return List.of(Check.problem("output folder", "cannot write to " + root + ": " + e.getMessage(),
-                    "Create the folder and make it writable, or set the sink's path: to another folder."));
+        Check folder = OffsetManifest.checkWritable(root);
+        if (folder.status() != Check.Status.OK) {
+            return List.of(folder);
         }
+        List<Check> out = new ArrayList<>(List.of(folder));
+        out.addAll(format.check());
+        return out;
     }
 
     /** Reads the manifest; deletes nothing ({@code ferry status} calls it while a pipeline writes). */
     @Override
     public Optional<Offset> committed() throws FerryException {
-        try {
-            if (manifest == null) {
-                manifest = DurableRecord.open(manifestPath().getParent(), manifestPath().getFileName().toString());
-            }
-            Optional<byte[]> bytes = manifest.read();
-            if (bytes.isEmpty()) {
-                committedOffset = -1;
-                return Optional.empty();
-            }
-            JsonNode node = MAPPER.readTree(bytes.get());
-            String owner = node.path("pipeline").asText();
-            if (!owner.equals(pipelineName)) {
-                throw new FerryException(ErrorKind.CONFIG, "The " + format.name() + " output folder " + root
-                        + " belongs to pipeline " + owner + ", not " + pipelineName + ". Give each pipeline its own sink path.");
-            }
-            JsonNode offset = node.get("offset");
-            if (offset == null || !offset.canConvertToLong() || offset.asLong() < 0) {
-                throw new FerryException(ErrorKind.INTERNAL, "The " + format.name() + " sink's manifest " + manifestPath()
-                        + " (.a and .b) has no valid offset. Restore it, or delete the output folder to write everything again.");
-            }
-            committedOffset = offset.asLong();
-            return Optional.of(Offset.of(committedOffset));
-        } catch (IOException e) {
-            throw new FerryException(ErrorKind.INTERNAL, "Cannot read the " + format.name() + " sink's manifest "
-                    + manifestPath() + ": " + e.getMessage(), e);
-        }
+        Optional<Offset> committed = manifest.read();
+        committedOffset = committed.map(Offset::value).orElse(-1L);
+        return committed;
     }
 
     @Override
@@ -196,8 +160,7 @@ public final class PartitionedFileSink implements Sink {
             }
             Map<TableId, Path> mirrors = compactMirrors(events.subList(skip, events.size()), last.value(), written);
             CrashPoints.reach("sink.before-manifest");
-            manifest.write(MAPPER.writeValueAsBytes(Map.of("pipeline", pipelineName, "offset", last.value(),
-                    "committed_at", java.time.Instant.now().toString())));
+            manifest.write(last);
             committedOffset = last.value();
             done = true;
             for (Path newest : mirrors.values()) {
@@ -426,13 +389,10 @@ public final class PartitionedFileSink implements Sink {
     @Override
     public void close() {
         format.close();
-        if (manifest != null) {
-            try {
-                manifest.close();
-            } catch (IOException e) {
-                LOG.debug("closing the manifest of {}", root, e);
-            }
-            manifest = null;
+        try {
+            manifest.close();
+        } catch (IOException e) {
+            LOG.debug("closing the manifest of {}", root, e);
         }
     }
 }
