@@ -3,8 +3,6 @@ package dev.ferry.sink.files;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.util.MinimalPrettyPrinter;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
@@ -12,7 +10,6 @@ import dev.ferry.event.EnvelopeWriter;
 import dev.ferry.event.TableId;
 import dev.ferry.log.CrashPoints;
 import dev.ferry.log.DurableFiles;
-import dev.ferry.log.DurableRecord;
 import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
 import dev.ferry.source.Check;
@@ -43,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * order), one envelope per line.
  *
  * <p>Exactly once: each batch's files are written as {@code .tmp}, fsync'd and renamed into place;
- * then the manifest {@code <path>/_ferry/offset.json} (a {@link DurableRecord}: two slots written in
+ * then the manifest {@code <path>/_ferry/offset.json} (an {@link OffsetManifest}: two slots written in
  * turn, {@code offset.json.a} and {@code .b}) takes the batch's offset, and that write is the
  * commit. A crash between the two leaves files newer than the manifest; they are deleted before this
  * sink's first write (they come again from the Log), so the folder ends with every event exactly once.
@@ -53,80 +50,33 @@ import org.slf4j.LoggerFactory;
 final class JsonlSink implements Sink {
     private static final Logger LOG = LoggerFactory.getLogger(JsonlSink.class);
     private static final Pattern DATA_FILE = Pattern.compile("\\d{20}\\.jsonl");
-    private static final ObjectMapper MAPPER = new ObjectMapper();
 
-    private final String pipelineName;
     private final Path root;
     private final EnvelopeWriter envelopes;
     private final JsonFactory json = JsonFactory.builder().disable(com.fasterxml.jackson.core.StreamWriteFeature.AUTO_CLOSE_TARGET).build();
     private boolean cleaned;
-    private DurableRecord manifest;
+    private final OffsetManifest manifest;
     /** The committed offset as this instance knows it; -1 for none. */
     private long committedOffset = -1;
 
     JsonlSink(String pipelineName, Path root, EnvelopeWriter envelopes) {
-        this.pipelineName = pipelineName;
         this.root = root;
         this.envelopes = envelopes;
-    }
-
-    private Path manifest() {
-        return root.resolve("_ferry").resolve("offset.json");
+        this.manifest = new OffsetManifest(root, pipelineName, "JSONL");
     }
 
     @Override
     public List<Check> check() {
-        try {
-            Files.createDirectories(root.resolve("_ferry"));
-            Path probe = Files.createTempFile(root.resolve("_ferry"), "check", ".tmp");
-            Files.delete(probe);
-            return List.of(Check.ok("output folder", root + " is writable"));
-        } catch (IOException e) {
-            return List.of(Check.problem("output folder", "cannot write to " + root + ": " + e.getMessage(),
-                    "Create the folder and make it writable, or set the sink's path: to another folder."));
-        }
+        return List.of(OffsetManifest.checkWritable(root));
     }
 
     @Override
     public Optional<Offset> committed() throws FerryException {
         // only reads: `ferry status` calls it while the pipeline writes; the clean-up of what a crash
         // left behind happens before this instance's first write
-        Optional<Offset> committed = readManifest();
+        Optional<Offset> committed = manifest.read();
         committedOffset = committed.map(Offset::value).orElse(-1L);
         return committed;
-    }
-
-    /** The manifest's record, opened at the first need and kept open. */
-    private DurableRecord manifestRecord() throws IOException {
-        if (manifest == null) {
-            manifest = DurableRecord.open(manifest().getParent(), manifest().getFileName().toString());
-        }
-        return manifest;
-    }
-
-    private Optional<Offset> readManifest() throws FerryException {
-        try {
-            Optional<byte[]> bytes = manifestRecord().read();
-            if (bytes.isEmpty()) {
-                return Optional.empty();
-            }
-            JsonNode node = MAPPER.readTree(bytes.get());
-            String owner = node.path("pipeline").asText();
-            if (!owner.equals(pipelineName)) {
-                throw new FerryException(ErrorKind.CONFIG, "The JSONL output folder " + root + " belongs to pipeline "
-                        + owner + ", not " + pipelineName + ". Give each pipeline its own sink path.");
-            }
-            JsonNode offset = node.get("offset");
-            if (offset == null || !offset.canConvertToLong() || offset.asLong() < 0) {
-                throw new FerryException(ErrorKind.INTERNAL, "The JSONL sink's manifest " + manifest() + " has no valid "
-                        + "offset (it is kept in " + manifest().getFileName() + ".a and .b, the newer valid one counts). Restore "
-                        + "them, or delete the output folder to write everything again.");
-            }
-            return Optional.of(Offset.of(offset.asLong()));
-        } catch (IOException e) {
-            throw new FerryException(ErrorKind.INTERNAL, "Cannot read the JSONL sink's manifest " + manifest() + ": "
-                    + e.getMessage(), e);
-        }
     }
 
     /** Deletes data files past the committed offset and temporary files: a batch that never committed. */
@@ -211,18 +161,13 @@ final class JsonlSink implements Sink {
                 DurableFiles.syncFolder(dir);
             }
             CrashPoints.reach("sink.before-manifest");
-            writeManifest(last);
+            createDurably(manifest.path().getParent());
+            manifest.write(last);
             committedOffset = last.value();
         } catch (IOException e) {
             throw new FerryException(ErrorKind.INTERNAL, "Cannot write JSONL files in " + root + ": " + e.getMessage()
                     + ". Check free space and permissions; the batch will be written again on the next run.", e);
         }
-    }
-
-    private void writeManifest(Offset last) throws IOException {
-        createDurably(manifest().getParent());
-        manifestRecord().write(MAPPER.writeValueAsBytes(Map.of("pipeline", pipelineName, "offset",
-                last.value(), "committed_at", java.time.Instant.now().toString())));
     }
 
     /** The folder of a table: {@code schema.table}, with characters unsafe in file names escaped. */
@@ -260,13 +205,10 @@ final class JsonlSink implements Sink {
 
     @Override
     public void close() {
-        if (manifest != null) {
-            try {
-                manifest.close();
-            } catch (IOException e) {
-                LOG.debug("closing the manifest of {}", root, e);
-            }
-            manifest = null;
+        try {
+            manifest.close();
+        } catch (IOException e) {
+            LOG.debug("closing the manifest of {}", root, e);
         }
     }
 }
