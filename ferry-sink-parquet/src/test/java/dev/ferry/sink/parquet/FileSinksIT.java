@@ -90,6 +90,19 @@ class FileSinksIT extends PrivatePostgresTest {
                         .containsExactly("DECIMAL(12,4)", "TIMESTAMP WITH TIME ZONE", "BIGINT[]", "BLOB", "DATE");
             }
         }
+        // Spark reads the files: only Parquet's common types, no UUID, TIME, INTERVAL or JSON annotations
+        try (Connection duck = DriverManager.getConnection("jdbc:duckdb:"); Statement s = duck.createStatement();
+             ResultSet rs = s.executeQuery("SELECT DISTINCT coalesce(converted_type, '-') || ' ' || coalesce(logical_type, '-') "
+                     + "FROM parquet_schema('" + dir.resolve("lake") + "/**/*.parquet') WHERE name <> 'duckdb_schema'")) {
+            List<String> annotations = new ArrayList<>();
+            while (rs.next()) {
+                annotations.add(rs.getString(1));
+            }
+            assertThat(annotations).allMatch(a -> a.matches("(- |UTF8 |INT_16 |INT_32 |INT_64 |DATE |LIST )-|DECIMAL DecimalType.*|"
+                    + "TIMESTAMP_MICROS TimestampType\\(isAdjustedToUTC=[01], unit=TimeUnit\\(MILLIS=<null>, MICROS=MicroSeconds.*"),
+                    "a Parquet annotation Spark reads");
+            assertThat(annotations).anyMatch(a -> a.contains("isAdjustedToUTC=1")).anyMatch(a -> a.contains("isAdjustedToUTC=0"));
+        }
         // a second run finds nothing new and writes no file
         runOnce();
         verify(5, 24);
