@@ -68,6 +68,34 @@ public final class ComponentConfig {
         return Optional.ofNullable(setting.parse(value));
     }
 
+    /**
+     * The items of a list key whose items are either text or maps (a source's {@code tables:} with
+     * per-table options): each map item as a section of its own, read through settings like any
+     * other; each text item as a section holding only {@code nameKey: text}. Empty when the key is
+     * absent.
+     */
+    public List<ComponentConfig> items(String key, String nameKey) throws FerryException {
+        ConfigValue value = entries.get(key);
+        if (value == null) {
+            return List.of();
+        }
+        List<ComponentConfig> out = new ArrayList<>();
+        for (ConfigValue item : value.items()) {
+            if (item.isMapping()) {
+                out.add(new ComponentConfig(item));
+            } else if (item.node() instanceof ScalarNode text) {
+                ScalarNode name = new ScalarNode(org.yaml.snakeyaml.nodes.Tag.STR, nameKey, text.getStartMark(),
+                        text.getEndMark(), org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+                MappingNode map = new MappingNode(org.yaml.snakeyaml.nodes.Tag.MAP, List.of(new NodeTuple(name, text)),
+                        org.yaml.snakeyaml.DumperOptions.FlowStyle.FLOW);
+                out.add(new ComponentConfig(new ConfigValue(item.source(), item.path(), item.node(), map)));
+            } else {
+                throw item.error("must be a name or a map of options (" + nameKey + ": ...)");
+            }
+        }
+        return out;
+    }
+
     /** The value of a setting that is required or has a default. */
     public <T> T get(Setting<T> setting) throws FerryException {
         return find(setting).orElseThrow(() -> new IllegalStateException(

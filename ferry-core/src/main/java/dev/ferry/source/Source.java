@@ -62,6 +62,17 @@ public interface Source extends AutoCloseable {
         return Optional.empty();
     }
 
+    /**
+     * Restricts the next batch run to one window ({@code ferry run --once --window}); given before
+     * {@link #start}. Only sources that extract by query can.
+     *
+     * @throws FerryException of kind CONFIG when this source cannot extract a window (the default)
+     */
+    default void window(Window window) throws FerryException {
+        throw FerryException.config("This source type reads a change log and cannot extract a time window; "
+                + "--window, --from and --to are for type: jdbc.");
+    }
+
     /** Each prerequisite, with the problem and its fix where there is one. Connects, but changes nothing. */
     List<Check> check() throws FerryException;
 

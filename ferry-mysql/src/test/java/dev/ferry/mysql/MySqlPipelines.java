@@ -1,7 +1,6 @@
 package dev.ferry.mysql;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ferry.config.ComponentConfig;
 import dev.ferry.log.FileLog;
 import dev.ferry.pipeline.Mode;
@@ -9,21 +8,17 @@ import dev.ferry.pipeline.Pipeline;
 import dev.ferry.sink.Sink;
 import dev.ferry.sink.files.JsonlSinkFactory;
 import dev.ferry.source.Source;
+import dev.ferry.testkit.JsonlOutput;
 import dev.ferry.testkit.TestingMariaDb;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
 
 /**
  * A MySQL pipeline as the tests run it: the source from its YAML through the factory, the
  * embedded FileLog in {@code dir/state}, and the JSONL sink in {@code dir/out}.
  */
 final class MySqlPipelines {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
     static final MySqlSourceFactory FACTORY = new MySqlSourceFactory();
 
     private final TestingMariaDb server;
@@ -70,24 +65,8 @@ final class MySqlPipelines {
         return dir.resolve("state");
     }
 
-    /** Every envelope written so far, in Log order (files are named by offset; lines in order). */
+    /** Every envelope written so far, in Log order. */
     List<JsonNode> envelopes() throws IOException {
-        List<Path> files = new ArrayList<>();
-        if (Files.isDirectory(out())) {
-            try (Stream<Path> s = Files.walk(out())) {
-                s.filter(p -> p.toString().endsWith(".jsonl") && !p.getParent().getFileName().toString().startsWith("_"))
-                        .forEach(files::add);
-            }
-        }
-        files.sort(Comparator.comparing((Path p) -> p.getFileName().toString()).thenComparing(Path::toString));
-        List<JsonNode> out = new ArrayList<>();
-        for (Path f : files) {
-            for (String line : Files.readAllLines(f)) {
-                if (!line.isBlank()) {
-                    out.add(MAPPER.readTree(line));
-                }
-            }
-        }
-        return out;
+        return JsonlOutput.envelopes(out());
     }
 }

@@ -161,9 +161,13 @@ public final class ReplayVerifier {
 
     /**
      * The transaction an event belongs to: {@code lsn 123} (PostgreSQL), {@code file:pos} (MySQL, where
-     * {@code pos} is where the transaction starts).
+     * {@code pos} is where the transaction starts), {@code run 7} (a JDBC source's batch run, whose event
+     * indexes run across its tables).
      */
     private static String transaction(JsonNode src) {
+        if (src.has("run")) {
+            return "run " + src.get("run").asLong();
+        }
         return src.has("lsn") ? "lsn " + src.get("lsn").asLong() : src.get("file").asText() + ":" + src.get("pos").asLong();
     }
 

@@ -1,0 +1,148 @@
+package dev.ferry.jdbc;
+
+import dev.ferry.event.Column;
+import dev.ferry.event.LogicalType;
+import java.math.BigDecimal;
+import java.sql.ResultSet;
+import java.sql.ResultSetMetaData;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.LocalTime;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+
+/**
+ * Reads one column of a result set into its {@link LogicalType}'s representation, from what the
+ * driver reports ({@link Types} and the type name), so one reader serves every database. Types no
+ * rule knows are read as their text.
+ */
+final class ColumnReader {
+    private final LogicalType type;
+    private final String sourceType;
+
+    private ColumnReader(LogicalType type, String sourceType) {
+        this.type = type;
+        this.sourceType = sourceType;
+    }
+
+    /** The reader of result column {@code index} (1-based). */
+    static ColumnReader of(ResultSetMetaData md, int index, boolean sqlite) throws SQLException {
+        String name = md.getColumnTypeName(index);
+        String typeName = name == null ? "" : name.toLowerCase(Locale.ROOT);
+        return new ColumnReader(logicalType(md.getColumnType(index), typeName, md.getPrecision(index), sqlite),
+                name == null ? "unknown" : name);
+    }
+
+    static LogicalType logicalType(int jdbcType, String typeName, int precision, boolean sqlite) {
+        if (typeName.contains("json")) {
+            return LogicalType.JSON;
+        }
+        if (typeName.equals("uuid")) {
+            return LogicalType.UUID;
+        }
+        if (sqlite) {
+            // SQLite keeps dates and times as the text (or number) that was written: pass it on as it is
+            return switch (jdbcType) {
+                case Types.INTEGER, Types.BIGINT, Types.SMALLINT, Types.TINYINT -> LogicalType.INT64;
+                case Types.REAL, Types.FLOAT, Types.DOUBLE -> LogicalType.FLOAT64;
+                case Types.BLOB, Types.BINARY, Types.VARBINARY -> LogicalType.BYTES;
+                case Types.NUMERIC, Types.DECIMAL -> LogicalType.DECIMAL;
+                case Types.BOOLEAN -> LogicalType.BOOLEAN;
+                default -> LogicalType.STRING;
+            };
+        }
+        return switch (jdbcType) {
+            case Types.BOOLEAN -> LogicalType.BOOLEAN;
+            case Types.BIT -> precision <= 1 ? LogicalType.BOOLEAN : LogicalType.BYTES;
+            case Types.TINYINT, Types.SMALLINT -> LogicalType.INT16;
+            case Types.INTEGER -> typeName.contains("unsigned") ? LogicalType.INT64 : LogicalType.INT32;
+            case Types.BIGINT -> typeName.contains("unsigned") ? LogicalType.DECIMAL : LogicalType.INT64;
+            case Types.REAL -> LogicalType.FLOAT32;
+            case Types.FLOAT, Types.DOUBLE -> LogicalType.FLOAT64;
+            case Types.NUMERIC, Types.DECIMAL -> LogicalType.DECIMAL;
+            case Types.DATE -> typeName.equals("year") ? LogicalType.INT16 : LogicalType.DATE;
+            case Types.TIME -> typeName.contains("tz") ? LogicalType.TIMETZ : LogicalType.TIME;
+            case Types.TIME_WITH_TIMEZONE -> LogicalType.TIMETZ;
+            case Types.TIMESTAMP -> typeName.contains("tz") || typeName.contains("with time zone")
+                    ? LogicalType.TIMESTAMPTZ : LogicalType.TIMESTAMP;
+            case Types.TIMESTAMP_WITH_TIMEZONE -> LogicalType.TIMESTAMPTZ;
+            case Types.BINARY, Types.VARBINARY, Types.LONGVARBINARY, Types.BLOB -> LogicalType.BYTES;
+            default -> LogicalType.STRING;
+        };
+    }
+
+    Column column(String name, boolean key) {
+        return Column.of(name, type, sourceType, key);
+    }
+
+    LogicalType type() {
+        return type;
+    }
+
+    /** The value of column {@code i} in the representation of {@link #type()}, or null. */
+    Object read(ResultSet rs, int i) throws SQLException {
+        switch (type) {
+            case BOOLEAN -> {
+                boolean b = rs.getBoolean(i);
+                return rs.wasNull() ? null : b;
+            }
+            case INT16, INT32, INT64 -> {
+                long n = rs.getLong(i);
+                return rs.wasNull() ? null : n;
+            }
+            case FLOAT32 -> {
+                float f = rs.getFloat(i);
+                // the float's own shortest text, not the double nearest to it (1.1, not 1.100000023841858)
+                return rs.wasNull() ? null : Double.parseDouble(Float.toString(f));
+            }
+            case FLOAT64 -> {
+                double d = rs.getDouble(i);
+                return rs.wasNull() ? null : d;
+            }
+            case DECIMAL -> {
+                try {
+                    BigDecimal d = rs.getBigDecimal(i);
+                    return d == null ? null : d.toPlainString();
+                } catch (SQLException | NumberFormatException e) {
+                    return rs.getString(i); // PostgreSQL's NaN and infinities have no BigDecimal
+                }
+            }
+            case BYTES -> {
+                return rs.getBytes(i);
+            }
+            case DATE -> {
+                return temporal(rs, i, LocalDate.class, DateTimeFormatter.ISO_LOCAL_DATE);
+            }
+            case TIME -> {
+                return temporal(rs, i, LocalTime.class, DateTimeFormatter.ISO_LOCAL_TIME);
+            }
+            case TIMESTAMP -> {
+                return temporal(rs, i, LocalDateTime.class, DateTimeFormatter.ISO_LOCAL_DATE_TIME);
+            }
+            case TIMESTAMPTZ -> {
+                try {
+                    OffsetDateTime t = rs.getObject(i, OffsetDateTime.class);
+                    return t == null ? null : t.toInstant().toString();
+                } catch (SQLException e) {
+                    return rs.getString(i); // infinity
+                }
+            }
+            default -> {
+                return rs.getString(i);
+            }
+        }
+    }
+
+    private static <T extends java.time.temporal.TemporalAccessor> String temporal(ResultSet rs, int i, Class<T> type,
+                                                                                  DateTimeFormatter format) throws SQLException {
+        try {
+            T t = rs.getObject(i, type);
+            return t == null ? null : format.format(t);
+        } catch (SQLException | RuntimeException e) {
+            return rs.getString(i); // PostgreSQL's infinity, MySQL's zero dates: their text
+        }
+    }
+}

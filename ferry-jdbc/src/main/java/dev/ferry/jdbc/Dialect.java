@@ -1,0 +1,84 @@
+package dev.ferry.jdbc;
+
+import dev.ferry.event.TableId;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.SQLException;
+import java.util.Locale;
+
+/**
+ * What differs between databases for the few statements Ferry writes: identifier quotes, whether a
+ * table's schema is a JDBC catalog (MySQL, MariaDB) or a schema, the row limit, and the default schema.
+ * Everything else is plain SQL every database reads: comparisons, {@code ORDER BY}, {@code MAX}.
+ */
+final class Dialect {
+    private final String product;
+    private final String quote;
+    private final boolean schemaIsCatalog;
+    private final boolean limitClause;
+    private final String defaultSchema;
+
+    private Dialect(String product, String quote, boolean schemaIsCatalog, boolean limitClause, String defaultSchema) {
+        this.product = product;
+        this.quote = quote;
+        this.schemaIsCatalog = schemaIsCatalog;
+        this.limitClause = limitClause;
+        this.defaultSchema = defaultSchema;
+    }
+
+    static Dialect of(Connection c) throws SQLException {
+        DatabaseMetaData meta = c.getMetaData();
+        String product = meta.getDatabaseProductName();
+        String p = product.toLowerCase(Locale.ROOT);
+        String quote = meta.getIdentifierQuoteString();
+        if (quote == null || quote.isBlank()) {
+            quote = "\"";
+        }
+        quote = quote.trim();
+        boolean sqlite = p.contains("sqlite");
+        boolean catalog = p.contains("mysql") || p.contains("mariadb");
+        boolean limit = sqlite || catalog || p.contains("postgres") || p.contains("h2") || p.contains("duckdb");
+        String schema = sqlite ? "main" : catalog ? c.getCatalog() : c.getSchema();
+        return new Dialect(product, quote, catalog, limit, schema == null ? "" : schema);
+    }
+
+    String product() {
+        return product;
+    }
+
+    boolean sqlite() {
+        return product.toLowerCase(Locale.ROOT).contains("sqlite");
+    }
+
+    /** The schema of a table written without one. */
+    String defaultSchema() {
+        return defaultSchema;
+    }
+
+    String quote(String identifier) {
+        return quote + identifier.replace(quote, quote + quote) + quote;
+    }
+
+    /** The table's quoted name for a FROM clause. */
+    String from(TableId t) {
+        return t.schema().isEmpty() ? quote(t.name()) : quote(t.schema()) + "." + quote(t.name());
+    }
+
+    /** The catalog argument of {@link DatabaseMetaData} calls for the table. */
+    String catalog(TableId t) {
+        return schemaIsCatalog ? t.schema() : null;
+    }
+
+    /** The schema argument of {@link DatabaseMetaData} calls for the table. */
+    String schema(TableId t) {
+        return schemaIsCatalog || sqlite() ? null : t.schema();
+    }
+
+    /**
+     * The clause that ends a query at {@code rows} rows, or empty where the database has no LIMIT (then
+     * {@link java.sql.Statement#setMaxRows} alone bounds it).
+     */
+    String limit(int rows) {
+        return limitClause ? " LIMIT " + rows : " FETCH FIRST " + rows + " ROWS ONLY";
+    }
+}

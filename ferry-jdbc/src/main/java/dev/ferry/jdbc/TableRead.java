@@ -1,0 +1,378 @@
+package dev.ferry.jdbc;
+
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Op;
+import dev.ferry.event.Row;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongFunction;
+
+/**
+ * One table's part of one run, read chunk by chunk: each chunk one keyset-paginated query ({@code WHERE
+ * (cursor, key) > (last) ORDER BY cursor, key LIMIT n}) in its own short read-only transaction, so no
+ * transaction stays open across chunks and the source's vacuum and replication are never held back.
+ *
+ * <p>Design notes.
+ * <ul>
+ *   <li>Full: a truncate event, then every row by key. A table without a key is read in one streamed
+ *       query (fetch size), the one long transaction Ferry cannot avoid there.</li>
+ *   <li>Incremental: rows with {@code lower <= cursor <= upper}, where {@code upper} is the cursor's
+ *       maximum when the table's read began (rows written meanwhile wait for the next run, so a run
+ *       ends on a busy table) and {@code lower} the last mark moved back by the look-back. Rows of the
+ *       look-back zone that the last run delivered ({@link DeliveredRows}) are skipped; rows with a
+ *       cursor at or past {@code upper} minus the look-back are recorded for the next run.</li>
+ *   <li>Window: rows with {@code from <= cursor < to}; marks and recorded rows are left alone.</li>
+ * </ul>
+ */
+final class TableRead implements AutoCloseable {
+    private final Connection connection;
+    private final Dialect dialect;
+    private final TableShape shape;
+    private final int chunkRows;
+    private final int fetchSize;
+    private final int timeoutSeconds;
+    private final Instant committedAt;
+    private final LongFunction<JdbcPosition> positions;
+
+    private final Object lower;
+    private final boolean lowerInclusive;
+    private Object upper;
+    private final boolean upperInclusive;
+    private final TableSpec.Lookback lookback;
+    private Object recordFrom;
+    private final DeliveredRows.Reader delivered;
+    private final DeliveredRows.Writer record;
+
+    private boolean began;
+    private boolean done;
+    private Object lastCursor;
+    private List<Object> lastKey;
+    private Statement streaming;
+    private ResultSet streamed;
+    private long rows;
+    private long skipped;
+
+    /**
+     * @param bounds    the cursor range to read ({@link Bounds}); unused for full tables
+     * @param positions the position of the run's next event, given the event's index
+     */
+    TableRead(Connection connection, Dialect dialect, TableShape shape, JdbcSettings settings, Instant committedAt,
+              Bounds bounds, LongFunction<JdbcPosition> positions) {
+        this.connection = connection;
+        this.dialect = dialect;
+        this.shape = shape;
+        this.chunkRows = settings.chunkRows();
+        this.fetchSize = Math.min(settings.fetchSize(), settings.chunkRows());
+        this.timeoutSeconds = (int) settings.statementTimeout().toSeconds();
+        this.committedAt = committedAt;
+        this.positions = positions;
+        this.lower = bounds.lower;
+        this.lowerInclusive = bounds.lowerInclusive;
+        this.upper = bounds.upper;
+        this.upperInclusive = bounds.upperInclusive;
+        this.lookback = bounds.lookback;
+        this.delivered = bounds.delivered;
+        this.record = bounds.record;
+    }
+
+    /**
+     * The cursor range of one table's read.
+     *
+     * @param upper      null: the cursor's maximum when the read begins
+     * @param lookback   rows with a cursor at or past {@code upper} moved back by it go to {@code record}
+     * @param delivered  the rows the last run delivered, or null
+     * @param record     where this run's look-back rows go, or null
+     */
+    record Bounds(Object lower, boolean lowerInclusive, Object upper, boolean upperInclusive,
+                  TableSpec.Lookback lookback, DeliveredRows.Reader delivered, DeliveredRows.Writer record) {
+        static final Bounds NONE = new Bounds(null, false, null, true, null, null, null);
+    }
+
+    boolean done() {
+        return done;
+    }
+
+    long rows() {
+        return rows;
+    }
+
+    long skipped() {
+        return skipped;
+    }
+
+    /** The highest cursor value this read could have reached: its upper bound, once known. */
+    Object upper() {
+        return upper;
+    }
+
+    /**
+     * Reads the next chunk into {@code out} ({@code next} numbers the events); at most {@code max}
+     * events. Returns the rows read from the database (skipped ones included).
+     */
+    int next(int max, List<ChangeEvent> out, long[] next) throws SQLException, IOException {
+        if (!began) {
+            began = true;
+            if (shape.cursor() < 0) {
+                out.add(event(Op.TRUNCATE, null, next));
+                return 0;
+            }
+            if (upper == null) {
+                upper = maxCursor();
+                if (upper == null) {
+                    done = true;
+                    return 0;
+                }
+            }
+            if (record != null) {
+                recordFrom = shape.cursorKind().minus(upper, lookback);
+            }
+        }
+        if (!shape.keyed()) {
+            return readStreamed(max, out, next);
+        }
+        int limit = Math.max(1, Math.min(chunkRows, max));
+        List<Object> params = new ArrayList<>();
+        List<CursorValues> kinds = new ArrayList<>();
+        StringBuilder sql = new StringBuilder("SELECT ").append(shape.selectList(dialect)).append(" FROM ")
+                .append(dialect.from(shape.table()));
+        List<String> where = new ArrayList<>();
+        String cursorColumn = shape.cursor() < 0 ? null : dialect.quote(shape.schema().column(shape.cursor()).name());
+        if (cursorColumn != null) {
+            if (lower != null) {
+                where.add(cursorColumn + (lowerInclusive ? " >= ?" : " > ?"));
+                params.add(lower);
+                kinds.add(shape.cursorKind());
+            }
+            where.add(cursorColumn + (upperInclusive ? " <= ?" : " < ?"));
+            params.add(upper);
+            kinds.add(shape.cursorKind());
+        }
+        if (lastKey != null) {
+            where.add(after(cursorColumn, params, kinds));
+        }
+        if (!where.isEmpty()) {
+            sql.append(" WHERE ").append(String.join(" AND ", where));
+        }
+        List<String> order = new ArrayList<>();
+        if (cursorColumn != null) {
+            order.add(cursorColumn);
+        }
+        for (int k : shape.keyIndexes()) {
+            order.add(dialect.quote(shape.schema().column(k).name()));
+        }
+        sql.append(" ORDER BY ").append(String.join(", ", order)).append(dialect.limit(limit));
+        int n = 0;
+        try (PreparedStatement ps = connection.prepareStatement(sql.toString())) {
+            ps.setFetchSize(fetchSize);
+            ps.setMaxRows(limit);
+            ps.setQueryTimeout(timeoutSeconds);
+            for (int i = 0; i < params.size(); i++) {
+                kinds.get(i).bind(ps, i + 1, params.get(i));
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    n++;
+                    take(rs, out, next);
+                }
+            }
+        } finally {
+            connection.commit(); // one chunk, one short transaction
+        }
+        done = n < limit;
+        return n;
+    }
+
+    /**
+     * {@code (cursor, k1, k2) > (?, ?, ?)} written out as {@code c > ? OR (c = ? AND (k1 > ? OR ...))},
+     * the form every database reads.
+     */
+    private String after(String cursorColumn, List<Object> params, List<CursorValues> kinds) {
+        List<String> cols = new ArrayList<>();
+        List<Object> values = new ArrayList<>();
+        List<CursorValues> colKinds = new ArrayList<>();
+        if (cursorColumn != null) {
+            cols.add(cursorColumn);
+            values.add(lastCursor);
+            colKinds.add(shape.cursorKind());
+        }
+        int[] keys = shape.keyIndexes();
+        for (int i = 0; i < keys.length; i++) {
+            cols.add(dialect.quote(shape.schema().column(keys[i]).name()));
+            values.add(lastKey.get(i));
+            colKinds.add(shape.keyKinds().get(i));
+        }
+        List<String> terms = new ArrayList<>();
+        for (int i = 0; i < cols.size(); i++) {
+            StringBuilder t = new StringBuilder("(");
+            for (int j = 0; j < i; j++) {
+                t.append(cols.get(j)).append(" = ? AND ");
+                params.add(values.get(j));
+                kinds.add(colKinds.get(j));
+            }
+            t.append(cols.get(i)).append(" > ?)");
+            params.add(values.get(i));
+            kinds.add(colKinds.get(i));
+            terms.add(t.toString());
+        }
+        return "(" + String.join(" OR ", terms) + ")";
+    }
+
+    private void take(ResultSet rs, List<ChangeEvent> out, long[] next) throws SQLException, IOException {
+        int[] keys = shape.keyIndexes();
+        List<Object> key = new ArrayList<>(keys.length);
+        StringBuilder keyText = new StringBuilder();
+        for (int i = 0; i < keys.length; i++) {
+            Object v = shape.keyKinds().get(i).read(rs, keys[i] + 1);
+            key.add(v);
+            keyText.append(i == 0 ? "" : "\u0000").append(v);
+        }
+        lastKey = key;
+        Comparable<Object> cursor = null;
+        if (shape.cursor() >= 0) {
+            cursor = shape.cursorKind().read(rs, shape.cursor() + 1);
+            lastCursor = cursor;
+        }
+        rows++;
+        if (cursor != null && delivered != null && delivered.delivered(cursor, keyText.toString())) {
+            skipped++;
+        } else {
+            Row row = row(rs);
+            boolean deleted = shape.softDelete() >= 0 && isSet(row.get(shape.softDelete()));
+            out.add(deleted ? event(Op.DELETE, row, next) : event(Op.READ, row, next));
+        }
+        if (recordFrom != null && cursor != null && cursor.compareTo(recordFrom) >= 0) {
+            record.add(shape.cursorKind().encode(cursor), keyText.toString());
+        }
+    }
+
+    private static boolean isSet(Object v) {
+        if (v == null) {
+            return false;
+        }
+        if (v instanceof Boolean b) {
+            return b;
+        }
+        if (v instanceof Long n) {
+            return n != 0;
+        }
+        return !(v instanceof String s && (s.equals("0") || s.equalsIgnoreCase("false")));
+    }
+
+    private Row row(ResultSet rs) throws SQLException {
+        Object[] values = new Object[shape.readers().size()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = shape.readers().get(i).read(rs, i + 1);
+        }
+        return Row.wrap(values);
+    }
+
+    private ChangeEvent event(Op op, Row row, long[] next) {
+        JdbcPosition p = positions.apply(next[0]++);
+        return new ChangeEvent(op, shape.schema(), op == Op.DELETE ? row : null, op == Op.DELETE ? null : row, null, p, 0,
+                committedAt);
+    }
+
+    private int readStreamed(int max, List<ChangeEvent> out, long[] next) throws SQLException {
+        if (streamed == null) {
+            streaming = connection.createStatement();
+            streaming.setFetchSize(fetchSize); // never the whole table in memory
+            streamed = streaming.executeQuery("SELECT " + shape.selectList(dialect) + " FROM " + dialect.from(shape.table()));
+        }
+        int n = 0;
+        while (n < max) {
+            if (!streamed.next()) {
+                closeStreaming();
+                connection.commit();
+                done = true;
+                break;
+            }
+            n++;
+            rows++;
+            Row row = row(streamed);
+            boolean deleted = shape.softDelete() >= 0 && isSet(row.get(shape.softDelete()));
+            out.add(deleted ? event(Op.DELETE, row, next) : event(Op.READ, row, next));
+        }
+        return n;
+    }
+
+    private Object maxCursor() throws SQLException {
+        String c = dialect.quote(shape.schema().column(shape.cursor()).name());
+        StringBuilder sql = new StringBuilder("SELECT ").append(c).append(" FROM ").append(dialect.from(shape.table()));
+        sql.append(" WHERE ").append(c).append(" IS NOT NULL");
+        if (lower != null) {
+            sql.append(" AND ").append(c).append(lowerInclusive ? " >= ?" : " > ?");
+        }
+        // ORDER BY ... DESC LIMIT 1 rather than MAX(): the driver then reports the column's own type
+        sql.append(" ORDER BY ").append(c).append(" DESC").append(dialect.limit(1));
+        try (PreparedStatement ps = connection.prepareStatement(sql.toString())) {
+            ps.setMaxRows(1);
+            ps.setQueryTimeout(timeoutSeconds);
+            if (lower != null) {
+                shape.cursorKind().bind(ps, 1, lower);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? shape.cursorKind().read(rs, 1) : null;
+            }
+        } finally {
+            connection.commit();
+        }
+    }
+
+    private void closeStreaming() throws SQLException {
+        if (streamed != null) {
+            streamed.close();
+            streaming.close();
+            streamed = null;
+            streaming = null;
+        }
+    }
+
+    /** Makes this run's recorded look-back rows durable and visible to the next run. */
+    void commitRecord() throws IOException {
+        if (record != null) {
+            record.commit();
+        }
+    }
+
+    /** Drops what the read holds open; the recorded rows are committed by the caller, not here. */
+    @Override
+    public void close() {
+        try {
+            closeStreaming();
+            connection.rollback();
+        } catch (SQLException ignored) {
+            // the connection may be gone
+        }
+        try {
+            if (delivered != null) {
+                delivered.close();
+            }
+            if (record != null) {
+                record.close();
+            }
+        } catch (IOException ignored) {
+            // a read-only file, or a record file that was already committed or is dropped anyway
+        }
+    }
+
+    /** Where the folder of a table's recorded rows is. */
+    static Path folder(Path work, TableShape shape) {
+        StringBuilder name = new StringBuilder();
+        for (char ch : (shape.table().schema() + "." + shape.table().name()).toCharArray()) {
+            if (Character.isLetterOrDigit(ch) || ch == '_' || ch == '-' || ch == '.') {
+                name.append(ch);
+            } else {
+                name.append('%').append(String.format("%04X", (int) ch));
+            }
+        }
+        return work.resolve("delivered").resolve(name.toString());
+    }
+}

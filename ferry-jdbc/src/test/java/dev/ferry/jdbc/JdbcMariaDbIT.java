@@ -1,0 +1,66 @@
+package dev.ferry.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.testkit.PrivateMariaDbTest;
+import dev.ferry.testkit.ReplayVerifier;
+import dev.ferry.testkit.TestingMariaDb;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.Statement;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The JDBC source against a private MariaDB, as a user with SELECT only. */
+class JdbcMariaDbIT extends PrivateMariaDbTest {
+
+    private String yaml(String database, String tables) {
+        TestingMariaDb.User reader = mariadb.createUser("reader", "SELECT");
+        return "type: jdbc\nurl: " + mariadb.jdbcUrl(database) + "\nuser: " + reader.name() + "\npassword: '"
+                + reader.password() + "'\nchunk_rows: 2\ntables:\n" + tables;
+    }
+
+    @Test
+    void fullAndIncrementalRunsFindTheRowOfALongTransactionByTheLookBack(@TempDir Path dir) throws Exception {
+        mariadb.createDatabase("shop");
+        mariadb.execute("shop",
+                "CREATE TABLE customers (id int PRIMARY KEY, name varchar(20))",
+                "CREATE TABLE orders (id bigint AUTO_INCREMENT PRIMARY KEY, note varchar(20), amount decimal(8,2))",
+                "CREATE TABLE items (sku varchar(10), shop int, updated_at datetime(6) NOT NULL, PRIMARY KEY (sku, shop))",
+                "INSERT INTO customers VALUES (1, 'ann'), (2, 'bob'), (3, 'cy')",
+                "INSERT INTO orders (note, amount) VALUES ('o1', 1.5), ('o2', 2.5), ('o3', 3.5)",
+                "INSERT INTO items VALUES ('a', 1, '2026-11-30 10:00:00.5'), ('a', 2, '2026-11-30 10:00:00.5'), "
+                        + "('b', 1, '2026-11-30 10:00:01'), ('c', 1, '2026-11-30 10:00:01')");
+        JdbcPipelines p = new JdbcPipelines(yaml("shop", "  - customers\n"
+                + "  - {table: orders, mode: incremental, cursor: id, lookback: 100}\n"
+                + "  - {table: items, mode: incremental, cursor: updated_at, lookback: 1h}\n"), dir);
+        assertThat(p.runOnce()).isTrue();
+        assertThat(p.envelopes("customers")).extracting(e -> e.path("op").asText()).containsExactly("t", "r", "r", "r");
+        assertThat(p.envelopes("orders")).hasSize(3);
+        assertThat(p.envelopes("items")).hasSize(4);
+
+        try (Connection longTx = mariadb.connect("shop")) {
+            longTx.setAutoCommit(false);
+            try (Statement s = longTx.createStatement()) {
+                s.execute("INSERT INTO orders (note, amount) VALUES ('late', 4.5)"); // takes id 4, commits last
+            }
+            mariadb.execute("shop", "INSERT INTO orders (note, amount) VALUES ('early', 5.5)",
+                    "UPDATE items SET updated_at = '2026-11-30 11:00:00' WHERE sku = 'b'",
+                    "INSERT INTO items VALUES ('a', 3, '2026-11-30 10:00:00.5')"); // an earlier cursor, committed late
+            assertThat(p.runOnce()).isTrue();
+            longTx.commit();
+        }
+        assertThat(p.runOnce()).isTrue();
+        assertThat(p.envelopes("orders")).extracting(e -> e.path("after").path("note").asText())
+                .containsExactly("o1", "o2", "o3", "early", "late");
+        assertThat(p.envelopes("items")).extracting(e -> e.path("after").path("sku").asText() + e.path("after").path("shop"))
+                .containsExactly("a1", "a2", "b1", "c1", "a3", "b1");
+        assertThat(p.envelopes("items").get(0).path("after").path("updated_at").asText()).isEqualTo("2026-11-30T10:00:00.5");
+        try (Connection c = mariadb.connect("shop")) {
+            ReplayVerifier.Result replay = ReplayVerifier.verify(p.out(), c, List.of("shop.customers", "shop.orders",
+                    "shop.items"));
+            assertThat(replay.ok()).as(replay.toString()).isTrue();
+        }
+    }
+}

@@ -1,0 +1,51 @@
+package dev.ferry.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The JDBC source reading an SQLite file, whose timestamps are text. */
+class JdbcSqliteIT {
+
+    private static void execute(Path db, String... sql) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + db); Statement s = c.createStatement()) {
+            for (String each : sql) {
+                s.execute(each);
+            }
+        }
+    }
+
+    @Test
+    void fullAndIncrementalRunsOverTextTimestamps(@TempDir Path dir) throws Exception {
+        Path db = dir.resolve("shop.db");
+        execute(db, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)",
+                "CREATE TABLE orders (id INTEGER PRIMARY KEY, amount REAL, updated_at TEXT NOT NULL)",
+                "INSERT INTO customers VALUES (1, 'ann'), (2, 'bob')",
+                "INSERT INTO orders VALUES (1, 1.5, '2026-11-30 10:00:00'), (2, 2.5, '2026-11-30 10:05:00'), "
+                        + "(3, 3.5, '2026-11-30 10:10:00')");
+        JdbcPipelines p = new JdbcPipelines("type: jdbc\nurl: jdbc:sqlite:" + db + "\nchunk_rows: 2\ntables:\n"
+                + "  - customers\n  - {table: orders, mode: incremental, cursor: updated_at, lookback: 30m}\n",
+                dir.resolve("pipeline"));
+        assertThat(p.runOnce()).isTrue();
+        assertThat(p.envelopes("customers")).extracting(e -> e.path("op").asText()).containsExactly("t", "r", "r");
+        assertThat(p.envelopes("orders")).hasSize(3);
+        assertThat(p.envelopes("orders").get(0).path("source").path("schema").asText()).isEqualTo("main");
+
+        // a row that arrives with a cursor before the last mark, inside the look-back; and an update
+        execute(db, "INSERT INTO orders VALUES (4, 4.5, '2026-11-30 09:50:00')",
+                "UPDATE orders SET amount = 9, updated_at = '2026-11-30 10:20:00' WHERE id = 1",
+                "DELETE FROM customers WHERE id = 2");
+        assertThat(p.runOnce()).isTrue();
+        assertThat(p.envelopes("orders")).extracting(e -> e.path("after").path("id").asInt()).containsExactly(1, 2, 3, 4, 1);
+        assertThat(p.applied("orders", "id").get("1")).contains("\"amount\":9.0");
+        assertThat(p.applied("customers", "id").keySet()).containsExactly("1");
+
+        assertThat(p.runOnce()).isTrue();
+        assertThat(p.envelopes("orders")).hasSize(5);
+    }
+}
