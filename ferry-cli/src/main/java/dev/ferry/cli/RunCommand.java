@@ -29,9 +29,24 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--once", description = "deliver every change up to the moment the run started, then exit 0")
     boolean once;
 
+    @Option(names = "--window", description = "with --once and a jdbc source: extract one day (yesterday, today or a "
+            + "date such as 2026-11-30) into sink partitions named by it, replacing them when run again")
+    String window;
+
+    @Option(names = "--from", description = "with --to: the window's start, a date or a date and time (2026-11-30T06:00)")
+    String from;
+
+    @Option(names = "--to", description = "with --from: the window's end (not included)")
+    String to;
+
+    @Option(names = "--zone", description = "the time zone of --window, --from and --to; default: the machine's")
+    String zone;
+
     @Override
     public Integer call() throws Exception {
         PipelineConfig pc = ConfigLoader.load(config);
+        java.util.Optional<dev.ferry.source.Window> chosen = WindowOptions.parse(window, from, to, zone, once,
+                java.time.Clock.systemDefaultZone());
         AdminServer.validate(pc.admin());
         AtomicInteger exitCode = new AtomicInteger(1);
         AtomicBoolean signalled = new AtomicBoolean();
@@ -56,6 +71,9 @@ final class RunCommand implements Callable<Integer> {
         }, "ferry-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
+            if (chosen.isPresent()) {
+                assembly.source().window(chosen.get());
+            }
             Pipeline pipeline = assembly.pipeline(MAX_BATCH_EVENTS);
             running.set(pipeline);
             if (signalled.get()) {

@@ -78,6 +78,11 @@ public record JdbcPosition(long run, long index, String window, SortedMap<String
         return index == DONE ? where + " complete" : index < 0 ? where + " begun" : where + " #" + index;
     }
 
+    @Override
+    public String partition() {
+        return window == null ? null : "window=" + window;
+    }
+
     /**
      * A windowed run's events name the window and their index in it, and nothing that differs when
      * the same window runs again: that keeps a re-run's output byte-identical.

@@ -99,7 +99,15 @@ record JdbcSettings(String url, String user, String password, Map<String, String
         if (tables.isEmpty()) {
             throw FerryException.config(c.where(TABLES.key()) + " is empty; name at least one table.");
         }
-        return new JdbcSettings(c.get(URL), c.find(USER).orElse(null), c.find(PASSWORD).orElse(null),
+        String url = c.get(URL).trim();
+        if (url.startsWith("jdbc:sqlite:") && !url.contains("?") && !url.contains(":memory:")) {
+            // an SQLite file named relative to the pipeline file, like every other path in it
+            String file = url.substring("jdbc:sqlite:".length());
+            if (!file.isEmpty() && !file.startsWith("file:") && !Path.of(file).isAbsolute()) {
+                url = "jdbc:sqlite:" + c.resolve(file);
+            }
+        }
+        return new JdbcSettings(url, c.find(USER).orElse(null), c.find(PASSWORD).orElse(null),
                 c.find(PROPERTIES).orElse(Map.of()), c.resolve(c.get(DRIVERS)), List.copyOf(tables), c.get(CHUNK_ROWS),
                 c.get(FETCH_SIZE), Duration.ofSeconds(c.get(STATEMENT_TIMEOUT)), c.get(MAX_ROWS_PER_SECOND),
                 Duration.ofSeconds(c.get(INTERVAL)));

@@ -247,8 +247,7 @@ public final class JdbcSource implements Source {
         TableRead.Bounds bounds = TableRead.Bounds.NONE;
         if (shape.cursor() >= 0 && window != null) {
             bounds = new TableRead.Bounds(windowBound(shape, window.from(), window), true,
-                    windowBound(shape, window.to(), window), false,
-                    null, null, null);
+                    windowBound(shape, window.to(), window), false, null, null, null, true);
         } else if (shape.cursor() >= 0) {
             TableSpec.Lookback back = shape.spec().lookback();
             JdbcPosition.TableMark mark = marks.get(key(shape));
@@ -268,7 +267,7 @@ public final class JdbcSource implements Source {
                 }
             }
             DeliveredRows.Writer record = back.none() ? null : new DeliveredRows.Writer(folder, thisRun);
-            bounds = new TableRead.Bounds(lower, !back.none(), null, true, back, delivered, record);
+            bounds = new TableRead.Bounds(lower, !back.none(), null, true, back, delivered, record, false);
         }
         return new TableRead(connection, dialect, shape, settings, committedAt, bounds,
                 index -> new JdbcPosition(thisRun, index, windowName, new TreeMap<>()));

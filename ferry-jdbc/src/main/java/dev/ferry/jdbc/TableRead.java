@@ -22,7 +22,8 @@ import java.util.function.LongFunction;
  *
  * <p>Design notes.
  * <ul>
- *   <li>Full: a truncate event, then every row by key. A table without a key is read in one streamed
+ *   <li>Full, and every table of a window: a truncate event first, which replaces the sink's copy (of
+ *       the window's partition). Full tables are then read whole, by key. A table without a key is read in one streamed
  *       query (fetch size), the one long transaction Ferry cannot avoid there.</li>
  *   <li>Incremental: rows with {@code lower <= cursor <= upper}, where {@code upper} is the cursor's
  *       maximum when the table's read began (rows written meanwhile wait for the next run, so a run
@@ -51,6 +52,8 @@ final class TableRead implements AutoCloseable {
     private final DeliveredRows.Reader delivered;
     private final DeliveredRows.Writer record;
 
+    /** Whether the read replaces what the sink holds of the table: a full table, or any table of a window. */
+    private final boolean replaces;
     private boolean began;
     private boolean done;
     private Object lastCursor;
@@ -81,6 +84,7 @@ final class TableRead implements AutoCloseable {
         this.lookback = bounds.lookback;
         this.delivered = bounds.delivered;
         this.record = bounds.record;
+        this.replaces = shape.cursor() < 0 || bounds.windowed;
     }
 
     /**
@@ -90,10 +94,12 @@ final class TableRead implements AutoCloseable {
      * @param lookback   rows with a cursor at or past {@code upper} moved back by it go to {@code record}
      * @param delivered  the rows the last run delivered, or null
      * @param record     where this run's look-back rows go, or null
+     * @param windowed   whether the range is a window's, whose partition the read replaces
      */
     record Bounds(Object lower, boolean lowerInclusive, Object upper, boolean upperInclusive,
-                  TableSpec.Lookback lookback, DeliveredRows.Reader delivered, DeliveredRows.Writer record) {
-        static final Bounds NONE = new Bounds(null, false, null, true, null, null, null);
+                  TableSpec.Lookback lookback, DeliveredRows.Reader delivered, DeliveredRows.Writer record,
+                  boolean windowed) {
+        static final Bounds NONE = new Bounds(null, false, null, true, null, null, null, false);
     }
 
     boolean done() {
@@ -120,8 +126,10 @@ final class TableRead implements AutoCloseable {
     int next(int max, List<ChangeEvent> out, long[] next) throws SQLException, IOException {
         if (!began) {
             began = true;
-            if (shape.cursor() < 0) {
+            if (replaces) {
                 out.add(event(Op.TRUNCATE, null, next));
+            }
+            if (shape.cursor() < 0) {
                 return 0;
             }
             if (upper == null) {

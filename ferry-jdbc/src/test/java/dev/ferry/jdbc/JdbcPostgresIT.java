@@ -5,7 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ReplayVerifier;
+import dev.ferry.source.Window;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.HexFormat;
+import java.util.stream.Stream;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.Statement;
@@ -163,6 +170,53 @@ class JdbcPostgresIT extends PrivatePostgresTest {
         assertThat(items).extracting(e -> e.path("op").asText()).containsExactly("r", "r", "r", "d");
         assertThat(items.get(3).path("before").path("id").asInt()).isEqualTo(2);
         assertThat(p.applied("items", "id").keySet()).containsExactlyInAnyOrder("1", "3");
+    }
+
+    @Test
+    void reRunningAWindowReplacesExactlyItsPartitionByteForByte(@TempDir Path dir) throws Exception {
+        pg.createDatabase("windows");
+        pg.execute("windows",
+                "CREATE TABLE customers (id int PRIMARY KEY, name text)",
+                "CREATE TABLE orders (id int PRIMARY KEY, amount numeric(10,2), updated_at timestamp NOT NULL)",
+                "INSERT INTO customers VALUES (1, 'ann'), (2, 'bob')",
+                "INSERT INTO orders SELECT g, g, timestamp '2026-11-29 00:00' + g * interval '1 hour' "
+                        + "FROM generate_series(1, 70) g");
+        JdbcPipelines p = new JdbcPipelines(yaml("windows", "  - customers\n"
+                + "  - {table: orders, mode: incremental, cursor: updated_at}\n"), dir);
+        Window day = Window.day(LocalDate.parse("2026-11-30"), ZoneOffset.UTC);
+        assertThat(p.runOnce(day)).isTrue();
+        Path orders = p.out().resolve("public.orders/window=2026-11-30/data.jsonl");
+        Path customers = p.out().resolve("public.customers/window=2026-11-30/data.jsonl");
+        String first = sha256(orders);
+        String firstCustomers = sha256(customers);
+        assertThat(Files.readAllLines(orders)).hasSize(24) // hours 24..47: 2026-11-30 00:00 to 23:00
+                .allSatisfy(line -> assertThat(line).contains("\"updated_at\":\"2026-11-30T"));
+        assertThat(Files.readAllLines(customers)).hasSize(2);
+
+        // changes outside the window leave it as it was; the same window again gives the same bytes
+        pg.execute("windows", "UPDATE orders SET amount = 0 WHERE updated_at < '2026-11-30' OR updated_at >= '2026-12-01'");
+        assertThat(p.runOnce(day)).isTrue();
+        assertThat(sha256(orders)).isEqualTo(first);
+        assertThat(sha256(customers)).isEqualTo(firstCustomers);
+        assertThat(Files.readAllLines(orders)).hasSize(24);
+
+        // a change inside the window: the partition is replaced, not appended to
+        pg.execute("windows", "UPDATE orders SET amount = 99 WHERE id = 30");
+        assertThat(p.runOnce(day)).isTrue();
+        assertThat(sha256(orders)).isNotEqualTo(first);
+        assertThat(Files.readAllLines(orders)).hasSize(24).filteredOn(l -> l.contains("\"amount\":\"99.00\"")).hasSize(1);
+
+        // another window is a partition of its own; a run without a window is not partitioned
+        assertThat(p.runOnce(Window.day(LocalDate.parse("2026-12-01"), ZoneOffset.UTC))).isTrue();
+        assertThat(Files.readAllLines(p.out().resolve("public.orders/window=2026-12-01/data.jsonl"))).hasSize(23); // 48..70
+        assertThat(p.runOnce()).isTrue();
+        try (Stream<Path> files = Files.list(p.out().resolve("public.orders"))) {
+            assertThat(files.filter(f -> f.toString().endsWith(".jsonl")).count()).isEqualTo(1);
+        }
+    }
+
+    private static String sha256(Path file) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
     }
 
     private static List<String> payloads(JdbcPipelines p) throws Exception {

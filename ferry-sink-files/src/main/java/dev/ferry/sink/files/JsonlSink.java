@@ -46,6 +46,9 @@ import org.slf4j.LoggerFactory;
  * sink's first write (they come again from the Log), so the folder ends with every event exactly once.
  * Reading the committed offset deletes nothing: {@code ferry status} does it while a pipeline writes.
  * A reader that wants only committed data reads files whose offset is at most the manifest's.
+ *
+ * <p>Events of a partition (a batch run of one window) go to {@link Partitions} instead, whose file
+ * lengths the manifest records with the offset.
  */
 final class JsonlSink implements Sink {
     private static final Logger LOG = LoggerFactory.getLogger(JsonlSink.class);
@@ -58,11 +61,13 @@ final class JsonlSink implements Sink {
     private final OffsetManifest manifest;
     /** The committed offset as this instance knows it; -1 for none. */
     private long committedOffset = -1;
+    private final Partitions partitions;
 
     JsonlSink(String pipelineName, Path root, EnvelopeWriter envelopes) {
         this.root = root;
         this.envelopes = envelopes;
         this.manifest = new OffsetManifest(root, pipelineName, "JSONL");
+        this.partitions = new Partitions(root);
     }
 
     @Override
@@ -75,6 +80,7 @@ final class JsonlSink implements Sink {
         // only reads: `ferry status` calls it while the pipeline writes; the clean-up of what a crash
         // left behind happens before this instance's first write
         Optional<Offset> committed = manifest.read();
+        partitions.load(manifest.field("partitions"));
         committedOffset = committed.map(Offset::value).orElse(-1L);
         return committed;
     }
@@ -106,6 +112,7 @@ final class JsonlSink implements Sink {
                     DurableFiles.syncFolder(dir);
                 }
             }
+            partitions.removeUncommitted();
         } catch (IOException e) {
             throw new FerryException(ErrorKind.INTERNAL, "Cannot clean up uncommitted files in " + root + ": "
                     + e.getMessage(), e);
@@ -129,8 +136,13 @@ final class JsonlSink implements Sink {
             }
         }
         Map<TableId, List<ChangeEvent>> byTable = new LinkedHashMap<>();
+        List<ChangeEvent> partitioned = new ArrayList<>();
         for (ChangeEvent e : events) {
-            byTable.computeIfAbsent(e.table(), t -> new ArrayList<>()).add(e);
+            if (e.position().partition() != null) {
+                partitioned.add(e);
+            } else {
+                byTable.computeIfAbsent(e.table(), t -> new ArrayList<>()).add(e);
+            }
         }
         String fileName = String.format("%020d.jsonl", last.value());
         long now = System.currentTimeMillis();
@@ -160,10 +172,14 @@ final class JsonlSink implements Sink {
             for (Path dir : dirs) {
                 DurableFiles.syncFolder(dir);
             }
+            if (!partitioned.isEmpty()) {
+                partitions.write(partitioned, envelopes, json);
+            }
             CrashPoints.reach("sink.before-manifest");
             createDurably(manifest.path().getParent());
-            manifest.write(last);
+            manifest.write(last, partitions.lengths().isEmpty() ? Map.of() : Map.of("partitions", partitions.lengths()));
             committedOffset = last.value();
+            partitions.committed();
         } catch (IOException e) {
             throw new FerryException(ErrorKind.INTERNAL, "Cannot write JSONL files in " + root + ": " + e.getMessage()
                     + ". Check free space and permissions; the batch will be written again on the next run.", e);

@@ -26,6 +26,8 @@ final class OffsetManifest implements AutoCloseable {
     private final String pipelineName;
     private final String sinkName;
     private DurableRecord record;
+    /** The manifest as last read; null before a read or when there is none. */
+    private JsonNode lastRead;
 
     /**
      * @param sinkName the sink type for messages ({@code JSONL}, {@code CSV})
@@ -63,10 +65,12 @@ final class OffsetManifest implements AutoCloseable {
     Optional<Offset> read() throws FerryException {
         try {
             Optional<byte[]> bytes = record().read();
+            lastRead = null;
             if (bytes.isEmpty()) {
                 return Optional.empty();
             }
             JsonNode node = MAPPER.readTree(bytes.get());
+            lastRead = node;
             String owner = node.path("pipeline").asText();
             if (!owner.equals(pipelineName)) {
                 throw new FerryException(ErrorKind.CONFIG, "The " + sinkName + " output folder " + root + " belongs to pipeline "
@@ -85,10 +89,24 @@ final class OffsetManifest implements AutoCloseable {
         }
     }
 
+    /** A field the sink keeps beside the offset, as the last {@link #read()} found it; null when absent. */
+    JsonNode field(String name) {
+        return lastRead == null ? null : lastRead.get(name);
+    }
+
     /** Makes {@code last} the committed offset, durably: the commit of a batch. */
     void write(Offset last) throws IOException {
-        record().write(MAPPER.writeValueAsBytes(Map.of("pipeline", pipelineName, "offset", last.value(),
-                "committed_at", Instant.now().toString())));
+        write(last, Map.of());
+    }
+
+    /** As {@link #write(Offset)}, with fields of the sink's own kept beside the offset in the same commit. */
+    void write(Offset last, Map<String, ?> fields) throws IOException {
+        Map<String, Object> manifest = new java.util.LinkedHashMap<>();
+        manifest.put("pipeline", pipelineName);
+        manifest.put("offset", last.value());
+        manifest.put("committed_at", Instant.now().toString());
+        manifest.putAll(fields);
+        record().write(MAPPER.writeValueAsBytes(manifest));
     }
 
     @Override
