@@ -80,6 +80,20 @@ enum CursorValues {
         }
     }
 
+    /** The value in the representation of its column's {@link LogicalType}, for an event's row. */
+    Object logical(Object v) {
+        if (v == null) {
+            return null;
+        }
+        return switch (this) {
+            case DECIMAL -> ((BigDecimal) v).toPlainString();
+            case TIMESTAMP -> DateTimeFormatter.ISO_LOCAL_DATE_TIME.format((LocalDateTime) v);
+            case TIMESTAMPTZ -> ((OffsetDateTime) v).toInstant().toString();
+            case DATE -> v.toString();
+            default -> v;
+        };
+    }
+
     /** The value as text that {@link #decode} reads back: the kind's tag, a colon, the value. */
     String encode(Object v) {
         return tag + ":" + v;

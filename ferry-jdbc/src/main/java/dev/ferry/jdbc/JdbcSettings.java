@@ -62,9 +62,12 @@ record JdbcSettings(String url, String user, String password, Map<String, String
                     + "cursors; 0: none. Here the default of every table, in a table's entry that table's", "10m")
             .withDefault("0");
     static final Setting<String> DELETES = Setting.string("deletes",
-            "how deletes are found: none; or soft_delete:COLUMN, a column that is set (not null, not false, not 0) "
-                    + "on deleted rows, which are then sent as deletes. Here the default of every table, in a "
-                    + "table's entry that table's", "soft_delete:deleted_at").withDefault("none");
+            "how an incremental table's deletes are found: none; key_compare, each run compares the table's keys "
+                    + "with the last run's, range by range (row count, and the sum of a single integer key), reading "
+                    + "keys only where a range differs, and sends a delete for each key gone (see docs/jdbc.md); or "
+                    + "soft_delete:COLUMN, a column that is set (not null, not false, not 0) on deleted rows, which are "
+                    + "then sent as deletes. Here the default of every table, in a table's entry that table's",
+            "key_compare").withDefault("none");
     static final Setting<Integer> CHUNK_ROWS = Setting.integer("chunk_rows",
             "rows per chunk: each chunk is one keyset-paginated query in its own short read-only transaction",
             1, 1_000_000).withDefault(10_000);

@@ -73,6 +73,10 @@ public final class JdbcSource implements Source {
     private Instant runStartedAt;
     private int tableIndex;
     private TableRead read;
+    /** The table's key comparison, after its read ({@code deletes: key_compare}), or null. */
+    private KeyCompare compare;
+    /** The read whose table's key comparison runs. */
+    private TableRead compared;
     private long readStartedNanos;
     private long runRows;
     private long completedRuns;
@@ -193,6 +197,13 @@ public final class JdbcSource implements Source {
                     }
                     break;
                 }
+                if (compare != null) {
+                    pace(compare.next(out, next));
+                    if (compare.done()) {
+                        finishTable(shapes.get(tableIndex));
+                    }
+                    continue;
+                }
                 if (read == null) {
                     if (tableIndex >= shapes.size()) {
                         finishRun();
@@ -204,8 +215,14 @@ public final class JdbcSource implements Source {
                 int rows = read.next(MAX_BATCH - out.size(), out, next);
                 pace(rows);
                 if (read.done()) {
-                    finishTable(shapes.get(tableIndex));
-                    tableIndex++;
+                    TableShape shape = shapes.get(tableIndex);
+                    if (shape.spec().keyCompare() && window == null) {
+                        compared = read;
+                        read = null;
+                        compare = openCompare(shape);
+                    } else {
+                        finishTable(shape);
+                    }
                 }
             }
             nextIndex = next[0];
@@ -286,21 +303,48 @@ public final class JdbcSource implements Source {
         };
     }
 
+    private KeyCompare openCompare(TableShape shape) throws IOException {
+        JdbcPosition.TableMark mark = marks.get(key(shape));
+        long thisRun = run;
+        String windowName = windowName();
+        return new KeyCompare(connection, dialect, shape, settings, TableRead.folder(work, shape),
+                mark == null ? 0 : mark.run(), run, runStartedAt,
+                index -> new JdbcPosition(thisRun, index, windowName, new TreeMap<>()));
+    }
+
+    /** The table's read (and key comparison) are complete: its files are made durable, then its mark moves. */
     private void finishTable(TableShape shape) throws IOException {
-        TableRead r = read;
+        TableRead r = compare != null ? compared : read;
+        KeyCompare k = compare;
         read = null;
+        compared = null;
+        compare = null;
+        tableIndex++;
         runRows += r.rows();
         if (shape.cursor() < 0) {
             if (window == null) {
                 marks.put(key(shape), new JdbcPosition.TableMark(run, ""));
             }
-        } else if (window == null && r.upper() != null) {
+        } else if (window == null) {
             r.commitRecord();
-            marks.put(key(shape), new JdbcPosition.TableMark(run, shape.cursorKind().encode(r.upper())));
+            if (k != null) {
+                k.commit();
+            }
+            JdbcPosition.TableMark old = marks.get(key(shape));
+            // a table that never had a row keeps the mark it had; its key file is this run's
+            String cursor = r.upper() != null ? shape.cursorKind().encode(r.upper()) : old == null ? "" : old.cursor();
+            if (r.upper() != null || k != null) {
+                marks.put(key(shape), new JdbcPosition.TableMark(run, cursor));
+            }
         }
         r.close();
-        LOG.info("{}: {} rows{} in {} s", shape.table(), String.format("%,d", r.rows()),
+        if (k != null) {
+            k.close();
+        }
+        LOG.info("{}: {} rows{}{} in {} s", shape.table(), String.format("%,d", r.rows()),
                 r.skipped() > 0 ? " (" + String.format("%,d", r.skipped()) + " read again in the look-back and skipped)" : "",
+                k == null ? "" : "; key comparison: " + String.format("%,d", k.keys()) + " keys, "
+                        + String.format("%,d", k.keysRead()) + " read, " + String.format("%,d", k.deletes()) + " deletes",
                 (System.nanoTime() - readStartedNanos) / 1_000_000 / 1000.0);
     }
 
@@ -334,7 +378,7 @@ public final class JdbcSource implements Source {
         return completedRuns > 0 && !runActive;
     }
 
-    /** Removes the recorded look-back rows of runs older than the ones the durable position names. */
+    /** Removes the recorded look-back rows and kept keys of runs older than the ones the durable position names. */
     @Override
     public void acknowledge(Position durable) {
         if (work == null) {
@@ -350,7 +394,8 @@ public final class JdbcSource implements Source {
             try (Stream<Path> files = Files.list(folder)) {
                 for (Path f : files.toList()) {
                     String name = f.getFileName().toString();
-                    if (name.endsWith(".rows") && Long.parseLong(name.substring(0, name.length() - 5)) < mark.run()) {
+                    boolean kept = name.endsWith(".rows") || name.endsWith(".keys");
+                    if (kept && Long.parseLong(name.substring(0, name.length() - 5)) < mark.run()) {
                         Files.deleteIfExists(f);
                     }
                 }
@@ -376,6 +421,12 @@ public final class JdbcSource implements Source {
         if (read != null) {
             read.close();
             read = null;
+        }
+        if (compare != null) {
+            compare.close();
+            compared.close();
+            compare = null;
+            compared = null;
         }
         runActive = false;
     }

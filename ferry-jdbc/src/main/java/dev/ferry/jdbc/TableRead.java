@@ -147,34 +147,35 @@ final class TableRead implements AutoCloseable {
             return readStreamed(max, out, next);
         }
         int limit = Math.max(1, Math.min(chunkRows, max));
-        List<Object> params = new ArrayList<>();
-        List<CursorValues> kinds = new ArrayList<>();
+        KeyPredicate where = new KeyPredicate();
         StringBuilder sql = new StringBuilder("SELECT ").append(shape.selectList(dialect)).append(" FROM ")
                 .append(dialect.from(shape.table()));
-        List<String> where = new ArrayList<>();
+        List<String> conditions = new ArrayList<>();
         String cursorColumn = shape.cursor() < 0 ? null : dialect.quote(shape.schema().column(shape.cursor()).name());
         if (cursorColumn != null) {
             if (lower != null) {
-                where.add(cursorColumn + (lowerInclusive ? " >= ?" : " > ?"));
-                params.add(lower);
-                kinds.add(shape.cursorKind());
+                conditions.add(cursorColumn + (lowerInclusive ? " >= ?" : " > ?"));
+                where.add(lower, shape.cursorKind());
             }
-            where.add(cursorColumn + (upperInclusive ? " <= ?" : " < ?"));
-            params.add(upper);
-            kinds.add(shape.cursorKind());
-        }
-        if (lastKey != null) {
-            where.add(after(cursorColumn, params, kinds));
-        }
-        if (!where.isEmpty()) {
-            sql.append(" WHERE ").append(String.join(" AND ", where));
+            conditions.add(cursorColumn + (upperInclusive ? " <= ?" : " < ?"));
+            where.add(upper, shape.cursorKind());
         }
         List<String> order = new ArrayList<>();
+        List<Object> last = new ArrayList<>();
+        List<CursorValues> lastKinds = new ArrayList<>();
         if (cursorColumn != null) {
             order.add(cursorColumn);
+            last.add(lastCursor);
+            lastKinds.add(shape.cursorKind());
         }
-        for (int k : shape.keyIndexes()) {
-            order.add(dialect.quote(shape.schema().column(k).name()));
+        order.addAll(shape.keyColumns(dialect));
+        if (lastKey != null) {
+            last.addAll(lastKey);
+            lastKinds.addAll(shape.keyKinds());
+            conditions.add(where.compare(order, ">", last, lastKinds));
+        }
+        if (!conditions.isEmpty()) {
+            sql.append(" WHERE ").append(String.join(" AND ", conditions));
         }
         sql.append(" ORDER BY ").append(String.join(", ", order)).append(dialect.limit(limit));
         int n = 0;
@@ -182,9 +183,7 @@ final class TableRead implements AutoCloseable {
             ps.setFetchSize(fetchSize);
             ps.setMaxRows(limit);
             ps.setQueryTimeout(timeoutSeconds);
-            for (int i = 0; i < params.size(); i++) {
-                kinds.get(i).bind(ps, i + 1, params.get(i));
-            }
+            where.bind(ps);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     n++;
@@ -198,50 +197,13 @@ final class TableRead implements AutoCloseable {
         return n;
     }
 
-    /**
-     * {@code (cursor, k1, k2) > (?, ?, ?)} written out as {@code c > ? OR (c = ? AND (k1 > ? OR ...))},
-     * the form every database reads.
-     */
-    private String after(String cursorColumn, List<Object> params, List<CursorValues> kinds) {
-        List<String> cols = new ArrayList<>();
-        List<Object> values = new ArrayList<>();
-        List<CursorValues> colKinds = new ArrayList<>();
-        if (cursorColumn != null) {
-            cols.add(cursorColumn);
-            values.add(lastCursor);
-            colKinds.add(shape.cursorKind());
-        }
-        int[] keys = shape.keyIndexes();
-        for (int i = 0; i < keys.length; i++) {
-            cols.add(dialect.quote(shape.schema().column(keys[i]).name()));
-            values.add(lastKey.get(i));
-            colKinds.add(shape.keyKinds().get(i));
-        }
-        List<String> terms = new ArrayList<>();
-        for (int i = 0; i < cols.size(); i++) {
-            StringBuilder t = new StringBuilder("(");
-            for (int j = 0; j < i; j++) {
-                t.append(cols.get(j)).append(" = ? AND ");
-                params.add(values.get(j));
-                kinds.add(colKinds.get(j));
-            }
-            t.append(cols.get(i)).append(" > ?)");
-            params.add(values.get(i));
-            kinds.add(colKinds.get(i));
-            terms.add(t.toString());
-        }
-        return "(" + String.join(" OR ", terms) + ")";
-    }
-
     private void take(ResultSet rs, List<ChangeEvent> out, long[] next) throws SQLException, IOException {
         int[] keys = shape.keyIndexes();
         List<Object> key = new ArrayList<>(keys.length);
-        StringBuilder keyText = new StringBuilder();
         for (int i = 0; i < keys.length; i++) {
-            Object v = shape.keyKinds().get(i).read(rs, keys[i] + 1);
-            key.add(v);
-            keyText.append(i == 0 ? "" : "\u0000").append(v);
+            key.add(shape.keyKinds().get(i).read(rs, keys[i] + 1));
         }
+        String keyText = KeyCompare.text(key);
         lastKey = key;
         Comparable<Object> cursor = null;
         if (shape.cursor() >= 0) {
@@ -249,7 +211,7 @@ final class TableRead implements AutoCloseable {
             lastCursor = cursor;
         }
         rows++;
-        if (cursor != null && delivered != null && delivered.delivered(cursor, keyText.toString())) {
+        if (cursor != null && delivered != null && delivered.delivered(cursor, keyText)) {
             skipped++;
         } else {
             Row row = row(rs);
@@ -257,7 +219,7 @@ final class TableRead implements AutoCloseable {
             out.add(deleted ? event(Op.DELETE, row, next) : event(Op.READ, row, next));
         }
         if (recordFrom != null && cursor != null && cursor.compareTo(recordFrom) >= 0) {
-            record.add(shape.cursorKind().encode(cursor), keyText.toString());
+            record.add(shape.cursorKind().encode(cursor), keyText);
         }
     }
 

@@ -91,6 +91,11 @@ record TableShape(TableSpec spec, TableSchema schema, List<ColumnReader> readers
                         + spec.cursor() + ".");
             }
         }
+        if (spec.keyCompare() && keyKinds.stream().anyMatch(k -> !k.cursorCapable())) {
+            throw FerryException.config(spec.where() + ": deletes: key_compare keeps the keys of " + table + ", but a key "
+                    + "column is of a type it cannot keep (numbers, text, dates and timestamps it can). Use "
+                    + "deletes: soft_delete:COLUMN or none.");
+        }
         int softDelete = spec.softDelete() == null ? -1 : column(names, spec.softDelete(), table, spec, "soft-delete");
         return new TableShape(spec, new TableSchema(table, columns), List.copyOf(readers), keyIndexes,
                 List.copyOf(keyKinds), cursor, cursorKind, softDelete);
@@ -115,6 +120,15 @@ record TableShape(TableSpec spec, TableSchema schema, List<ColumnReader> readers
                     + " (its columns: " + String.join(", ", names) + ").");
         }
         return i;
+    }
+
+    /** The key columns, quoted, in key order. */
+    List<String> keyColumns(Dialect dialect) {
+        List<String> out = new ArrayList<>();
+        for (int k : keyIndexes) {
+            out.add(dialect.quote(schema.column(k).name()));
+        }
+        return out;
     }
 
     /** The quoted column list of a SELECT. */

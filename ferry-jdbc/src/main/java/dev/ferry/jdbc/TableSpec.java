@@ -17,10 +17,11 @@ import java.util.regex.Pattern;
  * @param key        the key columns when given (else the primary key), possibly empty
  * @param lookback   how far behind its mark an incremental run reads again
  * @param softDelete the soft-delete column, or null
+ * @param keyCompare whether deletes are found by comparing the table's keys with the keys of the last run
  * @param where      the pipeline file position of the entry, for messages
  */
 record TableSpec(String name, boolean incremental, String cursor, List<String> key, Lookback lookback,
-                 String softDelete, String where) {
+                 String softDelete, boolean keyCompare, String where) {
 
     /**
      * A look-back: a duration for timestamp cursors, an amount for numeric ones.
@@ -75,16 +76,24 @@ record TableSpec(String name, boolean incremental, String cursor, List<String> k
         ComponentConfig dl = t.has(JdbcSettings.DELETES.key()) ? t : source;
         String deletes = dl.get(JdbcSettings.DELETES).trim();
         String softDelete = null;
+        boolean keyCompare = deletes.equalsIgnoreCase("key_compare");
         if (deletes.toLowerCase(Locale.ROOT).startsWith("soft_delete:")) {
             softDelete = deletes.substring("soft_delete:".length()).trim();
-        } else if (!deletes.equalsIgnoreCase("none")) {
-            throw FerryException.config(dl.where(JdbcSettings.DELETES.key()) + " must be none or soft_delete:COLUMN, got \""
+        } else if (!deletes.equalsIgnoreCase("none") && !keyCompare) {
+            throw FerryException.config(dl.where(JdbcSettings.DELETES.key()) + " must be none, key_compare or "
+                    + "soft_delete:COLUMN, got \""
                     + deletes + "\".");
         }
         if (softDelete != null && softDelete.isEmpty()) {
             throw FerryException.config(dl.where(JdbcSettings.DELETES.key()) + " names no column after soft_delete:.");
         }
+        if (keyCompare && !incremental && dl == source) {
+            keyCompare = false; // the source-wide default: a full table's copy is replaced with its deletes anyway
+        } else if (keyCompare && !incremental) {
+            throw FerryException.config(dl.where(JdbcSettings.DELETES.key()) + ": " + name + " is a full table, whose "
+                    + "copy is replaced every run, deletes included; key_compare is for incremental tables.");
+        }
         return new TableSpec(name, incremental, cursor, t.find(JdbcSettings.KEY).orElse(List.of()), lookback, softDelete,
-                t.where(JdbcSettings.TABLE.key()));
+                keyCompare, t.where(JdbcSettings.TABLE.key()));
     }
 }

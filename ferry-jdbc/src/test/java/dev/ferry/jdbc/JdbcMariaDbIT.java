@@ -63,4 +63,26 @@ class JdbcMariaDbIT extends PrivateMariaDbTest {
             assertThat(replay.ok()).as(replay.toString()).isTrue();
         }
     }
+    @Test
+    void deletesOfATableWithACompositeTextKeyAreFoundByKeyComparison(@TempDir Path dir) throws Exception {
+        mariadb.createDatabase("stock");
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < 300; i++) {
+            rows.append(i == 0 ? "" : ", ").append("('sku").append(i).append("', ").append(i % 3).append(", NOW(6))");
+        }
+        mariadb.execute("stock", "CREATE TABLE levels (sku varchar(20), site int, updated_at datetime(6) NOT NULL, "
+                + "PRIMARY KEY (sku, site))", "INSERT INTO levels VALUES " + rows);
+        JdbcPipelines p = new JdbcPipelines(yaml("stock", "  - {table: levels, mode: incremental, cursor: updated_at, "
+                + "lookback: 1m, deletes: key_compare}\n").replace("chunk_rows: 2", "chunk_rows: 50"), dir);
+        assertThat(p.runOnce()).isTrue();
+        mariadb.execute("stock", "DELETE FROM levels WHERE sku IN ('sku7', 'sku150', 'sku299')");
+        assertThat(p.runOnce()).isTrue();
+        assertThat(p.envelopes("levels")).filteredOn(e -> e.path("op").asText().equals("d"))
+                .extracting(e -> e.path("before").path("sku").asText() + "/" + e.path("before").path("site").asInt())
+                .containsExactlyInAnyOrder("sku7/1", "sku150/0", "sku299/2");
+        try (Connection c = mariadb.connect("stock")) {
+            ReplayVerifier.Result replay = ReplayVerifier.verify(p.out(), c, List.of("stock.levels"));
+            assertThat(replay.ok()).as(replay.toString()).isTrue();
+        }
+    }
 }

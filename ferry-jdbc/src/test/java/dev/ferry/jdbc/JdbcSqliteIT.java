@@ -48,4 +48,21 @@ class JdbcSqliteIT {
         assertThat(p.runOnce()).isTrue();
         assertThat(p.envelopes("orders")).hasSize(5);
     }
+
+    @Test
+    void deletesAreFoundByKeyComparison(@TempDir Path dir) throws Exception {
+        Path db = dir.resolve("notes.db");
+        execute(db, "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT, changed INTEGER NOT NULL)",
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) "
+                        + "INSERT INTO notes SELECT i, 'note ' || i, i FROM n");
+        JdbcPipelines p = new JdbcPipelines("type: jdbc\nurl: jdbc:sqlite:" + db + "\nchunk_rows: 100\ntables:\n"
+                + "  - {table: notes, mode: incremental, cursor: changed, lookback: 10, deletes: key_compare}\n",
+                dir.resolve("pipeline"));
+        assertThat(p.runOnce()).isTrue();
+        execute(db, "DELETE FROM notes WHERE id IN (1, 250, 500)", "INSERT INTO notes VALUES (501, 'new', 501)");
+        assertThat(p.runOnce()).isTrue();
+        assertThat(p.envelopes("notes")).filteredOn(e -> e.path("op").asText().equals("d"))
+                .extracting(e -> e.path("before").path("id").asInt()).containsExactlyInAnyOrder(1, 250, 500);
+        assertThat(p.applied("notes", "id")).hasSize(498).containsKey("501").doesNotContainKey("250");
+    }
 }
