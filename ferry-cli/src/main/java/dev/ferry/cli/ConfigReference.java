@@ -37,6 +37,8 @@ final class ConfigReference {
         }
         md.append("\n## admin:\n\n");
         table(md, AdminServer.ALL);
+        md.append("\n## schedule:\n\n");
+        table(md, Schedule.ALL);
         List<SourceFactory> sources = StreamSupport.stream(ServiceLoader.load(SourceFactory.class).spliterator(), false)
                 .sorted(Comparator.comparing(SourceFactory::type)).toList();
         for (SourceFactory f : sources) {

@@ -16,7 +16,10 @@ import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code ferry run -c FILE [--once]}. */
+/**
+ * {@code ferry run -c FILE [--once [--window DAY | --from T --to T]]}: a stream, one batch run, or, with a
+ * {@code schedule:} in the file, batch runs at the schedule's times ({@link ScheduledRuns}).
+ */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run a pipeline: as a stream until stopped (SIGTERM or Ctrl-C drains and commits), "
                 + "or with --once as a batch that catches up to now and exits.")
@@ -48,6 +51,11 @@ final class RunCommand implements Callable<Integer> {
         java.util.Optional<dev.ferry.source.Window> chosen = WindowOptions.parse(window, from, to, zone, once,
                 java.time.Clock.systemDefaultZone());
         AdminServer.validate(pc.admin());
+        // a schedule makes ferry run a scheduler of batch runs; --once runs one batch now, whatever the schedule
+        Schedule schedule = pc.schedule() == null ? null : Schedule.read(pc.schedule());
+        if (once) {
+            schedule = null;
+        }
         AtomicInteger exitCode = new AtomicInteger(1);
         AtomicBoolean signalled = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(1);
@@ -70,19 +78,16 @@ final class RunCommand implements Callable<Integer> {
             Runtime.getRuntime().halt(exitCode.get());
         }, "ferry-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
-            if (chosen.isPresent()) {
-                assembly.source().window(chosen.get());
+        try {
+            if (schedule != null) {
+                ScheduledRuns runs = new ScheduledRuns(schedule, java.time.Clock.systemDefaultZone(),
+                        pc.state().resolve("schedule.json"));
+                runs.run(w -> !signalled.get() && runPipeline(pc, Mode.ONCE, w, running, signalled),
+                        time -> waitUntil(time, signalled));
+                exitCode.set(0);
+                return 0;
             }
-            Pipeline pipeline = assembly.pipeline(MAX_BATCH_EVENTS);
-            running.set(pipeline);
-            if (signalled.get()) {
-                pipeline.stop();
-            }
-            boolean complete;
-            try (AdminServer admin = AdminServer.start(pc.admin(), pc.name(), pipeline, assembly.deadLetterLog())) {
-                complete = pipeline.run(once ? Mode.ONCE : Mode.STREAM);
-            }
+            boolean complete = runPipeline(pc, once ? Mode.ONCE : Mode.STREAM, chosen, running, signalled);
             if (!complete) {
                 // a batch run cut short must not look "caught up" to a scheduler
                 System.err.println("ferry: the batch run was stopped before it caught up; everything delivered so far "
@@ -104,5 +109,37 @@ final class RunCommand implements Callable<Integer> {
                 Runtime.getRuntime().removeShutdownHook(hook);
             }
         }
+    }
+
+    /** One run of the pipeline (a batch with {@code Mode.ONCE}); true when it did all it was asked. */
+    private static boolean runPipeline(PipelineConfig pc, Mode mode, java.util.Optional<dev.ferry.source.Window> window,
+                                       AtomicReference<Pipeline> running, AtomicBoolean signalled) throws Exception {
+        try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
+            if (window.isPresent()) {
+                assembly.source().window(window.get());
+            }
+            Pipeline pipeline = assembly.pipeline(MAX_BATCH_EVENTS);
+            running.set(pipeline);
+            if (signalled.get()) {
+                pipeline.stop();
+            }
+            try (AdminServer admin = AdminServer.start(pc.admin(), pc.name(), pipeline, assembly.deadLetterLog())) {
+                return pipeline.run(mode);
+            } finally {
+                running.set(null);
+            }
+        }
+    }
+
+    /** Sleeps until the time, a second at most at a time; false once a signal asked to stop. */
+    private static boolean waitUntil(java.time.Instant time, AtomicBoolean signalled) throws InterruptedException {
+        while (!signalled.get()) {
+            long millis = java.time.Duration.between(java.time.Instant.now(), time).toMillis();
+            if (millis <= 0) {
+                return true;
+            }
+            Thread.sleep(Math.min(millis, 1000));
+        }
+        return false;
     }
 }

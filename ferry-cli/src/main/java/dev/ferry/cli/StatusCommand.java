@@ -45,6 +45,14 @@ final class StatusCommand implements Callable<Integer> {
             for (Map.Entry<String, String> e : assembly.source().status().entrySet()) {
                 row(out, e.getKey(), e.getValue());
             }
+            if (pc.schedule() != null) {
+                out.println("schedule");
+                ScheduledRuns runs = new ScheduledRuns(Schedule.read(pc.schedule()), java.time.Clock.systemDefaultZone(),
+                        pc.state().resolve("schedule.json"));
+                for (Map.Entry<String, String> e : runs.status().entrySet()) {
+                    row(out, e.getKey(), e.getValue());
+                }
+            }
             if (!assembly.logType().equals(dev.ferry.log.FileLogFactory.TYPE)) {
                 out.println("log");
                 row(out, "type", assembly.logType() + " (ferry status reads only a Log kept in the state folder so far; "

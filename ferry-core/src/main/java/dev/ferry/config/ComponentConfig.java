@@ -83,17 +83,23 @@ public final class ComponentConfig {
         for (ConfigValue item : value.items()) {
             if (item.isMapping()) {
                 out.add(new ComponentConfig(item));
-            } else if (item.node() instanceof ScalarNode text) {
-                ScalarNode name = new ScalarNode(org.yaml.snakeyaml.nodes.Tag.STR, nameKey, text.getStartMark(),
-                        text.getEndMark(), org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
-                MappingNode map = new MappingNode(org.yaml.snakeyaml.nodes.Tag.MAP, List.of(new NodeTuple(name, text)),
-                        org.yaml.snakeyaml.DumperOptions.FlowStyle.FLOW);
-                out.add(new ComponentConfig(new ConfigValue(item.source(), item.path(), item.node(), map)));
+            } else if (item.node() instanceof ScalarNode) {
+                out.add(ofScalar(item, nameKey));
             } else {
                 throw item.error("must be a name or a map of options (" + nameKey + ": ...)");
             }
         }
         return out;
+    }
+
+    /** A section written as a single value: a section holding only {@code key: value}. */
+    static ComponentConfig ofScalar(ConfigValue value, String key) throws FerryException {
+        ScalarNode text = (ScalarNode) value.node();
+        ScalarNode name = new ScalarNode(org.yaml.snakeyaml.nodes.Tag.STR, key, text.getStartMark(), text.getEndMark(),
+                org.yaml.snakeyaml.DumperOptions.ScalarStyle.PLAIN);
+        MappingNode map = new MappingNode(org.yaml.snakeyaml.nodes.Tag.MAP, List.of(new NodeTuple(name, text)),
+                org.yaml.snakeyaml.DumperOptions.FlowStyle.FLOW);
+        return new ComponentConfig(new ConfigValue(value.source(), value.path(), value.node(), map));
     }
 
     /** The value of a setting that is required or has a default. */

@@ -45,7 +45,9 @@ public final class ConfigLoader {
                     + "folder: fsync policy, segment size, size cap, retention) or type: kafka (a topic); keys below",
                     "{fsync: batch, max_mb: 10240}"),
             Setting.section("admin", false, "an HTTP endpoint of ferry run for health checks, status and Prometheus "
-                    + "metrics (keys below); off unless given", "{port: 9464}"));
+                    + "metrics (keys below); off unless given", "{port: 9464}"),
+            Setting.section("schedule", false, "makes ferry run (without --once) a scheduler of batch runs: a cron "
+                    + "expression, or a map with cron: and the keys below", "\"0 2 * * *\""));
     private static final List<String> TOP_LEVEL = FILE_SETTINGS.stream().map(Setting::key).toList();
 
     private ConfigLoader() {
@@ -138,7 +140,11 @@ public final class ConfigLoader {
         ComponentConfig logConfig = logValue == null ? null : new ComponentConfig(logValue);
         ConfigValue adminValue = top.get("admin");
         ComponentConfig adminConfig = adminValue == null ? null : new ComponentConfig(adminValue);
-        return new PipelineConfig(name, sourceConfig, sinks, state.normalize(), fileName, logConfig, adminConfig);
+        ConfigValue scheduleValue = top.get("schedule");
+        ComponentConfig scheduleConfig = scheduleValue == null ? null : scheduleValue.isMapping()
+                ? new ComponentConfig(scheduleValue) : ComponentConfig.ofScalar(scheduleValue, "cron");
+        return new PipelineConfig(name, sourceConfig, sinks, state.normalize(), fileName, logConfig, adminConfig,
+                scheduleConfig);
     }
 
     static ComponentConfig section(String name, String yaml) throws FerryException {

@@ -15,9 +15,10 @@ import java.util.Objects;
  * @param file   the pipeline file, for messages
  * @param log    the {@code log:} section, or null when the file has none
  * @param admin  the {@code admin:} section, or null when the file has none
+ * @param schedule the {@code schedule:} section (a bare cron expression reads as {@code cron:}), or null
  */
 public record PipelineConfig(String name, ComponentConfig source, List<ComponentConfig> sinks, Path state, String file,
-                             ComponentConfig log, ComponentConfig admin) {
+                             ComponentConfig log, ComponentConfig admin, ComponentConfig schedule) {
     public PipelineConfig {
         Objects.requireNonNull(name, "name");
         Objects.requireNonNull(source, "source");
