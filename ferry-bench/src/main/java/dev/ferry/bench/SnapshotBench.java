@@ -2,6 +2,7 @@ package dev.ferry.bench;
 
 import dev.ferry.config.ComponentConfig;
 import dev.ferry.event.ChangeEvent;
+import dev.ferry.jdbc.JdbcSourceFactory;
 import dev.ferry.log.FileLog;
 import dev.ferry.log.Offset;
 import dev.ferry.pipeline.Mode;
@@ -39,7 +40,9 @@ import org.postgresql.PGConnection;
  * pgbench-style write workload running at the same time (TPS and p99 latency, against the workload
  * alone). Contenders: {@code COPY ... TO STDOUT} into nothing (the ceiling), a plain JDBC
  * {@code SELECT *} (the naive dump), and Ferry's snapshots through a Pipeline into a sink that
- * discards: {@code initial} (one transaction), {@code chunked}, and {@code chunked} throttled.
+ * discards: {@code initial} (one transaction), {@code chunked}, and {@code chunked} throttled; and the
+ * batch source ({@code type: jdbc}, {@code mode: full}: keyset chunks, each its own transaction), alone
+ * and throttled.
  *
  * <p>Usage: {@code java -cp ferry-bench/target/benchmarks.jar dev.ferry.bench.SnapshotBench
  * [--rows N] [--throttle ROWS_PER_S] [--workload-seconds S] [--docs FILE]}; see run-snapshot-bench.sh.
@@ -113,6 +116,10 @@ public final class SnapshotBench {
             int limit = throttle;
             contenders.put("Ferry chunked, " + String.format(Locale.ROOT, "%,d", throttle) + " rows/s",
                     () -> ferry(pg, "chunked", limit, false));
+            // the batch source, type: jdbc, mode: full: not streaming, so its baseline is the workload alone
+            contenders.put("JDBC source: full", () -> jdbc(pg, 0));
+            contenders.put("JDBC source: full, " + String.format(Locale.ROOT, "%,d", throttle) + " rows/s",
+                    () -> jdbc(pg, limit));
             for (Map.Entry<String, Job> c : contenders.entrySet()) {
                 if (only == null || c.getKey().toLowerCase(Locale.ROOT).contains(only)) {
                     results.add(measure(pg, c.getKey(), rows, c.getValue(), solo));
@@ -294,6 +301,23 @@ public final class SnapshotBench {
                     Thread.sleep(100);
                 }
             }
+        } finally {
+            try (var walk = Files.walk(state)) {
+                walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /** One batch run of a fresh {@code type: jdbc} pipeline copying the table whole, into a sink that discards. */
+    private static void jdbc(TestingPostgres pg, int maxRowsPerSecond) throws Exception {
+        JdbcSourceFactory factory = new JdbcSourceFactory();
+        String yaml = "type: jdbc\nurl: " + pg.jdbcUrl(DB) + "\nuser: " + pg.user() + "\npassword: '" + pg.password()
+                + "'\ntables: [public.items]\nmax_rows_per_second: " + maxRowsPerSecond + "\n" + sourceSettings;
+        Path state = Files.createTempDirectory("ferry-jdbc-bench-");
+        try (Source source = factory.create("bench_jdbc", ComponentConfig.ofYaml("source", yaml));
+             FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec())) {
+            source.workFolder(state.resolve("work"));
+            new Pipeline("bench_jdbc", source, log, List.of(new NullSink()), List.of("null"), 1000).run(Mode.ONCE);
         } finally {
             try (var walk = Files.walk(state)) {
                 walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -74,6 +74,9 @@ public record JdbcPosition(long run, long index, String window, SortedMap<String
 
     @Override
     public String display() {
+        if (run == Long.MAX_VALUE) {
+            return "the end of the run this start makes"; // JdbcSource.end()
+        }
         String where = window == null ? "run " + run : "run " + run + " (window " + window + ")";
         return index == DONE ? where + " complete" : index < 0 ? where + " begun" : where + " #" + index;
     }

@@ -197,8 +197,9 @@ public final class JdbcSource implements Source {
                     }
                     break;
                 }
+                long chunkStart = System.nanoTime();
                 if (compare != null) {
-                    pace(compare.next(out, next));
+                    pace(compare.next(out, next), chunkStart);
                     if (compare.done()) {
                         finishTable(shapes.get(tableIndex));
                     }
@@ -213,7 +214,7 @@ public final class JdbcSource implements Source {
                     readStartedNanos = System.nanoTime();
                 }
                 int rows = read.next(MAX_BATCH - out.size(), out, next);
-                pace(rows);
+                pace(rows, chunkStart);
                 if (read.done()) {
                     TableShape shape = shapes.get(tableIndex);
                     if (shape.spec().keyCompare() && window == null) {
@@ -356,11 +357,13 @@ public final class JdbcSource implements Source {
         return shape.table().toString();
     }
 
-    /** Holds the next chunk back so that rows per second stay under the cap. */
-    private void pace(int rows) {
+    /**
+     * Holds the next chunk back so that rows per second stay under the cap: a chunk of n rows that began
+     * at {@code chunkStart} lets the next begin n / cap seconds after it (its own reading time counts).
+     */
+    private void pace(int rows, long chunkStart) {
         if (settings.maxRowsPerSecond() > 0 && rows > 0) {
-            long now = System.nanoTime();
-            paceNanos = Math.max(paceNanos, now) + rows * 1_000_000_000L / settings.maxRowsPerSecond();
+            paceNanos = Math.max(paceNanos, chunkStart) + rows * 1_000_000_000L / settings.maxRowsPerSecond();
         }
     }
 
