@@ -223,21 +223,22 @@ class JdbcPostgresIT extends PrivatePostgresTest {
     void deletesAreFoundByComparingKeyRangesAndReadingOnlyTheRangesThatDiffer(@TempDir Path dir) throws Exception {
         pg.createDatabase("gone");
         pg.execute("gone", "CREATE TABLE accounts (id bigint PRIMARY KEY, balance int, updated_at timestamptz NOT NULL)",
-                "INSERT INTO accounts SELECT g, g, now() FROM generate_series(2, 20000, 2) g"); // even ids
+                "INSERT INTO accounts SELECT g, g, now() FROM generate_series(2, 10000, 2) g"); // even ids, two blocks of kept keys
         JdbcPipelines p = new JdbcPipelines(yaml("gone", "  - {table: accounts, mode: incremental, cursor: updated_at, "
                 + "lookback: 1m, deletes: key_compare}\n").replace("chunk_rows: 3", "chunk_rows: 1000"), dir);
         assertThat(p.runOnce()).isTrue();
-        assertThat(p.envelopes("accounts")).hasSize(10_000);
+        assertThat(p.envelopes("accounts")).hasSize(5_000);
         // scattered deletes; the tail; and a range where a delete and an insert keep the row count (the key sum tells)
         pg.execute("gone", "DELETE FROM accounts WHERE id IN (18, 4242, 4244, 9000)",
-                "DELETE FROM accounts WHERE id > 19980",
+                "DELETE FROM accounts WHERE id > 9980",
                 "DELETE FROM accounts WHERE id = 6000", "INSERT INTO accounts VALUES (6001, 0, now())",
                 "UPDATE accounts SET balance = -1, updated_at = now() WHERE id = 6");
         assertThat(p.runOnce()).isTrue();
-        List<JsonNode> second = p.envelopes("accounts").subList(10_000, p.envelopes("accounts").size());
+        List<JsonNode> all = p.envelopes("accounts");
+        List<JsonNode> second = all.subList(5_000, all.size());
         assertThat(second.stream().filter(e -> e.path("op").asText().equals("d")).map(e -> e.path("before").path("id").asLong()))
-                .containsExactlyInAnyOrder(18L, 4242L, 4244L, 9000L, 6000L, 19982L, 19984L, 19986L, 19988L, 19990L,
-                        19992L, 19994L, 19996L, 19998L, 20000L);
+                .containsExactlyInAnyOrder(18L, 4242L, 4244L, 9000L, 6000L, 9982L, 9984L, 9986L, 9988L, 9990L,
+                        9992L, 9994L, 9996L, 9998L, 10000L);
         assertThat(second.stream().filter(e -> e.path("op").asText().equals("r")).map(e -> e.path("after").path("id").asLong()))
                 .containsExactlyInAnyOrder(6L, 6001L);
         try (Connection c = pg.connect("gone")) {
@@ -246,7 +247,7 @@ class JdbcPostgresIT extends PrivatePostgresTest {
         }
         // nothing changed: no delete, no row
         assertThat(p.runOnce()).isTrue();
-        assertThat(p.envelopes("accounts")).hasSize(10_000 + second.size());
+        assertThat(p.envelopes("accounts")).hasSize(5_000 + second.size());
     }
 
     private static List<String> payloads(JdbcPipelines p) throws Exception {
