@@ -400,6 +400,8 @@ public final class JdbcSource implements Source {
                     boolean kept = name.endsWith(".rows") || name.endsWith(".keys");
                     if (kept && Long.parseLong(name.substring(0, name.length() - 5)) < mark.run()) {
                         Files.deleteIfExists(f);
+                    } else if (name.endsWith(".tmp") && !name.startsWith(run + ".")) {
+                        Files.deleteIfExists(f); // left by a run cut short (a crash)
                     }
                 }
             } catch (IOException | NumberFormatException e) {

@@ -44,6 +44,33 @@ final class JdbcPipelines {
         return runOnce(null);
     }
 
+    /** A batch run stopped (as by SIGTERM) after {@code millis}; returns whether it still reached its end. */
+    boolean runStoppedAfter(long millis) throws Exception {
+        try (Source source = source();
+             FileLog log = FileLog.open(dir.resolve("state"), FACTORY.positionCodec());
+             Sink sink = new JsonlSinkFactory().create("jdbctest", ComponentConfig.ofYaml("sink", "path: "
+                     + dir.resolve("out")), source.info())) {
+            Files.createDirectories(dir.resolve("state").resolve("source"));
+            source.workFolder(dir.resolve("state").resolve("source"));
+            Pipeline pipeline = new Pipeline("jdbctest", source, log, List.of(sink), List.of("jsonl"), 1000);
+            Thread stopper = new Thread(() -> {
+                try {
+                    Thread.sleep(millis);
+                } catch (InterruptedException e) {
+                    return;
+                }
+                pipeline.stop();
+            });
+            stopper.start();
+            try {
+                return pipeline.run(Mode.ONCE);
+            } finally {
+                stopper.interrupt();
+                stopper.join();
+            }
+        }
+    }
+
     boolean runOnce(Window window) throws Exception {
         try (Source source = source();
              FileLog log = FileLog.open(dir.resolve("state"), FACTORY.positionCodec());
