@@ -41,37 +41,20 @@ final class JdbcPipelines {
 
     /** One batch run ({@code ferry run --once}); returns whether it reached its end. */
     boolean runOnce() throws Exception {
-        return runOnce(null);
+        return run(null, 0);
+    }
+
+    /** A batch run of one window. */
+    boolean runOnce(Window window) throws Exception {
+        return run(window, 0);
     }
 
     /** A batch run stopped (as by SIGTERM) after {@code millis}; returns whether it still reached its end. */
     boolean runStoppedAfter(long millis) throws Exception {
-        try (Source source = source();
-             FileLog log = FileLog.open(dir.resolve("state"), FACTORY.positionCodec());
-             Sink sink = new JsonlSinkFactory().create("jdbctest", ComponentConfig.ofYaml("sink", "path: "
-                     + dir.resolve("out")), source.info())) {
-            Files.createDirectories(dir.resolve("state").resolve("source"));
-            source.workFolder(dir.resolve("state").resolve("source"));
-            Pipeline pipeline = new Pipeline("jdbctest", source, log, List.of(sink), List.of("jsonl"), 1000);
-            Thread stopper = new Thread(() -> {
-                try {
-                    Thread.sleep(millis);
-                } catch (InterruptedException e) {
-                    return;
-                }
-                pipeline.stop();
-            });
-            stopper.start();
-            try {
-                return pipeline.run(Mode.ONCE);
-            } finally {
-                stopper.interrupt();
-                stopper.join();
-            }
-        }
+        return run(null, millis);
     }
 
-    boolean runOnce(Window window) throws Exception {
+    private boolean run(Window window, long stopAfterMillis) throws Exception {
         try (Source source = source();
              FileLog log = FileLog.open(dir.resolve("state"), FACTORY.positionCodec());
              Sink sink = new JsonlSinkFactory().create("jdbctest", ComponentConfig.ofYaml("sink", "path: "
@@ -81,7 +64,26 @@ final class JdbcPipelines {
             if (window != null) {
                 source.window(window);
             }
-            return new Pipeline("jdbctest", source, log, List.of(sink), List.of("jsonl"), 1000).run(Mode.ONCE);
+            Pipeline pipeline = new Pipeline("jdbctest", source, log, List.of(sink), List.of("jsonl"), 1000);
+            Thread stopper = new Thread(() -> {
+                try {
+                    Thread.sleep(stopAfterMillis);
+                    pipeline.stop();
+                } catch (InterruptedException e) {
+                    // the run ended first
+                }
+            });
+            if (stopAfterMillis > 0) {
+                stopper.start();
+            }
+            try {
+                return pipeline.run(Mode.ONCE);
+            } finally {
+                stopper.interrupt();
+                if (stopAfterMillis > 0) {
+                    stopper.join();
+                }
+            }
         }
     }
 
