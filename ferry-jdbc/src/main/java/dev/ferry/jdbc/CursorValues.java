@@ -19,6 +19,8 @@ import java.time.format.DateTimeParseException;
  */
 enum CursorValues {
     INTEGER("i"), DECIMAL("n"), TIMESTAMP("t"), TIMESTAMPTZ("z"), DATE("d"), TEXT("s"),
+    /** A UUID, kept as its text and bound as a {@link java.util.UUID} (PostgreSQL compares no uuid with text). */
+    UUID("u"),
     /** Any other type: bound back as the driver's own object; never a cursor. */
     OTHER("o");
 
@@ -36,7 +38,8 @@ enum CursorValues {
             case TIMESTAMP -> TIMESTAMP;
             case TIMESTAMPTZ -> TIMESTAMPTZ;
             case DATE -> DATE;
-            case STRING, UUID, ENUM -> TEXT;
+            case UUID -> UUID;
+            case STRING, ENUM -> TEXT;
             default -> OTHER;
         };
     }
@@ -64,7 +67,7 @@ enum CursorValues {
                 yield t == null ? null : t.withOffsetSameInstant(ZoneOffset.UTC);
             }
             case DATE -> rs.getObject(i, LocalDate.class);
-            case TEXT -> rs.getString(i);
+            case TEXT, UUID -> rs.getString(i);
             case OTHER -> new Opaque(rs.getObject(i), rs.getString(i));
         };
         return (Comparable<Object>) v;
@@ -75,6 +78,7 @@ enum CursorValues {
             case INTEGER -> ps.setLong(i, (Long) v);
             case DECIMAL -> ps.setBigDecimal(i, (BigDecimal) v);
             case TEXT -> ps.setString(i, (String) v);
+            case UUID -> ps.setObject(i, java.util.UUID.fromString((String) v));
             case OTHER -> ps.setObject(i, ((Opaque) v).value());
             default -> ps.setObject(i, v);
         }
@@ -111,7 +115,7 @@ enum CursorValues {
             case "t" -> LocalDateTime.parse(v);
             case "z" -> OffsetDateTime.parse(v);
             case "d" -> LocalDate.parse(v);
-            case "s" -> v;
+            case "s", "u" -> v;
             default -> throw new IllegalArgumentException("not an encoded cursor value: " + text);
         };
     }
@@ -131,7 +135,7 @@ enum CursorValues {
             case TIMESTAMPTZ -> ((OffsetDateTime) v).minus(back.duration());
             case DATE -> ((LocalDate) v).minusDays(Math.max(1, back.duration().toDays()));
             case TEXT -> minusText((String) v, back);
-            case OTHER -> null;
+            case UUID, OTHER -> null;
         };
     }
 

@@ -173,6 +173,25 @@ class JdbcPostgresIT extends PrivatePostgresTest {
     }
 
     @Test
+    void aUuidKeyPagesAndIsComparedAsAUuid(@TempDir Path dir) throws Exception {
+        pg.createDatabase("uuids");
+        pg.execute("uuids", "CREATE TABLE docs (id uuid PRIMARY KEY, n int, updated_at timestamptz NOT NULL DEFAULT now())",
+                "INSERT INTO docs (id, n) SELECT md5(g::text)::uuid, g FROM generate_series(1, 10) g");
+        JdbcPipelines p = new JdbcPipelines(yaml("uuids", "  - {table: docs, mode: incremental, cursor: updated_at, "
+                + "lookback: 1m, deletes: key_compare}\n"), dir);
+        assertThat(p.runOnce()).isTrue();
+        assertThat(p.envelopes("docs")).hasSize(10);
+        pg.execute("uuids", "DELETE FROM docs WHERE n = 4");
+        assertThat(p.runOnce()).isTrue();
+        assertThat(p.envelopes("docs")).filteredOn(e -> e.path("op").asText().equals("d"))
+                .extracting(e -> e.path("before").path("id").asText()).containsExactly("a87ff679-a2f3-e71d-9181-a67b7542122c");
+        try (Connection c = pg.connect("uuids")) {
+            ReplayVerifier.Result replay = ReplayVerifier.verify(p.out(), c, List.of("public.docs"));
+            assertThat(replay.ok()).as(replay.toString()).isTrue();
+        }
+    }
+
+    @Test
     void reRunningAWindowReplacesExactlyItsPartitionByteForByte(@TempDir Path dir) throws Exception {
         pg.createDatabase("windows");
         pg.execute("windows",
