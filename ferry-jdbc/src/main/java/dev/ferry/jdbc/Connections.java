@@ -38,6 +38,11 @@ final class Connections {
     /** A new connection, read-only, not in auto-commit: each chunk is one short transaction. */
     Connection open() throws FerryException {
         Properties props = new Properties();
+        if (settings.url().startsWith("jdbc:postgresql:")) {
+            // text parameters typed by the server, as literals are: a key of type enum, inet or citext
+            // compares with the text Ferry read from it (pgjdbc would send varchar, which they do not take)
+            props.setProperty("stringtype", "unspecified");
+        }
         props.putAll(settings.properties());
         if (settings.user() != null) {
             props.setProperty("user", settings.user());

@@ -173,20 +173,29 @@ class JdbcPostgresIT extends PrivatePostgresTest {
     }
 
     @Test
-    void aUuidKeyPagesAndIsComparedAsAUuid(@TempDir Path dir) throws Exception {
+    void uuidEnumAndInetKeysPageAndCompareInTheirOwnTypes(@TempDir Path dir) throws Exception {
         pg.createDatabase("uuids");
         pg.execute("uuids", "CREATE TABLE docs (id uuid PRIMARY KEY, n int, updated_at timestamptz NOT NULL DEFAULT now())",
-                "INSERT INTO docs (id, n) SELECT md5(g::text)::uuid, g FROM generate_series(1, 10) g");
+                "INSERT INTO docs (id, n) SELECT md5(g::text)::uuid, g FROM generate_series(1, 10) g",
+                "CREATE TYPE size AS ENUM ('s', 'm', 'l')",
+                "CREATE TABLE hosts (addr inet, size size, seen timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (addr, size))",
+                "INSERT INTO hosts SELECT ('10.0.0.' || g)::inet, s::size, now() FROM generate_series(1, 4) g, "
+                        + "unnest(array['s', 'm', 'l']) s");
         JdbcPipelines p = new JdbcPipelines(yaml("uuids", "  - {table: docs, mode: incremental, cursor: updated_at, "
+                + "lookback: 1m, deletes: key_compare}\n  - {table: hosts, mode: incremental, cursor: seen, "
                 + "lookback: 1m, deletes: key_compare}\n"), dir);
         assertThat(p.runOnce()).isTrue();
         assertThat(p.envelopes("docs")).hasSize(10);
-        pg.execute("uuids", "DELETE FROM docs WHERE n = 4");
+        assertThat(p.envelopes("hosts")).hasSize(12);
+        pg.execute("uuids", "DELETE FROM docs WHERE n = 4", "DELETE FROM hosts WHERE addr = '10.0.0.2' AND size = 'm'");
         assertThat(p.runOnce()).isTrue();
+        assertThat(p.envelopes("hosts")).filteredOn(e -> e.path("op").asText().equals("d"))
+                .extracting(e -> e.path("before").path("addr").asText() + " " + e.path("before").path("size").asText())
+                .containsExactly("10.0.0.2 m");
         assertThat(p.envelopes("docs")).filteredOn(e -> e.path("op").asText().equals("d"))
                 .extracting(e -> e.path("before").path("id").asText()).containsExactly("a87ff679-a2f3-e71d-9181-a67b7542122c");
         try (Connection c = pg.connect("uuids")) {
-            ReplayVerifier.Result replay = ReplayVerifier.verify(p.out(), c, List.of("public.docs"));
+            ReplayVerifier.Result replay = ReplayVerifier.verify(p.out(), c, List.of("public.docs", "public.hosts"));
             assertThat(replay.ok()).as(replay.toString()).isTrue();
         }
     }
