@@ -103,6 +103,14 @@ enum CursorValues {
         return tag + ":" + v;
     }
 
+    /** A value of any kind in {@link #encode}'s form, its kind told by its Java type. */
+    static String encodeAny(Object v) {
+        CursorValues kind = v instanceof Long ? INTEGER : v instanceof BigDecimal ? DECIMAL
+                : v instanceof LocalDateTime ? TIMESTAMP : v instanceof OffsetDateTime ? TIMESTAMPTZ
+                : v instanceof LocalDate ? DATE : TEXT;
+        return kind.encode(v);
+    }
+
     static Comparable<?> decode(String text) {
         int colon = text.indexOf(':');
         if (colon < 0) {

@@ -46,6 +46,10 @@ final class Dialect {
         return product;
     }
 
+    boolean postgres() {
+        return product.toLowerCase(Locale.ROOT).contains("postgres");
+    }
+
     boolean sqlite() {
         return product.toLowerCase(Locale.ROOT).contains("sqlite");
     }

@@ -52,7 +52,8 @@ record JdbcSettings(String url, String user, String password, Map<String, String
             .withDefault("full");
     static final Setting<String> CURSOR = Setting.string("cursor",
             "(per table, incremental) the column that grows with every insert and update: an updated-at timestamp "
-                    + "or an increasing id", "updated_at");
+                    + "or an increasing id; on PostgreSQL also xmin, the row versions' transaction ids (no column "
+                    + "needed, late commits found without a look-back; see docs/jdbc.md)", "updated_at");
     static final Setting<List<String>> KEY = Setting.stringList("key",
             "(per table) the columns that identify a row, when the table has no primary key", "[order_id, line]");
     static final Setting<String> LOOKBACK = Setting.string("lookback",

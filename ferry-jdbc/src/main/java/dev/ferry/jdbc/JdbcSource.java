@@ -263,9 +263,14 @@ public final class JdbcSource implements Source {
         String windowName = windowName();
         long thisRun = run;
         TableRead.Bounds bounds = TableRead.Bounds.NONE;
-        if (shape.cursor() >= 0 && window != null) {
+        if (shape.xmin()) {
+            JdbcPosition.TableMark mark = marks.get(key(shape));
+            Long from = window != null || mark == null || mark.cursor().isEmpty() ? null
+                    : (Long) CursorValues.decode(mark.cursor());
+            bounds = new TableRead.Bounds(null, false, null, true, null, null, null, window != null, from);
+        } else if (shape.cursor() >= 0 && window != null) {
             bounds = new TableRead.Bounds(windowBound(shape, window.from(), window), true,
-                    windowBound(shape, window.to(), window), false, null, null, null, true);
+                    windowBound(shape, window.to(), window), false, null, null, null, true, null);
         } else if (shape.cursor() >= 0) {
             TableSpec.Lookback back = shape.spec().lookback();
             JdbcPosition.TableMark mark = marks.get(key(shape));
@@ -285,7 +290,7 @@ public final class JdbcSource implements Source {
                 }
             }
             DeliveredRows.Writer record = back.none() ? null : new DeliveredRows.Writer(folder, thisRun);
-            bounds = new TableRead.Bounds(lower, !back.none(), null, true, back, delivered, record, false);
+            bounds = new TableRead.Bounds(lower, !back.none(), null, true, back, delivered, record, false, null);
         }
         return new TableRead(connection, dialect, shape, settings, committedAt, bounds,
                 index -> new JdbcPosition(thisRun, index, windowName, new TreeMap<>()));
@@ -322,7 +327,7 @@ public final class JdbcSource implements Source {
         compare = null;
         tableIndex++;
         runRows += r.rows();
-        if (shape.cursor() < 0) {
+        if (shape.cursor() < 0 && !shape.xmin()) {
             if (window == null) {
                 marks.put(key(shape), new JdbcPosition.TableMark(run, ""));
             }
@@ -333,8 +338,9 @@ public final class JdbcSource implements Source {
             }
             JdbcPosition.TableMark old = marks.get(key(shape));
             // a table that never had a row keeps the mark it had; its key file is this run's
-            String cursor = r.upper() != null ? shape.cursorKind().encode(r.upper()) : old == null ? "" : old.cursor();
-            if (r.upper() != null || k != null) {
+            Object mark = r.mark();
+            String cursor = mark != null ? CursorValues.encodeAny(mark) : old == null ? "" : old.cursor();
+            if (mark != null || k != null) {
                 marks.put(key(shape), new JdbcPosition.TableMark(run, cursor));
             }
         }

@@ -54,6 +54,12 @@ final class TableRead implements AutoCloseable {
 
     /** Whether the read replaces what the sink holds of the table: a full table, or any table of a window. */
     private final boolean replaces;
+    /** Whether rows are chosen by their transaction id ({@code cursor: xmin}, not in a window). */
+    private final boolean tracksXmin;
+    private final Long xminFrom;
+    /** The transaction ids of the snapshot of the read's start: every id below the first has ended. */
+    private long snapshotXmin;
+    private long nextXid;
     private boolean began;
     private boolean done;
     private Object lastCursor;
@@ -84,7 +90,9 @@ final class TableRead implements AutoCloseable {
         this.lookback = bounds.lookback;
         this.delivered = bounds.delivered;
         this.record = bounds.record;
-        this.replaces = shape.cursor() < 0 || bounds.windowed;
+        this.replaces = (shape.cursor() < 0 && !shape.xmin()) || bounds.windowed;
+        this.tracksXmin = shape.xmin() && !bounds.windowed;
+        this.xminFrom = bounds.xminFrom;
     }
 
     /**
@@ -95,11 +103,13 @@ final class TableRead implements AutoCloseable {
      * @param delivered  the rows the last run delivered, or null
      * @param record     where this run's look-back rows go, or null
      * @param windowed   whether the range is a window's, whose partition the read replaces
+     * @param xminFrom   for a {@code cursor: xmin} table outside windows: the oldest transaction id (64 bits)
+     *                   whose rows are read, or null for all rows; unused for other tables
      */
     record Bounds(Object lower, boolean lowerInclusive, Object upper, boolean upperInclusive,
                   TableSpec.Lookback lookback, DeliveredRows.Reader delivered, DeliveredRows.Writer record,
-                  boolean windowed) {
-        static final Bounds NONE = new Bounds(null, false, null, true, null, null, null, false);
+                  boolean windowed, Long xminFrom) {
+        static final Bounds NONE = new Bounds(null, false, null, true, null, null, null, false, null);
     }
 
     boolean done() {
@@ -120,6 +130,25 @@ final class TableRead implements AutoCloseable {
     }
 
     /**
+     * The table's next mark: the cursor's upper bound; for {@code cursor: xmin}, the oldest transaction
+     * still running when the read began (its rows, committed later, are read by the next run). Null
+     * when there is none.
+     */
+    Object mark() {
+        return tracksXmin ? (Object) snapshotXmin : upper;
+    }
+
+    private void readSnapshot() throws SQLException {
+        try (Statement s = connection.createStatement();
+             ResultSet rs = s.executeQuery("SELECT txid_snapshot_xmin(txid_current_snapshot()), "
+                     + "txid_snapshot_xmax(txid_current_snapshot())")) {
+            rs.next();
+            snapshotXmin = rs.getLong(1);
+            nextXid = rs.getLong(2);
+        }
+    }
+
+    /**
      * Reads the next chunk into {@code out} ({@code next} numbers the events); at most {@code max}
      * events. Returns the rows read from the database (skipped ones included).
      */
@@ -128,6 +157,9 @@ final class TableRead implements AutoCloseable {
             began = true;
             if (replaces) {
                 out.add(event(Op.TRUNCATE, null, next));
+            }
+            if (tracksXmin) {
+                readSnapshot();
             }
             if (shape.cursor() < 0) {
                 return 0;
@@ -169,6 +201,15 @@ final class TableRead implements AutoCloseable {
             lastKinds.add(shape.cursorKind());
         }
         order.addAll(shape.keyColumns(dialect));
+        if (tracksXmin && xminFrom != null) {
+            // the row version's 32-bit xmin made a 64-bit id in the epoch of the snapshot's next id (or the one
+            // before, for an id above it); rows frozen by vacuum (xmin 2) count as old
+            conditions.add("(((?::bigint >> 32) << 32) + xmin::text::bigint - CASE WHEN ((?::bigint >> 32) << 32) "
+                    + "+ xmin::text::bigint > ?::bigint THEN 4294967296 ELSE 0 END) >= ?");
+            for (long v : new long[] {nextXid, nextXid, nextXid, xminFrom}) {
+                where.add(v, CursorValues.INTEGER);
+            }
+        }
         if (lastKey != null) {
             last.addAll(lastKey);
             lastKinds.addAll(shape.keyKinds());

@@ -28,9 +28,11 @@ import java.util.stream.Collectors;
  * @param cursor     the cursor column's index, or -1
  * @param cursorKind how the cursor is read, bound and moved back; null without one
  * @param softDelete the soft-delete column's index, or -1
+ * @param xmin       whether the table is tracked by PostgreSQL's row versions ({@code cursor: xmin}) instead of
+ *                   a cursor column
  */
 record TableShape(TableSpec spec, TableSchema schema, List<ColumnReader> readers, int[] keyIndexes,
-                  List<CursorValues> keyKinds, int cursor, CursorValues cursorKind, int softDelete) {
+                  List<CursorValues> keyKinds, int cursor, CursorValues cursorKind, int softDelete, boolean xmin) {
 
     TableId table() {
         return schema.table();
@@ -71,7 +73,15 @@ record TableShape(TableSpec spec, TableSchema schema, List<ColumnReader> readers
         }
         int cursor = -1;
         CursorValues cursorKind = null;
-        if (spec.cursor() != null) {
+        boolean xmin = spec.cursor() != null && spec.cursor().equals("xmin") && dialect.postgres()
+                && !names.contains("xmin");
+        if (xmin) {
+            if (keyIndexes.length == 0 || !spec.lookback().none()) {
+                throw FerryException.config(spec.where() + ": cursor: xmin tracks " + table + " by PostgreSQL's row "
+                        + "versions; it needs a key (primary key or key: [...]) and no lookback (late commits are what "
+                        + "it finds by itself).");
+            }
+        } else if (spec.cursor() != null) {
             cursor = column(names, spec.cursor(), table, spec, "cursor");
             cursorKind = CursorValues.of(readers.get(cursor).type());
             if (!cursorKind.cursorCapable()) {
@@ -98,7 +108,7 @@ record TableShape(TableSpec spec, TableSchema schema, List<ColumnReader> readers
         }
         int softDelete = spec.softDelete() == null ? -1 : column(names, spec.softDelete(), table, spec, "soft-delete");
         return new TableShape(spec, new TableSchema(table, columns), List.copyOf(readers), keyIndexes,
-                List.copyOf(keyKinds), cursor, cursorKind, softDelete);
+                List.copyOf(keyKinds), cursor, cursorKind, softDelete, xmin);
     }
 
     private static List<String> primaryKey(Connection c, Dialect dialect, TableId table) throws SQLException {
