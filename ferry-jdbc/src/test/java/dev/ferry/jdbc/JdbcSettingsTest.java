@@ -40,4 +40,16 @@ class JdbcSettingsTest {
         assertThatThrownBy(() -> JdbcSettings.read(ComponentConfig.ofYaml("source",
                 "type: jdbc\nurl: jdbc:sqlite:x.db\ncursor: id\ntables: [t]\n"))).hasMessageContaining("belongs to one table");
     }
+
+    /** Review: address() is what logs, checks and ferry status print; passwords in other URL forms leak. */
+    @Test
+    void theAddressNeverShowsAPasswordWrittenInTheUrl() throws Exception {
+        for (String url : new String[] {"jdbc:oracle:thin:scott/tiger@//db:1521/shop",
+                "jdbc:sqlserver://db:1433;databaseName=shop;user=sa;password=tiger",
+                "jdbc:oracle:thin:scott/tiger@db:1521:shop"}) {
+            JdbcSettings s = JdbcSettings.read(ComponentConfig.ofYaml("source", "type: jdbc\nurl: \"" + url
+                    + "\"\ntables: [t]\n"));
+            assertThat(s.address()).as(url).doesNotContain("tiger");
+        }
+    }
 }
