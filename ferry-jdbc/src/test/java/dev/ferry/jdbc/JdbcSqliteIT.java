@@ -65,4 +65,32 @@ class JdbcSqliteIT {
                 .extracting(e -> e.path("before").path("id").asInt()).containsExactlyInAnyOrder(1, 250, 500);
         assertThat(p.applied("notes", "id")).hasSize(498).containsKey("501").doesNotContainKey("250");
     }
+
+    /**
+     * Review: SQLite timestamps written the ISO way ('2026-11-30T07:00:00', as java.time and many ORMs
+     * write them) against a window of part of a day: the bounds are bound as '2026-11-30 06:00:00', and
+     * as text 'T' sorts after ' ', so every row of that date is past both bounds and none is selected.
+     */
+    @Test
+    void aWindowOfPartOfADaySelectsIsoTextTimestampsInside(@TempDir Path dir) throws Exception {
+        Path db = dir.resolve("iso.db");
+        execute(db, "CREATE TABLE orders (id INTEGER PRIMARY KEY, updated_at TEXT NOT NULL)",
+                "INSERT INTO orders VALUES (1, '2026-11-30T05:00:00'), (2, '2026-11-30T07:00:00'), (3, '2026-11-30T13:00:00')");
+        JdbcPipelines p = new JdbcPipelines("type: jdbc\nurl: jdbc:sqlite:" + db + "\ntables:\n"
+                + "  - {table: orders, mode: incremental, cursor: updated_at}\n", dir.resolve("pipeline"));
+        dev.ferry.source.Window w = new dev.ferry.source.Window(java.time.LocalDateTime.parse("2026-11-30T06:00"),
+                java.time.LocalDateTime.parse("2026-11-30T12:00"), java.time.ZoneOffset.UTC);
+        assertThat(p.runOnce(w)).isTrue();
+        java.util.List<String> lines;
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(p.out())) {
+            lines = files.filter(f -> f.getFileName().toString().equals("data.jsonl")).flatMap(f -> {
+                try {
+                    return java.nio.file.Files.readAllLines(f).stream();
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).toList();
+        }
+        assertThat(lines).hasSize(1).allSatisfy(l -> assertThat(l).contains("2026-11-30T07:00:00"));
+    }
 }
