@@ -93,4 +93,31 @@ class JdbcSqliteIT {
         }
         assertThat(lines).hasSize(1).allSatisfy(l -> assertThat(l).contains("2026-11-30T07:00:00"));
     }
+
+    /**
+     * Review: after a --once run caught up, Pipeline polls the source once more (poll(Duration.ZERO)) and
+     * appends what it returns. When interval_seconds has passed by then (1 s, or a slow final append),
+     * that poll begins a whole new run: a full table's truncate and first chunk land in the Log, and the
+     * command exits 0 with the sinks' copy of the table cut to that chunk.
+     */
+    @Test
+    void theLastPollOfABatchRunBeginsNoSecondRun(@TempDir Path dir) throws Exception {
+        Path db = dir.resolve("again.db");
+        execute(db, "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)",
+                "INSERT INTO customers VALUES (1, 'ann'), (2, 'bob')");
+        JdbcPipelines p = new JdbcPipelines("type: jdbc\nurl: jdbc:sqlite:" + db + "\ninterval_seconds: 1\ntables: [customers]\n",
+                dir.resolve("pipeline"));
+        try (dev.ferry.source.Source source = p.source()) {
+            source.workFolder(java.nio.file.Files.createDirectories(dir.resolve("work")));
+            source.start(java.util.Optional.empty(), false);
+            dev.ferry.source.Position end = source.end();
+            int events = 0;
+            while (!source.caughtUp(end)) {
+                events += source.poll(java.time.Duration.ofMillis(100)).events().size();
+            }
+            assertThat(events).isEqualTo(3);
+            Thread.sleep(1_100);
+            assertThat(source.poll(java.time.Duration.ZERO).events()).isEmpty();
+        }
+    }
 }
