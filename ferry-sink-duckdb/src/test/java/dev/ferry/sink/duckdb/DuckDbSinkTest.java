@@ -125,6 +125,21 @@ class DuckDbSinkTest {
     }
 
     @Test
+    void anUpdateThenAKeyChangeInOneWriteKeepTheUnchangedToastValue() throws Exception {
+        try (DuckDbSink sink = sink(false)) {
+            sink.write(List.of(insert(1, "1.00", "large text of 1")), Offset.of(0));
+            sink.write(List.of(
+                    // row 1 updated, its TOASTed note unchanged (not sent): the note is in the mirror's row 1
+                    event(Op.UPDATE, V1, null, Row.wrap(1L, "1.50", null), Set.of("note")),
+                    // then its key changes, the note still unchanged: still the mirror's row 1
+                    event(Op.UPDATE, V1, Row.wrap(1L, null, null), Row.wrap(10L, "1.75", null), Set.of("note"))),
+                    Offset.of(2));
+        }
+        assertThat(rows("SELECT id, amount, note FROM public.orders ORDER BY id")).containsExactly(
+                List.of("10", "1.75", "large text of 1"));
+    }
+
+    @Test
     void aReplayedEventIsAppliedOnceAtItsOwnOffsetLeavingTheCommittedOffset() throws Exception {
         try (DuckDbSink sink = sink(true)) {
             sink.write(List.of(insert(1, "1.00", "a"), insert(2, "2.00", "b")), Offset.of(1));
