@@ -193,4 +193,24 @@ class KafkaLogIT {
             assertThat(reopened.end()).isEqualTo(Offset.of(5));
         }
     }
+
+    @Test
+    void aReaderPositionedBeforeAResetReadsTheEventsAppendedAfterIt() throws Exception {
+        String p = "log" + (++pipelines);
+        try (Log log = open(p); LogReader reader = log.readFrom(Offset.of(0))) {
+            // a sink's delivery reads (and positions its reader) while the snapshot is not deliverable yet
+            assertThat(reader.read(1000, Offset.of(0))).isEmpty();
+            log.append(events(0, 20), new TestEvents.Counter(19)); // a snapshot, cut off by a lost connection
+            log.reset(); // Pipeline.reconnect: the snapshot starts over
+            log.append(events(0, 5), new TestEvents.Counter(4)); // taken again
+            List<Long> offsets = new ArrayList<>();
+            long deadline = System.nanoTime() + 20_000_000_000L;
+            while (offsets.size() < 5 && System.nanoTime() < deadline) {
+                for (LogEntry e : reader.read(1000, log.end())) {
+                    offsets.add(e.offset().value());
+                }
+            }
+            assertThat(offsets).containsExactlyElementsOf(range(0, 5));
+        }
+    }
 }
