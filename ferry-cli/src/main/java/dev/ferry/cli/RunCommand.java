@@ -56,6 +56,11 @@ final class RunCommand implements Callable<Integer> {
         if (once) {
             schedule = null;
         }
+        if (chosen.isPresent()) {
+            PipelineAssembly.requireWindowPartitions(pc, window != null ? "--window" : "--from/--to");
+        } else if (schedule != null && schedule.dayWindow()) {
+            PipelineAssembly.requireWindowPartitions(pc, "schedule.window: day");
+        }
         AtomicInteger exitCode = new AtomicInteger(1);
         AtomicBoolean signalled = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(1);

@@ -52,6 +52,18 @@ class JdbcWindowIT {
         assertThat(noOnce.waitFor()).isEqualTo(2);
         assertThat(noOnce.stderr()).contains("add --once");
 
+        // a sink without window partitions would take the window's truncate for the whole table's
+        Files.writeString(dir.resolve("mirror.yaml"), Files.readString(dir.resolve("shop.yaml"))
+                .replace("name: shop", "name: mirror").replace("type: jsonl", "type: csv").replace("out/", "csv/"));
+        FerryProcess refused = FerryProcess.start(dir, Map.of(), "run", "-c", "mirror.yaml", "--once", "--window",
+                "2026-11-30", "--zone", "UTC");
+        assertThat(refused.waitFor()).as(refused.stderr()).isEqualTo(2);
+        assertThat(refused.stderr()).contains("--window").contains("csv sink does not keep");
+        FerryProcess scheduled = FerryProcess.start(dir, Map.of(), "run", "-c", "mirror.yaml");
+        assertThat(scheduled.waitFor()).as(scheduled.stderr()).isEqualTo(2);
+        assertThat(scheduled.stderr()).contains("schedule.window: day");
+        assertThat(dir.resolve("csv")).doesNotExist();
+
         FerryProcess status = FerryProcess.start(dir, Map.of(), "status", "-c", "shop.yaml");
         assertThat(status.waitFor()).as(status.stderr()).isZero();
         assertThat(status.stdout()).contains("schedule").contains("0 2 * * * (UTC)").contains("next run")

@@ -271,6 +271,27 @@ public final class PipelineAssembly implements AutoCloseable {
         return f;
     }
 
+    /**
+     * Refuses a window run (CONFIG) unless every sink keeps window partitions: any other sink would take
+     * the window's truncate for the whole table's and keep only the window's rows.
+     *
+     * @param what how the user asked for windows, for the message ({@code --window}, {@code schedule.window})
+     */
+    public static void requireWindowPartitions(PipelineConfig config, String what) throws FerryException {
+        List<String> refusing = new ArrayList<>();
+        List<String> keeping = new ArrayList<>();
+        for (ComponentConfig sc : config.sinks()) {
+            SinkFactory f = sinkFactory(sc);
+            (f.keepsWindowPartitions() ? keeping : refusing).add(f.type());
+        }
+        if (!refusing.isEmpty()) {
+            throw FerryException.config(what + " extracts one window into sink partitions, which the " + String.join(", ",
+                    refusing) + " sink" + (refusing.size() > 1 ? "s do" : " does") + " not keep: the window's rows would "
+                    + "replace the whole table there. Run without a window (an incremental table brings what changed "
+                    + "since the last run), or write windows to a sink that keeps partitions (jsonl).");
+        }
+    }
+
     private static SinkFactory sinkFactory(ComponentConfig c) throws FerryException {
         TreeMap<String, SinkFactory> all = new TreeMap<>();
         for (SinkFactory f : ServiceLoader.load(SinkFactory.class)) {

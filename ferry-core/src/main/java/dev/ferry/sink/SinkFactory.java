@@ -25,6 +25,16 @@ public interface SinkFactory {
     }
 
     /**
+     * Whether the sink keeps the rows of a window run ({@code ferry run --once --window}, a schedule's
+     * {@code window: day}) in a partition of their own, which the window's truncate replaces (see
+     * {@link dev.ferry.source.Position#partition()}). A sink that does not would take that truncate for
+     * the whole table's, so a window run is refused unless every sink of the pipeline does.
+     */
+    default boolean keepsWindowPartitions() {
+        return false;
+    }
+
+    /**
      * Builds a sink from its configuration section; configuration mistakes surface here.
      *
      * @param source what the source says about itself, for envelopes

@@ -168,21 +168,6 @@ class DuckDbSinkTest {
     }
 
     @Test
-    void aWindowRunLeavesTheRowsOutsideItsWindow() throws Exception {
-        try (DuckDbSink sink = sink(false)) {
-            sink.write(List.of(insert(1, "1.00", "a"), insert(2, "2.00", "b")), Offset.of(1)); // earlier runs
-            // a window run (TableRead: every table of a window starts with a truncate of its partition)
-            Instant end = Instant.parse("2026-12-01T00:00:00Z");
-            sink.write(List.of(
-                    new ChangeEvent(Op.TRUNCATE, V1, null, null, Set.of(), new WindowPosition(0), 0, end),
-                    new ChangeEvent(Op.CREATE, V1, null, Row.wrap(3L, "3.00", "c"), Set.of(), new WindowPosition(1), 0, end)),
-                    Offset.of(3));
-        }
-        // the sink has no partitions: the window's truncate emptied the whole mirror
-        assertThat(rows("SELECT id FROM public.orders ORDER BY id")).containsExactly(List.of("1"), List.of("2"), List.of("3"));
-    }
-
-    @Test
     void aReplayedEventIsAppliedOnceAtItsOwnOffsetLeavingTheCommittedOffset() throws Exception {
         try (DuckDbSink sink = sink(true)) {
             sink.write(List.of(insert(1, "1.00", "a"), insert(2, "2.00", "b")), Offset.of(1));

