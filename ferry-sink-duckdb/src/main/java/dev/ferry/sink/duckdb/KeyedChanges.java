@@ -129,7 +129,9 @@ final class KeyedChanges {
                     present[i] = true;
                 }
             }
-            fromKey = earlier.fromKey;
+            // a row that moved to this key after an earlier change under its old key fills from the old
+            // key's mirror row, unless that change had itself moved there from another key
+            fromKey = earlier.fromKey != null || oldKey == null || identity(oldKey).equals(id) ? earlier.fromKey : oldKey;
         }
         boolean complete = true;
         for (boolean p : present) {
