@@ -193,7 +193,12 @@ final class KafkaLog implements Log {
             ConsumerRecord<byte[], byte[]> last = null;
             consumer.seek(partition, from);
             long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while (consumer.position(partition) < end && System.nanoTime() < deadline) {
+            while (consumer.position(partition) < end) {
+                if (System.nanoTime() - deadline > 0) {
+                    // a partial read would give a tail too early: offsets the topic holds would be reused
+                    throw new org.apache.kafka.common.errors.TimeoutException("reading the Log's tail of " + partition
+                            + " did not reach offset " + end + " within " + TIMEOUT.toSeconds() + " s");
+                }
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     if (r.offset() < end && header(r, POSITION) != null) {
                         last = r;
@@ -431,6 +436,10 @@ final class KafkaLog implements Log {
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "ferry-" + settings.pipeline() + "-log-" + role);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // a reset (a snapshot taken again) deletes records a reader may be positioned before: it goes on
+        // from the first left, where the events after the reset are ("latest" would skip them); a gap
+        // that retention made is still caught by the reader's offset check
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         // memory: at most this many records (each at most ~RECORD_BYTES of events) decoded at once
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 16);
         props.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, MAX_MESSAGE_BYTES);
