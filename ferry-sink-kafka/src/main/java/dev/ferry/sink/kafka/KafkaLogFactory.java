@@ -27,7 +27,8 @@ public final class KafkaLogFactory implements LogFactory {
                     + "ferry.<pipeline>.log", "ferry.shop.log");
     static final Setting<String> TRANSACTIONAL_ID = Setting.string("transactional_id",
             "the capture's transactional.id; a restart with the same id fences the previous capture. "
-                    + "The default is ferry.<pipeline>.log", "ferry.shop.log");
+                    + "The default is ferry.<pipeline>.log.capture (not ferry.<pipeline>.log, which a Kafka sink with "
+                    + "topic_prefix: log takes by default)", "ferry.shop.log.capture");
     static final Setting<Integer> REPLICATION_FACTOR = Setting.integer("replication_factor",
             "replication factor of the Log's topic when Ferry creates it; the default is the broker's",
             1, 32);
@@ -67,7 +68,7 @@ public final class KafkaLogFactory implements LogFactory {
             }
         }
         return KafkaLog.open(new KafkaLog.Settings(pipelineName, config.get(BOOTSTRAP_SERVERS), topic,
-                config.find(TRANSACTIONAL_ID).orElse("ferry." + pipelineName + ".log"),
+                config.find(TRANSACTIONAL_ID).orElse("ferry." + pipelineName + ".log.capture"),
                 config.find(REPLICATION_FACTOR).map(Integer::shortValue), config.get(TOPIC_CONFIG), properties),
                 positions);
     }

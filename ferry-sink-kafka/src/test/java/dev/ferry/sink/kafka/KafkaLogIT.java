@@ -121,7 +121,7 @@ class KafkaLogIT {
         // a Ferry killed between its sends and its commit: the same transactional.id, a transaction left open
         KafkaProducer<byte[], byte[]> zombie = new KafkaProducer<>(Map.of(
                 ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers(),
-                ProducerConfig.TRANSACTIONAL_ID_CONFIG, "ferry." + p + ".log"),
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG, "ferry." + p + ".log.capture"),
                 new ByteArraySerializer(), new ByteArraySerializer());
         zombie.initTransactions();
         zombie.beginTransaction();
