@@ -21,9 +21,11 @@ import java.util.Set;
  * <p>The file is one run's ({@code <run>.rows} in the table's folder): written while the table is
  * read, made durable and renamed into place before the position that names the run is emitted, so a
  * position never names a file that is not there. Memory stays bounded: the reader holds only the
- * pairs of one cursor value at a time, and rows arrive in the same order.
+ * pairs of one cursor value at a time, at most {@link #MAX_GROUP_KEYS}, and rows arrive in the same order.
  */
 final class DeliveredRows {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(DeliveredRows.class);
+
     private DeliveredRows() {
     }
 
@@ -71,6 +73,14 @@ final class DeliveredRows {
         }
     }
 
+    /**
+     * The most keys of one cursor value held in memory (about 100 bytes each). A bulk update that gives
+     * more rows one cursor value (say, {@code SET updated_at = now()} on millions) would otherwise grow
+     * the heap with the table: past the cap, that value's further rows count as not delivered and are
+     * sent again (duplicates for a history, harmless for a mirror; never a loss).
+     */
+    static final int MAX_GROUP_KEYS = 200_000;
+
     /** Answers "was this row delivered?" for rows asked in read order. */
     static final class Reader implements AutoCloseable {
         private final DataInputStream in;
@@ -79,6 +89,7 @@ final class DeliveredRows {
         private String nextKey;
         private Object groupValue;
         private final Set<String> groupKeys = new HashSet<>();
+        private boolean capped;
 
         /** A reader of the run's file; one that knows no row when the file is missing. */
         Reader(Path folder, long run, CursorValues kind) throws IOException {
@@ -114,7 +125,15 @@ final class DeliveredRows {
                     }
                     if (c == 0) {
                         groupValue = v;
-                        groupKeys.add(nextKey);
+                        if (groupKeys.size() < MAX_GROUP_KEYS) {
+                            groupKeys.add(nextKey);
+                        } else if (!capped) {
+                            capped = true;
+                            LOG.warn("More than {} rows delivered last run share the cursor value {}: the rest of them "
+                                    + "are sent again in this run's look-back (duplicates in a history sink, never a "
+                                    + "loss). A cursor finer than the bulk update that set it avoids this.",
+                                    MAX_GROUP_KEYS, nextCursor);
+                        }
                     }
                     advance();
                 }
