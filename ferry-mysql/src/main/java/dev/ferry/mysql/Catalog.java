@@ -22,6 +22,19 @@ final class Catalog {
         this.connection = connection;
     }
 
+    private Boolean mariaDb;
+
+    /** Whether the server is MariaDB (whose binlog metadata differs from MySQL's in places). */
+    boolean mariaDb() throws SQLException {
+        if (mariaDb == null) {
+            try (Statement s = connection.createStatement(); ResultSet rs = s.executeQuery("SELECT VERSION()")) {
+                rs.next();
+                mariaDb = rs.getString(1).toLowerCase(java.util.Locale.ROOT).contains("mariadb");
+            }
+        }
+        return mariaDb;
+    }
+
     /** The base tables of {@code database} that the filter captures, by name. */
     List<TableId> tables(String database, TableFilter filter) throws SQLException {
         List<TableId> out = new ArrayList<>();

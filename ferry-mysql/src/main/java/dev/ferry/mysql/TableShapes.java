@@ -280,7 +280,14 @@ final class TableShapes implements ChangeDecoder.Shapes {
                     sourceType = "bit(" + length + ")";
                 }
                 case JSON -> sourceType = dataType = "json";
-                case GEOMETRY -> sourceType = dataType = "geometry";
+                case GEOMETRY -> {
+                    sourceType = dataType = "geometry";
+                    // MariaDB lists a geometry column's charset (binary) among the character columns';
+                    // MySQL does not (its is_character_type leaves GEOMETRY out)
+                    if (catalog.mariaDb()) {
+                        character++;
+                    }
+                }
                 case STRING, VARCHAR, VAR_STRING, BLOB -> {
                     int real = type == ColumnType.STRING ? realType(m) : 0;
                     if (real == 247 || real == 248) {

@@ -96,16 +96,17 @@ class SchemaChangeIT extends PrivateMariaDbTest {
      */
     @Test
     void rowsWrittenBeforeAModifyKeepTheirValues() throws Exception {
-        String db = MySqlSourceIT.newDatabase("CREATE TABLE m (id int PRIMARY KEY, n int, size enum('s','l'), "
-                        + "label varchar(10) CHARACTER SET latin1)",
-                "INSERT INTO m VALUES (1, 1, 's', 'one')");
+        // a geometry and a blob column before the text: the binlog's charset list must line up with the columns
+        String db = MySqlSourceIT.newDatabase("CREATE TABLE m (id int PRIMARY KEY, g point, b blob, n int, "
+                        + "size enum('s','l'), label varchar(10) CHARACTER SET latin1, tail varchar(10) CHARACTER SET utf8mb4)",
+                "INSERT INTO m VALUES (1, POINT(1, 2), 'x', 1, 's', 'one', 'ü')");
         MySqlPipelines pipeline = new MySqlPipelines(mariadb, db, mariadb.grantCapture(), dir);
         assertThat(pipeline.runOnce()).isTrue();
-        mariadb.execute(db, "INSERT INTO m VALUES (2, -5, 'l', 'café')",
+        mariadb.execute(db, "INSERT INTO m VALUES (2, POINT(3, 4), 'y', -5, 'l', 'café', 'ü')",
                 "DELETE FROM m WHERE id = 2", // MODIFY to unsigned refuses a negative value in the table
                 "ALTER TABLE m MODIFY n int unsigned, MODIFY size enum('x','l','s'), "
                         + "MODIFY label varchar(10) CHARACTER SET utf8mb4",
-                "INSERT INTO m VALUES (3, 4000000000, 's', 'naïve')");
+                "INSERT INTO m VALUES (3, POINT(5, 6), 'z', 4000000000, 's', 'naïve', 'ü')");
         assertThat(pipeline.runOnce()).isTrue();
         List<JsonNode> changes = pipeline.envelopes().stream().filter(e -> !e.get("source").get("snapshot").asBoolean())
                 .toList();
@@ -114,11 +115,13 @@ class SchemaChangeIT extends PrivateMariaDbTest {
             assertThat(row.get("n").asLong()).isEqualTo(-5);
             assertThat(row.get("size").asText()).isEqualTo("l");
             assertThat(row.get("label").asText()).isEqualTo("café");
+            assertThat(row.get("tail").asText()).isEqualTo("ü");
         }
         JsonNode after = changes.get(2).get("after");
         assertThat(after.get("n").asLong()).isEqualTo(4_000_000_000L);
         assertThat(after.get("size").asText()).isEqualTo("s");
         assertThat(after.get("label").asText()).isEqualTo("naïve");
+        assertThat(after.get("tail").asText()).isEqualTo("ü");
     }
 
     /**
