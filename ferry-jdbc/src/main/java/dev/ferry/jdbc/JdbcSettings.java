@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 
 /**
  * The {@code source:} section of a JDBC pipeline, read once and frozen.
@@ -117,9 +118,19 @@ record JdbcSettings(String url, String user, String password, Map<String, String
                 Duration.ofSeconds(c.get(INTERVAL)));
     }
 
-    /** The URL without credentials or parameters, for messages. */
+    /** A {@code password=} parameter in any position ({@code ;} SQL Server, {@code &} or {@code ?} query). */
+    private static final Pattern PASSWORD_PARAMETER = Pattern.compile("(?i)([;&?]password=)[^;&]*");
+    /** Oracle's {@code user/password@} before the host ({@code jdbc:oracle:thin:scott/tiger@//db:1521/shop}). */
+    private static final Pattern ORACLE_LOGIN = Pattern.compile("(?i)^(jdbc:oracle:[a-z0-9]+:)[^@/]*/[^@]*@");
+
+    /**
+     * The URL without credentials or query parameters, for messages, checks and {@code ferry status}: a
+     * password written in the URL never shows ({@code //user:pass@}, Oracle's {@code user/pass@},
+     * {@code password=} parameters).
+     */
     String address() {
-        String u = url;
+        String u = PASSWORD_PARAMETER.matcher(url).replaceAll("$1***");
+        u = ORACLE_LOGIN.matcher(u).replaceFirst("$1@");
         int q = u.indexOf('?');
         if (q >= 0) {
             u = u.substring(0, q);
