@@ -23,7 +23,8 @@ import java.util.Optional;
  * @param cron      the expression as written
  * @param zone      the zone the times are in
  * @param dayWindow whether a run at time T extracts the day before T's date as a window
- * @param catchUp   the most missed windowed runs made up after a downtime
+ * @param catchUp   the most missed windowed runs made up after a downtime, counting the newest due time,
+ *                  which runs even with 0
  */
 record Schedule(String cron, ZoneId zone, boolean dayWindow, int catchUp, ExecutionTime times) {
     static final Setting<String> CRON = Setting.string("cron",

@@ -85,14 +85,15 @@ final class ScheduledRuns {
                 record(t);
                 continue;
             }
-            if (due.size() > schedule.catchUp()) {
-                List<Instant> skipped = due.subList(0, due.size() - schedule.catchUp());
+            int kept = Math.max(1, schedule.catchUp()); // the newest time runs whatever catch_up says
+            if (due.size() > kept) {
+                List<Instant> skipped = due.subList(0, due.size() - kept);
                 LOG.warn("{} missed runs are more than catch_up ({}): skipping the windows of {} to {}. Run them with "
                         + "ferry run --once --window DATE if they are needed.", due.size(), schedule.catchUp(),
                         schedule.window(skipped.get(0)).map(Window::name).orElse("?"),
                         schedule.window(skipped.get(skipped.size() - 1)).map(Window::name).orElse("?"));
                 record(skipped.get(skipped.size() - 1));
-                due = due.subList(due.size() - schedule.catchUp(), due.size());
+                due = due.subList(due.size() - kept, due.size());
             }
             for (Instant t : due) {
                 Optional<Window> w = schedule.window(t);
