@@ -54,6 +54,8 @@ final class TableRead implements AutoCloseable {
 
     /** Whether the read replaces what the sink holds of the table: a full table, or any table of a window. */
     private final boolean replaces;
+    /** Whether the cursor range is a window's. */
+    private final boolean windowed;
     /** Whether rows are chosen by their transaction id ({@code cursor: xmin}, not in a window). */
     private final boolean tracksXmin;
     private final Long xminFrom;
@@ -91,6 +93,7 @@ final class TableRead implements AutoCloseable {
         this.delivered = bounds.delivered;
         this.record = bounds.record;
         this.replaces = (shape.cursor() < 0 && !shape.xmin()) || bounds.windowed;
+        this.windowed = bounds.windowed;
         this.tracksXmin = shape.xmin() && !bounds.windowed;
         this.xminFrom = bounds.xminFrom;
     }
@@ -185,11 +188,15 @@ final class TableRead implements AutoCloseable {
         List<String> conditions = new ArrayList<>();
         String cursorColumn = shape.cursor() < 0 ? null : dialect.quote(shape.schema().column(shape.cursor()).name());
         if (cursorColumn != null) {
+            // SQLite keeps timestamps as text of any shape ('2026-11-30T07:00:00' sorts after '2026-11-30 07:…'):
+            // a window's bounds ('yyyy-MM-dd HH:mm:ss') are compared with the column's value in that shape
+            String bounded = windowed && dialect.sqlite() && shape.cursorKind() == CursorValues.TEXT
+                    ? "datetime(" + cursorColumn + ")" : cursorColumn;
             if (lower != null) {
-                conditions.add(cursorColumn + (lowerInclusive ? " >= ?" : " > ?"));
+                conditions.add(bounded + (lowerInclusive ? " >= ?" : " > ?"));
                 where.add(lower, shape.cursorKind());
             }
-            conditions.add(cursorColumn + (upperInclusive ? " <= ?" : " < ?"));
+            conditions.add(bounded + (upperInclusive ? " <= ?" : " < ?"));
             where.add(upper, shape.cursorKind());
         }
         List<String> order = new ArrayList<>();
