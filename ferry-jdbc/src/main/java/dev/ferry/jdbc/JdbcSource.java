@@ -84,6 +84,8 @@ public final class JdbcSource implements Source {
     /** When the rate cap next lets a chunk start (System.nanoTime()). */
     private long paceNanos;
     private volatile boolean stopping;
+    /** {@link #end} was asked for: a batch run ({@code --once}) makes one run and never begins another. */
+    private volatile boolean batch;
 
     JdbcSource(String pipelineName, JdbcSettings settings, Clock clock) {
         this.pipelineName = pipelineName;
@@ -141,6 +143,7 @@ public final class JdbcSource implements Source {
     /** The end of a batch run: the first run this start makes, complete. See {@link #caughtUp}. */
     @Override
     public Position end() {
+        batch = true;
         return new JdbcPosition(Long.MAX_VALUE, JdbcPosition.DONE, null, new TreeMap<>());
     }
 
@@ -181,7 +184,8 @@ public final class JdbcSource implements Source {
         List<ChangeEvent> out = new ArrayList<>();
         try {
             if (!runActive) {
-                boolean due = !clock.instant().isBefore(nextRunAt) && !(window != null && completedRuns > 0);
+                boolean due = !clock.instant().isBefore(nextRunAt)
+                        && !((window != null || batch) && completedRuns > 0);
                 if (!due) {
                     pause(maxWait);
                     return new SourceBatch(out, reached);
