@@ -1,5 +1,6 @@
 package dev.ferry.jdbc;
 
+import dev.ferry.log.DurableFiles;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -64,6 +65,7 @@ final class DeliveredRows {
             file.getFD().sync();
             out.close();
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            DurableFiles.syncFolder(target.getParent()); // the rename survives a power cut
         }
 
         @Override

@@ -54,6 +54,16 @@ final class Dialect {
         return product.toLowerCase(Locale.ROOT).contains("sqlite");
     }
 
+    /**
+     * {@code expression} modulo {@code m}, with the sign of {@code expression} (as Java's {@code %}):
+     * {@code %} on SQLite (whose {@code MOD()} is optional and returns a float) and SQL Server (no
+     * {@code MOD()}), the standard {@code MOD()} elsewhere (Oracle and Db2 have no {@code %}).
+     */
+    String remainder(String expression, long m) {
+        String p = product.toLowerCase(Locale.ROOT);
+        return sqlite() || p.contains("microsoft") ? "(" + expression + " % " + m + ")" : "MOD(" + expression + ", " + m + ")";
+    }
+
     /** The schema of a table written without one. */
     String defaultSchema() {
         return defaultSchema;

@@ -313,7 +313,7 @@ public final class JdbcSource implements Source {
         };
     }
 
-    private KeyCompare openCompare(TableShape shape) throws IOException {
+    private KeyCompare openCompare(TableShape shape) throws IOException, FerryException {
         JdbcPosition.TableMark mark = marks.get(key(shape));
         long thisRun = run;
         String windowName = windowName();
@@ -339,6 +339,9 @@ public final class JdbcSource implements Source {
             r.commitRecord();
             if (k != null) {
                 k.commit();
+            } else {
+                // deletes: key_compare is off: turned on again later, it starts afresh
+                Files.deleteIfExists(TableRead.folder(work, shape).resolve(KeyCompare.KEPT));
             }
             JdbcPosition.TableMark old = marks.get(key(shape));
             // a table that never had a row keeps the mark it had; its key file is this run's

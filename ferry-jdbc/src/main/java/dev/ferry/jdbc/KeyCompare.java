@@ -1,8 +1,11 @@
 package dev.ferry.jdbc;
 
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Op;
 import dev.ferry.event.Row;
+import dev.ferry.log.DurableFiles;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -33,7 +36,8 @@ import java.util.function.LongFunction;
  * <p>Design notes. The kept keys are cut into blocks of {@link #BLOCK}; a block spans the key range
  * from its first key to the next block's (the first from the smallest key, the last to the largest).
  * For each range the database answers a summary, {@code COUNT(*)} and, for a single integer key,
- * {@code SUM(key)}, which is compared with the same summary of the kept keys. Equal: the range is
+ * the sum of the keys modulo {@link #MODULUS} (a plain {@code SUM} of 64-bit keys overflows on SQLite
+ * and SQL Server), which is compared with the same summary of the kept keys. Equal: the range is
  * unchanged (kept as it is, no key read). Different: the range is halved at its middle kept key and
  * each half compared again, down to {@link #LEAF} kept keys, whose range's keys are read (keys only,
  * in keyset chunks) and matched: a kept key the table no longer has is sent as a delete; a key the
@@ -41,13 +45,20 @@ import java.util.function.LongFunction;
  * table's keys as this run saw them. Each query is its own short read-only transaction.
  *
  * <p>What the summary cannot see: a range with as many rows deleted as inserted whose keys (for a
- * single integer key) also sum the same, or, for other keys, as many deleted as inserted. The
+ * single integer key) also sum the same modulo {@link #MODULUS}, or, for other keys, as many deleted as inserted. The
  * incremental read sends the inserted rows; the deletes then wait until the range changes again.
  * Memory: one block of kept keys, and one range's kept keys while it is matched.
  */
 final class KeyCompare implements AutoCloseable {
     static final int BLOCK = 4096;
     static final int LEAF = 64;
+    /** The integer keys are summed modulo this prime: up to ~9 billion rows the sum fits 64 bits anywhere. */
+    static final long MODULUS = 1_000_000_007L;
+    /**
+     * The file in a table's folder that says a key comparison committed kept keys there: a key file the
+     * marks name is then missing, not yet to be made ({@code deletes: key_compare} turned on).
+     */
+    static final String KEPT = "key_compare";
 
     private final Connection connection;
     private final Dialect dialect;
@@ -72,7 +83,7 @@ final class KeyCompare implements AutoCloseable {
     private long keys;
 
     KeyCompare(Connection connection, Dialect dialect, TableShape shape, JdbcSettings settings, Path folder, long keptRun,
-               long run, Instant committedAt, LongFunction<JdbcPosition> positions) throws IOException {
+               long run, Instant committedAt, LongFunction<JdbcPosition> positions) throws IOException, FerryException {
         this.connection = connection;
         this.dialect = dialect;
         this.shape = shape;
@@ -82,8 +93,15 @@ final class KeyCompare implements AutoCloseable {
         this.positions = positions;
         Files.createDirectories(folder);
         Path keptFile = folder.resolve(keptRun + ".keys");
-        this.kept = keptRun > 0 && Files.exists(keptFile)
-                ? new DataInputStream(new BufferedInputStream(Files.newInputStream(keptFile), 1 << 16)) : null;
+        boolean found = keptRun > 0 && Files.exists(keptFile);
+        if (keptRun > 0 && !found && Files.exists(folder.resolve(KEPT))) {
+            throw new FerryException(ErrorKind.INTERNAL, "The keys run " + keptRun + " kept of " + shape.table()
+                    + " for deletes: key_compare are missing (" + keptFile + "): the state folder lost files, and "
+                    + "comparing with nothing would lose the deletes since. Restore the state folder whole; or, to "
+                    + "accept that those deletes are never sent, delete " + folder.resolve(KEPT) + " and the next "
+                    + "run compares afresh.");
+        }
+        this.kept = found ? new DataInputStream(new BufferedInputStream(Files.newInputStream(keptFile), 1 << 16)) : null;
         this.target = folder.resolve(run + ".keys");
         this.tmp = folder.resolve(run + ".keys.tmp");
         this.file = new FileOutputStream(tmp.toFile());
@@ -199,7 +217,8 @@ final class KeyCompare implements AutoCloseable {
     private List<Object> summary(List<Object> lo, List<Object> hi) throws SQLException {
         KeyPredicate where = new KeyPredicate();
         List<String> conditions = range(where, lo, hi);
-        String sql = "SELECT COUNT(*)" + (summedKey ? ", SUM(" + shape.keyColumns(dialect).get(0) + ")" : "")
+        String sql = "SELECT COUNT(*)"
+                + (summedKey ? ", SUM(" + dialect.remainder(shape.keyColumns(dialect).get(0), MODULUS) + ")" : "")
                 + " FROM " + dialect.from(shape.table())
                 + (conditions.isEmpty() ? "" : " WHERE " + String.join(" AND ", conditions));
         try (PreparedStatement ps = connection.prepareStatement(sql)) {
@@ -221,11 +240,11 @@ final class KeyCompare implements AutoCloseable {
         if (!summedKey) {
             return List.of((long) inKept.size());
         }
-        BigDecimal sum = BigDecimal.ZERO;
+        long sum = 0;
         for (List<Object> k : inKept) {
-            sum = sum.add(BigDecimal.valueOf((Long) k.get(0)));
+            sum += (Long) k.get(0) % MODULUS;
         }
-        return List.of((long) inKept.size(), sum.stripTrailingZeros());
+        return List.of((long) inKept.size(), BigDecimal.valueOf(sum).stripTrailingZeros());
     }
 
     private ChangeEvent delete(List<Object> key, long[] next) {
@@ -275,6 +294,11 @@ final class KeyCompare implements AutoCloseable {
         file.getFD().sync();
         fresh.close();
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        if (!Files.exists(target.resolveSibling(KEPT))) {
+            DurableFiles.replace(target.resolveSibling(KEPT), new byte[0]); // syncs the folder: the rename too
+        } else {
+            DurableFiles.syncFolder(target.getParent());
+        }
     }
 
     long keys() {

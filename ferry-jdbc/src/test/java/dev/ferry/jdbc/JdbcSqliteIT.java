@@ -1,6 +1,7 @@
 package dev.ferry.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -64,6 +65,36 @@ class JdbcSqliteIT {
         assertThat(p.envelopes("notes")).filteredOn(e -> e.path("op").asText().equals("d"))
                 .extracting(e -> e.path("before").path("id").asInt()).containsExactlyInAnyOrder(1, 250, 500);
         assertThat(p.applied("notes", "id")).hasSize(498).containsKey("501").doesNotContainKey("250");
+    }
+
+    /**
+     * Keys near 2^63, whose plain SUM() overflows on SQLite ("integer overflow"): the comparison sums them
+     * modulo a prime. And the kept keys of the last run gone from the state folder fail the run: comparing
+     * with nothing would lose the deletes.
+     */
+    @Test
+    void deletesOfLargeKeysAreFoundAndLostKeptKeysFailTheRun(@TempDir Path dir) throws Exception {
+        Path db = dir.resolve("big.db");
+        execute(db, "CREATE TABLE ids (id INTEGER PRIMARY KEY, changed INTEGER NOT NULL)",
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300) "
+                        + "INSERT INTO ids SELECT 9000000000000000000 + i, i FROM n");
+        JdbcPipelines p = new JdbcPipelines("type: jdbc\nurl: jdbc:sqlite:" + db + "\ntables:\n"
+                + "  - {table: ids, mode: incremental, cursor: changed, deletes: key_compare}\n", dir.resolve("pipeline"));
+        assertThat(p.runOnce()).isTrue();
+        execute(db, "DELETE FROM ids WHERE id = 9000000000000000150");
+        assertThat(p.runOnce()).isTrue();
+        assertThat(p.envelopes("ids")).filteredOn(e -> e.path("op").asText().equals("d"))
+                .extracting(e -> e.path("before").path("id").asLong()).containsExactly(9000000000000000150L);
+
+        java.util.List<Path> keys;
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir.resolve("pipeline"))) {
+            keys = files.filter(f -> f.getFileName().toString().endsWith(".keys")).toList();
+        }
+        assertThat(keys).isNotEmpty();
+        for (Path k : keys) {
+            java.nio.file.Files.delete(k);
+        }
+        assertThatThrownBy(p::runOnce).hasMessageContaining("key_compare are missing");
     }
 
     /**
