@@ -3,6 +3,8 @@ package dev.ferry.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.ferry.error.FerryException;
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
 import dev.ferry.source.Window;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -79,7 +81,11 @@ final class ScheduledRuns {
                 Instant t = due.get(due.size() - 1);
                 LOG.info("Batch run for {}{}", t.atZone(schedule.zone()), due.size() > 1
                         ? " (it makes up " + (due.size() - 1) + " missed times before it)" : "");
-                if (!batch.run(Optional.empty())) {
+                Boolean done = attempt(batch, Optional.empty(), t, waiter);
+                if (done == null) {
+                    continue; // failed: made up at the next turn, the time still due
+                }
+                if (!done) {
                     return;
                 }
                 record(t);
@@ -98,11 +104,37 @@ final class ScheduledRuns {
             for (Instant t : due) {
                 Optional<Window> w = schedule.window(t);
                 LOG.info("Batch run for {}: window {}", t.atZone(schedule.zone()), w.map(Window::name).orElse("-"));
-                if (!batch.run(w)) {
+                Boolean done = attempt(batch, w, t, waiter);
+                if (done == null) {
+                    break; // failed: made up at the next turn, the time still due
+                }
+                if (!done) {
                     return;
                 }
                 record(t);
             }
+        }
+    }
+
+    /**
+     * One batch run; null when it failed at run time (the source or a sink away, a bad record with
+     * record_errors: fail), after waiting for the next scheduled time: a scheduler keeps going, and the
+     * failed time stays due, so the next turn makes it up. A configuration or prerequisite error needs
+     * a person: it ends the scheduler (exit 2), as it would end ferry run --once.
+     *
+     * @return true when the run completed, false when stopped, null when it failed
+     */
+    private Boolean attempt(BatchRun batch, Optional<Window> window, Instant t, Waiter waiter) throws Exception {
+        try {
+            return batch.run(window);
+        } catch (FerryException e) {
+            if (e.kind() == ErrorKind.CONFIG || e.kind() == ErrorKind.PREREQUISITE) {
+                throw e;
+            }
+            Instant next = schedule.next(clock.instant());
+            LOG.error("The batch run for {} failed: {} It is made up with the run at {}.", t.atZone(schedule.zone()),
+                    e.getMessage(), next.atZone(schedule.zone()));
+            return waiter.waitUntil(next) ? null : Boolean.FALSE;
         }
     }
 

@@ -72,6 +72,33 @@ class ScheduledRunsTest {
     }
 
     @Test
+    void aFailedRunIsMadeUpAtTheNextTimeAndAConfigurationErrorEndsTheScheduler() throws Exception {
+        FakeClock clock = new FakeClock("2026-11-30T10:30:00Z");
+        ScheduledRuns scheduled = new ScheduledRuns(Schedule.read(ComponentConfig.ofYaml("schedule",
+                "cron: 0 * * * *\nzone: UTC\nwindow: day")), clock, state.resolve("schedule.json"));
+        List<String> ran = new ArrayList<>();
+        List<Instant> waited = new ArrayList<>();
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> scheduled.run(window -> {
+            ran.add(clock.now + " " + window.map(Window::name).orElse("-"));
+            if (ran.size() == 1) {
+                throw new dev.ferry.error.FerryException(dev.ferry.error.ErrorKind.CONNECTIVITY, "source away");
+            }
+            if (ran.size() == 3) {
+                throw dev.ferry.error.FerryException.config("sink.path is not writable");
+            }
+            return true;
+        }, time -> {
+            waited.add(time);
+            clock.now = time;
+            return true;
+        })).hasMessageContaining("sink.path");
+        // 11:00 failed; at 12:00 both windows are due: the failed one first, then 12:00's
+        assertThat(ran).containsExactly("2026-11-30T11:00:00Z 2026-11-29", "2026-11-30T12:00:00Z 2026-11-29",
+                "2026-11-30T12:00:00Z 2026-11-29");
+        assertThat(waited).containsExactly(Instant.parse("2026-11-30T11:00:00Z"), Instant.parse("2026-11-30T12:00:00Z"));
+    }
+
+    @Test
     void runsStartAtTheScheduledTimes() throws Exception {
         FakeClock clock = new FakeClock("2026-11-30T10:30:00Z");
         List<Ran> ran = schedule("cron: 0 * * * *\nzone: UTC", clock, 3, Duration.ofMinutes(5));
