@@ -186,7 +186,19 @@ public final class Pipeline {
         }
         java.util.concurrent.ExecutorService helpers = helpers();
         try {
-            source.start(resume, startingOver);
+            try {
+                source.start(resume, startingOver);
+            } catch (FerryException e) {
+                // a stream waits for a source that is away (or whose connection was lost while starting),
+                // as it would once running; a batch run fails at once, so a wrong host is seen at once
+                if (e.kind() != ErrorKind.CONNECTIVITY || mode != Mode.STREAM) {
+                    throw e;
+                }
+                if (!reconnect(e)) {
+                    return true; // stopped before the source came back: nothing was captured
+                }
+                resume = log.lastPosition();
+            }
             return runThreads(resume, end);
         } finally {
             if (helpers != null) {

@@ -338,6 +338,34 @@ class PipelineTest {
     }
 
     @Test
+    void aStreamWaitsForASourceThatIsAwayAtStartAndABatchRunFailsAtOnce() throws Exception {
+        TestSink sink = new TestSink();
+        ScriptedSource source = new ScriptedSource(2_000, 100);
+        source.down = true;
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline batch = new Pipeline("p", source, log, List.of(sink), List.of("s"), 300);
+            assertThat(org.assertj.core.api.Assertions.catchThrowableOfType(FerryException.class, () -> batch.run(Mode.ONCE)).kind())
+                    .isEqualTo(ErrorKind.CONNECTIVITY);
+        }
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline pipeline = new Pipeline("p", source, log, List.of(sink), List.of("s"), 300);
+            AtomicReference<Throwable> failed = new AtomicReference<>();
+            Thread runner = inBackground(pipeline, Mode.STREAM, failed);
+            Thread.sleep(1_000);
+            assertThat(runner.isAlive()).as("waiting for the source").isTrue();
+            source.down = false;
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (sink.ids().size() < 2_000 && System.currentTimeMillis() < deadline) {
+                Thread.sleep(20);
+            }
+            pipeline.stop();
+            runner.join(10_000);
+            assertThat(failed.get()).isNull();
+        }
+        assertThat(sink.ids()).isEqualTo(upTo(2_000));
+    }
+
+    @Test
     void aStopWhileTheSourceIsAwayIsACleanStop() throws Exception {
         TestSink sink = new TestSink();
         ScriptedSource source = new ScriptedSource(5_000, 100);
