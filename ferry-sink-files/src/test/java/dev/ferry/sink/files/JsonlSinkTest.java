@@ -18,16 +18,15 @@ import dev.ferry.event.TableSchema;
 import dev.ferry.log.DurableRecord;
 import dev.ferry.log.Offset;
 import dev.ferry.source.Check;
-import dev.ferry.source.Position;
 import dev.ferry.source.SourceInfo;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import dev.ferry.testkit.CounterPosition;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -46,29 +45,6 @@ class JsonlSinkTest {
     @TempDir
     Path root;
 
-    /** A position whose counter is the event's Log offset, so tests can tell events apart. */
-    private record Counter(long value) implements Position {
-        @Override
-        public String display() {
-            return "#" + value;
-        }
-
-        @Override
-        public boolean snapshot() {
-            return false;
-        }
-
-        @Override
-        public Map<String, Object> envelopeFields() {
-            return Map.of("counter", value);
-        }
-
-        @Override
-        public int compareTo(Position o) {
-            return Long.compare(value, ((Counter) o).value);
-        }
-    }
-
     private JsonlSink sink() {
         return new JsonlSink("shop", root, ENVELOPES);
     }
@@ -77,7 +53,7 @@ class JsonlSinkTest {
     private static ChangeEvent event(long offset) {
         TableSchema schema = offset % 2 == 0 ? ORDERS : ODD;
         Row row = schema == ORDERS ? Row.wrap(offset, "{\"n\": " + offset + "}") : Row.wrap(offset);
-        return new ChangeEvent(Op.CREATE, schema, null, row, Set.of(), new Counter(offset), 1, Instant.EPOCH);
+        return new ChangeEvent(Op.CREATE, schema, null, row, Set.of(), new CounterPosition(offset), 1, Instant.EPOCH);
     }
 
     /** The events of offsets {@code (after, last]}. */
@@ -140,7 +116,7 @@ class JsonlSinkTest {
     void jsonValueWrittenOverSeveralLinesStaysOnOneLine() throws Exception {
         // PostgreSQL's json type keeps its input text as written, line breaks included
         ChangeEvent pretty = new ChangeEvent(Op.CREATE, ORDERS, null,
-                Row.wrap(0L, "{\n  \"a\": [1,\r\n 2],\n  \"b\": \"x\\ny\"\n}\n"), Set.of(), new Counter(0), 1, Instant.EPOCH);
+                Row.wrap(0L, "{\n  \"a\": [1,\r\n 2],\n  \"b\": \"x\\ny\"\n}\n"), Set.of(), new CounterPosition(0), 1, Instant.EPOCH);
         try (JsonlSink sink = sink()) {
             sink.write(List.of(pretty, event(2)), Offset.of(2));
         }

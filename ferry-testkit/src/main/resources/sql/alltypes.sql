@@ -1,6 +1,7 @@
--- Every type of ferry-postgres' TypeCoverageIT (issue 4's type table) and its edge values, for the file sinks'
--- replay check (the same table as ferry-sink-duckdb's). Left out, as there: integer[][] (a Parquet list column
--- holds one dimension) and the timestamp 294276-12-31 (past DuckDB's range). One statement per line.
+-- Every type of ferry-postgres' TypeCoverageIT (issue 4's type table) and its edge values, for the replay
+-- checks of the DuckDB and the file sinks. Left out: integer[][] (a DuckDB or Parquet list column holds one
+-- dimension; such a value is a DATA error, see docs/sinks.md) and the timestamp 294276-12-31 (past DuckDB's
+-- range: the poison record of DuckDbSinkIT). One statement per line; the tests run them in order.
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy ☺');
 CREATE DOMAIN posint AS integer CHECK (VALUE > 0);
 CREATE TYPE pair AS (a int, b text);
