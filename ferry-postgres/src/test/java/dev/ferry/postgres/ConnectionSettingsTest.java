@@ -39,4 +39,14 @@ class ConnectionSettingsTest {
         assertThat(s.snapshotReaders()).isEqualTo(2);
         assertThat(read("snapshot_adaptive: false\nsnapshot_readers: 4\n").snapshotReaders()).isEqualTo(4);
     }
+
+    @Test
+    void chunksAreSmallWhenPacedAndBigWhenNotUnlessSet() throws FerryException {
+        assertThat(read("").chunkRows()).as("adaptive by default").isEqualTo(ConnectionSettings.PACED_CHUNK_ROWS);
+        assertThat(read("snapshot_adaptive: false\nsnapshot_max_rows_per_second: 50000\n").chunkRows())
+                .as("a fixed cap paces too").isEqualTo(ConnectionSettings.PACED_CHUNK_ROWS);
+        assertThat(read("snapshot_adaptive: false\n").chunkRows()).isEqualTo(ConnectionSettings.UNPACED_CHUNK_ROWS);
+        assertThat(read("snapshot_adaptive: false\nsnapshot_chunk_rows: 1000\n").chunkRows()).isEqualTo(1000);
+        assertThat(read("snapshot_chunk_rows: 30000\n").chunkRows()).isEqualTo(30000);
+    }
 }
