@@ -186,6 +186,43 @@ public final class RowEncoder {
         return values;
     }
 
+    /**
+     * Reads a row of {@code n} values written by an encoder without decoding them: its bytes are
+     * checked for shape (tags and lengths) and copied, and {@link Row#get} decodes them only if
+     * someone asks. A sink that never looks at a row's values (or hands its bytes on, as the Log
+     * does) pays no decoding.
+     *
+     * @throws IllegalArgumentException when the bytes are not such values
+     */
+    public static Row readRow(ByteBuffer in, int n) {
+        int start = in.position();
+        for (int i = 0; i < n; i++) {
+            skipValue(in);
+        }
+        byte[] encoded = new byte[in.position() - start];
+        in.get(start, encoded);
+        return Row.encoded(encoded, n);
+    }
+
+    private static void skipValue(ByteBuffer in) {
+        int tag = Byte.toUnsignedInt(in.get());
+        switch (tag) {
+            case NULL, FALSE, TRUE -> { }
+            case LONG, DOUBLE -> in.position(in.position() + 8);
+            case STRING, BYTES -> {
+                int n = length(in);
+                in.position(in.position() + n);
+            }
+            case LIST -> {
+                int n = length(in);
+                for (int i = 0; i < n; i++) {
+                    skipValue(in);
+                }
+            }
+            default -> throw new IllegalArgumentException("unknown value tag " + tag);
+        }
+    }
+
     private static Object readValue(ByteBuffer in) {
         int tag = Byte.toUnsignedInt(in.get());
         return switch (tag) {

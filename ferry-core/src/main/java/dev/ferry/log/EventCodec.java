@@ -146,8 +146,8 @@ final class EventCodec {
             return null;
         }
         try {
-            return Row.wrap(RowEncoder.decode(in, n));
-        } catch (IllegalArgumentException | java.nio.BufferUnderflowException e) {
+            return RowEncoder.readRow(in, n); // decoded when a sink asks for a value
+        } catch (IllegalArgumentException | java.nio.BufferUnderflowException | IndexOutOfBoundsException e) {
             throw new IOException("a row that cannot be decoded: " + e.getMessage(), e);
         }
     }

@@ -32,6 +32,33 @@ class RowEncoderTest {
     }
 
     @Test
+    void aRowReadFromBytesKeepsThemAndStopsAtItsEnd() {
+        RowEncoder encoder = new RowEncoder();
+        for (Object v : VALUES) {
+            encoder.put(v);
+        }
+        byte[] encoded = encoder.finish().encodedValues();
+        ByteBuffer in = ByteBuffer.allocate(encoded.length + 3).put((byte) 9).put(encoded).put((byte) 1).put((byte) 2);
+        in.flip().position(1);
+        Row row = RowEncoder.readRow(in, VALUES.length);
+        assertThat(in.position()).as("the next row starts after it").isEqualTo(1 + encoded.length);
+        assertThat(row.encodedValues()).as("handed on as bytes, decoded only when asked").isEqualTo(encoded);
+        assertThat(row).isEqualTo(Row.wrap(VALUES.clone()));
+    }
+
+    @Test
+    void aRowReadFromBytesOfAnotherShapeIsRefused() {
+        byte[] unknownTag = {9};
+        byte[] stringPastTheEnd = {5, 0, 0, 0, 9, 'a'};
+        byte[] listPastTheEnd = {7, 0, 0, 0, 2, 0};
+        byte[] longCut = {3, 0, 0, 0};
+        for (byte[] bad : List.of(unknownTag, stringPastTheEnd, listPastTheEnd, longCut)) {
+            assertThatThrownBy(() -> RowEncoder.readRow(ByteBuffer.wrap(bad), 1))
+                    .isInstanceOfAny(IllegalArgumentException.class, java.nio.BufferUnderflowException.class);
+        }
+    }
+
+    @Test
     void utf8BytesAndStringsEncodeAlike() {
         RowEncoder a = new RowEncoder();
         RowEncoder b = new RowEncoder();
