@@ -31,9 +31,10 @@ import java.util.regex.Pattern;
  *       with the rate's share of inserts, updates and deletes; for each change, the time from its
  *       commit to the JSONL sink's write returning (files and offset durable), p50/p99/max.</li>
  *   <li><b>Source write throughput</b>, Ferry with its defaults: pgbench's TPC-B-like script (4
- *       clients), alone and while Ferry streams its four tables, in turns (alone, beside Ferry, alone,
- *       beside Ferry), so that the machine's drift hits both sides alike. A fresh process and slot for
- *       each Ferry turn: it streams only what is written while it runs.</li>
+ *       clients), alone, while {@code pg_recvlogical} streams the same tables to /dev/null (the least any
+ *       logical-decoding client costs: the walsender's decoding) and while Ferry streams them, in turns
+ *       (alone, beside pg_recvlogical, beside Ferry, twice), so that the machine's drift hits all alike. A
+ *       fresh process and slot for each turn: it streams only what is written while it runs.</li>
  *   <li><b>Memory</b>: Ferry's peak RSS over all of it (VmHWM).</li>
  * </ul>
  *
@@ -106,13 +107,17 @@ public final class StreamBench {
                 pg.execute(DB, "SELECT pg_drop_replication_slot('ferry_bench_latency')");
             }
 
-            // source write throughput, Ferry with its defaults: alone, beside Ferry, alone, beside Ferry
+            // source write throughput, Ferry with its defaults: alone, beside the bare decoder, beside Ferry, twice
             double[] alone = new double[TPS_TURNS];
+            double[] bare = new double[TPS_TURNS];
             double[] beside = new double[TPS_TURNS];
             Latency underLoad = null;
+            pg.execute(DB, "CREATE PUBLICATION bare_pub FOR TABLE " + TABLES);
             for (int turn = 0; turn < TPS_TURNS; turn++) {
                 alone[turn] = tps(pg, seconds);
                 System.out.printf(Locale.ROOT, "pgbench alone: %,.0f tps%n", alone[turn]);
+                bare[turn] = besideBareDecoder(pg, "bare_" + turn, seconds);
+                System.out.printf(Locale.ROOT, "pgbench beside pg_recvlogical: %,.0f tps%n", bare[turn]);
                 try (Child ferry = Child.start(pg, "bench_stream_" + turn, work, "")) {
                     drive(pg, 5000, WARM_UP_SECONDS);
                     ferry.command("reset");
@@ -133,8 +138,7 @@ public final class StreamBench {
                 }
                 pg.execute(DB, "SELECT pg_drop_replication_slot('ferry_bench_stream_" + turn + "')");
             }
-            double ratio = java.util.Arrays.stream(beside).sum() / java.util.Arrays.stream(alone).sum();
-            String summary = summary(alone, beside, ratio, underLoad, latencies, peakRssKb, sinkYaml);
+            String summary = summary(alone, bare, beside, underLoad, latencies, peakRssKb, sinkYaml);
             System.out.print(summary);
             if (docs != null) {
                 Files.writeString(docs, String.format(Locale.ROOT, "%n### Streaming, %s (PostgreSQL %s, %d s per phase)%n%n%s",
@@ -145,13 +149,18 @@ public final class StreamBench {
         }
     }
 
-    private static String summary(double[] alone, double[] beside, double ratio, Latency underLoad,
+    private static String summary(double[] alone, double[] bare, double[] beside, Latency underLoad,
                                   List<Latency> latencies, long peakRssKb, String sinkYaml) {
+        double aloneSum = java.util.Arrays.stream(alone).sum();
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "| source write throughput (pgbench, 4 clients) | tps |%n|---|---|%n"));
         b.append(String.format(Locale.ROOT, "| alone | %s |%n", joined(alone)));
+        b.append(String.format(Locale.ROOT, "| beside pg_recvlogical to /dev/null (the floor) | %s |%n", joined(bare)));
         b.append(String.format(Locale.ROOT, "| beside Ferry streaming (defaults) | %s |%n", joined(beside)));
-        b.append(String.format(Locale.ROOT, "| **beside ÷ alone** (target ≥ 0.97) | **%.3f** |%n%n", ratio));
+        b.append(String.format(Locale.ROOT, "| pg_recvlogical ÷ alone (what any logical-decoding client costs) | %.3f |%n",
+                java.util.Arrays.stream(bare).sum() / aloneSum));
+        b.append(String.format(Locale.ROOT, "| **Ferry ÷ alone** (target ≥ 0.97) | **%.3f** |%n%n",
+                java.util.Arrays.stream(beside).sum() / aloneSum));
         b.append(String.format(Locale.ROOT, "| commit to JSONL sink | changes/s | changes | p50 ms | p99 ms | max ms "
                 + "| Ferry CPU s per M |%n|---|---|---|---|---|---|---|%n"));
         List<Latency> all = new ArrayList<>();
@@ -264,6 +273,34 @@ public final class StreamBench {
         statement.setLong(2, from + rows);
         if (statement.executeUpdate() != rows) {
             throw new IllegalStateException("the workload lost track of its rows at id " + from);
+        }
+    }
+
+    /**
+     * pgbench's TPS while {@code pg_recvlogical} streams the same tables through pgoutput (protocol 2,
+     * in-progress transactions streamed, as Ferry asks) to /dev/null from a fresh slot: the walsender's
+     * decoding and a client that does nothing with it, the least that streaming costs the source.
+     */
+    private static double besideBareDecoder(TestingPostgres pg, String slot, int seconds) throws Exception {
+        pg.execute(DB, "SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
+        ProcessBuilder b = new ProcessBuilder("pg_recvlogical", "-h", pg.host(), "-p", String.valueOf(pg.port()),
+                "-U", pg.user(), "-d", DB, "--slot", slot, "--start", "--no-loop", "-o", "proto_version=2",
+                "-o", "streaming=on", "-o", "publication_names=bare_pub", "-f", "/dev/null")
+                .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+        b.environment().put("PGPASSWORD", pg.password());
+        Process p = b.start();
+        try {
+            Thread.sleep(1000); // connected and streaming
+            if (!p.isAlive()) {
+                throw new IllegalStateException("pg_recvlogical exited with " + p.exitValue());
+            }
+            return tps(pg, seconds);
+        } finally {
+            p.destroy();
+            if (!p.waitFor(30, TimeUnit.SECONDS)) {
+                p.destroyForcibly().waitFor();
+            }
+            pg.execute(DB, "SELECT pg_drop_replication_slot('" + slot + "')");
         }
     }
 
