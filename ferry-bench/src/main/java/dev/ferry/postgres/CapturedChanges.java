@@ -114,8 +114,8 @@ public final class CapturedChanges {
                       List<ChangeEvent> out) {
         TableSchema schema = relations.get(relationId);
         Set<String> unchanged = new HashSet<>();
-        out.add(new ChangeEvent(op, schema, before == null ? null : RelationSchemas.row(schema, before, null),
-                after == null ? null : RelationSchemas.row(schema, after, unchanged), unchanged,
+        out.add(new ChangeEvent(op, schema, before == null ? null : RelationSchemas.row(schema, before, null, rows),
+                after == null ? null : RelationSchemas.row(schema, after, unchanged, rows), unchanged,
                 new PgPosition(lsn, false, index++), xid, committed));
     }
 }

@@ -47,6 +47,11 @@ public final class Row {
         return encoded;
     }
 
+    /** Whether the values were built as objects or were decoded already. */
+    boolean decoded() {
+        return values != null;
+    }
+
     private Object[] values() {
         Object[] v = values;
         if (v == null) {

@@ -21,14 +21,14 @@ import java.util.List;
  * copy of exactly the row's bytes. Not thread-safe.
  */
 public final class RowEncoder {
-    private static final int NULL = 0;
-    private static final int FALSE = 1;
-    private static final int TRUE = 2;
-    private static final int LONG = 3;
-    private static final int DOUBLE = 4;
-    private static final int STRING = 5;
-    private static final int BYTES = 6;
-    private static final int LIST = 7;
+    static final int NULL = 0;
+    static final int FALSE = 1;
+    static final int TRUE = 2;
+    static final int LONG = 3;
+    static final int DOUBLE = 4;
+    static final int STRING = 5;
+    static final int BYTES = 6;
+    static final int LIST = 7;
 
     private static final int INITIAL_BYTES = 256;
     /** A buffer grown past this for a huge value is dropped at the next reset, so one row does not pin it. */
@@ -204,7 +204,7 @@ public final class RowEncoder {
         return Row.encoded(encoded, n);
     }
 
-    private static void skipValue(ByteBuffer in) {
+    static void skipValue(ByteBuffer in) {
         int tag = Byte.toUnsignedInt(in.get());
         switch (tag) {
             case NULL, FALSE, TRUE -> { }
@@ -223,7 +223,7 @@ public final class RowEncoder {
         }
     }
 
-    private static Object readValue(ByteBuffer in) {
+    static Object readValue(ByteBuffer in) {
         int tag = Byte.toUnsignedInt(in.get());
         return switch (tag) {
             case NULL -> null;
@@ -255,7 +255,7 @@ public final class RowEncoder {
     }
 
     /** A length or count that the remaining bytes can hold (a list's items take a byte each at least). */
-    private static int length(ByteBuffer in) {
+    static int length(ByteBuffer in) {
         int n = in.getInt();
         if (n < 0 || n > in.remaining()) {
             throw new IllegalArgumentException("impossible length " + n);

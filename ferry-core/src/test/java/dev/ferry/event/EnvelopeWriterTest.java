@@ -202,6 +202,42 @@ class EnvelopeWriterTest {
         assertThat(asText).isEqualTo(plain);
     }
 
+    @Test
+    void rowsStillInTheLogsEncodingAreWrittenByteForByteAsDecodedOnes() throws Exception {
+        int text = EVERY_TYPE.indexOf("c_string");
+        for (String s : List.of("naïve ☕ \"quoted\"\nline 2", "tab\t \"q\" \\ \u0001 \u001f </script> \u007f", "",
+                "plain ascii")) {
+            Object[] values = new Object[EVERY_TYPE.size()];
+            Row every = everyValue(7, Double.NEGATIVE_INFINITY, "NaN");
+            for (int i = 0; i < values.length; i++) {
+                values[i] = i == text ? s : every.get(i);
+            }
+            values[EVERY_TYPE.indexOf("c_json")] = null; // unchanged, in the update below
+            Row decoded = Row.wrap(values);
+            RowEncoder encoder = new RowEncoder();
+            encoder.putAll(decoded);
+            byte[] bytes = encoder.finish().encodedValues();
+            for (EnvelopeWriter writer : List.of(WRITER, WRITER.withJsonAsText())) {
+                for (Set<String> unchanged : List.of(Set.<String>of(), Set.of("c_json"))) {
+                    java.util.function.Function<Row, ChangeEvent> update = row -> new ChangeEvent(Op.UPDATE, EVERY_TYPE,
+                            row, row, unchanged, new PgLikePosition("0/1", 1, false), 9, COMMITTED);
+                    Row lazy = RowEncoder.readRow(java.nio.ByteBuffer.wrap(bytes), EVERY_TYPE.size());
+                    assertThat(new String(writeBytes(writer, update.apply(lazy)), java.nio.charset.StandardCharsets.UTF_8))
+                            .isEqualTo(new String(writeBytes(writer, update.apply(decoded)), java.nio.charset.StandardCharsets.UTF_8));
+                    assertThat(lazy.decoded()).as("written from its bytes: %s", s).isEqualTo(false);
+                }
+            }
+        }
+    }
+
+    private static byte[] writeBytes(EnvelopeWriter writer, ChangeEvent e) throws IOException {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            writer.write(e, g, WRITTEN_AT);
+        }
+        return out.toByteArray();
+    }
+
     private static String write(ChangeEvent e) throws IOException {
         StringWriter out = new StringWriter();
         try (JsonGenerator g = JSON.createGenerator(out)) {

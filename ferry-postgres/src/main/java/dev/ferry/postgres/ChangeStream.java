@@ -71,6 +71,8 @@ final class ChangeStream implements AutoCloseable {
 
     private final Map<Integer, TableSchema> relations = new HashMap<>();
     private final Map<Integer, String> typeNames = new HashMap<>();
+    /** Builds the rows of changes, on the capture thread. */
+    private final dev.ferry.event.RowEncoder rows = new dev.ferry.event.RowEncoder();
     private boolean inTransaction;
     private long txLsn;
     private long txId;
@@ -348,8 +350,8 @@ final class ChangeStream implements AutoCloseable {
             return; // already in the Log before the restart
         }
         Set<String> unchanged = new HashSet<>();
-        Row beforeRow = before == null ? null : RelationSchemas.row(schema, before, null);
-        Row afterRow = after == null ? null : RelationSchemas.row(schema, after, unchanged);
+        Row beforeRow = before == null ? null : RelationSchemas.row(schema, before, null, rows);
+        Row afterRow = after == null ? null : RelationSchemas.row(schema, after, unchanged, rows);
         ChangeEvent event = new ChangeEvent(op, schema, beforeRow, afterRow, unchanged, position, txId, txCommitted);
         snapshots.observe(event); // a chunk between its watermarks gives way to the change
         out.add(event);

@@ -2,6 +2,7 @@ package dev.ferry.postgres;
 
 import dev.ferry.event.Column;
 import dev.ferry.event.Row;
+import dev.ferry.event.RowEncoder;
 import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
 import dev.ferry.postgres.pgoutput.PgOutputMessage;
@@ -37,22 +38,32 @@ final class RelationSchemas {
     }
 
     /**
-     * Converts a tuple. Unchanged TOAST values become null and their column names are added to
-     * {@code unchanged} (which may be null for old tuples, where the server never omits values).
+     * Converts a tuple into a row in the Log's encoding, built with {@code encoder} (the caller's, one
+     * per thread): most values go from the tuple's bytes into the row's without a {@code String}
+     * ({@link TextValues#put}). Unchanged TOAST values become null and their column names are added
+     * to {@code unchanged} (which may be null for old tuples, where the server never omits values).
      */
-    static Row row(TableSchema schema, PgOutputMessage.Tuple tuple, Set<String> unchanged) {
-        Object[] values = new Object[schema.size()];
+    static Row row(TableSchema schema, PgOutputMessage.Tuple tuple, Set<String> unchanged, RowEncoder encoder) {
+        encoder.reset();
         int n = Math.min(schema.size(), tuple.size());
         for (int i = 0; i < n; i++) {
             Column c = schema.column(i);
-            if (tuple.unchanged()[i]) {
+            if (tuple.unchanged(i)) {
                 if (unchanged != null) {
                     unchanged.add(c.name());
                 }
-                continue;
+                encoder.putNull();
+            } else if (tuple.isNull(i)) {
+                encoder.putNull();
+            } else if (TextValues.takesBytes(c)) {
+                TextValues.put(c, tuple.data(), tuple.start(i), tuple.length(i), encoder);
+            } else {
+                encoder.put(TextValues.convert(c, tuple.text(i)));
             }
-            values[i] = TextValues.convert(c, tuple.texts()[i]);
         }
-        return Row.wrap(values);
+        for (int i = n; i < schema.size(); i++) {
+            encoder.putNull(); // a column added since the relation message: null, as before
+        }
+        return encoder.finish();
     }
 }

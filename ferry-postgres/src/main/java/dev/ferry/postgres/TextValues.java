@@ -66,71 +66,77 @@ final class TextValues {
     static void put(Column column, byte[] text, RowEncoder encoder) {
         if (text == null) {
             encoder.putNull();
-            return;
+        } else {
+            put(column, text, 0, text.length, encoder);
         }
+    }
+
+    /** {@link #put} of the {@code n} bytes of text at {@code at} in {@code b}, which stays the caller's. */
+    static void put(Column column, byte[] b, int at, int n, RowEncoder encoder) {
         switch (column.type()) {
-            case BOOLEAN -> encoder.putBoolean(text.length > 0 && text[0] == 't');
-            case INT16, INT32, INT64 -> encoder.putLong(parseLong(text));
+            case BOOLEAN -> encoder.putBoolean(n > 0 && b[at] == 't');
+            case INT16, INT32, INT64 -> encoder.putLong(parseLong(b, at, n));
             case DATE -> {
-                if (text.length == 10 && text[4] == '-') {
-                    encoder.putUtf8(text, 0, text.length);
+                if (n == 10 && b[at + 4] == '-') {
+                    encoder.putUtf8(b, at, n);
                 } else {
-                    encoder.putString(isoDateTime(ascii(text), false));
+                    encoder.putString(isoDateTime(ascii(b, at, n), false));
                 }
             }
             case TIMESTAMP -> {
                 // 2026-11-24 12:34:56.5: four-digit years, not BC (those end in " BC")
-                if (text.length >= 19 && text[4] == '-' && text[10] == ' ' && text[text.length - 1] != 'C') {
-                    byte[] iso = text.clone(); // the driver's array is not ours to change
+                if (n >= 19 && b[at + 4] == '-' && b[at + 10] == ' ' && b[at + n - 1] != 'C') {
+                    byte[] iso = java.util.Arrays.copyOfRange(b, at, at + n); // the bytes are not ours to change
                     iso[10] = 'T';
                     encoder.putUtf8(iso, 0, iso.length);
                 } else {
-                    encoder.putString(isoDateTime(ascii(text), false));
+                    encoder.putString(isoDateTime(ascii(b, at, n), false));
                 }
             }
             case TIMESTAMPTZ -> {
                 // 2026-11-24 12:34:56.5+00 (the session's TimeZone is UTC): ...T...Z
-                int n = text.length;
-                if (n >= 22 && text[4] == '-' && text[10] == ' ' && text[n - 3] == '+' && text[n - 2] == '0'
-                        && text[n - 1] == '0') {
-                    byte[] iso = java.util.Arrays.copyOf(text, n - 2); // the driver's array is not ours to change
+                int end = at + n;
+                if (n >= 22 && b[at + 4] == '-' && b[at + 10] == ' ' && b[end - 3] == '+' && b[end - 2] == '0'
+                        && b[end - 1] == '0') {
+                    byte[] iso = java.util.Arrays.copyOfRange(b, at, end - 2); // the bytes are not ours to change
                     iso[10] = 'T';
                     iso[n - 3] = 'Z';
                     encoder.putUtf8(iso, 0, iso.length);
                 } else {
-                    encoder.putString(isoDateTime(ascii(text), true));
+                    encoder.putString(isoDateTime(ascii(b, at, n), true));
                 }
             }
-            case TIMETZ -> encoder.putString(isoOffset(ascii(text)));
+            case TIMETZ -> encoder.putString(isoOffset(ascii(b, at, n)));
             case ARRAY, BYTES, FLOAT32, FLOAT64 -> throw new IllegalArgumentException(
                     column.type() + " values are not taken as bytes");
-            default -> encoder.putUtf8(text, 0, text.length);
+            default -> encoder.putUtf8(b, at, n);
         }
     }
 
     /** The text of an integer; PostgreSQL's output never has a sign but '-', nor spaces. */
-    private static long parseLong(byte[] text) {
-        int i = 0;
-        boolean negative = text.length > 0 && text[0] == '-';
+    private static long parseLong(byte[] b, int at, int n) {
+        int i = at;
+        int end = at + n;
+        boolean negative = n > 0 && b[at] == '-';
         if (negative) {
-            i = 1;
+            i++;
         }
-        if (text.length - i == 0 || text.length - i > 18) {
-            return Long.parseLong(ascii(text)); // may not fit while accumulating; rare
+        if (end - i == 0 || end - i > 18) {
+            return Long.parseLong(ascii(b, at, n)); // may not fit while accumulating; rare
         }
         long v = 0;
-        for (; i < text.length; i++) {
-            int d = text[i] - '0';
+        for (; i < end; i++) {
+            int d = b[i] - '0';
             if (d < 0 || d > 9) {
-                return Long.parseLong(ascii(text)); // throws NumberFormatException with the text
+                return Long.parseLong(ascii(b, at, n)); // throws NumberFormatException with the text
             }
             v = v * 10 + d;
         }
         return negative ? -v : v;
     }
 
-    private static String ascii(byte[] text) {
-        return new String(text, java.nio.charset.StandardCharsets.UTF_8);
+    private static String ascii(byte[] b, int at, int n) {
+        return new String(b, at, n, java.nio.charset.StandardCharsets.UTF_8);
     }
 
     static Object scalar(LogicalType type, String text) {

@@ -24,11 +24,11 @@ class RelationSchemasTest {
 
     @Test
     void unchangedToastColumnsAreNullAndListed() {
-        PgOutputMessage.Tuple tuple = new PgOutputMessage.Tuple(
+        PgOutputMessage.Tuple tuple = PgOutputMessage.Tuple.of(
                 new String[] {"7", null, null, "12.50"}, new boolean[] {false, true, true, false});
         Set<String> unchanged = new LinkedHashSet<>();
 
-        Row row = RelationSchemas.row(DOCS, tuple, unchanged);
+        Row row = RelationSchemas.row(DOCS, tuple, unchanged, new dev.ferry.event.RowEncoder());
 
         assertThat(row).isEqualTo(Row.wrap(7L, null, null, "12.50"));
         assertThat(unchanged).containsExactly("body", "meta");
@@ -36,11 +36,11 @@ class RelationSchemasTest {
 
     @Test
     void sqlNullIsNotUnchanged() {
-        PgOutputMessage.Tuple tuple = new PgOutputMessage.Tuple(
+        PgOutputMessage.Tuple tuple = PgOutputMessage.Tuple.of(
                 new String[] {"7", null, "{\"a\": 1}", null}, new boolean[4]);
         Set<String> unchanged = new LinkedHashSet<>();
 
-        Row row = RelationSchemas.row(DOCS, tuple, unchanged);
+        Row row = RelationSchemas.row(DOCS, tuple, unchanged, new dev.ferry.event.RowEncoder());
 
         assertThat(row).isEqualTo(Row.wrap(7L, null, "{\"a\": 1}", null));
         assertThat(unchanged).isEmpty();
@@ -48,17 +48,17 @@ class RelationSchemasTest {
 
     @Test
     void oldTuplesMayPassNoUnchangedSet() {
-        PgOutputMessage.Tuple tuple = new PgOutputMessage.Tuple(
+        PgOutputMessage.Tuple tuple = PgOutputMessage.Tuple.of(
                 new String[] {"7", null, null, null}, new boolean[] {false, true, false, false});
 
-        assertThat(RelationSchemas.row(DOCS, tuple, null)).isEqualTo(Row.wrap(7L, null, null, null));
+        assertThat(RelationSchemas.row(DOCS, tuple, null, new dev.ferry.event.RowEncoder())).isEqualTo(Row.wrap(7L, null, null, null));
     }
 
     @Test
     void shorterTupleLeavesTrailingColumnsNull() {
-        PgOutputMessage.Tuple tuple = new PgOutputMessage.Tuple(new String[] {"7", "x"}, new boolean[2]);
+        PgOutputMessage.Tuple tuple = PgOutputMessage.Tuple.of(new String[] {"7", "x"}, new boolean[2]);
 
-        assertThat(RelationSchemas.row(DOCS, tuple, new LinkedHashSet<>())).isEqualTo(Row.wrap(7L, "x", null, null));
+        assertThat(RelationSchemas.row(DOCS, tuple, new LinkedHashSet<>(), new dev.ferry.event.RowEncoder())).isEqualTo(Row.wrap(7L, "x", null, null));
     }
 
     @Test

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.event.Column;
 import dev.ferry.event.LogicalType;
+import dev.ferry.event.Row;
 import dev.ferry.event.RowEncoder;
 import java.util.Arrays;
 import java.util.List;
@@ -195,8 +196,18 @@ class TextValuesTest {
         slow.put(TextValues.convert(column, value));
         slow.putNull();
 
-        assertThat(fast.finish()).isEqualTo(slow.finish());
+        Row expected = slow.finish();
+        assertThat(fast.finish()).isEqualTo(expected);
         assertThat(bytes).as("the driver's array is left as it was").isEqualTo(before);
+
+        // the stream's way: the value's bytes in the middle of its tuple's
+        byte[] tuple = ("-+" + value + "9 ").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        byte[] tupleBefore = tuple.clone();
+        RowEncoder within = new RowEncoder();
+        TextValues.put(column, tuple, 2, bytes.length, within);
+        within.putNull();
+        assertThat(within.finish()).isEqualTo(expected);
+        assertThat(tuple).as("the tuple's bytes are left as they were").isEqualTo(tupleBefore);
     }
 
     @Test

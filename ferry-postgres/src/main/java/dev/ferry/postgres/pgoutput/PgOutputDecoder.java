@@ -131,24 +131,34 @@ public final class PgOutputDecoder {
         return new PgOutputMessage.Relation(id, namespace.isEmpty() ? "pg_catalog" : namespace, name, identity, columns);
     }
 
+    /** A tuple's values stay bytes: one copy of the tuple, no {@code String} per value. */
     private static PgOutputMessage.Tuple tuple(ByteBuffer buf) {
         int n = buf.getShort();
-        String[] texts = new String[n];
+        int[] starts = new int[n];
+        int[] lengths = new int[n];
         boolean[] unchanged = new boolean[n];
+        int from = buf.position();
         for (int i = 0; i < n; i++) {
             char kind = (char) buf.get();
+            lengths[i] = -1;
             switch (kind) {
-                case 'n' -> texts[i] = null;
+                case 'n' -> { }
                 case 'u' -> unchanged[i] = true;
                 case 't' -> {
                     int len = buf.getInt();
-                    texts[i] = new String(buf.array(), buf.arrayOffset() + buf.position(), len, StandardCharsets.UTF_8);
+                    if (len < 0 || len > buf.remaining()) {
+                        throw new IllegalArgumentException("pgoutput tuple: impossible value length " + len);
+                    }
+                    starts[i] = buf.position() - from;
+                    lengths[i] = len;
                     buf.position(buf.position() + len);
                 }
                 default -> throw new IllegalArgumentException("pgoutput tuple: unknown column kind '" + kind + "'");
             }
         }
-        return new PgOutputMessage.Tuple(texts, unchanged);
+        byte[] data = new byte[buf.position() - from];
+        buf.get(from, data);
+        return new PgOutputMessage.Tuple(data, starts, lengths, unchanged);
     }
 
     private static String string(ByteBuffer buf) {

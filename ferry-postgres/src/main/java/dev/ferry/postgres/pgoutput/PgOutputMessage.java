@@ -80,12 +80,88 @@ public sealed interface PgOutputMessage {
     }
 
     /**
-     * Column values of one row. {@code texts[i]} is the text value or null; {@code unchanged[i]} is
-     * true for an unchanged TOASTed value that the server did not send.
+     * Column values of one row, as the server sent them: the text of each value in UTF-8, kept in
+     * one array for the whole tuple ({@link #data}), so that nothing makes a {@code String} of a
+     * value that goes on as bytes. A value is null ({@link #isNull}), or an unchanged TOASTed value
+     * that the server did not send ({@link #unchanged}), or its text at {@link #start} for
+     * {@link #length} bytes.
      */
-    record Tuple(String[] texts, boolean[] unchanged) {
+    final class Tuple {
+        private final byte[] data;
+        private final int[] starts;
+        /** Each value's length in bytes; -1 for null and for unchanged values. */
+        private final int[] lengths;
+        private final boolean[] unchanged;
+
+        /** A tuple over {@code data}, which it owns. */
+        public Tuple(byte[] data, int[] starts, int[] lengths, boolean[] unchanged) {
+            this.data = data;
+            this.starts = starts;
+            this.lengths = lengths;
+            this.unchanged = unchanged;
+        }
+
+        /** A tuple of these texts (null for null); for tests and hand-made messages. */
+        public static Tuple of(String[] texts, boolean[] unchanged) {
+            java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+            int[] starts = new int[texts.length];
+            int[] lengths = new int[texts.length];
+            for (int i = 0; i < texts.length; i++) {
+                starts[i] = out.size();
+                lengths[i] = -1;
+                if (texts[i] != null && !unchanged[i]) {
+                    byte[] b = texts[i].getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                    out.writeBytes(b);
+                    lengths[i] = b.length;
+                }
+            }
+            return new Tuple(out.toByteArray(), starts, lengths, unchanged);
+        }
+
         public int size() {
-            return texts.length;
+            return lengths.length;
+        }
+
+        /** The tuple's bytes; a value's text lies at {@link #start} for {@link #length} bytes. Not to be changed. */
+        public byte[] data() {
+            return data;
+        }
+
+        public int start(int i) {
+            return starts[i];
+        }
+
+        public int length(int i) {
+            return lengths[i];
+        }
+
+        public boolean isNull(int i) {
+            return lengths[i] < 0 && !unchanged[i];
+        }
+
+        /** Whether the value is an unchanged TOASTed one that the server did not send. */
+        public boolean unchanged(int i) {
+            return unchanged[i];
+        }
+
+        /** Per value, whether it is an unchanged TOASTed one. Not to be changed. */
+        public boolean[] unchanged() {
+            return unchanged;
+        }
+
+        /** The text of value {@code i}, null for null and unchanged values. */
+        public String text(int i) {
+            return lengths[i] < 0 ? null
+                    : new String(data, starts[i], lengths[i], java.nio.charset.StandardCharsets.UTF_8);
+        }
+
+        /** Every value's text (see {@link #text}). */
+        public String[] texts() {
+            String[] out = new String[size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = text(i);
+            }
+            return out;
         }
     }
 }
