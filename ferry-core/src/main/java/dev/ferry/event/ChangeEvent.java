@@ -32,4 +32,21 @@ public record ChangeEvent(Op op, TableSchema schema, Row before, Row after, Set<
     public TableId table() {
         return schema.table();
     }
+
+    /**
+     * Whether this is an update that changed the row's key: the old row is known (PostgreSQL sends
+     * the old key then; the whole old row with replica identity full, as MySQL always does) and
+     * differs in a key column.
+     */
+    public boolean keyChanged() {
+        if (op != Op.UPDATE || before == null || after == null) {
+            return false;
+        }
+        for (int i : schema.keyIndexes()) {
+            if (!Objects.deepEquals(before.get(i), after.get(i))) {
+                return true;
+            }
+        }
+        return false;
+    }
 }

@@ -17,7 +17,8 @@ import java.util.regex.Pattern;
  * The replay check of the CSV and Parquet sinks: loads each table's history files into DuckDB
  * ({@code read_parquet} / {@code read_csv}), replays them by key into a mirror table — the last
  * change of each key after the last truncate, deletes removing it, a column listed in
- * {@code _ferry_unchanged} keeping the key's previous value — and hands both to
+ * {@code _ferry_unchanged} keeping the key's previous value, an update that changed the key
+ * ({@code _ferry_before_<key>} columns) removing the old key and continuing its values — and hands both to
  * {@link DuckDbMirrorVerifier}, which compares the mirror with the source value by value and checks
  * that no Log offset or source position is in the history twice. The caller opens the DuckDB
  * connection (in memory will do), so the testkit does not carry DuckDB's driver.
@@ -28,6 +29,8 @@ import java.util.regex.Pattern;
  * Parquet sink's mirror files are compared the same way ({@link #verifyMirror}).
  */
 public final class FileHistoryReplay {
+    /** The prefix of the history's old-key columns ({@code _ferry_before_id}). */
+    private static final String BEFORE_KEY = "_ferry_before_";
     private static final Pattern NUMERIC = Pattern.compile("numeric\\((\\d+),(\\d+)\\)");
 
     /** The sink's file format. */
@@ -102,8 +105,25 @@ public final class FileHistoryReplay {
         for (String[] c : columns) {
             typed.add(typed(c[1], quote(c[0]), format) + " AS " + quote(c[0]));
         }
+        // the old key of a key-changing update; files written before these columns existed lack them
+        List<String> inFiles = new ArrayList<>();
+        try (ResultSet rs = s.executeQuery("SELECT column_name FROM (DESCRIBE SELECT * FROM " + source + ")")) {
+            while (rs.next()) {
+                inFiles.add(rs.getString(1));
+            }
+        }
+        boolean moves = key.stream().allMatch(k -> inFiles.contains(BEFORE_KEY + k));
+        StringJoiner beforeKey = new StringJoiner(", ", "row(", ")");
+        for (String k : moves ? key : List.<String>of()) {
+            String type = columns.stream().filter(c -> c[0].equals(k)).findFirst().orElseThrow()[1];
+            typed.add(typed(type, quote(BEFORE_KEY + k), format) + " AS " + quote(BEFORE_KEY + k));
+            beforeKey.add(quote(BEFORE_KEY + k));
+        }
         String history = quote(schema) + "." + quote(table + "__history");
         s.execute("CREATE OR REPLACE TABLE " + history + " AS SELECT " + typed + " FROM " + source);
+        if (moves) {
+            resolveMovedUnchanged(s, history, key, beforeKey.toString());
+        }
         StringJoiner partition = new StringJoiner(", ");
         key.forEach(k -> partition.add(quote(k)));
         StringJoiner carried = new StringJoiner(", ");
@@ -121,7 +141,37 @@ public final class FileHistoryReplay {
                 + "AND _ferry_op <> 't'), w AS (SELECT _ferry_offset, _ferry_op, row(" + partition + ") AS _ferry_key, " + carried
                 + " FROM h) SELECT " + values + " FROM w WHERE _ferry_op <> 'd' AND _ferry_offset IN (SELECT max(_ferry_offset) "
                 // not QUALIFY row_number(): DuckDB 2.0 turns -0.0 inside lists into 0.0 there
-                + "FROM w GROUP BY _ferry_key)");
+                + "FROM w GROUP BY _ferry_key)"
+                // a key's newest row goes when a later update moved the row to another key
+                + (moves ? " AND NOT EXISTS (SELECT 1 FROM h WHERE " + quote(BEFORE_KEY + key.get(0)) + " IS NOT NULL AND "
+                + beforeKey + " = w._ferry_key AND h._ferry_offset > w._ferry_offset)" : ""));
+    }
+
+    /**
+     * A key change that left a column unsent (unchanged TOAST) continues the old key's row: the value
+     * is the old key's newest one before it. Resolved in Log order, so that along a chain of key
+     * changes the first key's value travels on; the column then leaves {@code _ferry_unchanged}.
+     */
+    private static void resolveMovedUnchanged(Statement s, String history, List<String> key, String beforeKey) throws SQLException {
+        List<Object[]> moved = new ArrayList<>();
+        try (ResultSet rs = s.executeQuery("SELECT _ferry_offset, _ferry_unchanged FROM " + history + " WHERE "
+                + quote(BEFORE_KEY + key.get(0)) + " IS NOT NULL AND len(coalesce(_ferry_unchanged, [])) > 0 ORDER BY _ferry_offset")) {
+            while (rs.next()) {
+                moved.add(new Object[] {rs.getLong(1), rs.getArray(2).getArray()});
+            }
+        }
+        StringJoiner oldKey = new StringJoiner(", ", "row(", ")");
+        key.forEach(k -> oldKey.add("o." + quote(k)));
+        for (Object[] m : moved) {
+            for (Object column : (Object[]) m[1]) {
+                String c = quote((String) column);
+                String name = "'" + ((String) column).replace("'", "''") + "'";
+                s.execute("UPDATE " + history + " SET " + c + " = (SELECT o." + c + " FROM " + history + " o WHERE " + oldKey + " = (SELECT "
+                        + beforeKey + " FROM " + history + " WHERE _ferry_offset = " + m[0] + ") AND o._ferry_offset < " + m[0] + " AND NOT list_contains(coalesce(o._ferry_unchanged, []), "
+                        + name + ") ORDER BY o._ferry_offset DESC LIMIT 1), _ferry_unchanged = list_filter(_ferry_unchanged, "
+                        + "lambda u: u <> " + name + ") WHERE _ferry_offset = " + m[0]);
+            }
+        }
     }
 
     /** A column's DuckDB type (as the duckdb sink has it) from the file's value. */

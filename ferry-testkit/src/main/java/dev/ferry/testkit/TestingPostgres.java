@@ -116,6 +116,12 @@ public final class TestingPostgres implements AutoCloseable {
         return "jdbc:postgresql://" + HOST + ":" + port + "/" + database;
     }
 
+    /** The {@code source:} YAML of a {@code postgres} source reading {@code database} of this server as its owner. */
+    public String sourceYaml(String database) {
+        return "type: postgres\nhost: " + host() + "\nport: " + port() + "\ndatabase: " + database + "\nuser: " + user()
+                + "\npassword: '" + password() + "'\n";
+    }
+
     /** Opens a connection to the given database as the superuser. */
     public Connection connect(String database) throws SQLException {
         Properties props = new Properties();

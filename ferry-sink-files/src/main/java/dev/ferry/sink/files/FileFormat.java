@@ -24,7 +24,8 @@ public interface FileFormat extends AutoCloseable {
      * returns; the caller fsyncs it, renames it into place and commits. The file holds
      * {@link HistoryRows#META} then {@code columns}, in this order.
      *
-     * @param columns  every column the events carry, each in its newest definition
+     * @param columns  the old-key columns ({@link HistoryRows#withBeforeKey}), then every column the
+     *                 events carry, each in its newest definition; {@link HistoryRows#value} has each value
      * @param offsets  the Log offset of each event
      * @throws FerryException of kind DATA when a value cannot be held in this format, naming the
      *                        column and the value; the caller removes what was written

@@ -267,8 +267,9 @@ public final class PartitionedFileSink implements Sink {
      */
     private void publish(Path dir, String fileName, List<ChangeEvent> events, long[] offsets, List<Path> written)
             throws IOException, FerryException {
-        List<Column> columns = HistoryRows.columnsOf(events);
-        rejectReservedNames(events.get(0).table(), columns);
+        List<Column> sourceColumns = HistoryRows.sourceColumnsOf(events);
+        rejectReservedNames(events.get(0).table(), sourceColumns);
+        List<Column> columns = HistoryRows.withBeforeKey(sourceColumns);
         createDurably(dir);
         Path tmp = dir.resolve(fileName + ".tmp");
         Files.deleteIfExists(tmp);

@@ -77,9 +77,9 @@ class CsvSinkTest {
         Path file = root.resolve("public.items/_ferry_date=2026-11-30/00000000000000000002.csv");
         String text = Files.readString(file, StandardCharsets.UTF_8);
         assertThat(text).isEqualTo(
-                "_ferry_offset,_ferry_op,_ferry_position,_ferry_committed_at,_ferry_tx_id,_ferry_unchanged,id,note,tags,price,ratio,raw\r\n"
-                + "1,u,#1,2026-11-30T23:59:59.999999Z,7,,1,\"a,\"\"b\"\"\r\nc\",\"[\"\"{\\\"\"k\\\"\": \\\"\"x,y\\\"\"}\"\",\"\"null\"\"]\",12.50,NaN,AP8=\r\n"
-                + "2,c,#2,2026-11-30T23:59:59.999999Z,8,\"[\"\"price\"\"]\",2,\"\",[],,-0.0,\"\"\r\n");
+                "_ferry_offset,_ferry_op,_ferry_position,_ferry_committed_at,_ferry_tx_id,_ferry_unchanged,_ferry_before_id,id,note,tags,price,ratio,raw\r\n"
+                + "1,u,#1,2026-11-30T23:59:59.999999Z,7,,,1,\"a,\"\"b\"\"\r\nc\",\"[\"\"{\\\"\"k\\\"\": \\\"\"x,y\\\"\"}\"\",\"\"null\"\"]\",12.50,NaN,AP8=\r\n"
+                + "2,c,#2,2026-11-30T23:59:59.999999Z,8,\"[\"\"price\"\"]\",,2,\"\",[],,-0.0,\"\"\r\n");
     }
 
     @Test
@@ -131,15 +131,23 @@ class CsvSinkTest {
                 Set.of("note", "raw"), new CounterPosition(3), 10, DAY1);
         ChangeEvent read = new ChangeEvent(Op.READ, ITEMS, null, Row.wrap(6L, "r", null, null, null, null), Set.of(),
                 new CounterPosition(4), 0, DAY1);
+        // an update that changed the key: the old key in _ferry_before_id, so a replay deletes it
+        ChangeEvent moved = new ChangeEvent(Op.UPDATE, ITEMS, key, Row.wrap(7L, "m", null, null, null, null), Set.of(),
+                new CounterPosition(5), 11, DAY1);
+        // the whole old row (replica identity full), key unchanged: no old key
+        ChangeEvent full = new ChangeEvent(Op.UPDATE, ITEMS, Row.wrap(7L, "m", null, null, null, null),
+                Row.wrap(7L, "n", null, null, null, null), Set.of(), new CounterPosition(6), 12, DAY1);
         try (PartitionedFileSink sink = sink(PartitionedFileSink.Partitioning.DAY)) {
-            sink.write(List.of(delete, truncate, toast, read), Offset.of(4));
+            sink.write(List.of(delete, truncate, toast, read, moved, full), Offset.of(6));
         }
-        assertThat(lines(root.resolve("public.items/_ferry_date=2026-11-30/00000000000000000004.csv"))).containsExactly(
-                "_ferry_offset,_ferry_op,_ferry_position,_ferry_committed_at,_ferry_tx_id,_ferry_unchanged,id,note,tags,price,ratio,raw",
-                "1,d,#1,2026-11-30T23:59:59.999999Z,9,,4,,,,,",
-                "2,t,#2,2026-11-30T23:59:59.999999Z,9,,,,,,,",
-                "3,u,#3,2026-11-30T23:59:59.999999Z,10,\"[\"\"note\"\",\"\"raw\"\"]\",5,,,1.00,0.5,",
-                "4,r,#4,2026-11-30T23:59:59.999999Z,,,6,r,,,,");
+        assertThat(lines(root.resolve("public.items/_ferry_date=2026-11-30/00000000000000000006.csv"))).containsExactly(
+                "_ferry_offset,_ferry_op,_ferry_position,_ferry_committed_at,_ferry_tx_id,_ferry_unchanged,_ferry_before_id,id,note,tags,price,ratio,raw",
+                "1,d,#1,2026-11-30T23:59:59.999999Z,9,,,4,,,,,",
+                "2,t,#2,2026-11-30T23:59:59.999999Z,9,,,,,,,,",
+                "3,u,#3,2026-11-30T23:59:59.999999Z,10,\"[\"\"note\"\",\"\"raw\"\"]\",,5,,,1.00,0.5,",
+                "4,r,#4,2026-11-30T23:59:59.999999Z,,,,6,r,,,,",
+                "5,u,#5,2026-11-30T23:59:59.999999Z,11,,4,7,m,,,,",
+                "6,u,#6,2026-11-30T23:59:59.999999Z,12,,,7,n,,,,");
     }
 
     @Test

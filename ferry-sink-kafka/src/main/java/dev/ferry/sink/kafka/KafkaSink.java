@@ -5,7 +5,6 @@ import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Op;
 import dev.ferry.event.TableId;
-import dev.ferry.event.TableSchema;
 import dev.ferry.log.CrashPoints;
 import dev.ferry.log.Offset;
 import dev.ferry.sink.Sink;
@@ -14,7 +13,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
@@ -204,7 +202,7 @@ final class KafkaSink implements Sink {
             }
             return;
         }
-        if (e.op() == Op.UPDATE && keyChanged(e)) {
+        if (e.keyChanged()) {
             send(new ChangeEvent(Op.DELETE, e.schema(), e.before(), null, Set.of(), e.position(), e.txId(),
                     e.committedAt()), now, failure);
             send(new ChangeEvent(Op.CREATE, e.schema(), null, e.after(), e.unchanged(), e.position(), e.txId(),
@@ -216,20 +214,6 @@ final class KafkaSink implements Sink {
         if (e.op() == Op.DELETE && settings.tombstones() && key != null) {
             producer.send(new ProducerRecord<>(topic, key, null), callback);
         }
-    }
-
-    /** Whether an update changed the row's key: the old row is known and differs in a key column. */
-    private static boolean keyChanged(ChangeEvent e) {
-        if (e.before() == null || e.after() == null) {
-            return false;
-        }
-        TableSchema schema = e.schema();
-        for (int i : schema.keyIndexes()) {
-            if (!Objects.deepEquals(e.before().get(i), e.after().get(i))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**

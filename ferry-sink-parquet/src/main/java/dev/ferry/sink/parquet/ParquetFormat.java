@@ -222,8 +222,10 @@ final class ParquetFormat implements FileFormat, MirrorFormat {
      * The mirror by one {@code COPY}: the history rows after {@code after} and the previous mirror's
      * rows (as reads at their own offsets), per key the newest row after the last truncate, deletes
      * dropped; each column's value is the newest one its key's changes sent (a column listed in
-     * {@code _ferry_unchanged} keeps the one before). Not {@code QUALIFY row_number()}: DuckDB 2.0
-     * turns -0.0 inside lists into 0.0 there.
+     * {@code _ferry_unchanged} keeps the one before, across key changes too: {@link KeyMoves}); a
+     * key's newest row is left out when a later update changed that key. Files written before the
+     * {@code _ferry_before_<key>} columns existed have none, and leave such rows in. Not
+     * {@code QUALIFY row_number()}: DuckDB 2.0 turns -0.0 inside lists into 0.0 there.
      */
     @Override
     public void writeMirror(Path file, Path previous, long after, List<Path> history, List<String> keyColumns)
@@ -235,29 +237,31 @@ final class ParquetFormat implements FileFormat, MirrorFormat {
                 + literal(previous) + ")") + ")";
         try (Statement s = db().createStatement()) {
             List<String> columns = new ArrayList<>();
+            List<String> ferryColumns = new ArrayList<>();
             try (ResultSet rs = s.executeQuery("SELECT column_name FROM (DESCRIBE SELECT * FROM " + source + ")")) {
                 while (rs.next()) {
-                    if (!rs.getString(1).startsWith("_ferry_")) {
-                        columns.add(rs.getString(1));
-                    }
+                    (rs.getString(1).startsWith("_ferry_") ? ferryColumns : columns).add(rs.getString(1));
                 }
             }
-            StringJoiner key = new StringJoiner(", ", "row(", ")");
-            keyColumns.forEach(k -> key.add(quote(k)));
+            KeyMoves keys = new KeyMoves(keyColumns);
+            // files written before the _ferry_before_ columns existed have no key changes to follow
+            boolean moves = keyColumns.stream().allMatch(k -> ferryColumns.contains(HistoryRows.BEFORE_KEY + k));
+            String partition = moves ? "_ferry_lineage" : keys.key("t");
             StringJoiner carried = new StringJoiner(", ");
             StringJoiner values = new StringJoiner(", ");
             for (String c : columns) {
                 carried.add("last_value(CASE WHEN NOT list_contains(coalesce(_ferry_unchanged, []), '" + c.replace("'", "''")
-                        + "') THEN {'v': " + quote(c) + "} END IGNORE NULLS) OVER (PARTITION BY " + key + " ORDER BY _ferry_offset "
-                        + "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS " + quote(c));
+                        + "') THEN {'v': " + quote(c) + "} END IGNORE NULLS) OVER (PARTITION BY " + partition + " ORDER BY "
+                        + "_ferry_offset ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS " + quote(c));
                 values.add(quote(c) + ".v AS " + quote(c));
             }
-            s.execute("COPY (WITH h AS (SELECT * FROM " + source + "), t AS (SELECT * FROM h WHERE _ferry_offset > "
-                    + "coalesce((SELECT max(_ferry_offset) FROM h WHERE _ferry_op = 't'), -1)), w AS (SELECT _ferry_offset, "
-                    + "_ferry_op, " + key + " AS _ferry_key, " + carried + " FROM t) SELECT _ferry_offset, " + values + " FROM w "
-                    + "WHERE coalesce(_ferry_op, 'r') <> 'd' AND _ferry_offset IN (SELECT max(_ferry_offset) FROM w GROUP BY "
-                    + "_ferry_key) ORDER BY _ferry_offset) TO " + literal(file) + " (FORMAT parquet, COMPRESSION " + compression
-                    + ", ROW_GROUP_SIZE " + rowGroupRows + ")");
+            s.execute("COPY (WITH RECURSIVE h AS (SELECT * FROM " + source + "), t AS (SELECT * FROM h WHERE _ferry_offset > "
+                    + "coalesce((SELECT max(_ferry_offset) FROM h WHERE _ferry_op = 't'), -1))" + (moves ? keys.withLineage("t", "l") : "")
+                    + ", w AS (SELECT _ferry_offset, _ferry_op, " + keys.key("t") + " AS _ferry_key, " + carried + " FROM "
+                    + (moves ? "l" : "t") + " t) SELECT _ferry_offset, " + values + " FROM w WHERE coalesce(_ferry_op, 'r') <> 'd' "
+                    + "AND _ferry_offset IN (SELECT max(_ferry_offset) FROM w GROUP BY _ferry_key)"
+                    + (moves ? " AND NOT " + keys.movedAway("t", "w") : "") + " ORDER BY _ferry_offset) TO " + literal(file)
+                    + " (FORMAT parquet, COMPRESSION " + compression + ", ROW_GROUP_SIZE " + rowGroupRows + ")");
         } catch (SQLException e) {
             throw new FerryException(ErrorKind.INTERNAL, "DuckDB could not compact the mirror " + file + " from " + history.size()
                     + " history files" + (previous == null ? "" : " and " + previous) + ": " + e.getMessage(), e);

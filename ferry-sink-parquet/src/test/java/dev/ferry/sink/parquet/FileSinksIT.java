@@ -11,12 +11,10 @@ import dev.ferry.sink.Sink;
 import dev.ferry.sink.SinkFactory;
 import dev.ferry.sink.files.CsvSinkFactory;
 import dev.ferry.source.Source;
+import dev.ferry.testkit.AllTypesFixture;
 import dev.ferry.testkit.FileHistoryReplay;
 import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ReplayVerifier;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -30,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The Parquet and CSV sinks behind one real pipeline from a private PostgreSQL: every type of the
  * PostgreSQL type table through snapshot and stream, a mixed workload (inserts, updates, deletes,
- * TOAST-unchanged updates, a truncate, a column added and one dropped), then the replay check of
+ * updates that change the key, TOAST-unchanged updates, a truncate, a column added and one dropped), then the replay check of
  * each sink's history files against the source ({@link FileHistoryReplay}), and the Parquet files
  * read back through DuckDB with their types and row counts; and the Parquet sink's mirror file,
  * compacted at every commit, compared with the source.
@@ -42,7 +40,7 @@ class FileSinksIT extends PrivatePostgresTest {
     @Test
     void everyTypeAndAMixedWorkloadReplayEqualToTheSourceFromParquetAndCsv() throws Exception {
         pg.createDatabase("types");
-        String[] fixture = fixture("sql/alltypes.sql");
+        String[] fixture = AllTypesFixture.statements();
         pg.execute("types", fixture);
         runOnce(); // the snapshot: every edge value as a read
         verify(5, 5);
@@ -50,18 +48,24 @@ class FileSinksIT extends PrivatePostgresTest {
                 "UPDATE alltypes SET t = 'changed', a_i4 = '{9,8}', n2 = 1.5 WHERE id = 3",
                 "DELETE FROM alltypes WHERE id = 2",
                 "TRUNCATE alltypes"));
-        // every edge value again, streamed this time, as rows 101-105
+        // every edge value again, streamed this time, as rows 101-104 and 5
         for (String sql : fixture) {
             if (sql.startsWith("INSERT INTO alltypes")) {
                 stream.add(sql.replaceFirst("VALUES \\((\\d),", "VALUES (10$1,"));
             }
         }
         stream.addAll(List.of(
+                // key changes: 104 moves to 201, then 5 takes the free key 104; the old keys must go
+                "UPDATE alltypes SET id = 201 WHERE id = 104",
+                "UPDATE alltypes SET id = 104, t = 'moved' WHERE id = 5",
                 "UPDATE alltypes SET big = repeat(md5(id::text), 400)",
                 // TOAST: big is stored out of line and not sent with these updates; the history marks it
                 "UPDATE alltypes SET i4 = 42 WHERE id = 101",
                 "UPDATE alltypes SET ts = 'infinity', a_t = ARRAY[NULL, 'x'], jb = 'null' WHERE id = 103",
                 "UPDATE alltypes SET i4 = 43 WHERE id = 101",
+                // key changes that leave big unsent: the row under the new key keeps it, along the chain
+                "UPDATE alltypes SET id = 202 WHERE id = 201",
+                "UPDATE alltypes SET id = 203 WHERE id = 202",
                 "DELETE FROM alltypes WHERE id = 102",
                 // schema evolution: a column added appears in new files, a dropped one stays out of them
                 "ALTER TABLE alltypes ADD COLUMN added numeric(6,1)",
@@ -70,7 +74,7 @@ class FileSinksIT extends PrivatePostgresTest {
                 "UPDATE alltypes SET added = 0.5 WHERE id = 104"));
         pg.execute("types", stream.toArray(String[]::new));
         runOnce(); // the stream
-        verify(5, 24);
+        verify(5, 28);
         try (Connection duck = DriverManager.getConnection("jdbc:duckdb:"); Statement s = duck.createStatement()) {
             String files = "read_parquet('" + dir.resolve("lake/public.alltypes") + "/**/*.parquet', union_by_name = true, "
                     + "hive_partitioning = true)";
@@ -78,16 +82,20 @@ class FileSinksIT extends PrivatePostgresTest {
                     + "count(*) FILTER (WHERE list_contains(_ferry_unchanged, 'big')), count(DISTINCT _ferry_offset), "
                     + "sum(added), count(*) FILTER (WHERE vc IS NOT NULL AND _ferry_offset > (SELECT min(_ferry_offset) FROM "
                     + files + " WHERE added IS NOT NULL)), typeof(any_value(n2)), typeof(any_value(tstz)), typeof(any_value(a_i8)), "
-                    + "typeof(any_value(\"by\")), typeof(any_value(_ferry_date)) FROM " + files)) {
+                    + "typeof(any_value(\"by\")), typeof(any_value(_ferry_date)), "
+                    + "string_agg(_ferry_before_id || '>' || id, ' ' ORDER BY _ferry_offset), typeof(any_value(_ferry_before_id)) FROM "
+                    + files)) {
                 rs.next();
-                assertThat(rs.getLong(1)).as("history rows").isEqualTo(24);
+                assertThat(rs.getLong(1)).as("history rows").isEqualTo(28);
                 assertThat(rs.getLong(2)).as("truncates").isEqualTo(1);
-                assertThat(rs.getLong(3)).as("TOAST-unchanged updates").isEqualTo(4);
-                assertThat(rs.getLong(4)).as("distinct offsets").isEqualTo(24);
+                assertThat(rs.getLong(3)).as("TOAST-unchanged updates").isEqualTo(6);
+                assertThat(rs.getLong(4)).as("distinct offsets").isEqualTo(28);
                 assertThat(rs.getBigDecimal(5)).as("the added column").isEqualByComparingTo("13.0");
                 assertThat(rs.getLong(6)).as("the dropped column after the drop").isZero();
                 assertThat(List.of(rs.getString(7), rs.getString(8), rs.getString(9), rs.getString(10), rs.getString(11)))
                         .containsExactly("DECIMAL(12,4)", "TIMESTAMP WITH TIME ZONE", "BIGINT[]", "BLOB", "DATE");
+                assertThat(rs.getString(12)).as("the old keys of the key changes").isEqualTo("104>201 5>104 201>202 202>203");
+                assertThat(rs.getString(13)).isEqualTo("INTEGER");
             }
         }
         // Spark reads the files: only Parquet's common types, no UUID, TIME, INTERVAL or JSON annotations
@@ -105,7 +113,7 @@ class FileSinksIT extends PrivatePostgresTest {
         }
         // a second run finds nothing new and writes no file
         runOnce();
-        verify(5, 24);
+        verify(5, 28);
     }
 
     /** The replay check of both sinks: {@code rows} in the source, {@code events} in each history. */
@@ -131,17 +139,9 @@ class FileSinksIT extends PrivatePostgresTest {
         }
     }
 
-    private static String[] fixture(String resource) throws IOException {
-        try (InputStream in = FileSinksIT.class.getClassLoader().getResourceAsStream(resource)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
-                    .filter(l -> !l.isBlank() && !l.startsWith("--")).toArray(String[]::new);
-        }
-    }
-
     private void runOnce() throws Exception {
         PostgresSourceFactory sources = new PostgresSourceFactory();
-        ComponentConfig sourceConfig = ComponentConfig.ofYaml("source", "type: postgres\nhost: " + pg.host() + "\nport: "
-                + pg.port() + "\ndatabase: types\nuser: " + pg.user() + "\npassword: '" + pg.password() + "'\n");
+        ComponentConfig sourceConfig = ComponentConfig.ofYaml("source", pg.sourceYaml("types"));
         List<SinkFactory> factories = List.of(new ParquetSinkFactory(), new CsvSinkFactory());
         List<String> yaml = List.of("type: parquet\npath: " + dir.resolve("lake") + "\nmirror: true\nmirror_interval_ms: 0\n",
                 "type: csv\npath: " + dir.resolve("csv") + "\npartition: hour\n");

@@ -93,7 +93,7 @@ class ParquetSinkTest {
                 }
                 assertThat(types).containsExactly("_ferry_offset BIGINT", "_ferry_op VARCHAR", "_ferry_position VARCHAR",
                         "_ferry_committed_at TIMESTAMP WITH TIME ZONE", "_ferry_tx_id BIGINT", "_ferry_unchanged VARCHAR[]",
-                        "id INTEGER", "price DECIMAL(10,2)", "exact VARCHAR", "at TIMESTAMP WITH TIME ZONE", "local TIMESTAMP",
+                        "_ferry_before_id INTEGER", "id INTEGER", "price DECIMAL(10,2)", "exact VARCHAR", "at TIMESTAMP WITH TIME ZONE", "local TIMESTAMP",
                         "u VARCHAR", "span VARCHAR", "doc VARCHAR", "raw BLOB", "tags VARCHAR[]", "big VARCHAR", "_ferry_date DATE");
             }
             try (ResultSet rs = s.executeQuery("SELECT count(*), sum(price), min(_ferry_offset), max(_ferry_offset), "
@@ -160,6 +160,58 @@ class ParquetSinkTest {
         }
         assertThat(orphan).doesNotExist();
         assertThat(mirrorRows()).containsExactly("10:5 5.50 five");
+    }
+
+    private static ChangeEvent move(long offset, long from, long to, String big) {
+        return new ChangeEvent(Op.UPDATE, ITEMS, Row.wrap(from, null, null, null, null, null, null, null, null, null, null),
+                Row.wrap(to, "0.00", null, null, null, null, null, null, null, null, big), big == null ? Set.of("big") : Set.of(),
+                new CounterPosition(offset), 7, AT);
+    }
+
+    @Test
+    void anUpdateThatChangesTheKeyMovesTheRowInTheMirrorAndFilesWithoutTheOldKeyStillRead() throws Exception {
+        ParquetFormat format = format();
+        try (PartitionedFileSink sink = new PartitionedFileSink("shop", root, PartitionedFileSink.Partitioning.DAY, format, format, 0)) {
+            sink.write(List.of(change(Op.CREATE, 1, 1, "1.00", "one"), change(Op.CREATE, 2, 2, "2.00", "two"),
+                    change(Op.CREATE, 3, 3, "3.00", "three")), Offset.of(3));
+            // 1 moves to 11, then 2 takes the free key 1: the old keys go, the previous mirror's rows too
+            sink.write(List.of(move(4, 1, 11, "eleven"), move(5, 2, 1, "one again")), Offset.of(5));
+            assertThat(mirrorRows()).containsExactly("5:1 0.00 one again", "3:3 3.00 three", "4:11 0.00 eleven");
+            // and back within one compaction: 11 to 12, 12 to 11
+            sink.write(List.of(move(6, 11, 12, "twelve"), move(7, 12, 11, "eleven again")), Offset.of(7));
+            assertThat(mirrorRows()).containsExactly("5:1 0.00 one again", "3:3 3.00 three", "7:11 0.00 eleven again");
+            // key changes that leave a TOASTed value unsent: the row under the new key keeps it, along a chain too
+            sink.write(List.of(move(8, 3, 30, null), move(9, 30, 31, null), change(Op.UPDATE, 10, 31, "3.10", null, "big"),
+                    change(Op.CREATE, 11, 3, "3.30", "a new three")), Offset.of(11));
+            assertThat(mirrorRows()).containsExactly("5:1 0.00 one again", "11:3 3.30 a new three", "7:11 0.00 eleven again",
+                    "10:31 3.10 three");
+        }
+        try (Stream<Path> history = Files.list(root.resolve("public.items/_ferry_date=2026-12-01"));
+             Connection c = duck(); Statement s = c.createStatement()) {
+            List<String> moved = new ArrayList<>();
+            try (ResultSet rs = s.executeQuery("SELECT _ferry_offset, _ferry_before_id FROM read_parquet(" + glob()
+                    + ", union_by_name = true) WHERE _ferry_before_id IS NOT NULL ORDER BY 1")) {
+                while (rs.next()) {
+                    moved.add(rs.getLong(1) + ":" + rs.getInt(2));
+                }
+            }
+            assertThat(moved).containsExactly("4:1", "5:2", "6:11", "7:12", "8:3", "9:30");
+            // an earlier Ferry's file has no _ferry_before_id: a compaction from the whole history still reads it
+            Path first = history.filter(f -> f.getFileName().toString().startsWith("00000000000000000003")).findFirst().orElseThrow();
+            Path old = first.resolveSibling("old.parquet");
+            s.execute("COPY (SELECT * EXCLUDE (_ferry_before_id) FROM read_parquet('" + first + "')) TO '" + old + "' (FORMAT parquet)");
+            Files.move(old, first, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        try (Stream<Path> mirrors = Files.list(root.resolve("_ferry_mirror/public.items"))) {
+            for (Path m : mirrors.toList()) {
+                Files.delete(m);
+            }
+        }
+        try (PartitionedFileSink sink = new PartitionedFileSink("shop", root, PartitionedFileSink.Partitioning.DAY, format, format, 0)) {
+            sink.write(List.of(change(Op.CREATE, 12, 8, "8.00", "eight")), Offset.of(12));
+        }
+        assertThat(mirrorRows()).containsExactly("5:1 0.00 one again", "11:3 3.30 a new three", "12:8 8.00 eight",
+                "7:11 0.00 eleven again", "10:31 3.10 three");
     }
 
     @Test
