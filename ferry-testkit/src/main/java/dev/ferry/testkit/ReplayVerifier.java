@@ -205,15 +205,17 @@ public final class ReplayVerifier {
             case "r", "c", "u" -> {
                 JsonNode before = e.get("before");
                 JsonNode after = e.get("after");
-                if (op.equals("u") && before != null && !before.isNull()) {
-                    rows.remove(keyOf(before, key, columns, oldNames));
+                // the row before: under the old key when the update changed the key
+                JsonNode old = op.equals("u") && before != null && !before.isNull()
+                        ? rows.remove(keyOf(before, key, columns, oldNames)) : null;
+                if (old == null) {
+                    old = rows.get(keyOf(after, key, columns, oldNames));
                 }
                 JsonNode merged = after;
                 JsonNode unchanged = e.get("unchanged");
                 if (unchanged != null && unchanged.size() > 0) {
-                    // unchanged TOAST columns keep the value the row already had
+                    // unchanged TOAST columns keep the value the row already had, across a key change too
                     com.fasterxml.jackson.databind.node.ObjectNode m = after.deepCopy();
-                    JsonNode old = rows.get(keyOf(after, key, columns, oldNames));
                     for (JsonNode name : unchanged) {
                         m.set(name.asText(), old == null ? null : field(old, name.asText(), oldNames));
                     }
