@@ -12,12 +12,10 @@ import dev.ferry.pipeline.Pipeline;
 import dev.ferry.postgres.PostgresSourceFactory;
 import dev.ferry.sink.Sink;
 import dev.ferry.source.Source;
+import dev.ferry.testkit.AllTypesFixture;
 import dev.ferry.testkit.DuckDbMirrorVerifier;
 import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ReplayVerifier;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -41,7 +39,7 @@ class DuckDbSinkIT extends PrivatePostgresTest {
     @Test
     void everyTypeAndAMixedWorkloadReplayEqualToTheSource() throws Exception {
         pg.createDatabase("types");
-        String[] fixture = fixture("sql/alltypes.sql");
+        String[] fixture = AllTypesFixture.statements();
         pg.execute("types", fixture);
         runOnce("types"); // the snapshot: every edge value as a read
         verify(5);
@@ -128,17 +126,9 @@ class DuckDbSinkIT extends PrivatePostgresTest {
         return DriverManager.getConnection("jdbc:duckdb:" + dir.resolve("warehouse.duckdb"));
     }
 
-    private static String[] fixture(String resource) throws IOException {
-        try (InputStream in = DuckDbSinkIT.class.getClassLoader().getResourceAsStream(resource)) {
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines()
-                    .filter(l -> !l.isBlank() && !l.startsWith("--")).toArray(String[]::new);
-        }
-    }
-
     private void runOnce(String db) throws Exception {
         PostgresSourceFactory sources = new PostgresSourceFactory();
-        ComponentConfig sourceConfig = ComponentConfig.ofYaml("source", "type: postgres\nhost: " + pg.host() + "\nport: "
-                + pg.port() + "\ndatabase: " + db + "\nuser: " + pg.user() + "\npassword: '" + pg.password() + "'\n");
+        ComponentConfig sourceConfig = ComponentConfig.ofYaml("source", pg.sourceYaml(db));
         ComponentConfig sinkConfig = ComponentConfig.ofYaml("sink", "type: duckdb\npath: " + dir.resolve("warehouse.duckdb")
                 + "\nhistory: true\n");
         DuckDbSinkFactory sinks = new DuckDbSinkFactory();

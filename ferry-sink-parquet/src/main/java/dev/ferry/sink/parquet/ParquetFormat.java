@@ -244,8 +244,10 @@ final class ParquetFormat implements FileFormat, MirrorFormat {
                 }
             }
             KeyMoves keys = new KeyMoves(keyColumns);
-            // files written before the _ferry_before_ columns existed have no key changes to follow
-            boolean moves = keyColumns.stream().allMatch(k -> ferryColumns.contains(HistoryRows.BEFORE_KEY + k));
+            // files written before the _ferry_before_ columns existed have no key changes to follow; nor, mostly,
+            // have the changes since the previous mirror: then the compaction is the plain one, by key
+            boolean moves = keyColumns.stream().allMatch(k -> ferryColumns.contains(HistoryRows.BEFORE_KEY + k))
+                    && keyChanges(s, source, keyColumns.get(0));
             String partition = moves ? "_ferry_lineage" : keys.key("t");
             StringJoiner carried = new StringJoiner(", ");
             StringJoiner values = new StringJoiner(", ");
@@ -265,6 +267,15 @@ final class ParquetFormat implements FileFormat, MirrorFormat {
         } catch (SQLException e) {
             throw new FerryException(ErrorKind.INTERNAL, "DuckDB could not compact the mirror " + file + " from " + history.size()
                     + " history files" + (previous == null ? "" : " and " + previous) + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Whether the history rows of {@code source} hold an update that changed the key. */
+    private static boolean keyChanges(Statement s, String source, String firstKeyColumn) throws SQLException {
+        try (ResultSet rs = s.executeQuery("SELECT EXISTS (SELECT 1 FROM " + source + " WHERE "
+                + quote(HistoryRows.BEFORE_KEY + firstKeyColumn) + " IS NOT NULL)")) {
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 
