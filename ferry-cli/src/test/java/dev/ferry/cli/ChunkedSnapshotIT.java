@@ -217,6 +217,45 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
     }
 
     @Test
+    void aStandbyFallingBehindSlowsTheSnapshotUntilItCatchesUp() throws Exception {
+        String db = "lagging";
+        int rows = 40_000;
+        createTable(db, rows);
+        pg.execute(db, "CREATE TABLE ballast (id bigserial PRIMARY KEY, pad text)");
+        try (TestingPostgres standby = pg.startStandby()) {
+            standby.execute("postgres", "SELECT pg_wal_replay_pause()");
+            writePipeline(db, "  tables: [public.big]\n  snapshot: chunked\n  snapshot_chunk_rows: 500\n"
+                    + "  snapshot_max_replica_lag_mb: 1\n");
+            AtomicBoolean running = new AtomicBoolean(true);
+            // WAL the paused standby does not replay: about 1 MB every 100 ms
+            Thread writer = new Thread(() -> {
+                while (running.get()) {
+                    pg.execute(db, "INSERT INTO ballast (pad) SELECT repeat(md5(g::text), 8) FROM generate_series(1, 4000) g");
+                    try {
+                        Thread.sleep(100);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "ballast");
+            writer.start();
+            FerryProcess ferry = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
+            try {
+                awaitStderr(ferry, "falling further behind: the snapshot slows down", 120);
+                standby.execute("postgres", "SELECT pg_wal_replay_resume()");
+                awaitStderr(ferry, "The standbys keep up again", 120);
+                awaitStderr(ferry, "Snapshot of public.big finished", 240);
+            } finally {
+                running.set(false);
+                writer.join();
+            }
+            awaitReplay(db, ferry);
+            ferry.terminate();
+            assertThat(ferry.waitFor()).as(ferry.stderr()).isZero();
+        }
+    }
+
+    @Test
     void aReplicaThatIsNotAStandbyStopsTheSnapshotWithTheReason() throws Exception {
         String db = "notstandby";
         createTable(db, 1_000);

@@ -367,6 +367,18 @@ final class ChunkedSnapshots implements AutoCloseable {
         }
     }
 
+    /** The adaptive throttle's probe: the WAL insert position, its latency timed. */
+    private static final String PROBE = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint";
+    /**
+     * The probe with the largest replay lag of the source's physical standbys in bytes (null: none
+     * visible), and how many standbys the user cannot see (their positions read null without
+     * pg_read_all_stats). Logical walsenders, Ferry's own among them, are not standbys.
+     */
+    private static final String PROBE_WITH_STANDBYS = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint, "
+            + "max(pg_current_wal_lsn() - r.replay_lsn)::bigint, count(*) FILTER (WHERE r.replay_lsn IS NULL) "
+            + "FROM pg_stat_replication r WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots s "
+            + "WHERE s.active_pid = r.pid AND s.slot_type = 'logical')";
+
     /** Times the probe query for an adaptive throttle while chunks are to be read, on a helper thread. */
     private void probe() {
         lastWorkNanos = System.nanoTime();
@@ -379,19 +391,38 @@ final class ChunkedSnapshots implements AutoCloseable {
         }
         probing = true;
         readers.submit(session -> {
-            try (PreparedStatement probe = session.source().prepareStatement(
-                    "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint")) {
+            boolean replicas = throttle.watchesReplicas();
+            try (PreparedStatement probe = session.source().prepareStatement(replicas ? PROBE_WITH_STANDBYS : PROBE)) {
+                boolean told = false;
+                boolean lagTold = false;
                 // ends a while after the last chunk: an idle pipeline holds no probe connection
                 while (!readers.closed() && System.nanoTime() - lastWorkNanos < 10_000_000_000L) {
                     Thread.sleep(SnapshotThrottle.PROBE_MILLIS);
                     long start = System.nanoTime();
                     long wal;
+                    long lag = -1;
                     try (ResultSet rs = probe.executeQuery()) {
                         rs.next();
                         wal = rs.getLong(1);
+                        if (replicas) {
+                            long visible = rs.getLong(2);
+                            lag = rs.wasNull() ? -1 : visible;
+                            if (lag < 0 && rs.getLong(3) > 0 && !told) {
+                                told = true;
+                                LOG.info("The source has {} standby(s) whose replay the pipeline's user cannot see: the "
+                                        + "snapshot's pacing leaves them out (GRANT pg_read_all_stats TO the user to "
+                                        + "include them, or set snapshot_max_replica_lag_mb: 0)", rs.getLong(3));
+                            }
+                        }
                     }
                     long end = System.nanoTime();
-                    throttle.probed(end - start, wal, end);
+                    throttle.probed(end - start, wal, lag, end);
+                    if (throttle.replicaLagging() != lagTold) {
+                        lagTold = !lagTold;
+                        LOG.info(lagTold ? "A standby of the source replays {} MB behind it and falling further "
+                                + "behind: the snapshot slows down" : "The standbys keep up again ({} MB behind)",
+                                lag / (1024 * 1024));
+                    }
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();

@@ -19,12 +19,15 @@ import java.util.List;
  * @param snapshotReaders      threads (each with a connection) reading chunks
  * @param adaptiveSnapshot     whether chunked snapshots slow down when a probe shows the source loaded
  * @param snapshotReplica      {@code host:port} of a standby to read chunks from, or null for the source itself
+ * @param maxReplicaLagMb      an adaptive snapshot slows down while a standby of the source replays more than
+ *                             this many MB behind it and falling further behind; 0: standbys are not watched
  */
 record ConnectionSettings(String host, int port, String database, String user, String password,
                           TableFilter tables, boolean initialSnapshot, String slot, String publication,
                           String tablesWhere, int newTablesCheckSeconds, boolean streamInProgress,
                           boolean chunkedSnapshot, int chunkRows, int maxRowsPerSecond, int chunksInFlight,
-                          int snapshotReaders, boolean adaptiveSnapshot, String snapshotReplica) {
+                          int snapshotReaders, boolean adaptiveSnapshot, String snapshotReplica,
+                          int maxReplicaLagMb) {
 
     static final Setting<String> HOST = Setting.string("host", "PostgreSQL host name or address", "127.0.0.1")
             .withDefault("127.0.0.1");
@@ -75,6 +78,11 @@ record ConnectionSettings(String host, int port, String database, String user, S
                     + "pauses or answers markedly slower, and grows again when it does not; snapshot_max_rows_per_second "
                     + "still caps it; false: only the cap")
             .withDefault(true);
+    static final Setting<Integer> MAX_REPLICA_LAG_MB = Setting.integer("snapshot_max_replica_lag_mb",
+            "with snapshot_adaptive, the rate also drops by 30% while a physical standby of the source replays more "
+                    + "than this many MB of WAL behind it and is falling further behind (pg_stat_replication; the user "
+                    + "needs pg_read_all_stats to see other roles' standbys); 0: standbys are not watched (set it for "
+                    + "a standby delayed on purpose, recovery_min_apply_delay)", 0, 1_000_000).withDefault(64);
     static final Setting<String> REPLICA = Setting.string("snapshot_replica",
             "host:port of a hot standby of the source to read chunked snapshots from (same database, user and "
                     + "password); watermarks still go to the source, and each chunk waits until the standby has "
@@ -90,7 +98,7 @@ record ConnectionSettings(String host, int port, String database, String user, S
                     + "instead of the server spilling them to its own disk; false: protocol 1").withDefault(true);
 
     static final List<Setting<?>> ALL = List.of(HOST, PORT, DATABASE, USER, PASSWORD, TABLES, SNAPSHOT, SLOT, PUBLICATION,
-            NEW_TABLES_CHECK, STREAM_IN_PROGRESS, CHUNK_ROWS, MAX_ROWS_PER_SECOND, CHUNKS_IN_FLIGHT, READERS, ADAPTIVE, REPLICA);
+            NEW_TABLES_CHECK, STREAM_IN_PROGRESS, CHUNK_ROWS, MAX_ROWS_PER_SECOND, CHUNKS_IN_FLIGHT, READERS, ADAPTIVE, MAX_REPLICA_LAG_MB, REPLICA);
 
     static ConnectionSettings read(String pipelineName, ComponentConfig c) throws FerryException {
         TableFilter tables = TableFilter.parse(c.find(TABLES).orElse(List.of()), "public");
@@ -109,7 +117,7 @@ record ConnectionSettings(String host, int port, String database, String user, S
                 c.find(CHUNK_ROWS).orElse(c.get(ADAPTIVE) || c.get(MAX_ROWS_PER_SECOND) > 0 ? PACED_CHUNK_ROWS
                         : UNPACED_CHUNK_ROWS),
                 c.get(MAX_ROWS_PER_SECOND), c.get(CHUNKS_IN_FLIGHT), c.get(READERS), c.get(ADAPTIVE),
-                replica(c));
+                replica(c), c.get(MAX_REPLICA_LAG_MB));
     }
 
     private static String replica(ComponentConfig c) throws FerryException {
@@ -135,7 +143,8 @@ record ConnectionSettings(String host, int port, String database, String user, S
         String replicaHost = snapshotReplica.substring(0, colon).replace("[", "").replace("]", "");
         return new ConnectionSettings(replicaHost, Integer.parseInt(snapshotReplica.substring(colon + 1)), database, user,
                 password, tables, initialSnapshot, slot, publication, tablesWhere, newTablesCheckSeconds, streamInProgress,
-                chunkedSnapshot, chunkRows, maxRowsPerSecond, chunksInFlight, snapshotReaders, adaptiveSnapshot, null);
+                chunkedSnapshot, chunkRows, maxRowsPerSecond, chunksInFlight, snapshotReaders, adaptiveSnapshot, null,
+                maxReplicaLagMb);
     }
 
     /** {@code host:port/database}, for messages. */

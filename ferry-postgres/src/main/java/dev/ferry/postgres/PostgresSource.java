@@ -237,7 +237,8 @@ public final class PostgresSource implements Source {
             }
             List<TableId> ids = tables.stream().map(Catalog.TableInfo::id).toList();
             snapshots = new ChunkedSnapshots(work().resolve("snapshots"), additions.prefix(), settings.chunkRows(),
-                    new SnapshotThrottle(settings.maxRowsPerSecond(), settings.adaptiveSnapshot(), settings.chunkRows()),
+                    new SnapshotThrottle(settings.maxRowsPerSecond(), settings.adaptiveSnapshot(), settings.chunkRows(),
+                            settings.maxReplicaLagMb() * 1024L * 1024L),
                     settings.chunksInFlight(), connections::regular, replicaOpener());
             if (helpers != null) {
                 snapshots.helpers(helpers);

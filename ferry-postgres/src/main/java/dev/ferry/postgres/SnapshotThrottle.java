@@ -13,7 +13,11 @@ import java.util.Arrays;
  *   <li>the source's write rate (WAL bytes per second): writers slowed down by the snapshot write
  *       less. This is what matters on a busy source; a trivial query's latency alone misses it (a
  *       busy CPU answers a short query as fast as an idle one, while writers lose throughput);</li>
- *   <li>the probe's latency, for everything else that makes the server slow to answer.</li>
+ *   <li>the probe's latency, for everything else that makes the server slow to answer;</li>
+ *   <li>the replay lag of the source's physical standbys (bytes of WAL not yet replayed), when it is
+ *       above a limit and growing: a standby that falls further behind while the snapshot reads (from
+ *       the source, or from that standby with {@code snapshot_replica}) is one the snapshot hurts. A
+ *       lag that is large but steady (a standby delayed on purpose) or shrinking is left alone.</li>
  * </ul>
  * Both are only meaningful against the same source without the snapshot, so the snapshot pauses
  * for {@link #PAUSE_MILLIS} every {@link #CYCLE_MILLIS}; the probes then set the baselines (the
@@ -43,6 +47,8 @@ final class SnapshotThrottle {
     private static final long MS = 1_000_000;
 
     private final double cap;
+    /** Replay lag, in bytes, beyond which a growing lag slows the snapshot; 0: standbys not watched. */
+    private final long maxReplicaLag;
     private boolean adaptive;
     private final int chunkRows;
     /** Rows per second allowed now; 0: no limit. */
@@ -61,6 +67,10 @@ final class SnapshotThrottle {
     private final Phase loaded = new Phase();
     /** Whether the rate held a chunk back since the last adjustment: only then may it grow. */
     private boolean held;
+    /** The standbys' largest replay lag at the first and the last probe since the last adjustment; -1: none. */
+    private long lagFirst = -1;
+    private long lagLast = -1;
+    private boolean lagging;
 
     /** A fixed cap only (0: none). */
     SnapshotThrottle(int maxRowsPerSecond) {
@@ -68,7 +78,12 @@ final class SnapshotThrottle {
     }
 
     SnapshotThrottle(int maxRowsPerSecond, boolean adaptive, int chunkRows) {
+        this(maxRowsPerSecond, adaptive, chunkRows, 0);
+    }
+
+    SnapshotThrottle(int maxRowsPerSecond, boolean adaptive, int chunkRows, long maxReplicaLagBytes) {
         this.cap = maxRowsPerSecond;
+        this.maxReplicaLag = maxReplicaLagBytes;
         this.adaptive = adaptive;
         this.chunkRows = chunkRows;
         // adaptive: start at a modest pace and let the probe raise it
@@ -78,6 +93,11 @@ final class SnapshotThrottle {
     /** Whether a probe should run: adaptive pacing. */
     synchronized boolean adaptive() {
         return adaptive;
+    }
+
+    /** Whether the probe should read the standbys' replay lag. */
+    boolean watchesReplicas() {
+        return maxReplicaLag > 0;
     }
 
     /** No probe can run: the cap alone paces. */
@@ -122,6 +142,14 @@ final class SnapshotThrottle {
 
     /** The probe took {@code latencyNanos} and read the WAL insert position {@code walBytes} at {@code nowNanos}. */
     synchronized void probed(long latencyNanos, long walBytes, long nowNanos) {
+        probed(latencyNanos, walBytes, -1, nowNanos);
+    }
+
+    /**
+     * As {@link #probed(long, long, long)}, with the largest replay lag of the source's standbys in
+     * bytes ({@code replicaLagBytes}; -1 when there is none or none is visible).
+     */
+    synchronized void probed(long latencyNanos, long walBytes, long replicaLagBytes, long nowNanos) {
         if (!started) {
             return;
         }
@@ -130,6 +158,17 @@ final class SnapshotThrottle {
         } else if (nowNanos - pauseUntil >= 0) {
             loaded.add(latencyNanos, walBytes, nowNanos);
         }
+        if (replicaLagBytes >= 0) {
+            if (lagFirst < 0) {
+                lagFirst = replicaLagBytes;
+            }
+            lagLast = replicaLagBytes;
+        }
+    }
+
+    /** Whether the standbys' replay lag is beyond the limit and grew since the last adjustment (for the log). */
+    synchronized boolean replicaLagging() {
+        return lagging;
     }
 
     /** Whether the snapshot pauses at {@code nowNanos} (for tests). */
@@ -172,10 +211,14 @@ final class SnapshotThrottle {
             }
         }
         loaded.clear();
+        boolean lagGrows = lagLast > lagFirst;
+        lagging = maxReplicaLag > 0 && lagLast > maxReplicaLag && lagGrows;
+        boolean lagKept = maxReplicaLag <= 0 || lagLast <= maxReplicaLag / 2 || !lagGrows;
+        lagFirst = lagLast; // the next second's growth counts from here
         double ceiling = cap > 0 ? cap : Double.MAX_VALUE;
-        if (slowAnswers || fewerWrites) {
+        if (slowAnswers || fewerWrites || lagging) {
             rate = Math.min(ceiling, Math.max(chunkRows, rate * SLOWER)); // the cap last: it may be below a chunk
-        } else if (held && writesKept && latency < (latencyBase + latencyLimit) / 2) {
+        } else if (held && writesKept && lagKept && latency < (latencyBase + latencyLimit) / 2) {
             // growing a rate the snapshot does not reach (the source answers slower than it) would
             // only make it slow to come down when load appears
             rate = Math.min(ceiling, rate * FASTER);

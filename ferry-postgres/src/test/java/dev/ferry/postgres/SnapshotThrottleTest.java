@@ -113,6 +113,48 @@ class SnapshotThrottleTest {
         assertThat(t.pausing(pause + SnapshotThrottle.PAUSE_MILLIS * MS)).isFalse();
     }
 
+    /** A second of reading, quiet probes, the standbys' replay lag moving from {@code fromLag} to {@code toLag} bytes. */
+    private static long lagging(SnapshotThrottle t, long from, long fromLag, long toLag) {
+        int probes = 20;
+        for (int i = 0; i < probes; i++) {
+            t.probed((long) (0.4 * MS), 0, fromLag + (toLag - fromLag) * i / (probes - 1), from + i * 50 * MS);
+        }
+        heldBack(t, from);
+        t.mayRead(from + 1_000 * MS);
+        return from + 1_000 * MS;
+    }
+
+    @Test
+    void aStandbyFallingFurtherBehindThanTheLimitSlowsTheSnapshotAndASteadyOneDoesNot() {
+        long mb = 1024 * 1024;
+        SnapshotThrottle t = new SnapshotThrottle(0, true, 1_000, 64 * mb);
+        assertThat(t.watchesReplicas()).isTrue();
+        long now = firstPause(t);
+        now = lagging(t, now, 0, 2 * mb);
+        assertThat(t.rate()).as("a standby that keeps up: faster").isEqualTo(24_000);
+        now = lagging(t, now, 2 * mb, 80 * mb);
+        assertThat(t.replicaLagging()).isTrue();
+        assertThat(t.rate()).as("80 MB behind and growing: 30% slower").isEqualTo(24_000 * 0.7);
+        now = lagging(t, now, 80 * mb, 70 * mb);
+        assertThat(t.replicaLagging()).as("catching up").isFalse();
+        assertThat(t.rate()).as("no longer growing: faster again").isEqualTo(24_000 * 0.7 * 1.5);
+        now = lagging(t, now, 70 * mb, 60 * mb);
+        now = lagging(t, now, 60 * mb, 63 * mb);
+        assertThat(t.rate()).as("growing again, above half the limit though below it: kept")
+                .isEqualTo(24_000 * 0.7 * 1.5 * 1.5);
+        for (int i = 0; i < 3; i++) {
+            now = lagging(t, now, 500 * mb, 500 * mb);
+        }
+        assertThat(t.rate()).as("far behind but steady (a delayed standby): not slower")
+                .isGreaterThan(24_000 * 0.7 * 1.5 * 1.5);
+
+        SnapshotThrottle unwatched = new SnapshotThrottle(0, true, 1_000, 0);
+        long later = firstPause(unwatched);
+        later = lagging(unwatched, later, 0, 2 * mb);
+        lagging(unwatched, later, 100 * mb, 900 * mb);
+        assertThat(unwatched.rate()).as("0: standbys not watched").isEqualTo(36_000);
+    }
+
     @Test
     void withoutAProbeOnlyTheCapPaces() {
         SnapshotThrottle t = new SnapshotThrottle(10_000, true, 1_000);
