@@ -11,6 +11,7 @@ import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.LocalTime;
 import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 
@@ -22,18 +23,28 @@ import java.util.Locale;
 final class ColumnReader {
     private final LogicalType type;
     private final String sourceType;
+    /**
+     * A MySQL/MariaDB {@code TIMESTAMP}: an instant the session (in UTC, {@link Dialect#startSession})
+     * shows as a zone-less date-time, read as that date-time at UTC.
+     */
+    private final boolean utcSession;
 
-    private ColumnReader(LogicalType type, String sourceType) {
+    private ColumnReader(LogicalType type, String sourceType, boolean utcSession) {
         this.type = type;
         this.sourceType = sourceType;
+        this.utcSession = utcSession;
     }
 
     /** The reader of result column {@code index} (1-based). */
-    static ColumnReader of(ResultSetMetaData md, int index, boolean sqlite) throws SQLException {
+    static ColumnReader of(ResultSetMetaData md, int index, Dialect dialect) throws SQLException {
         String name = md.getColumnTypeName(index);
         String typeName = name == null ? "" : name.toLowerCase(Locale.ROOT);
-        return new ColumnReader(logicalType(md.getColumnType(index), typeName, md.getPrecision(index), sqlite),
-                name == null ? "unknown" : name);
+        int jdbcType = md.getColumnType(index);
+        if (dialect.mysqlFamily() && jdbcType == Types.TIMESTAMP && typeName.equals("timestamp")) {
+            return new ColumnReader(LogicalType.TIMESTAMPTZ, name, true);
+        }
+        return new ColumnReader(logicalType(jdbcType, typeName, md.getPrecision(index), dialect.sqlite()),
+                name == null ? "unknown" : name, false);
     }
 
     static LogicalType logicalType(int jdbcType, String typeName, int precision, boolean sqlite) {
@@ -82,6 +93,11 @@ final class ColumnReader {
         return type;
     }
 
+    /** How the column is read, bound and compared as a cursor or key. */
+    CursorValues cursorKind() {
+        return utcSession ? CursorValues.UTC_TIMESTAMP : CursorValues.of(type);
+    }
+
     /** The value of column {@code i} in the representation of {@link #type()}, or null. */
     Object read(ResultSet rs, int i) throws SQLException {
         switch (type) {
@@ -124,10 +140,14 @@ final class ColumnReader {
             }
             case TIMESTAMPTZ -> {
                 try {
+                    if (utcSession) {
+                        LocalDateTime utc = rs.getObject(i, LocalDateTime.class);
+                        return utc == null ? null : utc.toInstant(ZoneOffset.UTC).toString();
+                    }
                     OffsetDateTime t = rs.getObject(i, OffsetDateTime.class);
                     return t == null ? null : t.toInstant().toString();
-                } catch (SQLException e) {
-                    return rs.getString(i); // infinity
+                } catch (SQLException | RuntimeException e) {
+                    return rs.getString(i); // PostgreSQL's infinity, MySQL's zero dates
                 }
             }
             default -> {

@@ -56,6 +56,7 @@ final class Connections {
                 throw FerryException.config("The driver " + driver().getClass().getName() + " does not accept the URL "
                         + settings.address() + " (source.url).");
             }
+            Dialect.of(c).startSession(c);
             c.setAutoCommit(false);
             try {
                 c.setReadOnly(true);
@@ -119,7 +120,8 @@ final class Connections {
             return new FerryException(ErrorKind.PREREQUISITE, "The database at " + settings.address() + " refused the "
                     + "login of " + settings.user() + ": " + e.getMessage() + ". Check source.user and source.password.", e);
         }
-        if (state.equals("57014")) {
+        // 57014: PostgreSQL's statement_timeout; 70100: MariaDB's max_statement_time (and an interrupted query)
+        if (state.equals("57014") || state.equals("70100") || e instanceof java.sql.SQLTimeoutException) {
             return new FerryException(ErrorKind.CONNECTIVITY, "A chunk query on " + settings.address() + " ran past "
                     + "statement_timeout_seconds and was cancelled: " + e.getMessage() + ". Ferry retries; lower "
                     + "chunk_rows or raise statement_timeout_seconds if it keeps happening.", e);

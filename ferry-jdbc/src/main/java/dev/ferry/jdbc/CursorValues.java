@@ -21,6 +21,12 @@ enum CursorValues {
     INTEGER("i"), DECIMAL("n"), TIMESTAMP("t"), TIMESTAMPTZ("z"), DATE("d"), TEXT("s"),
     /** A UUID, kept as its text and bound as a {@link java.util.UUID} (PostgreSQL compares no uuid with text). */
     UUID("u"),
+    /**
+     * A MySQL/MariaDB {@code TIMESTAMP}: an instant, held as an {@link OffsetDateTime} at UTC like
+     * {@link #TIMESTAMPTZ} (the same tag), read and bound as the zone-less date-time the UTC session
+     * shows ({@link Dialect#startSession}), so no driver or JVM time zone takes part.
+     */
+    UTC_TIMESTAMP("z"),
     /** Any other type: bound back as the driver's own object; never a cursor. */
     OTHER("o");
 
@@ -50,7 +56,7 @@ enum CursorValues {
 
     /** Whether values of this kind move back by a duration (else by an amount). */
     boolean temporal() {
-        return this == TIMESTAMP || this == TIMESTAMPTZ || this == DATE || this == TEXT;
+        return this == TIMESTAMP || this == TIMESTAMPTZ || this == UTC_TIMESTAMP || this == DATE || this == TEXT;
     }
 
     @SuppressWarnings("unchecked")
@@ -66,6 +72,10 @@ enum CursorValues {
                 OffsetDateTime t = rs.getObject(i, OffsetDateTime.class);
                 yield t == null ? null : t.withOffsetSameInstant(ZoneOffset.UTC);
             }
+            case UTC_TIMESTAMP -> {
+                LocalDateTime t = rs.getObject(i, LocalDateTime.class);
+                yield t == null ? null : t.atOffset(ZoneOffset.UTC);
+            }
             case DATE -> rs.getObject(i, LocalDate.class);
             case TEXT, UUID -> rs.getString(i);
             case OTHER -> new Opaque(rs.getObject(i), rs.getString(i));
@@ -80,6 +90,7 @@ enum CursorValues {
             case TEXT -> ps.setString(i, (String) v);
             case UUID -> ps.setObject(i, java.util.UUID.fromString((String) v));
             case OTHER -> ps.setObject(i, ((Opaque) v).value());
+            case UTC_TIMESTAMP -> ps.setObject(i, ((OffsetDateTime) v).withOffsetSameInstant(ZoneOffset.UTC).toLocalDateTime());
             default -> ps.setObject(i, v);
         }
     }
@@ -92,7 +103,7 @@ enum CursorValues {
         return switch (this) {
             case DECIMAL -> ((BigDecimal) v).toPlainString();
             case TIMESTAMP -> DateTimeFormatter.ISO_LOCAL_DATE_TIME.format((LocalDateTime) v);
-            case TIMESTAMPTZ -> ((OffsetDateTime) v).toInstant().toString();
+            case TIMESTAMPTZ, UTC_TIMESTAMP -> ((OffsetDateTime) v).toInstant().toString();
             case DATE -> v.toString();
             default -> v;
         };
@@ -140,7 +151,7 @@ enum CursorValues {
             case INTEGER -> (Long) v - back.amount();
             case DECIMAL -> ((BigDecimal) v).subtract(BigDecimal.valueOf(back.amount()));
             case TIMESTAMP -> ((LocalDateTime) v).minus(back.duration());
-            case TIMESTAMPTZ -> ((OffsetDateTime) v).minus(back.duration());
+            case TIMESTAMPTZ, UTC_TIMESTAMP -> ((OffsetDateTime) v).minus(back.duration());
             case DATE -> ((LocalDate) v).minusDays(Math.max(1, back.duration().toDays()));
             case TEXT -> minusText((String) v, back);
             case UUID, OTHER -> null;

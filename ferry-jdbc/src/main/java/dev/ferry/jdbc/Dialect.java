@@ -54,6 +54,26 @@ final class Dialect {
         return product.toLowerCase(Locale.ROOT).contains("sqlite");
     }
 
+    /** MySQL or MariaDB, whose {@code TIMESTAMP} is an instant shown in the session's time zone. */
+    boolean mysqlFamily() {
+        return schemaIsCatalog;
+    }
+
+    /**
+     * Prepares a new connection's session. On MySQL and MariaDB its time zone becomes UTC: a {@code
+     * TIMESTAMP} is stored as an instant but read and compared in the session's zone, where the hour
+     * of a daylight saving change repeats (02:10 CET comes after 02:30 CEST), so a cursor mark read in
+     * local time would skip rows; in UTC the values grow with the instants. {@code DATETIME} holds no
+     * zone and is not converted.
+     */
+    void startSession(Connection c) throws SQLException {
+        if (mysqlFamily()) {
+            try (java.sql.Statement s = c.createStatement()) {
+                s.execute("SET time_zone = '+00:00'");
+            }
+        }
+    }
+
     /**
      * {@code expression} modulo {@code m}, with the sign of {@code expression} (as Java's {@code %}):
      * {@code %} on SQLite (whose {@code MOD()} is optional and returns a float) and SQL Server (no

@@ -283,13 +283,17 @@ public final class JdbcSource implements Source {
             Path folder = TableRead.folder(work, shape);
             if (mark != null && !mark.cursor().isEmpty()) {
                 Object prev = CursorValues.decode(mark.cursor());
+                boolean localMark = prev instanceof LocalDateTime && shape.cursorKind() == CursorValues.UTC_TIMESTAMP;
+                if (localMark) {
+                    prev = fromLocalMark(shape, (LocalDateTime) prev);
+                }
                 lower = shape.cursorKind().minus(prev, back);
                 if (lower == null) {
                     throw FerryException.config(shape.spec().where() + ": the cursor " + shape.spec().cursor() + " of "
                             + shape.table() + " holds \"" + prev + "\", which a duration cannot move back; use a "
                             + "timestamp cursor for a duration look-back.");
                 }
-                if (!back.none()) {
+                if (!back.none() && !localMark) {
                     delivered = new DeliveredRows.Reader(folder, mark.run(), shape.cursorKind());
                 }
             }
@@ -300,11 +304,24 @@ public final class JdbcSource implements Source {
                 index -> new JdbcPosition(thisRun, index, windowName, new TreeMap<>()));
     }
 
+    /**
+     * The mark of a MySQL/MariaDB {@code TIMESTAMP} cursor kept by an earlier version, which read it in
+     * the session's local time: whatever that zone was, the instant is at most 14 hours before the
+     * local value read as UTC (no zone is further east), so the next read starts there. Rows of those
+     * hours are sent again, once; none is lost.
+     */
+    private static Object fromLocalMark(TableShape shape, LocalDateTime local) {
+        LOG.warn("{}: the mark {} of the TIMESTAMP cursor {} is a local time kept by an earlier version of Ferry; "
+                + "TIMESTAMP cursors are now read in UTC. This run reads from 14 hours before it, so rows of those "
+                + "hours are sent again once.", shape.table(), local, shape.spec().cursor());
+        return local.minusHours(14).atOffset(ZoneOffset.UTC);
+    }
+
     /** A window bound as a value of the cursor column's type. */
     private static Object windowBound(TableShape shape, LocalDateTime t, Window w) throws FerryException {
         return switch (shape.cursorKind()) {
             case TIMESTAMP -> t;
-            case TIMESTAMPTZ -> t.atZone(w.zone()).toOffsetDateTime().withOffsetSameInstant(ZoneOffset.UTC);
+            case TIMESTAMPTZ, UTC_TIMESTAMP -> t.atZone(w.zone()).toOffsetDateTime().withOffsetSameInstant(ZoneOffset.UTC);
             case DATE -> t.toLocalDate();
             case TEXT -> SQL_TIMESTAMP.format(t);
             default -> throw FerryException.config(shape.spec().where() + ": a window selects rows by a timestamp cursor; "

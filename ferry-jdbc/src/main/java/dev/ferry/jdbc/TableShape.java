@@ -51,7 +51,7 @@ record TableShape(TableSpec spec, TableSchema schema, List<ColumnReader> readers
             ResultSetMetaData md = rs.getMetaData();
             for (int i = 1; i <= md.getColumnCount(); i++) {
                 names.add(md.getColumnLabel(i));
-                readers.add(ColumnReader.of(md, i, dialect.sqlite()));
+                readers.add(ColumnReader.of(md, i, dialect));
             }
         } catch (SQLException e) {
             c.rollback();
@@ -65,7 +65,7 @@ record TableShape(TableSpec spec, TableSchema schema, List<ColumnReader> readers
         List<CursorValues> keyKinds = new ArrayList<>();
         for (int i = 0; i < key.size(); i++) {
             keyIndexes[i] = column(names, key.get(i), table, spec, "key");
-            keyKinds.add(CursorValues.of(readers.get(keyIndexes[i]).type()));
+            keyKinds.add(readers.get(keyIndexes[i]).cursorKind());
         }
         List<Column> columns = new ArrayList<>();
         for (int i = 0; i < names.size(); i++) {
@@ -83,7 +83,7 @@ record TableShape(TableSpec spec, TableSchema schema, List<ColumnReader> readers
             }
         } else if (spec.cursor() != null) {
             cursor = column(names, spec.cursor(), table, spec, "cursor");
-            cursorKind = CursorValues.of(readers.get(cursor).type());
+            cursorKind = readers.get(cursor).cursorKind();
             if (!cursorKind.cursorCapable()) {
                 throw FerryException.config(spec.where() + ": the cursor column " + spec.cursor() + " of " + table + " is "
                         + readers.get(cursor).type() + "; a cursor must be a number, a timestamp, a date or text that "

@@ -28,6 +28,10 @@ class CursorValuesTest {
     void encodesValuesThatDecodeToEqualOnes() {
         OffsetDateTime t = OffsetDateTime.parse("2026-11-30T10:00:00.123456Z");
         assertThat(CursorValues.decode(CursorValues.TIMESTAMPTZ.encode(t))).isEqualTo(t);
+        // a MySQL/MariaDB TIMESTAMP is the same instant, in the same form
+        assertThat(CursorValues.decode(CursorValues.UTC_TIMESTAMP.encode(t))).isEqualTo(t);
+        assertThat(CursorValues.UTC_TIMESTAMP.logical(t)).isEqualTo("2026-11-30T10:00:00.123456Z");
+        assertThat(CursorValues.UTC_TIMESTAMP.minus(t, TEN_MINUTES)).isEqualTo(OffsetDateTime.parse("2026-11-30T09:50:00.123456Z"));
         assertThat(CursorValues.decode(CursorValues.INTEGER.encode(42L))).isEqualTo(42L);
         assertThat(CursorValues.decode(CursorValues.TEXT.encode("a:b"))).isEqualTo("a:b");
     }

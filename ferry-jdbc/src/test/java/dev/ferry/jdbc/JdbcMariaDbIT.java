@@ -1,11 +1,17 @@
 package dev.ferry.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ferry.testkit.PrivateMariaDbTest;
 import dev.ferry.testkit.ReplayVerifier;
 import dev.ferry.testkit.TestingMariaDb;
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.source.Source;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 import java.sql.Connection;
 import java.sql.Statement;
 import java.util.List;
@@ -63,6 +69,29 @@ class JdbcMariaDbIT extends PrivateMariaDbTest {
             assertThat(replay.ok()).as(replay.toString()).isTrue();
         }
     }
+
+    @Test
+    void aChunkQueryPastTheStatementTimeoutIsARetriedConnectivityFailure(@TempDir Path dir) throws Exception {
+        mariadb.createDatabase("slow");
+        mariadb.execute("slow", "CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t VALUES (1)",
+                "CREATE VIEW crawl AS SELECT id, SLEEP(3) AS s FROM t"); // each row takes 3 s to read
+        JdbcPipelines p = new JdbcPipelines(yaml("slow", "  - {table: crawl, key: [id]}\n")
+                .replace("chunk_rows: 2", "statement_timeout_seconds: 1"), dir);
+        try (Source source = p.source()) {
+            source.workFolder(dir);
+            source.start(Optional.empty(), false);
+            // MariaDB cancels the chunk query with SQL state 70100 (max_statement_time): retried, as a timeout
+            assertThatThrownBy(() -> {
+                for (int i = 0; i < 10; i++) {
+                    source.poll(Duration.ofSeconds(1));
+                }
+            }).isInstanceOfSatisfying(FerryException.class, e -> {
+                assertThat(e.kind()).isEqualTo(ErrorKind.CONNECTIVITY);
+                assertThat(e.getMessage()).contains("statement_timeout_seconds");
+            });
+        }
+    }
+
     @Test
     void deletesOfATableWithACompositeTextKeyAreFoundByKeyComparison(@TempDir Path dir) throws Exception {
         mariadb.createDatabase("stock");

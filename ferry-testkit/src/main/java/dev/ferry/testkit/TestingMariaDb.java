@@ -56,15 +56,18 @@ public final class TestingMariaDb implements AutoCloseable {
     private final Path bin;
     private final Path baseDir;
     private final Map<String, String> options;
+    private final Map<String, String> environment;
     private final String password;
     private int port;
     private Process process;
     private boolean stopped;
 
-    private TestingMariaDb(Path bin, Path baseDir, Map<String, String> options, String password) {
+    private TestingMariaDb(Path bin, Path baseDir, Map<String, String> options, Map<String, String> environment,
+                           String password) {
         this.bin = bin;
         this.baseDir = baseDir;
         this.options = options;
+        this.environment = environment;
         this.password = password;
     }
 
@@ -268,7 +271,7 @@ public final class TestingMariaDb implements AutoCloseable {
             options.put("collation-server", "utf8mb4_general_ci");
             options.putAll(builder.options);
             options.values().removeIf(v -> v == null);
-            TestingMariaDb db = new TestingMariaDb(bin, base, options, password);
+            TestingMariaDb db = new TestingMariaDb(bin, base, options, Map.copyOf(builder.environment), password);
             db.launchOnFreePort();
             RUNNING.add(db);
             LOG.info("MariaDB started on {}:{} in {} ms ({})", HOST, db.port, (System.nanoTime() - started) / 1_000_000, base);
@@ -307,8 +310,10 @@ public final class TestingMariaDb implements AutoCloseable {
             command.add("--user=root");
         }
         try {
-            process = new ProcessBuilder(command).directory(baseDir.toFile()).redirectErrorStream(true)
-                    .redirectOutput(baseDir.resolve("stdout.log").toFile()).start();
+            ProcessBuilder builder = new ProcessBuilder(command).directory(baseDir.toFile()).redirectErrorStream(true)
+                    .redirectOutput(baseDir.resolve("stdout.log").toFile());
+            builder.environment().putAll(environment);
+            process = builder.start();
         } catch (IOException e) {
             throw new UncheckedIOException("could not start " + command.get(0), e);
         }
@@ -443,8 +448,19 @@ public final class TestingMariaDb implements AutoCloseable {
     /** Collects server options for a {@link TestingMariaDb} before starting it. */
     public static final class Builder {
         private final Map<String, String> options = new LinkedHashMap<>();
+        private final Map<String, String> environment = new LinkedHashMap<>();
 
         private Builder() {}
+
+        /**
+         * Sets an environment variable of the server process: {@code environment("TZ", "Europe/Berlin")}
+         * makes the server's {@code SYSTEM} time zone (the default {@code time_zone}) one with daylight
+         * saving time, without loading the time zone tables that {@code --default-time-zone} needs.
+         */
+        public Builder environment(String name, String value) {
+            environment.put(name, value);
+            return this;
+        }
 
         /**
          * Sets a {@code mariadbd} option, overriding the default ({@code option("binlog-format", "STATEMENT")});
