@@ -115,4 +115,10 @@ final class Dialect {
     String limit(int rows) {
         return limitClause ? " LIMIT " + rows : " FETCH FIRST " + rows + " ROWS ONLY";
     }
+
+    /** The clause that skips {@code offset} rows, then ends the query at {@code rows} rows. */
+    String limit(int rows, int offset) {
+        return limitClause ? " LIMIT " + rows + " OFFSET " + offset
+                : " OFFSET " + offset + " ROWS FETCH FIRST " + rows + " ROWS ONLY";
+    }
 }

@@ -22,11 +22,12 @@ import java.util.regex.Pattern;
  * @param fetchSize         rows the driver fetches per round trip
  * @param statementTimeout  the longest one chunk's query may run; zero: no limit
  * @param maxRowsPerSecond  the cap on rows read per second; 0: none
+ * @param readers           connections reading a full table's key ranges at the same time; 1: the source's own only
  * @param interval          the pause between two runs of {@code ferry run} without {@code --once}
  */
 record JdbcSettings(String url, String user, String password, Map<String, String> properties, Path drivers,
                     List<TableSpec> tables, int chunkRows, int fetchSize, Duration statementTimeout,
-                    int maxRowsPerSecond, Duration interval) {
+                    int maxRowsPerSecond, int readers, Duration interval) {
 
     static final Setting<String> URL = Setting.string("url",
             "the JDBC URL of the database (or of a read replica): jdbc:postgresql://..., jdbc:mariadb://..., "
@@ -80,12 +81,18 @@ record JdbcSettings(String url, String user, String password, Map<String, String
             .withDefault(300);
     static final Setting<Integer> MAX_ROWS_PER_SECOND = Setting.integer("max_rows_per_second",
             "the most rows read per second, to spare a busy source; 0: no cap", 0, Integer.MAX_VALUE).withDefault(0);
+    static final Setting<Integer> READERS = Setting.integer("readers",
+            "connections reading a full table's chunks at the same time, each on its own thread (one more connection "
+                    + "to the source each): the table's key ranges (the key chunk_rows rows on, found by a keys-only "
+                    + "walk) are read concurrently, each in its own short read-only transaction, and delivered in key "
+                    + "order, so the output is the same as with 1; incremental tables and key comparisons are read on "
+                    + "one connection", 1, 64).withDefault(1);
     static final Setting<Integer> INTERVAL = Setting.integer("interval_seconds",
             "ferry run without --once and without schedule: the pause between the end of one run and the start "
                     + "of the next", 1, 86_400 * 7).withDefault(300);
 
     static final List<Setting<?>> ALL = List.of(URL, USER, PASSWORD, PROPERTIES, DRIVERS, TABLES, TABLE, MODE, CURSOR,
-            KEY, LOOKBACK, DELETES, CHUNK_ROWS, FETCH_SIZE, STATEMENT_TIMEOUT, MAX_ROWS_PER_SECOND, INTERVAL);
+            KEY, LOOKBACK, DELETES, CHUNK_ROWS, FETCH_SIZE, STATEMENT_TIMEOUT, MAX_ROWS_PER_SECOND, READERS, INTERVAL);
     /** The keys a table's entry may hold. */
     static final List<Setting<?>> PER_TABLE = List.of(TABLE, MODE, CURSOR, KEY, LOOKBACK, DELETES);
 
@@ -115,7 +122,7 @@ record JdbcSettings(String url, String user, String password, Map<String, String
         return new JdbcSettings(url, c.find(USER).orElse(null), c.find(PASSWORD).orElse(null),
                 c.find(PROPERTIES).orElse(Map.of()), c.resolve(c.get(DRIVERS)), List.copyOf(tables), c.get(CHUNK_ROWS),
                 c.get(FETCH_SIZE), Duration.ofSeconds(c.get(STATEMENT_TIMEOUT)), c.get(MAX_ROWS_PER_SECOND),
-                Duration.ofSeconds(c.get(INTERVAL)));
+                c.get(READERS), Duration.ofSeconds(c.get(INTERVAL)));
     }
 
     /** A {@code password=} parameter in any position ({@code ;} SQL Server, {@code &} or {@code ?} query). */

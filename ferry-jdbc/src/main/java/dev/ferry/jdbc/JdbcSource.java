@@ -26,6 +26,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,6 +58,8 @@ public final class JdbcSource implements Source {
     private final String pipelineName;
     private final JdbcSettings settings;
     private final Connections connections;
+    /** The connections beside {@link #connection} that read a full table's key ranges ({@code readers:}). */
+    private final Readers readers;
     private final Clock clock;
 
     private Path work;
@@ -91,7 +94,19 @@ public final class JdbcSource implements Source {
         this.pipelineName = pipelineName;
         this.settings = settings;
         this.connections = new Connections(settings);
+        this.readers = new Readers(connections);
         this.clock = clock;
+    }
+
+    /** One helper thread per reader beyond the capture thread's connection, which plans the key ranges. */
+    @Override
+    public int helperThreads() {
+        return settings.readers() > 1 ? settings.readers() : 0;
+    }
+
+    @Override
+    public void helpers(ExecutorService helpers) {
+        readers.helpers(helpers);
     }
 
     @Override
@@ -150,6 +165,7 @@ public final class JdbcSource implements Source {
     @Override
     public void start(Optional<Position> resumeAfter, boolean startingOver) throws FerryException {
         closeRead();
+        readers.closeAll();
         Connections.close(connection);
         connection = null;
         try {
@@ -301,7 +317,7 @@ public final class JdbcSource implements Source {
             bounds = new TableRead.Bounds(lower, !back.none(), null, true, back, delivered, record, false, null);
         }
         return new TableRead(connection, dialect, shape, settings, committedAt, bounds,
-                index -> new JdbcPosition(thisRun, index, windowName, new TreeMap<>()));
+                index -> new JdbcPosition(thisRun, index, windowName, new TreeMap<>()), readers);
     }
 
     /**
@@ -448,6 +464,7 @@ public final class JdbcSource implements Source {
     @Override
     public void close() {
         closeRead();
+        readers.closeAll();
         Connections.close(connection);
         connection = null;
     }

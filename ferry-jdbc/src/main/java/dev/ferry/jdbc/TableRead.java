@@ -1,5 +1,6 @@
 package dev.ferry.jdbc;
 
+import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Op;
 import dev.ferry.event.Row;
@@ -66,6 +67,8 @@ final class TableRead implements AutoCloseable {
     private boolean done;
     private Object lastCursor;
     private List<Object> lastKey;
+    /** A full table's key ranges read on several connections at once ({@code readers:} above 1), or null. */
+    private final KeyRanges ranges;
     private Statement streaming;
     private ResultSet streamed;
     private long rows;
@@ -74,9 +77,10 @@ final class TableRead implements AutoCloseable {
     /**
      * @param bounds    the cursor range to read ({@link Bounds}); unused for full tables
      * @param positions the position of the run's next event, given the event's index
+     * @param readers   the connections a full table's key ranges are read on beside {@code connection}
      */
     TableRead(Connection connection, Dialect dialect, TableShape shape, JdbcSettings settings, Instant committedAt,
-              Bounds bounds, LongFunction<JdbcPosition> positions) {
+              Bounds bounds, LongFunction<JdbcPosition> positions, Readers readers) {
         this.connection = connection;
         this.dialect = dialect;
         this.shape = shape;
@@ -96,6 +100,9 @@ final class TableRead implements AutoCloseable {
         this.windowed = bounds.windowed;
         this.tracksXmin = shape.xmin() && !bounds.windowed;
         this.xminFrom = bounds.xminFrom;
+        boolean wholeByKey = shape.keyed() && shape.cursor() < 0 && !shape.xmin();
+        this.ranges = wholeByKey && settings.readers() > 1 ? new KeyRanges(connection, dialect, shape, settings, readers)
+                : null;
     }
 
     /**
@@ -155,7 +162,8 @@ final class TableRead implements AutoCloseable {
      * Reads the next chunk into {@code out} ({@code next} numbers the events); at most {@code max}
      * events. Returns the rows read from the database (skipped ones included).
      */
-    int next(int max, List<ChangeEvent> out, long[] next) throws SQLException, IOException {
+    int next(int max, List<ChangeEvent> out, long[] next)
+            throws SQLException, IOException, FerryException, InterruptedException {
         if (!began) {
             began = true;
             if (replaces) {
@@ -180,6 +188,11 @@ final class TableRead implements AutoCloseable {
         }
         if (!shape.keyed()) {
             return readStreamed(max, out, next);
+        }
+        if (ranges != null) {
+            int n = ranges.next(max, row -> emit(row, out, next));
+            done = ranges.done();
+            return n;
         }
         int limit = Math.max(1, Math.min(chunkRows, max));
         KeyPredicate where = new KeyPredicate();
@@ -258,17 +271,22 @@ final class TableRead implements AutoCloseable {
             cursor = shape.cursorKind().read(rs, shape.cursor() + 1);
             lastCursor = cursor;
         }
-        rows++;
         if (cursor != null && delivered != null && delivered.delivered(cursor, keyText)) {
+            rows++;
             skipped++;
         } else {
-            Row row = row(rs);
-            boolean deleted = shape.softDelete() >= 0 && isSet(row.get(shape.softDelete()));
-            out.add(deleted ? event(Op.DELETE, row, next) : event(Op.READ, row, next));
+            emit(row(rs), out, next);
         }
         if (recordFrom != null && cursor != null && cursor.compareTo(recordFrom) >= 0) {
             record.add(shape.cursorKind().encode(cursor), keyText);
         }
+    }
+
+    /** A row read: a read event, or a delete when its soft-delete column is set. */
+    private void emit(Row row, List<ChangeEvent> out, long[] next) {
+        rows++;
+        boolean deleted = shape.softDelete() >= 0 && isSet(row.get(shape.softDelete()));
+        out.add(deleted ? event(Op.DELETE, row, next) : event(Op.READ, row, next));
     }
 
     private static boolean isSet(Object v) {
@@ -313,10 +331,7 @@ final class TableRead implements AutoCloseable {
                 break;
             }
             n++;
-            rows++;
-            Row row = row(streamed);
-            boolean deleted = shape.softDelete() >= 0 && isSet(row.get(shape.softDelete()));
-            out.add(deleted ? event(Op.DELETE, row, next) : event(Op.READ, row, next));
+            emit(row(streamed), out, next);
         }
         return n;
     }

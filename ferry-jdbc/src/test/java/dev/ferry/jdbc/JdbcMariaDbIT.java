@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.ferry.testkit.PrivateMariaDbTest;
 import dev.ferry.testkit.ReplayVerifier;
 import dev.ferry.testkit.TestingMariaDb;
+import com.fasterxml.jackson.databind.JsonNode;
 import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
 import dev.ferry.source.Source;
@@ -13,7 +14,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
 import java.sql.Connection;
+import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -89,6 +92,34 @@ class JdbcMariaDbIT extends PrivateMariaDbTest {
                 assertThat(e.kind()).isEqualTo(ErrorKind.CONNECTIVITY);
                 assertThat(e.getMessage()).contains("statement_timeout_seconds");
             });
+        }
+    }
+
+    @Test
+    void readersReadAFullTablesKeyRangesAtOnceAndDeliverEveryRowOnceInKeyOrder(@TempDir Path dir) throws Exception {
+        mariadb.createDatabase("ranges");
+        StringBuilder rows = new StringBuilder();
+        for (int i = 0; i < 3000; i++) {
+            rows.append(i == 0 ? "" : ", ").append("('sku").append(i % 101).append("', ").append(i).append(", NOW(6))");
+        }
+        mariadb.execute("ranges", "CREATE TABLE levels (sku varchar(20), site int, updated_at timestamp(6) NOT NULL, "
+                + "PRIMARY KEY (sku, site))", "INSERT INTO levels VALUES " + rows);
+        JdbcPipelines p = new JdbcPipelines(yaml("ranges", "  - levels\n")
+                .replace("chunk_rows: 2", "chunk_rows: 100\nreaders: 3"), dir);
+        assertThat(p.runOnce()).isTrue();
+        List<String> expected = new ArrayList<>();
+        try (Connection c = mariadb.connect("ranges"); Statement s = c.createStatement();
+             ResultSet rs = s.executeQuery("SELECT CONCAT(sku, '/', site) FROM levels ORDER BY sku, site")) {
+            while (rs.next()) {
+                expected.add(rs.getString(1));
+            }
+        }
+        List<JsonNode> read = p.envelopes("levels");
+        assertThat(read.subList(1, read.size())).extracting(e -> e.path("after").path("sku").asText() + "/"
+                + e.path("after").path("site").asInt()).isEqualTo(expected);
+        try (Connection c = mariadb.connect("ranges")) {
+            ReplayVerifier.Result replay = ReplayVerifier.verify(p.out(), c, List.of("ranges.levels"));
+            assertThat(replay.ok()).as(replay.toString()).isTrue();
         }
     }
 
