@@ -2,6 +2,7 @@ package dev.ferry.jdbc;
 
 import dev.ferry.event.Column;
 import dev.ferry.event.LogicalType;
+import dev.ferry.event.RowEncoder;
 import java.math.BigDecimal;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
@@ -96,6 +97,71 @@ final class ColumnReader {
     /** How the column is read, bound and compared as a cursor or key. */
     CursorValues cursorKind() {
         return utcSession ? CursorValues.UTC_TIMESTAMP : CursorValues.of(type);
+    }
+
+    /**
+     * Whether the value is the column's text as PostgreSQL sends it: text, JSON, UUID, whatever no rule
+     * knows ({@code getString}), and exact decimals (PostgreSQL's numeric text is plain, as
+     * {@code toPlainString}, and {@code NaN} and infinities are their text too).
+     */
+    boolean passesText() {
+        return switch (type) {
+            case STRING, JSON, UUID, DECIMAL -> !utcSession;
+            default -> false;
+        };
+    }
+
+    /**
+     * Puts the value of column {@code i} into {@code out}, as {@code out.put(read(rs, i))} would, with
+     * typed getters and without a boxed value; {@code rawText}: the column is sent as text and
+     * {@link #passesText}, so its bytes are copied as they are.
+     */
+    void put(ResultSet rs, int i, boolean rawText, RowEncoder out) throws SQLException {
+        if (rawText) {
+            byte[] text = rs.getBytes(i);
+            if (text == null) {
+                out.putNull();
+            } else {
+                out.putUtf8(text, 0, text.length);
+            }
+            return;
+        }
+        switch (type) {
+            case INT16, INT32, INT64 -> {
+                long n = rs.getLong(i);
+                if (rs.wasNull()) {
+                    out.putNull();
+                } else {
+                    out.putLong(n);
+                }
+            }
+            case FLOAT64 -> {
+                double d = rs.getDouble(i);
+                if (rs.wasNull()) {
+                    out.putNull();
+                } else {
+                    out.putDouble(d);
+                }
+            }
+            case TIMESTAMPTZ -> {
+                OffsetDateTime t = utcSession ? null : instant(rs, i);
+                if (t == null) {
+                    out.put(read(rs, i)); // null, a MySQL TIMESTAMP, infinity
+                } else {
+                    byte[] iso = IsoInstants.utf8(t.toEpochSecond(), t.getNano());
+                    out.putUtf8(iso, 0, iso.length);
+                }
+            }
+            default -> out.put(read(rs, i));
+        }
+    }
+
+    private static OffsetDateTime instant(ResultSet rs, int i) {
+        try {
+            return rs.getObject(i, OffsetDateTime.class);
+        } catch (SQLException | RuntimeException e) {
+            return null; // infinity: read() gives its text
+        }
     }
 
     /** The value of column {@code i} in the representation of {@link #type()}, or null. */

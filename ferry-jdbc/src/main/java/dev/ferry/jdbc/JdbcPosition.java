@@ -31,7 +31,8 @@ public record JdbcPosition(long run, long index, String window, SortedMap<String
 
     public JdbcPosition {
         Objects.requireNonNull(marks, "marks");
-        marks = Collections.unmodifiableSortedMap(new TreeMap<>(marks));
+        // event positions (one per row) share the empty map rather than copy one each
+        marks = marks.isEmpty() ? Collections.emptySortedMap() : Collections.unmodifiableSortedMap(new TreeMap<>(marks));
     }
 
     /**

@@ -9,6 +9,7 @@ import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.util.SortedMap;
 import java.util.TreeMap;
 
@@ -19,9 +20,17 @@ import java.util.TreeMap;
 final class JdbcPositionCodec implements PositionCodec {
     private static final byte VERSION = 1;
 
+    /** The size of a position with no window and no marks: every event's but the last of each poll. */
+    private static final int BARE = 1 + 8 + 8 + 1 + 4;
+
     @Override
     public byte[] encode(Position position) {
         JdbcPosition p = (JdbcPosition) position;
+        if (p.window() == null && p.marks().isEmpty()) {
+            // every event's position: written without streams, as the Log encodes one per event
+            return ByteBuffer.allocate(BARE).put(VERSION).putLong(p.run()).putLong(p.index()).put((byte) 0).putInt(0)
+                    .array();
+        }
         ByteArrayOutputStream bytes = new ByteArrayOutputStream(32);
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeByte(VERSION);
@@ -48,6 +57,15 @@ final class JdbcPositionCodec implements PositionCodec {
         if (bytes.length == 0 || bytes[0] != VERSION) {
             throw new IllegalArgumentException("JDBC position of format version " + (bytes.length == 0 ? "(empty)" : bytes[0])
                     + " (" + bytes.length + " bytes) is not one this Ferry reads");
+        }
+        if (bytes.length == BARE && bytes[17] == 0) {
+            ByteBuffer b = ByteBuffer.wrap(bytes, 1, BARE - 1);
+            long run = b.getLong();
+            long index = b.getLong();
+            b.get();
+            if (b.getInt() == 0) {
+                return new JdbcPosition(run, index, null, java.util.Collections.emptySortedMap());
+            }
         }
         try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes, 1, bytes.length - 1))) {
             long run = in.readLong();

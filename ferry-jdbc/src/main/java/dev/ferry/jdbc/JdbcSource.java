@@ -20,6 +20,7 @@ import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -317,7 +318,7 @@ public final class JdbcSource implements Source {
             bounds = new TableRead.Bounds(lower, !back.none(), null, true, back, delivered, record, false, null);
         }
         return new TableRead(connection, dialect, shape, settings, committedAt, bounds,
-                index -> new JdbcPosition(thisRun, index, windowName, new TreeMap<>()), readers);
+                index -> new JdbcPosition(thisRun, index, windowName, Collections.emptySortedMap()), readers);
     }
 
     /**
@@ -352,7 +353,7 @@ public final class JdbcSource implements Source {
         String windowName = windowName();
         return new KeyCompare(connection, dialect, shape, settings, TableRead.folder(work, shape),
                 mark == null ? 0 : mark.run(), run, runStartedAt,
-                index -> new JdbcPosition(thisRun, index, windowName, new TreeMap<>()));
+                index -> new JdbcPosition(thisRun, index, windowName, Collections.emptySortedMap()));
     }
 
     /** The table's read (and key comparison) are complete: its files are made durable, then its mark moves. */

@@ -165,13 +165,9 @@ final class KeyRanges {
             }
             where.bind(ps);
             try (ResultSet rs = ps.executeQuery()) {
-                int columns = shape.readers().size();
+                RowReader reader = new RowReader(shape, dialect);
                 while (rs.next()) {
-                    Object[] values = new Object[columns];
-                    for (int i = 0; i < columns; i++) {
-                        values[i] = shape.readers().get(i).read(rs, i + 1);
-                    }
-                    rows.add(Row.wrap(values));
+                    rows.add(reader.read(rs));
                     if (end == null && rows.size() == chunkRows) {
                         last = lastKey(rs);
                     }

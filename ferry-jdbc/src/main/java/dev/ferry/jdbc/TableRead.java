@@ -69,6 +69,7 @@ final class TableRead implements AutoCloseable {
     private List<Object> lastKey;
     /** A full table's key ranges read on several connections at once ({@code readers:} above 1), or null. */
     private final KeyRanges ranges;
+    private final RowReader rowReader;
     private Statement streaming;
     private ResultSet streamed;
     private long rows;
@@ -100,6 +101,7 @@ final class TableRead implements AutoCloseable {
         this.windowed = bounds.windowed;
         this.tracksXmin = shape.xmin() && !bounds.windowed;
         this.xminFrom = bounds.xminFrom;
+        this.rowReader = new RowReader(shape, dialect);
         boolean wholeByKey = shape.keyed() && shape.cursor() < 0 && !shape.xmin();
         this.ranges = wholeByKey && settings.readers() > 1 ? new KeyRanges(connection, dialect, shape, settings, readers)
                 : null;
@@ -264,7 +266,8 @@ final class TableRead implements AutoCloseable {
         for (int i = 0; i < keys.length; i++) {
             key.add(shape.keyKinds().get(i).read(rs, keys[i] + 1));
         }
-        String keyText = KeyCompare.text(key);
+        // the key's text only matters to the look-back's files: a full table's rows skip it
+        String keyText = delivered != null || record != null ? KeyCompare.text(key) : null;
         lastKey = key;
         Comparable<Object> cursor = null;
         if (shape.cursor() >= 0) {
@@ -303,11 +306,7 @@ final class TableRead implements AutoCloseable {
     }
 
     private Row row(ResultSet rs) throws SQLException {
-        Object[] values = new Object[shape.readers().size()];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = shape.readers().get(i).read(rs, i + 1);
-        }
-        return Row.wrap(values);
+        return rowReader.read(rs);
     }
 
     private ChangeEvent event(Op op, Row row, long[] next) {

@@ -21,6 +21,21 @@ class JdbcPositionCodecTest {
     }
 
     @Test
+    void writesAnEventsPositionInTheSameFormatAsAnyOther() throws Exception {
+        java.io.ByteArrayOutputStream expected = new java.io.ByteArrayOutputStream();
+        try (java.io.DataOutputStream out = new java.io.DataOutputStream(expected)) {
+            out.writeByte(1);
+            out.writeLong(7);
+            out.writeLong(123_456);
+            out.writeBoolean(false);
+            out.writeInt(0);
+        }
+        JdbcPosition p = new JdbcPosition(7, 123_456, null, new TreeMap<>());
+        assertThat(codec.encode(p)).isEqualTo(expected.toByteArray());
+        assertThat(codec.decode(expected.toByteArray())).isEqualTo(p);
+    }
+
+    @Test
     void rejectsAnUnknownVersionAndTrailingBytes() {
         byte[] bytes = codec.encode(new JdbcPosition(1, 2, null, new TreeMap<>()));
         bytes[0] = 9;
