@@ -113,11 +113,12 @@ final class ColumnReader {
 
     /**
      * Puts the value of column {@code i} into {@code out}, as {@code out.put(read(rs, i))} would, with
-     * typed getters and without a boxed value; {@code rawText}: the column is sent as text and
-     * {@link #passesText}, so its bytes are copied as they are.
+     * typed getters and without a boxed value. {@code postgresText}: the column comes from PostgreSQL
+     * as text ({@code getBytes} gives the text's bytes), so a value that {@link #passesText} is copied
+     * as it is and a {@code timestamptz} in UTC patched into ISO-8601.
      */
-    void put(ResultSet rs, int i, boolean rawText, RowEncoder out) throws SQLException {
-        if (rawText) {
+    void put(ResultSet rs, int i, boolean postgresText, RowEncoder out) throws SQLException {
+        if (postgresText && passesText()) {
             byte[] text = rs.getBytes(i);
             if (text == null) {
                 out.putNull();
@@ -125,6 +126,14 @@ final class ColumnReader {
                 out.putUtf8(text, 0, text.length);
             }
             return;
+        }
+        if (postgresText && type == LogicalType.TIMESTAMPTZ && !utcSession) {
+            byte[] text = rs.getBytes(i);
+            byte[] iso = text == null ? null : IsoInstants.fromPostgresUtc(text);
+            if (iso != null) {
+                out.putUtf8(iso, 0, iso.length);
+                return;
+            }
         }
         switch (type) {
             case INT16, INT32, INT64 -> {
@@ -145,10 +154,10 @@ final class ColumnReader {
             }
             case TIMESTAMPTZ -> {
                 OffsetDateTime t = utcSession ? null : instant(rs, i);
-                if (t == null) {
-                    out.put(read(rs, i)); // null, a MySQL TIMESTAMP, infinity
+                byte[] iso = t == null ? null : IsoInstants.utf8(t.toEpochSecond(), t.getNano());
+                if (iso == null) {
+                    out.put(read(rs, i)); // null, a MySQL TIMESTAMP, infinity, a year past 9999
                 } else {
-                    byte[] iso = IsoInstants.utf8(t.toEpochSecond(), t.getNano());
                     out.putUtf8(iso, 0, iso.length);
                 }
             }
@@ -211,6 +220,9 @@ final class ColumnReader {
                         return utc == null ? null : utc.toInstant(ZoneOffset.UTC).toString();
                     }
                     OffsetDateTime t = rs.getObject(i, OffsetDateTime.class);
+                    if (t != null && (t.equals(OffsetDateTime.MAX) || t.equals(OffsetDateTime.MIN))) {
+                        return rs.getString(i); // pgjdbc's infinity: kept as "infinity"
+                    }
                     return t == null ? null : t.toInstant().toString();
                 } catch (SQLException | RuntimeException e) {
                     return rs.getString(i); // PostgreSQL's infinity, MySQL's zero dates
@@ -226,6 +238,10 @@ final class ColumnReader {
                                                                                   DateTimeFormatter format) throws SQLException {
         try {
             T t = rs.getObject(i, type);
+            if (t != null && (t.equals(LocalDate.MAX) || t.equals(LocalDate.MIN) || t.equals(LocalDateTime.MAX)
+                    || t.equals(LocalDateTime.MIN))) {
+                return rs.getString(i); // pgjdbc's infinity: kept as "infinity"
+            }
             return t == null ? null : format.format(t);
         } catch (SQLException | RuntimeException e) {
             return rs.getString(i); // PostgreSQL's infinity, MySQL's zero dates: their text

@@ -42,6 +42,9 @@ final class Connections {
             // text parameters typed by the server, as literals are: a key of type enum, inet or citext
             // compares with the text Ferry read from it (pgjdbc would send varchar, which they do not take)
             props.setProperty("stringtype", "unspecified");
+            // rows as text, never binary (as pgjdbc switches to after five runs of a statement): RowReader
+            // copies text values as the driver's bytes instead of making a String or a BigDecimal of each
+            props.setProperty("prepareThreshold", "0");
         }
         props.putAll(settings.properties());
         if (settings.user() != null) {

@@ -64,12 +64,18 @@ final class Dialect {
      * TIMESTAMP} is stored as an instant but read and compared in the session's zone, where the hour
      * of a daylight saving change repeats (02:10 CET comes after 02:30 CEST), so a cursor mark read in
      * local time would skip rows; in UTC the values grow with the instants. {@code DATETIME} holds no
-     * zone and is not converted.
+     * zone and is not converted. On PostgreSQL, the time zone becomes UTC too (see {@link RowReader}):
+     * a {@code timestamptz} is the same instant in any zone.
      */
     void startSession(Connection c) throws SQLException {
         if (mysqlFamily()) {
             try (java.sql.Statement s = c.createStatement()) {
                 s.execute("SET time_zone = '+00:00'");
+            }
+        } else if (postgres()) {
+            try (java.sql.Statement s = c.createStatement()) {
+                // timestamptz text in UTC ("...+00"), which RowReader turns into ISO-8601 without parsing it
+                s.execute("SET TimeZone = 'UTC'");
             }
         }
     }

@@ -16,15 +16,17 @@ import org.postgresql.PGResultSetMetaData;
  * <p>From PostgreSQL (pgjdbc), a column sent as text whose value Ferry passes on as that text (text,
  * JSON, UUID, numeric, and whatever no rule knows) is copied as the driver's bytes: {@code getString}
  * of a text-format column is exactly those bytes decoded, so the value is the same without the
- * {@code String}. Columns the driver receives in binary (after a statement is prepared on the server)
- * take the regular path.
+ * {@code String}; a {@code timestamptz}, which the session shows in UTC ({@link Dialect#startSession}),
+ * is patched into ISO-8601 in a copy. Ferry's connections ask for text ({@code prepareThreshold=0},
+ * {@link Connections}); columns the driver receives in binary all the same take the regular path.
  */
 final class RowReader {
     private final List<ColumnReader> readers;
     private final boolean postgres;
     private final RowEncoder encoder = new RowEncoder();
     private ResultSet described;
-    private boolean[] raw;
+    /** Per column: whether PostgreSQL sends it as text. */
+    private boolean[] text;
 
     RowReader(TableShape shape, Dialect dialect) {
         this.readers = shape.readers();
@@ -34,17 +36,17 @@ final class RowReader {
     /** The result set's current row. */
     Row read(ResultSet rs) throws SQLException {
         if (rs != described) {
-            raw = rawColumns(rs);
+            text = textColumns(rs);
             described = rs;
         }
         encoder.reset();
-        for (int i = 0; i < raw.length; i++) {
-            readers.get(i).put(rs, i + 1, raw[i], encoder);
+        for (int i = 0; i < text.length; i++) {
+            readers.get(i).put(rs, i + 1, text[i], encoder);
         }
         return encoder.finish();
     }
 
-    private boolean[] rawColumns(ResultSet rs) throws SQLException {
+    private boolean[] textColumns(ResultSet rs) throws SQLException {
         boolean[] out = new boolean[readers.size()];
         if (!postgres) {
             return out;
@@ -52,7 +54,7 @@ final class RowReader {
         ResultSetMetaData md = rs.getMetaData();
         if (md instanceof PGResultSetMetaData pg) {
             for (int i = 0; i < out.length; i++) {
-                out[i] = readers.get(i).passesText() && pg.getFormat(i + 1) == 0;
+                out[i] = pg.getFormat(i + 1) == 0;
             }
         }
         return out;

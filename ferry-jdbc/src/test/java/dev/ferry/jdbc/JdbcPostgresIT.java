@@ -382,6 +382,37 @@ class JdbcPostgresIT extends PrivatePostgresTest {
         }
     }
 
+    @Test
+    void valuesReadAsTheDriversTextKeepTheirRepresentation(@TempDir Path dir) throws Exception {
+        pg.createDatabase("vals");
+        pg.execute("vals", "CREATE TABLE vals (id int PRIMARY KEY, t timestamptz, n numeric(12,3), j jsonb, u uuid, "
+                        + "s text, a int[], f float8, d date, l timestamp)",
+                "INSERT INTO vals SELECT g, timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second', g, "
+                        + "'{\"k\": 1}', md5(g::text)::uuid, 'x' || g, ARRAY[g], g / 2.0, NULL, NULL FROM generate_series(1, 8) g",
+                "INSERT INTO vals VALUES (10, '2026-01-01 00:00:01.25+00', 12.5, '[1, \"a\"]', "
+                        + "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'žluť', '{1,2}', 1.5, '2026-11-30', '2026-11-30 10:00:00.5'), "
+                        + "(11, 'infinity', 'NaN', 'null', NULL, NULL, NULL, NULL, 'infinity', '-infinity'), "
+                        + "(12, '2026-06-30 23:59:59.000001+02', -0.001, '{}', NULL, '', '{}', NULL, NULL, NULL)");
+        for (String readers : new String[] {"1", "2"}) {
+            // one row per chunk: far past the five runs after which the driver would switch to binary rows
+            JdbcPipelines p = new JdbcPipelines(yaml("vals", "  - vals\n").replace("chunk_rows: 3", "chunk_rows: 1\n"
+                    + "readers: " + readers), dir.resolve(readers));
+            assertThat(p.runOnce()).isTrue();
+            List<JsonNode> rows = p.envelopes("vals");
+            assertThat(rows).hasSize(1 + 11);
+            assertThat(rows.get(1).path("after").toString()).isEqualTo("{\"id\":1,\"t\":\"2026-01-01T00:00:01Z\","
+                    + "\"n\":\"1.000\",\"j\":{\"k\":1},\"u\":\"c4ca4238-a0b9-2382-0dcc-509a6f75849b\",\"s\":\"x1\","
+                    + "\"a\":\"{1}\",\"f\":0.5,\"d\":null,\"l\":null}");
+            assertThat(rows.get(9).path("after").toString()).isEqualTo("{\"id\":10,\"t\":\"2026-01-01T00:00:01.250Z\","
+                    + "\"n\":\"12.500\",\"j\":[1,\"a\"],\"u\":\"a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11\","
+                    + "\"s\":\"žluť\",\"a\":\"{1,2}\",\"f\":1.5,\"d\":\"2026-11-30\",\"l\":\"2026-11-30T10:00:00.5\"}");
+            assertThat(rows.get(10).path("after").toString()).isEqualTo("{\"id\":11,\"t\":\"infinity\",\"n\":\"NaN\","
+                    + "\"j\":null,\"u\":null,\"s\":null,\"a\":null,\"f\":null,\"d\":\"infinity\",\"l\":\"-infinity\"}");
+            assertThat(rows.get(11).path("after").toString()).isEqualTo("{\"id\":12,\"t\":\"2026-06-30T21:59:59.000001Z\","
+                    + "\"n\":\"-0.001\",\"j\":{},\"u\":null,\"s\":\"\",\"a\":\"{}\",\"f\":null,\"d\":null,\"l\":null}");
+        }
+    }
+
     private List<Integer> ids(String database, String sql) throws Exception {
         return column(database, sql).stream().map(Integer::valueOf).toList();
     }
