@@ -18,7 +18,9 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code ferry run -c FILE [--once [--window DAY | --from T --to T]]}: a stream, one batch run, or, with a
- * {@code schedule:} in the file, batch runs at the schedule's times ({@link ScheduledRuns}).
+ * {@code schedule:} in the file, batch runs at the schedule's times ({@link ScheduledRuns}). With a Log
+ * that processes share ({@code log: {type: kafka}}), {@code --role capture} runs only the capture and
+ * {@code --role sinks} one of the sink workers that share the Log's partitions.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run a pipeline: as a stream until stopped (SIGTERM or Ctrl-C drains and commits), "
@@ -42,6 +44,13 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--to", description = "with --from: the window's end (not included)")
     String to;
 
+    /** Which part of the pipeline this process runs; both when not given. */
+    enum Role { capture, sinks }
+
+    @Option(names = "--role", description = "with log: {type: kafka}: run only the capture (capture), or be one of the "
+            + "sink workers that share the Log's partitions (sinks); default: both in this process")
+    Role role;
+
     @Option(names = "--zone", description = "the time zone of --window, --from and --to; default: the machine's")
     String zone;
 
@@ -56,6 +65,14 @@ final class RunCommand implements Callable<Integer> {
         if (once) {
             schedule = null;
         }
+        if (role != null && (schedule != null || chosen.isPresent())) {
+            throw FerryException.config("--role runs a stream: it does not go with a schedule, --window or --from/--to. "
+                    + "Run those without --role.");
+        }
+        if (role == Role.sinks && once) {
+            throw FerryException.config("--role sinks runs until stopped: a sink worker has no end to catch up to. "
+                    + "Leave out --once (stop it with SIGTERM), or run ferry run --once without --role.");
+        }
         if (chosen.isPresent()) {
             PipelineAssembly.requireWindowPartitions(pc, window != null ? "--window" : "--from/--to");
         } else if (schedule != null && schedule.dayWindow()) {
@@ -65,6 +82,7 @@ final class RunCommand implements Callable<Integer> {
         AtomicBoolean signalled = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(1);
         AtomicReference<Pipeline> running = new AtomicReference<>();
+        AtomicReference<dev.ferry.pipeline.SinkWorkers> workers = new AtomicReference<>();
         // SIGTERM / Ctrl-C: stop capture, let delivery drain and commit, then exit with the run's own
         // code (halt, because the JVM would otherwise report the signal as exit code 143).
         Thread hook = new Thread(() -> {
@@ -72,6 +90,10 @@ final class RunCommand implements Callable<Integer> {
             Pipeline p = running.get();
             if (p != null) {
                 p.stop();
+            }
+            dev.ferry.pipeline.SinkWorkers w = workers.get();
+            if (w != null) {
+                w.stop();
             }
             try {
                 done.await(60, TimeUnit.SECONDS);
@@ -87,12 +109,17 @@ final class RunCommand implements Callable<Integer> {
             if (schedule != null) {
                 ScheduledRuns runs = new ScheduledRuns(schedule, java.time.Clock.systemDefaultZone(),
                         pc.state().resolve("schedule.json"));
-                runs.run(w -> !signalled.get() && runPipeline(pc, Mode.ONCE, w, running, signalled),
+                runs.run(w -> !signalled.get() && runPipeline(pc, Mode.ONCE, w, null, running, signalled),
                         time -> waitUntil(time, signalled));
                 exitCode.set(0);
                 return 0;
             }
-            boolean complete = runPipeline(pc, once ? Mode.ONCE : Mode.STREAM, chosen, running, signalled);
+            if (role == Role.sinks) {
+                runSinkWorker(pc, workers, signalled);
+                exitCode.set(0);
+                return 0;
+            }
+            boolean complete = runPipeline(pc, once ? Mode.ONCE : Mode.STREAM, chosen, role, running, signalled);
             if (!complete) {
                 // a batch run cut short must not look "caught up" to a scheduler
                 System.err.println("ferry: the batch run was stopped before it caught up; everything delivered so far "
@@ -118,12 +145,14 @@ final class RunCommand implements Callable<Integer> {
 
     /** One run of the pipeline (a batch with {@code Mode.ONCE}); true when it did all it was asked. */
     private static boolean runPipeline(PipelineConfig pc, Mode mode, java.util.Optional<dev.ferry.source.Window> window,
-                                       AtomicReference<Pipeline> running, AtomicBoolean signalled) throws Exception {
+                                       Role role, AtomicReference<Pipeline> running, AtomicBoolean signalled)
+            throws Exception {
         try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
             if (window.isPresent()) {
                 assembly.source().window(window.get());
             }
-            Pipeline pipeline = assembly.pipeline(MAX_BATCH_EVENTS);
+            Pipeline pipeline = role == Role.capture ? assembly.capturePipeline(MAX_BATCH_EVENTS)
+                    : assembly.pipeline(MAX_BATCH_EVENTS);
             running.set(pipeline);
             if (signalled.get()) {
                 pipeline.stop();
@@ -133,6 +162,21 @@ final class RunCommand implements Callable<Integer> {
             } finally {
                 running.set(null);
             }
+        }
+    }
+
+    /** {@code --role sinks}: one sink worker, until a signal stops it. */
+    private static void runSinkWorker(PipelineConfig pc, AtomicReference<dev.ferry.pipeline.SinkWorkers> workers,
+                                      AtomicBoolean signalled) throws FerryException {
+        try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
+            dev.ferry.pipeline.SinkWorkers worker = assembly.sinkWorkers(MAX_BATCH_EVENTS);
+            workers.set(worker);
+            if (signalled.get()) {
+                worker.stop();
+            }
+            worker.run();
+        } finally {
+            workers.set(null);
         }
     }
 

@@ -136,6 +136,22 @@ class BadInputIT {
     }
 
     @Test
+    void roleNeedsASharedLogAndSinksThatDeliverPartitions() throws Exception {
+        String text = pipeline(pg.port(), "x");
+        FerryProcess fileLog = ferry(text, Map.of(), "run", "-c", "pipeline.yaml", "--role", "capture");
+        assertThat(fileLog.waitFor()).isEqualTo(2);
+        assertThat(fileLog.stderr()).contains("--role runs capture and sinks in separate processes")
+                .contains("log: {type: kafka");
+        String kafkaLog = text + "log:\n  type: kafka\n  bootstrap_servers: 127.0.0.1:1\n  partitions: 4\n";
+        FerryProcess jsonl = ferry(kafkaLog, Map.of(), "run", "-c", "pipeline.yaml", "--role", "sinks");
+        assertThat(jsonl.waitFor()).isEqualTo(2);
+        assertThat(jsonl.stderr()).contains("the jsonl sink cannot yet deliver one partition");
+        FerryProcess noRole = ferry(kafkaLog, Map.of(), "run", "-c", "pipeline.yaml");
+        assertThat(noRole.waitFor()).isEqualTo(2);
+        assertThat(noRole.stderr()).contains("log.partitions is 4").contains("--role capture");
+    }
+
+    @Test
     void missingDatabaseSaysWhichDatabase() throws Exception {
         String text = pipeline(pg.port(), "${env:PW}").replace("database: shop", "database: shopp");
         FerryProcess p = ferry(text, Map.of("PW", pg.password()), "run", "-c", "pipeline.yaml", "--once");

@@ -32,4 +32,23 @@ public interface LogFactory {
      */
     Log open(String pipelineName, ComponentConfig config, Path state, PositionCodec positions)
             throws FerryException, IOException;
+
+    /**
+     * How many partitions the configured Log has. A Log of one is delivered in the capturing process
+     * (or by sink workers); one of several only by sink workers, each partition on its own.
+     */
+    default int partitions(ComponentConfig config) throws FerryException {
+        return 1;
+    }
+
+    /**
+     * The Log as the sink workers of {@code ferry run --role sinks} share it. Opens no writer and
+     * fences nothing. The default refuses (CONFIG): a Log in one process's state folder cannot be shared.
+     */
+    default SharedLog openShared(String pipelineName, ComponentConfig config, PositionCodec positions)
+            throws FerryException {
+        throw FerryException.config("--role runs capture and sinks in separate processes, which needs a Log they share: "
+                + "log: {type: kafka, bootstrap_servers: ...}. The " + type() + " Log lives in one process's state "
+                + "folder; run ferry run without --role.");
+    }
 }

@@ -207,6 +207,73 @@ public final class Pipeline {
         }
     }
 
+    /**
+     * Delivers one partition of a Log that another process captures into ({@code ferry run --role
+     * sinks}): the sinks' deliveries, and a thread that looks at the partition's end every
+     * {@link #FOLLOW_MILLIS} and releases what it may to them. No capture; the source is not touched.
+     * Runs until {@link #stop()} (delivery drains) or {@link #revoke()} (it stops after the current
+     * write). Blocks the caller.
+     */
+    public void deliver(dev.ferry.log.FollowedLog followed) throws FerryException, InterruptedException {
+        MDC.put("pipeline", name);
+        for (int i = 0; i < sinks.size(); i++) {
+            Optional<Optional<Offset>> reachable = committedIfReachable(i);
+            if (reachable.isPresent()) {
+                checkAgainstLog(i, reachable.get());
+            }
+        }
+        List<Thread> threads = new ArrayList<>();
+        threads.add(new Thread(() -> guarded(() -> follow(followed)), Thread.currentThread().getName() + "-follow"));
+        for (int i = 0; i < sinks.size(); i++) {
+            Delivery delivery = new Delivery(this, i, sinks.get(i), sinkNames.get(i));
+            threads.add(new Thread(() -> guarded(delivery::run), "ferry-sink-" + sinkNames.get(i)));
+        }
+        runToEnd(threads, this::revoke);
+    }
+
+    /** How often a sink worker looks at the end of a partition it delivers. */
+    static final long FOLLOW_MILLIS = 200;
+
+    private void follow(dev.ferry.log.FollowedLog followed) throws Exception {
+        try {
+            while (!stopping && failure.get() == null) {
+                long end;
+                try {
+                    end = followed.deliverableEnd().value();
+                } catch (IOException e) {
+                    // the Log's servers are away: the sinks deliver what they have, and this looks again
+                    LOG.debug("cannot read the end of the Log: {}", e.getMessage());
+                    pause(1000);
+                    continue;
+                }
+                if (end > deliverableEnd.get()) {
+                    synchronized (deliverableEnd) {
+                        deliverableEnd.set(end);
+                        deliverableEnd.notifyAll();
+                    }
+                }
+                pause(FOLLOW_MILLIS);
+            }
+        } finally {
+            captureDone = true;
+            synchronized (deliverableEnd) {
+                deliverableEnd.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Stops delivery after each sink's current write, without draining: the partition was given to
+     * another sink worker, which goes on from what these sinks committed. Any thread.
+     */
+    public void revoke() {
+        stopRequestedAt = System.currentTimeMillis() - DRAIN_MILLIS - 1;
+        stopping = true;
+        synchronized (deliverableEnd) {
+            deliverableEnd.notifyAll();
+        }
+    }
+
     /** The source's helper threads (daemons, ferry-source-helper-N); null when it wants none. */
     private java.util.concurrent.ExecutorService helpers() {
         int count = source.helperThreads();
@@ -232,25 +299,7 @@ public final class Pipeline {
             Delivery delivery = new Delivery(this, index, sinks.get(i), sinkNames.get(i));
             threads.add(new Thread(() -> guarded(delivery::run), "ferry-sink-" + sinkNames.get(i)));
         }
-        threads.forEach(Thread::start);
-        try {
-            for (Thread t : threads) {
-                t.join();
-            }
-        } catch (InterruptedException e) {
-            stop();
-            for (Thread t : threads) {
-                t.join();
-            }
-            throw e;
-        }
-        Throwable f = failure.get();
-        if (f instanceof FerryException fe) {
-            throw fe;
-        }
-        if (f != null) {
-            throw new FerryException(ErrorKind.INTERNAL, "Pipeline " + name + " failed: " + f, f);
-        }
+        runToEnd(threads, this::stop);
         StringBuilder offsets = new StringBuilder();
         for (int i = 0; i < sinks.size(); i++) {
             offsets.append(i == 0 ? "" : ", ").append(sinkNames.get(i)).append(" at offset ").append(committed[i].get());
@@ -266,6 +315,32 @@ public final class Pipeline {
             }
         }
         return reachedEnd;
+    }
+
+    /**
+     * Starts the threads and waits for them all; when the caller is interrupted, {@code onInterrupt}
+     * ends them first. Then throws the first failure of any of them.
+     */
+    private void runToEnd(List<Thread> threads, Runnable onInterrupt) throws FerryException, InterruptedException {
+        threads.forEach(Thread::start);
+        try {
+            for (Thread t : threads) {
+                t.join();
+            }
+        } catch (InterruptedException e) {
+            onInterrupt.run();
+            for (Thread t : threads) {
+                t.join();
+            }
+            throw e;
+        }
+        Throwable f = failure.get();
+        if (f instanceof FerryException fe) {
+            throw fe;
+        }
+        if (f != null) {
+            throw new FerryException(ErrorKind.INTERNAL, "Pipeline " + name + " failed: " + f, f);
+        }
     }
 
     /**

@@ -38,6 +38,7 @@ public final class PipelineAssembly implements AutoCloseable {
     private final List<Sink> sinks;
     private final List<String> sinkNames;
     private final List<SinkSettings> sinkSettings;
+    private final List<SinkFactory> sinkFactories;
     private final SourceFactory sourceFactory;
     private final LogSettings logSettings;
     private final LogFactory logFactory;
@@ -45,9 +46,10 @@ public final class PipelineAssembly implements AutoCloseable {
     private Log log;
 
     private PipelineAssembly(PipelineConfig config, SourceFactory sourceFactory, Source source, List<Sink> sinks,
-                             List<String> sinkNames, List<SinkSettings> sinkSettings, LogFactory logFactory,
-                             LogSettings logSettings) {
+                             List<String> sinkNames, List<SinkSettings> sinkSettings, List<SinkFactory> sinkFactories,
+                             LogFactory logFactory, LogSettings logSettings) {
         this.sinkSettings = List.copyOf(sinkSettings);
+        this.sinkFactories = List.copyOf(sinkFactories);
         this.logFactory = logFactory;
         this.config = config;
         this.logSettings = logSettings;
@@ -90,7 +92,7 @@ public final class PipelineAssembly implements AutoCloseable {
             source.close();
             throw e;
         }
-        return new PipelineAssembly(config, sf, source, sinks, names, sinkSettings, logFactory, logSettings);
+        return new PipelineAssembly(config, sf, source, sinks, names, sinkSettings, sinkFactories, logFactory, logSettings);
     }
 
     public Source source() {
@@ -131,6 +133,45 @@ public final class PipelineAssembly implements AutoCloseable {
      * once, and returns the runnable pipeline.
      */
     public Pipeline pipeline(int maxBatchEvents) throws FerryException {
+        int partitions = logFactory.partitions(config.log());
+        if (partitions > 1) {
+            throw FerryException.config(config.log().where("partitions") + " is " + partitions + ": the sinks of a Log of "
+                    + "several partitions run in sink workers, each partition on its own. Run the capture with ferry run -c "
+                    + "FILE --role capture and the sinks with one or more ferry run -c FILE --role sinks (on any machines).");
+        }
+        return open(maxBatchEvents, sinks, sinkNames, sinkSettings);
+    }
+
+    /**
+     * For {@code ferry run --role capture}: the pipeline without sinks, appending to a Log that sink
+     * workers share. CONFIG when the Log cannot be shared (the file Log).
+     */
+    public Pipeline capturePipeline(int maxBatchEvents) throws FerryException {
+        logFactory.openShared(config.name(), config.log(), sourceFactory.positionCodec()).close();
+        return open(maxBatchEvents, List.of(), List.of(), List.of());
+    }
+
+    /**
+     * For {@code ferry run --role sinks}: a worker delivering the partitions of the shared Log that its
+     * group gives it. Takes no lock on the state folder (several workers may share a machine); CONFIG
+     * when the Log cannot be shared or a sink cannot deliver one partition.
+     */
+    public SinkWorkers sinkWorkers(int maxBatchEvents) throws FerryException {
+        List<SinkWorkers.SinkSpec> specs = new ArrayList<>();
+        int partitions = logFactory.partitions(config.log());
+        for (int i = 0; i < sinkFactories.size(); i++) {
+            // a sink that cannot take a partition says so now, not once a partition comes
+            sinkFactories.get(i).createForPartition(config.name(), config.sinks().get(i), source.info(), 0, partitions)
+                    .close();
+            specs.add(new SinkWorkers.SinkSpec(sinkFactories.get(i), config.sinks().get(i), sinkNames.get(i),
+                    sinkSettings.get(i)));
+        }
+        dev.ferry.log.SharedLog shared = logFactory.openShared(config.name(), config.log(), sourceFactory.positionCodec());
+        return new SinkWorkers(config.name(), source, shared, specs, maxBatchEvents, deadLetterLog());
+    }
+
+    private Pipeline open(int maxBatchEvents, List<Sink> sinks, List<String> sinkNames, List<SinkSettings> sinkSettings)
+            throws FerryException {
         Path state = config.state();
         if (!tryLockState()) {
             throw new FerryException(ErrorKind.CONFIG, "Another Ferry process is already running pipeline "

@@ -40,4 +40,22 @@ public interface SinkFactory {
      * @param source what the source says about itself, for envelopes
      */
     Sink create(String pipelineName, ComponentConfig config, SourceInfo source) throws FerryException;
+
+    /**
+     * A sink for one partition of a Log that sink workers share ({@code ferry run --role sinks}, and
+     * every Log of several partitions): it commits that partition's offset atomically with its data,
+     * apart from the other partitions' offsets, and a worker that lost the partition but still writes
+     * (a long pause) must not corrupt the target. The sink of a Log of one partition keeps the offset
+     * of the sink as {@link #create} makes it, so that such a Log moves between {@code ferry run} and
+     * sink workers without starting over. The default refuses (CONFIG): the sink keeps one offset.
+     *
+     * @param partitions how many partitions the Log has
+     */
+    default Sink createForPartition(String pipelineName, ComponentConfig config, SourceInfo source, int partition,
+                                    int partitions) throws FerryException {
+        throw FerryException.config(config.where("type") + ": the " + type() + " sink cannot yet deliver one partition "
+                + "of a shared Log (ferry run --role sinks, or log.partitions above 1): it keeps one committed offset, "
+                + "not one per partition. Deliver to a postgres sink from sink workers, or run this sink with ferry run "
+                + "without --role on a Log of one partition.");
+    }
 }

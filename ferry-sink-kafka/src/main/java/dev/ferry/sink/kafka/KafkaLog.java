@@ -43,26 +43,32 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Design notes</h2>
  * <ul>
- *   <li><b>Ferry's offsets stay Ferry's.</b> The Log's contract numbers events 0, 1, 2... without gaps,
- *   and sinks rely on it ({@code write(events, last)} covers {@code last - size + 1 .. last}). Kafka's
- *   offsets have gaps (transaction markers, aborted records), so each record carries the Log offset
- *   of its first event in the header {@value #FIRST}, and the number of its events in
- *   {@value #COUNT}. A record holds a run of events in the file Log's binary form
- *   ({@link EventBytes#encodeAll}), at most about {@link #RECORD_BYTES}.</li>
- *   <li><b>One append, one transaction.</b> The records of an append are one Kafka transaction; the
- *   last carries the source position the append reaches ({@value #POSITION}); an append without
- *   events is one record of no events, carrying the position. {@link #append} returns once the
- *   transaction committed, so what the pipeline acknowledges to the source is on the brokers, as
- *   {@code acks=all} and the topic's {@code min.insync.replicas} have it.</li>
+ *   <li><b>Partitions.</b> The topic has {@code partitions:} partitions (default 1). Each partition is a
+ *   Log in the sense of the {@link Log} contract, numbering its own events 0, 1, 2... without gaps;
+ *   {@link LogPartitioner} routes each event by its table and key, so every change of a row stays in
+ *   one partition, in source order, and a truncate goes to all of them. Sink workers read and commit
+ *   per partition ({@link KafkaLogPartition}, {@link KafkaLogGroup}).</li>
+ *   <li><b>Ferry's offsets stay Ferry's.</b> Sinks rely on gapless offsets ({@code write(events, last)}
+ *   covers {@code last - size + 1 .. last}). Kafka's offsets have gaps (transaction markers, aborted
+ *   records), so each record carries the Log offset of its first event in the header {@value #FIRST},
+ *   and the number of its events in {@value #COUNT}. A record holds a run of events in the file Log's
+ *   binary form ({@link EventBytes#encodeAll}), at most about {@link #RECORD_BYTES}.</li>
+ *   <li><b>One append, one transaction.</b> The records of an append, in every partition, are one Kafka
+ *   transaction, so an append is atomic across partitions. Every partition gets at least one record
+ *   (of no events when the append has none for it), and the last of each carries the source position
+ *   the append reaches ({@value #POSITION}): so each partition's tail knows the Log's last position,
+ *   and a sink worker reading one partition knows when the snapshot has finished. {@link #append}
+ *   returns once the transaction committed, so what the pipeline acknowledges to the source is on the
+ *   brokers, as {@code acks=all} and the topic's {@code min.insync.replicas} have it.</li>
  *   <li><b>Opening fences.</b> The producer's stable {@code transactional.id} fences any earlier
  *   capture of this pipeline (a Ferry killed inside an append) and makes the coordinator abort its
- *   open transaction. Only then is the tail read, with {@code read_committed}: the last committed
- *   record gives the next offset and the last position, exactly.</li>
- *   <li><b>Reading from an offset</b> searches the topic by halving for the record that holds it
+ *   open transaction. Only then are the tails read, with {@code read_committed}: each partition's last
+ *   committed record gives its next offset, and the last position, exactly.</li>
+ *   <li><b>Reading from an offset</b> searches the partition by halving for the record that holds it
  *   (Ferry's offsets grow with Kafka's among committed records), then reads forward.</li>
- *   <li><b>Limits of this step.</b> One partition, written and read by one Ferry process (the
- *   capture and its delivery threads); retention is the topic's ({@code retention.ms}), not
- *   Ferry's: {@link #deleteBefore} does nothing, {@link #sizeBytes} is 0 (unknown).</li>
+ *   <li><b>Limits.</b> Retention is the topic's ({@code retention.ms}), not Ferry's:
+ *   {@link #deleteBefore} does nothing, {@link #sizeBytes} is 0 (unknown). With several partitions
+ *   this Log is only appended to here; {@link #readFrom} serves a Log of one partition.</li>
  * </ul>
  */
 final class KafkaLog implements Log {
@@ -78,27 +84,39 @@ final class KafkaLog implements Log {
     static final Duration APPEND_RETRY = Duration.ofMinutes(5);
 
     /** The {@code log:} section; see {@link KafkaLogFactory} for each key. */
-    record Settings(String pipeline, String bootstrapServers, String topic, String transactionalId,
+    record Settings(String pipeline, String bootstrapServers, String topic, int partitions, String transactionalId,
                     Optional<Short> replicationFactor, Map<String, String> topicConfig, Map<String, String> properties) {
     }
 
     private final Settings settings;
     private final PositionCodec positions;
-    private final TopicPartition partition;
+    private final List<TopicPartition> partitions;
+    private final LogPartitioner partitioner;
     private final boolean createdNow;
     private final Object endChanged = new Object();
     private Producer<byte[], byte[]> producer;
     /** Set once another producer of the transactional id fenced this one: appends fail from then on. */
     private boolean fencedByAnother;
-    private volatile long next;
-    private volatile long start;
+    /** Per partition, the Log offset its next event gets; replaced, never changed in place. */
+    private volatile long[] next;
+    /** Per partition, the first Log offset it still holds. */
+    private volatile long[] start;
     private volatile Optional<Position> lastPosition;
 
     private KafkaLog(Settings settings, PositionCodec positions, boolean createdNow) {
         this.settings = settings;
         this.positions = positions;
-        this.partition = new TopicPartition(settings.topic(), 0);
+        this.partitions = partitions(settings);
+        this.partitioner = new LogPartitioner(settings.partitions());
         this.createdNow = createdNow;
+    }
+
+    static List<TopicPartition> partitions(Settings settings) {
+        List<TopicPartition> all = new java.util.ArrayList<>();
+        for (int p = 0; p < settings.partitions(); p++) {
+            all.add(new TopicPartition(settings.topic(), p));
+        }
+        return List.copyOf(all);
     }
 
     /** Creates the topic when there is none, fences earlier captures, and reads the tail. */
@@ -116,18 +134,51 @@ final class KafkaLog implements Log {
         Map<String, String> config = new HashMap<>(Map.of("max.message.bytes", String.valueOf(MAX_MESSAGE_BYTES)));
         config.putAll(settings.topicConfig());
         try {
-            admin.createTopics(List.of(new NewTopic(settings.topic(), Optional.of(1), settings.replicationFactor())
-                    .configs(config))).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-            LOG.info("Kafka log: created topic {}", settings.topic());
+            admin.createTopics(List.of(new NewTopic(settings.topic(), Optional.of(settings.partitions()),
+                    settings.replicationFactor()).configs(config))).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            LOG.info("Kafka log: created topic {} with {} partition(s)", settings.topic(), settings.partitions());
             return true;
         } catch (Exception e) {
             if (KafkaFailures.unwrap(e) instanceof TopicExistsException) {
+                requirePartitions(settings, admin);
                 return false;
             }
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
             }
             throw KafkaFailures.classify(e, "creating the Log's topic " + settings.topic(), settings.bootstrapServers(), null);
+        }
+    }
+
+    /**
+     * Refuses a topic whose partition count differs from {@code partitions:}: every row's changes are
+     * routed by the count, so a different one would split a key's history between two partitions.
+     */
+    static void requirePartitions(Settings settings, Admin admin) throws FerryException {
+        java.util.OptionalInt found = partitionCount(settings, admin);
+        int actual = found.orElseThrow(() -> FerryException.config("The Log's topic " + settings.topic()
+                + " does not exist; the capture creates it (ferry run --role capture)."));
+        if (actual != settings.partitions()) {
+            throw FerryException.config("log.partitions is " + settings.partitions() + ", but the Log's topic "
+                    + settings.topic() + " has " + actual + " partition(s). Set log.partitions: " + actual + "; a Log "
+                    + "cannot change its partition count (each row's changes are routed by it): to change it, start "
+                    + "over on a new topic (log.topic) with a new snapshot.");
+        }
+    }
+
+    /** The topic's partition count; empty when there is no such topic. */
+    static java.util.OptionalInt partitionCount(Settings settings, Admin admin) throws FerryException {
+        try {
+            return java.util.OptionalInt.of(admin.describeTopics(List.of(settings.topic())).allTopicNames()
+                    .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS).get(settings.topic()).partitions().size());
+        } catch (Exception e) {
+            if (KafkaFailures.unwrap(e) instanceof org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
+                return java.util.OptionalInt.empty();
+            }
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw KafkaFailures.classify(e, "describing the Log's topic " + settings.topic(), settings.bootstrapServers(), null);
         }
     }
 
@@ -159,59 +210,30 @@ final class KafkaLog implements Log {
         }
         producer = p;
         try (KafkaConsumer<byte[], byte[]> consumer = consumer(settings, "tail")) {
-            Tail tail = readTail(consumer);
-            next = tail.next;
-            start = tail.start;
-            lastPosition = tail.position;
+            long[] nexts = new long[partitions.size()];
+            long[] starts = new long[partitions.size()];
+            Optional<Position> last = Optional.empty();
+            for (int i = 0; i < partitions.size(); i++) {
+                LogTail tail = LogTail.read(consumer, partitions.get(i), positions);
+                nexts[i] = tail.next();
+                starts[i] = tail.start();
+                // every append reaches every partition, so their positions agree; a reset cut short
+                // (records deleted from some partitions only) leaves the newest where it left any
+                if (tail.position().isPresent() && (last.isEmpty() || tail.position().get().compareTo(last.get()) > 0)) {
+                    last = tail.position();
+                }
+            }
+            next = nexts;
+            start = starts;
+            lastPosition = last;
         } catch (RuntimeException e) {
             abandonProducer(); // the tail is unknown: nothing may be appended until a fencing reads it
             throw KafkaFailures.classify(e, "reading the end of the Log's topic " + settings.topic(),
                     settings.bootstrapServers(), null);
         }
-        LOG.info("Kafka log {}: transactions ready; offsets {}..{}, last position {}", settings.topic(), start, next,
+        LOG.info("Kafka log {}: transactions ready; offsets {}..{}, last position {}", settings.topic(),
+                java.util.Arrays.toString(start), java.util.Arrays.toString(next),
                 lastPosition.map(Position::display).orElse("none"));
-    }
-
-    private record Tail(long start, long next, Optional<Position> position) {
-    }
-
-    /**
-     * The first and next offsets and the last position, from the committed records at both ends of
-     * the partition. The end is searched backwards in growing windows, since aborted records and
-     * transaction markers may hide the last committed record.
-     */
-    private Tail readTail(KafkaConsumer<byte[], byte[]> consumer) {
-        consumer.assign(List.of(partition));
-        long begin = consumer.beginningOffsets(List.of(partition), TIMEOUT).get(partition);
-        long end = consumer.endOffsets(List.of(partition), TIMEOUT).get(partition); // the last stable offset
-        ConsumerRecord<byte[], byte[]> first = KafkaLogReader.firstAtOrAfter(consumer, partition, begin, end);
-        if (first == null) {
-            return new Tail(0, 0, Optional.empty());
-        }
-        for (long window = 16; ; window *= 4) {
-            long from = Math.max(begin, end - window);
-            ConsumerRecord<byte[], byte[]> last = null;
-            consumer.seek(partition, from);
-            long deadline = System.nanoTime() + TIMEOUT.toNanos();
-            while (consumer.position(partition) < end) {
-                if (System.nanoTime() - deadline > 0) {
-                    // a partial read would give a tail too early: offsets the topic holds would be reused
-                    throw new org.apache.kafka.common.errors.TimeoutException("reading the Log's tail of " + partition
-                            + " did not reach offset " + end + " within " + TIMEOUT.toSeconds() + " s");
-                }
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    if (r.offset() < end && header(r, POSITION) != null) {
-                        last = r;
-                    }
-                }
-            }
-            if (last != null || from == begin) {
-                long nextOffset = last == null ? longHeader(first, FIRST) : longHeader(last, FIRST) + intHeader(last, COUNT);
-                Optional<Position> position = last == null ? Optional.empty()
-                        : Optional.of(positions.decode(header(last, POSITION)));
-                return new Tail(longHeader(first, FIRST), nextOffset, position);
-            }
-        }
     }
 
     /**
@@ -227,23 +249,25 @@ final class KafkaLog implements Log {
             throw new IOException("Another capture of pipeline " + settings.pipeline() + " fenced this one (transactional_id "
                     + settings.transactionalId() + "); this Ferry stops. Run one capture per pipeline.");
         }
-        long first = next;
+        List<List<ChangeEvent>> routed = partitioner.route(events);
+        long[] first = next.clone();
         long deadline = System.nanoTime() + APPEND_RETRY.toNanos();
         long backoffMillis = 200;
         while (true) {
             try {
                 if (producer == null) {
                     fence();
-                    if (appended(first, events.size(), position)) {
+                    if (appended(first, routed, position)) {
                         break; // the failed attempt had committed
                     }
-                    if (next != first) {
-                        throw new IOException("The Kafka log " + settings.topic() + " ends at offset " + next + " after "
-                                + "fencing, but this capture appended up to " + first + ": another process wrote to it. "
-                                + "Run one capture per pipeline.");
+                    if (!java.util.Arrays.equals(next, first)) {
+                        throw new IOException("The Kafka log " + settings.topic() + " ends at offsets "
+                                + java.util.Arrays.toString(next) + " after fencing, but this capture appended up to "
+                                + java.util.Arrays.toString(first) + ": another process wrote to it. Run one capture per "
+                                + "pipeline.");
                     }
                 }
-                send(events, position, first);
+                send(routed, position, first);
                 break;
             } catch (FerryException e) {
                 Throwable cause = KafkaFailures.unwrap(e.getCause() == null ? e : e.getCause());
@@ -265,11 +289,15 @@ final class KafkaLog implements Log {
             }
         }
         synchronized (endChanged) {
-            next = first + events.size();
+            long[] after = first.clone();
+            for (int p = 0; p < after.length; p++) {
+                after[p] += routed.get(p).size();
+            }
+            next = after;
             lastPosition = Optional.of(position);
             endChanged.notifyAll();
         }
-        return Offset.of(next);
+        return end();
     }
 
     /**
@@ -277,39 +305,55 @@ final class KafkaLog implements Log {
      * (An append without events whose position the Log already held counts as there: writing it
      * again would add nothing.)
      */
-    private boolean appended(long first, int count, Position position) {
-        return next == first + count && lastPosition.isPresent()
+    private boolean appended(long[] first, List<List<ChangeEvent>> routed, Position position) {
+        for (int p = 0; p < first.length; p++) {
+            if (next[p] != first[p] + routed.get(p).size()) {
+                return false;
+            }
+        }
+        return lastPosition.isPresent()
                 && java.util.Arrays.equals(positions.encode(lastPosition.get()), positions.encode(position));
     }
 
-    /** One attempt: the append's records in one transaction; on failure the producer is abandoned. */
-    private void send(List<ChangeEvent> events, Position position, long first) throws FerryException {
+    /**
+     * One attempt: the append's records in one transaction, at least one in every partition (the last
+     * of each carries the position); on failure the producer is abandoned.
+     */
+    private void send(List<List<ChangeEvent>> routed, Position position, long[] first) throws FerryException {
         try {
             producer.beginTransaction();
-            int at = 0;
-            do {
-                int n = Math.min(events.size() - at, 1024);
-                byte[] value = EventBytes.encodeAll(events.subList(at, at + n), positions);
-                while (value.length > RECORD_BYTES && n > 1) {
-                    n /= 2;
-                    value = EventBytes.encodeAll(events.subList(at, at + n), positions);
-                }
-                RecordHeaders headers = new RecordHeaders();
-                headers.add(FIRST, ByteBuffer.allocate(8).putLong(0, first + at).array());
-                headers.add(COUNT, ByteBuffer.allocate(4).putInt(0, n).array());
-                if (at + n == events.size()) {
-                    headers.add(POSITION, positions.encode(position));
-                }
-                producer.send(new ProducerRecord<>(settings.topic(), 0, null, null, value, headers));
-                at += n;
-            } while (at < events.size());
+            for (int p = 0; p < routed.size(); p++) {
+                sendPartition(p, routed.get(p), position, first[p]);
+            }
             CrashPoints.reach("kafka-log.before-commit");
             producer.commitTransaction();
         } catch (RuntimeException e) {
             abandonProducer();
-            throw KafkaFailures.classify(e, "appending offsets " + first + ".." + (first + events.size() - 1)
-                    + " to the Log's topic " + settings.topic(), settings.bootstrapServers(), null);
+            throw KafkaFailures.classify(e, "appending offsets " + java.util.Arrays.toString(first) + " on of "
+                    + routed.stream().mapToInt(List::size).sum() + " events to the Log's topic " + settings.topic(),
+                    settings.bootstrapServers(), null);
         }
+    }
+
+    /** The records of one partition's part of an append (one of no events when it has none). */
+    private void sendPartition(int partition, List<ChangeEvent> events, Position position, long first) {
+        int at = 0;
+        do {
+            int n = Math.min(events.size() - at, 1024);
+            byte[] value = EventBytes.encodeAll(events.subList(at, at + n), positions);
+            while (value.length > RECORD_BYTES && n > 1) {
+                n /= 2;
+                value = EventBytes.encodeAll(events.subList(at, at + n), positions);
+            }
+            RecordHeaders headers = new RecordHeaders();
+            headers.add(FIRST, ByteBuffer.allocate(8).putLong(0, first + at).array());
+            headers.add(COUNT, ByteBuffer.allocate(4).putInt(0, n).array());
+            if (at + n == events.size()) {
+                headers.add(POSITION, positions.encode(position));
+            }
+            producer.send(new ProducerRecord<>(settings.topic(), partition, null, null, value, headers));
+            at += n;
+        } while (at < events.size());
     }
 
     /** Appends are durable once {@link #append} returns. */
@@ -331,23 +375,28 @@ final class KafkaLog implements Log {
         return lastPosition;
     }
 
+    /** With one partition its end; with several the sum of theirs (the number of events appended, for stats). */
     @Override
     public Offset end() {
-        return Offset.of(next);
+        return Offset.of(java.util.Arrays.stream(next).sum());
     }
 
     @Override
     public Offset start() {
-        return Offset.of(start);
+        return Offset.of(java.util.Arrays.stream(start).sum());
     }
 
+    /** A reader of the Log of one partition; a Log of several is read per partition, by sink workers. */
     @Override
     public LogReader readFrom(Offset first) {
-        if (first.value() < start) {
-            throw new IllegalArgumentException("offset " + first + " is no longer in the Kafka log " + settings.topic()
-                    + ", which starts at " + start + " (the topic's retention deleted the older records)");
+        if (partitions.size() > 1) {
+            throw new IllegalStateException("a Kafka log of " + partitions.size() + " partitions is read per partition");
         }
-        return new KafkaLogReader(consumer(settings, "reader"), partition, positions, first.value());
+        if (first.value() < start[0]) {
+            throw new IllegalArgumentException("offset " + first + " is no longer in the Kafka log " + settings.topic()
+                    + ", which starts at " + start[0] + " (the topic's retention deleted the older records)");
+        }
+        return new KafkaLogReader(consumer(settings, "reader"), partitions.get(0), positions, first.value());
     }
 
     /** Kafka's retention ({@code retention.ms}, {@code retention.bytes} of the topic) deletes records, not Ferry. */
@@ -366,9 +415,9 @@ final class KafkaLog implements Log {
     public synchronized void reset() throws IOException {
         try (Admin admin = Admin.create(adminProperties(settings));
              KafkaConsumer<byte[], byte[]> consumer = consumer(settings, "reset")) {
-            long end = consumer.endOffsets(List.of(partition), TIMEOUT).get(partition);
-            admin.deleteRecords(Map.of(partition, RecordsToDelete.beforeOffset(end))).all()
-                    .get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            Map<TopicPartition, RecordsToDelete> deletes = new HashMap<>();
+            consumer.endOffsets(partitions, TIMEOUT).forEach((tp, end) -> deletes.put(tp, RecordsToDelete.beforeOffset(end)));
+            admin.deleteRecords(deletes).all().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();
@@ -378,8 +427,8 @@ final class KafkaLog implements Log {
             throw new IOException(f.getMessage(), f);
         }
         synchronized (endChanged) {
-            next = 0;
-            start = 0;
+            next = new long[partitions.size()];
+            start = new long[partitions.size()];
             lastPosition = Optional.empty();
         }
     }
@@ -388,7 +437,7 @@ final class KafkaLog implements Log {
     public boolean awaitEnd(Offset offset, long timeoutMillis) throws InterruptedException {
         long deadline = System.currentTimeMillis() + timeoutMillis;
         synchronized (endChanged) {
-            while (next <= offset.value()) {
+            while (end().value() <= offset.value()) {
                 long wait = deadline - System.currentTimeMillis();
                 if (wait <= 0) {
                     return false;
@@ -436,6 +485,7 @@ final class KafkaLog implements Log {
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, "ferry-" + settings.pipeline() + "-log-" + role);
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        props.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false); // the capture creates it, with its partitions
         // a reset (a snapshot taken again) deletes records a reader may be positioned before: it goes on
         // from the first left, where the events after the reset are ("latest" would skip them); a gap
         // that retention made is still caught by the reader's offset check
@@ -447,7 +497,7 @@ final class KafkaLog implements Log {
         return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }
 
-    private static Map<String, Object> adminProperties(Settings settings) {
+    static Map<String, Object> adminProperties(Settings settings) {
         Map<String, Object> props = new HashMap<>();
         props.put(AdminClientConfig.CLIENT_ID_CONFIG, "ferry-" + settings.pipeline() + "-log-admin");
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) TIMEOUT.toMillis());

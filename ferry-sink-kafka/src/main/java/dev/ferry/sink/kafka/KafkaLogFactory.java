@@ -5,6 +5,7 @@ import dev.ferry.config.Setting;
 import dev.ferry.error.FerryException;
 import dev.ferry.log.Log;
 import dev.ferry.log.LogFactory;
+import dev.ferry.log.SharedLog;
 import dev.ferry.source.PositionCodec;
 import java.nio.file.Path;
 import java.util.List;
@@ -12,9 +13,9 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * {@code log: {type: kafka}}: the Log on a Kafka topic of one partition, appended to in Kafka
- * transactions and read with {@code read_committed} ({@link KafkaLog}). This step runs capture and
- * sinks in one process; sink workers in other processes are the next (docs/kafka.md).
+ * {@code log: {type: kafka}}: the Log on a Kafka topic of one or more partitions, appended to in Kafka
+ * transactions and read with {@code read_committed} ({@link KafkaLog}); its partitions can be shared
+ * by sink workers in other processes ({@link KafkaLogGroup}; docs/kafka.md).
  */
 public final class KafkaLogFactory implements LogFactory {
     private static final Pattern TOPIC_NAME = Pattern.compile("[A-Za-z0-9._-]{1,249}");
@@ -23,8 +24,13 @@ public final class KafkaLogFactory implements LogFactory {
             "the Kafka brokers to connect to first, host:port separated by commas", "kafka1:9092")
             .required();
     static final Setting<String> TOPIC = Setting.string("topic",
-            "the topic of the Log, created with one partition when missing; the default is "
+            "the topic of the Log, created with its partitions when missing; the default is "
                     + "ferry.<pipeline>.log", "ferry.shop.log");
+    static final Setting<Integer> PARTITIONS = Setting.integer("partitions",
+            "partitions of the Log's topic. Capture routes each change by its table and key, so all changes of a row "
+                    + "stay in one partition in source order; each partition is delivered by one sink worker at a time "
+                    + "(ferry run --role sinks). Above 1, sinks run only in sink workers. Fixed once the topic exists",
+            1, 1024).withDefault(1);
     static final Setting<String> TRANSACTIONAL_ID = Setting.string("transactional_id",
             "the capture's transactional.id; a restart with the same id fences the previous capture. "
                     + "The default is ferry.<pipeline>.log.capture (not ferry.<pipeline>.log, which a Kafka sink with "
@@ -49,12 +55,28 @@ public final class KafkaLogFactory implements LogFactory {
 
     @Override
     public List<Setting<?>> settings() {
-        return List.of(BOOTSTRAP_SERVERS, TOPIC, TRANSACTIONAL_ID, REPLICATION_FACTOR, TOPIC_CONFIG, PROPERTIES);
+        return List.of(BOOTSTRAP_SERVERS, TOPIC, PARTITIONS, TRANSACTIONAL_ID, REPLICATION_FACTOR, TOPIC_CONFIG, PROPERTIES);
+    }
+
+    @Override
+    public int partitions(ComponentConfig config) throws FerryException {
+        return config.get(PARTITIONS);
     }
 
     @Override
     public Log open(String pipelineName, ComponentConfig config, Path state, PositionCodec positions)
             throws FerryException {
+        return KafkaLog.open(settings(pipelineName, config), positions);
+    }
+
+    /** The Log's partitions shared by the sink workers of the consumer group {@code ferry.<pipeline>.sinks}. */
+    @Override
+    public SharedLog openShared(String pipelineName, ComponentConfig config, PositionCodec positions)
+            throws FerryException {
+        return new KafkaLogGroup(settings(pipelineName, config), positions);
+    }
+
+    static KafkaLog.Settings settings(String pipelineName, ComponentConfig config) throws FerryException {
         String topic = config.find(TOPIC).orElse("ferry." + pipelineName + ".log");
         if (!TOPIC_NAME.matcher(topic).matches()) {
             throw FerryException.config(config.where(TOPIC.key()) + " is not a valid Kafka topic name: \"" + topic
@@ -67,9 +89,8 @@ public final class KafkaLogFactory implements LogFactory {
                         + "log sets itself for exactly-once appends. Remove it.");
             }
         }
-        return KafkaLog.open(new KafkaLog.Settings(pipelineName, config.get(BOOTSTRAP_SERVERS), topic,
+        return new KafkaLog.Settings(pipelineName, config.get(BOOTSTRAP_SERVERS), topic, config.get(PARTITIONS),
                 config.find(TRANSACTIONAL_ID).orElse("ferry." + pipelineName + ".log.capture"),
-                config.find(REPLICATION_FACTOR).map(Integer::shortValue), config.get(TOPIC_CONFIG), properties),
-                positions);
+                config.find(REPLICATION_FACTOR).map(Integer::shortValue), config.get(TOPIC_CONFIG), properties);
     }
 }

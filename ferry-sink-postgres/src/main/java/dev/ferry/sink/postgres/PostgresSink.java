@@ -64,6 +64,7 @@ final class PostgresSink implements Sink {
     /** What the statement in flight is about, for error messages. */
     private TargetErrors.Doing doing;
 
+    /** @param pipelineName the key of the sink's offset row: the pipeline's name, with its partition for a shared Log */
     PostgresSink(String pipelineName, WarehouseSettings settings) {
         this.pipelineName = pipelineName;
         this.settings = settings;
@@ -167,8 +168,9 @@ final class PostgresSink implements Sink {
                 tables.put(event.table(), t);
             }
             if (t.history != null) {
+                int partition = settings.logPartition();
                 try (PreparedStatement ps = c.prepareStatement("DELETE FROM " + t.history
-                        + " WHERE \"_ferry_offset\" = ?")) {
+                        + " WHERE \"_ferry_offset\" = ?" + (partition < 0 ? "" : " AND \"_ferry_partition\" = " + partition))) {
                     ps.setLong(1, offset.value());
                     ps.executeUpdate();
                 }

@@ -34,4 +34,22 @@ public final class PostgresSinkFactory implements SinkFactory {
     public Sink create(String pipelineName, ComponentConfig config, SourceInfo source) throws FerryException {
         return new PostgresSink(pipelineName, WarehouseSettings.read(pipelineName, config));
     }
+
+    /**
+     * The sink of one partition of a shared Log. Of a Log of one partition, the sink {@link #create}
+     * makes. Of several: its offset row in {@code _ferry_offsets} is {@code <pipeline>/<partition>}, and
+     * its history rows carry the partition in {@code _ferry_partition} (the history's key is the
+     * partition and the Log offset). A worker that lost the partition in a pause and still writes cannot
+     * corrupt the warehouse: every write locks the offset row and skips what is committed, so the events
+     * of a partition, the same for every reader, are applied once and in order whoever writes them.
+     */
+    @Override
+    public Sink createForPartition(String pipelineName, ComponentConfig config, SourceInfo source, int partition,
+                                   int partitions) throws FerryException {
+        if (partitions == 1) {
+            return create(pipelineName, config, source);
+        }
+        return new PostgresSink(pipelineName + "/" + partition, WarehouseSettings.read(pipelineName, config)
+                .forPartition(partition));
+    }
 }

@@ -55,6 +55,11 @@ final class TargetTable {
             "\"_ferry_unchanged\" text[]");
     private static final String HISTORY_META_NAMES = "\"_ferry_offset\", \"_ferry_op\", \"_ferry_position\", "
             + "\"_ferry_committed_at\", \"_ferry_tx_id\", \"_ferry_unchanged\"";
+    /** For a Log of several partitions, whose offsets are per partition: the history's key is both. */
+    private static final List<String> PARTITIONED_HISTORY_META = List.of("\"_ferry_partition\" int NOT NULL",
+            "\"_ferry_offset\" bigint NOT NULL", "\"_ferry_op\" text NOT NULL", "\"_ferry_position\" text NOT NULL",
+            "\"_ferry_committed_at\" timestamp with time zone NOT NULL", "\"_ferry_tx_id\" bigint",
+            "\"_ferry_unchanged\" text[]", "PRIMARY KEY (\"_ferry_partition\", \"_ferry_offset\")");
     private static final int COPY_BUFFER = 1 << 16;
 
     final TableSchema schema;
@@ -67,7 +72,11 @@ final class TargetTable {
     /** The transaction (the sink's count) that last loaded the staging table; it empties at commit. */
     private long stagedIn = -1;
 
-    private TargetTable(TableSchema schema, String mirror, String history, String stage) {
+    /** The Log partition of the sink writing through this table, or -1 for a Log of one. */
+    private final int partition;
+
+    private TargetTable(TableSchema schema, String mirror, String history, String stage, int partition) {
+        this.partition = partition;
         this.schema = schema;
         this.mirror = mirror;
         this.history = history;
@@ -109,11 +118,11 @@ final class TargetTable {
         String history = s.history() ? Sql.qualified(s.schema(), name(s.historyName(), source)) : null;
         if (mirror != null) {
             claim(c, s, mirror, source);
-            evolve(c, mirror, schema, false);
+            evolve(c, mirror, schema, false, -1);
         }
         if (history != null) {
             claim(c, s, history, source);
-            evolve(c, history, schema, true);
+            evolve(c, history, schema, true, s.logPartition());
         }
         String stage = null;
         if (mirror != null) {
@@ -124,7 +133,7 @@ final class TargetTable {
                         + columnList(schema) + ", NULL::smallint AS " + GROUP + " FROM " + mirror + " WITH NO DATA");
             }
         }
-        return new TargetTable(schema, mirror, history, stage);
+        return new TargetTable(schema, mirror, history, stage, s.logPartition());
     }
 
     /** A table name from its pattern, cut to PostgreSQL's 63 bytes so that the catalog holds what we name. */
@@ -170,7 +179,7 @@ final class TargetTable {
     }
 
     /** Creates the table, or adds missing columns, widens types and relaxes columns the source dropped. */
-    private static void evolve(Connection c, String table, TableSchema schema, boolean history)
+    private static void evolve(Connection c, String table, TableSchema schema, boolean history, int logPartition)
             throws SQLException, FerryException {
         Map<String, Existing> existing = new LinkedHashMap<>();
         try (PreparedStatement ps = c.prepareStatement("SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
@@ -190,7 +199,8 @@ final class TargetTable {
         }
         try (Statement st = c.createStatement()) {
             if (existing.isEmpty()) {
-                List<String> defs = new ArrayList<>(history ? HISTORY_META : List.of());
+                List<String> defs = new ArrayList<>(!history ? List.of()
+                        : logPartition < 0 ? HISTORY_META : PARTITIONED_HISTORY_META);
                 for (Column col : schema.columns()) {
                     defs.add(Sql.ident(col.name()) + " " + TargetTypes.of(col));
                 }
@@ -267,12 +277,16 @@ final class TargetTable {
      */
     void appendHistory(Connection c, List<ChangeEvent> events, long[] offsets, List<Long> lines)
             throws SQLException, IOException {
-        try (Writer w = copy(c, history, HISTORY_META_NAMES + ", " + columnList)) {
+        String meta = partition < 0 ? HISTORY_META_NAMES : "\"_ferry_partition\", " + HISTORY_META_NAMES;
+        try (Writer w = copy(c, history, meta + ", " + columnList)) {
             StringBuilder b = new StringBuilder(256);
             for (int i = 0; i < events.size(); i++) {
                 ChangeEvent e = events.get(i);
                 lines.add(offsets[i]);
                 b.setLength(0);
+                if (partition >= 0) {
+                    b.append(partition).append('\t');
+                }
                 b.append(offsets[i]).append('\t').append(e.op().code()).append('\t');
                 CopyText.appendField(b, LogicalType.STRING, null, e.position().display());
                 b.append('\t').append(e.committedAt()).append('\t');

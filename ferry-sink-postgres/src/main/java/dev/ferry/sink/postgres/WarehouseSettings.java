@@ -12,9 +12,11 @@ import java.util.List;
  * @param history      whether each source table also gets an append-only history table
  * @param tableName    the mirror table's name pattern: {@code {schema}} and {@code {table}} are the source's
  * @param historyName  the history table's name pattern, the same placeholders
+ * @param logPartition the partition of a Log of several this sink delivers (its history rows carry it in
+ *                     {@code _ferry_partition}), or -1 for a Log of one
  */
 record WarehouseSettings(String host, int port, String database, String user, String password, String schema,
-                         boolean history, String tableName, String historyName) {
+                         boolean history, String tableName, String historyName, int logPartition) {
 
     static final Setting<String> HOST = Setting.string("host", "host name or address of the warehouse PostgreSQL",
             "warehouse.internal").withDefault("127.0.0.1");
@@ -56,7 +58,13 @@ record WarehouseSettings(String host, int port, String database, String user, St
         }
         return new WarehouseSettings(c.get(HOST), c.get(PORT), c.get(DATABASE), c.get(USER),
                 c.find(PASSWORD).orElse(null), c.find(SCHEMA).orElse(pipelineName), c.get(HISTORY), tableName,
-                historyName);
+                historyName, -1);
+    }
+
+    /** The same settings for the sink of one partition of a Log of several. */
+    WarehouseSettings forPartition(int partition) {
+        return new WarehouseSettings(host, port, database, user, password, schema, history, tableName, historyName,
+                partition);
     }
 
     /** {@code host:port/database}, for messages. */

@@ -110,6 +110,40 @@ class PostgresSinkWriteIT extends PrivatePostgresTest {
     }
 
     @Test
+    void partitionsOfASharedLogKeepTheirOwnOffsetsAndTwoWritersOfOnePartitionLeaveOneCopy() throws Exception {
+        pg.createDatabase("parts");
+        String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: parts\nuser: " + pg.user() + "\npassword: '"
+                + pg.password() + "'\nschema: w\n";
+        ComponentConfig config = ComponentConfig.ofYaml("sink", yaml);
+        PostgresSinkFactory factory = new PostgresSinkFactory();
+        try (Sink p0 = factory.createForPartition("pipe", config, null, 0, 2);
+             Sink p1 = factory.createForPartition("pipe", config, null, 1, 2);
+             Sink zombie = factory.createForPartition("pipe", config, null, 1, 2)) {
+            // each partition numbers its events from 0: the same offsets, other keys (ids 0..6 and 10..16)
+            p0.write(events(0, 9), Offset.of(9));
+            List<ChangeEvent> other = new ArrayList<>();
+            for (long n = 0; n <= 19; n++) {
+                other.add(upsert(SCHEMA, 100 + n, 10 + n % 7, "w" + n));
+            }
+            p1.write(other.subList(0, 10), Offset.of(9));
+            // a worker that lost partition 1 in a pause writes what the new owner already wrote, and more
+            zombie.write(other.subList(5, 15), Offset.of(14));
+            p1.write(other.subList(10, 20), Offset.of(19));
+            assertThat(p0.committed()).contains(Offset.of(9));
+            assertThat(p1.committed()).contains(Offset.of(19));
+        }
+        assertThat(query("parts", "SELECT string_agg(pipeline || '=' || \"offset\", ',' ORDER BY pipeline) "
+                + "FROM w._ferry_offsets")).isEqualTo("pipe/0=9,pipe/1=19");
+        assertThat(query("parts", "SELECT count(*) || ' ' || count(DISTINCT (_ferry_partition, _ferry_offset)) "
+                + "FROM w.p_history")).isEqualTo("30 30");
+        assertThat(query("parts", "SELECT string_agg(id || '=' || name, ',' ORDER BY id) FROM w.p WHERE id >= 10"))
+                .isEqualTo("10=w14,11=w15,12=w16,13=w17,14=w18,15=w19,16=w13");
+        try (Sink one = factory.createForPartition("pipe", config, null, 0, 1)) {
+            assertThat(one.committed()).as("a Log of one partition keeps the unpartitioned offset row").isEmpty();
+        }
+    }
+
+    @Test
     void aValueTheWarehouseRejectsIsDataNamingTableColumnAndOffsetAndLeavesNothing() throws Exception {
         pg.createDatabase("poison");
         try (Sink sink = sink("poison", pg.port())) {

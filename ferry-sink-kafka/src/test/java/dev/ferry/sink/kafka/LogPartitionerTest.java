@@ -1,0 +1,70 @@
+package dev.ferry.sink.kafka;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Op;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class LogPartitionerTest {
+    @Test
+    void keepsEveryChangeOfARowInOnePartitionInOrder() {
+        LogPartitioner partitioner = new LogPartitioner(4);
+        List<ChangeEvent> events = new ArrayList<>();
+        for (long i = 0; i < 400; i++) {
+            events.add(i % 3 == 0 ? TestEvents.update(i, i % 50) : TestEvents.insert(i, i % 50));
+        }
+        List<List<ChangeEvent>> routed = partitioner.route(events);
+        Map<Object, Integer> partitionOfKey = new HashMap<>();
+        for (int p = 0; p < 4; p++) {
+            assertThat(routed.get(p)).as("50 keys spread over every partition").isNotEmpty();
+            long last = -1;
+            for (ChangeEvent e : routed.get(p)) {
+                Integer before = partitionOfKey.put(e.after().get(0), p);
+                assertThat(before == null || before == p).as("key " + e.after().get(0) + " in one partition").isTrue();
+                long counter = ((TestEvents.Counter) e.position()).value();
+                assertThat(counter).as("source order within the partition").isGreaterThan(last);
+                last = counter;
+            }
+        }
+        assertThat(routed.stream().mapToInt(List::size).sum()).isEqualTo(400);
+        // the same in another process: the hash depends on the key's values only
+        assertThat(new LogPartitioner(4).partitionOf(TestEvents.ORDERS, TestEvents.row(7, 1)))
+                .isEqualTo(partitioner.partitionOf(TestEvents.ORDERS, TestEvents.row(7, 99)));
+    }
+
+    @Test
+    void sendsATruncateToEveryPartitionAndSplitsAKeyChange() {
+        LogPartitioner partitioner = new LogPartitioner(4);
+        long oldId = 1;
+        long newId = 2;
+        while (partitioner.partitionOf(TestEvents.ORDERS, TestEvents.row(newId, 0))
+                == partitioner.partitionOf(TestEvents.ORDERS, TestEvents.row(oldId, 0))) {
+            newId++;
+        }
+        ChangeEvent truncate = new ChangeEvent(Op.TRUNCATE, TestEvents.ORDERS, null, null, Set.of(),
+                new TestEvents.Counter(1), 7, Instant.EPOCH);
+        List<List<ChangeEvent>> routed = partitioner.route(List.of(TestEvents.insert(0, oldId), truncate,
+                TestEvents.updateKey(2, oldId, newId)));
+        for (List<ChangeEvent> part : routed) {
+            assertThat(part).contains(truncate);
+        }
+        List<ChangeEvent> oldPart = routed.get(partitioner.partitionOf(TestEvents.ORDERS, TestEvents.row(oldId, 0)));
+        List<ChangeEvent> newPart = routed.get(partitioner.partitionOf(TestEvents.ORDERS, TestEvents.row(newId, 0)));
+        assertThat(oldPart).extracting(ChangeEvent::op).containsExactly(Op.CREATE, Op.TRUNCATE, Op.DELETE);
+        assertThat(newPart).extracting(ChangeEvent::op).containsExactly(Op.TRUNCATE, Op.CREATE);
+        assertThat(newPart.get(1).after().get(0)).isEqualTo(newId);
+    }
+
+    @Test
+    void leavesTheEventsAsTheyAreWithOnePartition() {
+        List<ChangeEvent> events = List.of(TestEvents.updateKey(0, 1, 2), TestEvents.insert(1, 3));
+        assertThat(new LogPartitioner(1).route(events)).containsExactly(events);
+    }
+}
