@@ -65,6 +65,20 @@ final class JsonlPipelineFile {
         Files.writeString(dir.resolve("pipeline.yaml"), String.join("\n", lines));
     }
 
+    /**
+     * The lines of a postgres sink into database {@code warehouse} of the same server as its owner
+     * (password from $WAREHOUSE_PW), committing every 200 ms; see {@link #warehouseEnv}.
+     */
+    static java.util.List<String> warehouseSink(TestingPostgres pg) {
+        return java.util.List.of("sink:", "  type: postgres", "  port: " + pg.port(), "  database: warehouse",
+                "  user: " + pg.user(), "  password: ${env:WAREHOUSE_PW}", "  commit_interval_ms: 200");
+    }
+
+    /** The environment that supplies $PW for {@code role} and $WAREHOUSE_PW for {@link #warehouseSink}. */
+    static Map<String, String> warehouseEnv(TestingPostgres pg, TestingPostgres.CaptureRole role) {
+        return Map.of("PW", role.password(), "WAREHOUSE_PW", pg.password());
+    }
+
     /** The environment that supplies $PW. */
     static Map<String, String> env(TestingPostgres pg) {
         return Map.of("PW", pg.password());

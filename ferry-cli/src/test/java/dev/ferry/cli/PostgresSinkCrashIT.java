@@ -8,8 +8,6 @@ import dev.ferry.testkit.TableComparison;
 import dev.ferry.testkit.TestingPostgres;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -47,15 +45,8 @@ class PostgresSinkCrashIT extends PrivatePostgresTest {
             new ShopWorkload(c, seed).seed(2_000, 100, 30_000);
         }
         TestingPostgres.CaptureRole role = pg.grantCapture(db, db);
-        JsonlPipelineFile.write(dir, pg, db, role.user(), List.of(
-                "sink:",
-                "  type: postgres",
-                "  port: " + pg.port(),
-                "  database: warehouse",
-                "  user: " + pg.user(),
-                "  password: ${env:WAREHOUSE_PW}",
-                "  commit_interval_ms: 200"));
-        Map<String, String> env = Map.of("PW", role.password(), "WAREHOUSE_PW", pg.password());
+        JsonlPipelineFile.write(dir, pg, db, role.user(), JsonlPipelineFile.warehouseSink(pg));
+        Map<String, String> env = JsonlPipelineFile.warehouseEnv(pg, role);
 
         FerryProcess check = FerryProcess.start(dir, env, "check", "-c", "pipeline.yaml");
         assertThat(check.waitFor()).as(check.stdout() + check.stderr()).isEqualTo(0);
@@ -88,22 +79,12 @@ class PostgresSinkCrashIT extends PrivatePostgresTest {
 
         FerryProcess finish = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml", "--once");
         assertThat(finish.waitFor()).as(finish.stderr()).isEqualTo(0);
-        try (Connection source = pg.connect(db); Connection warehouse = pg.connect("warehouse");
-             Statement st = warehouse.createStatement()) {
+        try (Connection source = pg.connect(db); Connection warehouse = pg.connect("warehouse")) {
             for (String table : TABLES) {
                 TableComparison.Result r = TableComparison.compare(source, "public." + table, warehouse, db + "." + table);
                 System.out.println("PostgresSinkCrashIT: " + r);
                 assertThat(r.problems()).as(r.toString()).isEmpty();
-                String history = db + "." + table + "_history";
-                try (ResultSet rs = st.executeQuery("SELECT count(*), count(DISTINCT _ferry_position), "
-                        + "(SELECT count(*) FROM (SELECT DISTINCT ON (id) _ferry_op FROM " + history
-                        + " ORDER BY id, _ferry_offset DESC) last WHERE _ferry_op <> 'd'), "
-                        + "(SELECT count(*) FROM " + db + "." + table + ") FROM " + history)) {
-                    rs.next();
-                    assertThat(rs.getLong(2)).as(table + ": history rows with distinct positions").isEqualTo(rs.getLong(1));
-                    assertThat(rs.getLong(3)).as(table + ": keys alive by the history vs rows in the mirror")
-                            .isEqualTo(rs.getLong(4));
-                }
+                WarehouseHistory.requireEachChangeOnce(warehouse, db, table);
             }
         }
         System.out.println("PostgresSinkCrashIT: " + kills + " kills, " + changes[0] + " workload changes");
