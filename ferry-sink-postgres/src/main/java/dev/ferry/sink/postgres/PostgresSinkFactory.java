@@ -42,6 +42,8 @@ public final class PostgresSinkFactory implements SinkFactory {
      * partition and the Log offset). A worker that lost the partition in a pause and still writes cannot
      * corrupt the warehouse: every write locks the offset row and skips what is committed, so the events
      * of a partition, the same for every reader, are applied once and in order whoever writes them.
+     * A truncate empties the rows of the partition's keys only ({@link TargetTable#truncateMirror}), so
+     * history must be on.
      */
     @Override
     public Sink createForPartition(String pipelineName, ComponentConfig config, SourceInfo source, int partition,
@@ -49,7 +51,13 @@ public final class PostgresSinkFactory implements SinkFactory {
         if (partitions == 1) {
             return create(pipelineName, config, source);
         }
-        return new PostgresSink(pipelineName + "/" + partition, WarehouseSettings.read(pipelineName, config)
-                .forPartition(partition));
+        WarehouseSettings settings = WarehouseSettings.read(pipelineName, config);
+        if (!settings.history()) {
+            throw FerryException.config(config.where(WarehouseSettings.HISTORY.key()) + " is false, but the postgres sink "
+                    + "of a Log of several partitions needs its history: a truncate, which every partition carries, "
+                    + "empties the mirror of the keys its partition's history holds, not the whole table (another "
+                    + "partition's worker may be ahead). Set history: true, or use a Log of one partition.");
+        }
+        return new PostgresSink(pipelineName + "/" + partition, settings.forPartition(partition));
     }
 }

@@ -381,10 +381,25 @@ final class TargetTable {
         }
     }
 
-    /** Empties the mirror: the source table was truncated. */
+    /**
+     * Empties the mirror: the source table was truncated. For the sink of one partition of a Log of
+     * several, the truncate (which every partition carries) empties only the rows of this partition:
+     * the keys its history holds, since every change of a key is in one partition. A whole-table
+     * TRUNCATE would also remove rows another partition's worker, further ahead, wrote after it.
+     */
     void truncateMirror(Connection c) throws SQLException {
         try (Statement st = c.createStatement()) {
-            st.execute("TRUNCATE " + mirror);
+            if (partition < 0) {
+                st.execute("TRUNCATE " + mirror);
+                return;
+            }
+            List<String> keys = new ArrayList<>();
+            for (int k : schema.keyIndexes()) {
+                keys.add(Sql.ident(schema.column(k).name()));
+            }
+            String keyList = "(" + String.join(", ", keys) + ")";
+            st.execute("DELETE FROM " + mirror + " WHERE " + keyList + " IN (SELECT " + String.join(", ", keys) + " FROM "
+                    + history + " WHERE \"_ferry_partition\" = " + partition + ")");
         }
     }
 
