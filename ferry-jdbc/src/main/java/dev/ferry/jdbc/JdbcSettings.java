@@ -75,7 +75,10 @@ record JdbcSettings(String url, String user, String password, Map<String, String
             "rows per chunk: each chunk is one keyset-paginated query in its own short read-only transaction",
             1, 1_000_000).withDefault(10_000);
     static final Setting<Integer> FETCH_SIZE = Setting.integer("fetch_size",
-            "rows the driver fetches per round trip", 1, 1_000_000).withDefault(1_000);
+            "rows the driver fetches per round trip, at most chunk_rows: by default a chunk comes in one (each "
+                    + "round trip waits for the server; on a busy machine they, not the rows, set the pace); a table "
+                    + "without a key is read in one streamed query, this many rows in memory at a time", 1, 1_000_000)
+            .withDefault(10_000);
     static final Setting<Integer> STATEMENT_TIMEOUT = Setting.integer("statement_timeout_seconds",
             "the longest one chunk's query may run before the database cancels it; 0: no limit", 0, 86_400)
             .withDefault(300);

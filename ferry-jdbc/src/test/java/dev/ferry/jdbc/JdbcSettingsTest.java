@@ -39,6 +39,8 @@ class JdbcSettingsTest {
         assertThatThrownBy(() -> read("  - {table: orders, curser: id}\n")).hasMessageContaining("Did you mean cursor?");
         assertThatThrownBy(() -> JdbcSettings.read(ComponentConfig.ofYaml("source",
                 "type: jdbc\nurl: jdbc:sqlite:x.db\ncursor: id\ntables: [t]\n"))).hasMessageContaining("belongs to one table");
+        assertThatThrownBy(() -> JdbcSettings.read(ComponentConfig.ofYaml("source",
+                "type: jdbc\nurl: jdbc:sqlite:x.db\nreaders: 0\ntables: [t]\n"))).hasMessageContaining("readers");
     }
 
     /** Review: address() is what logs, checks and ferry status print; passwords in other URL forms leak. */
