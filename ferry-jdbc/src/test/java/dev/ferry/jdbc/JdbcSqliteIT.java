@@ -3,10 +3,23 @@ package dev.ferry.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Op;
+import dev.ferry.source.Position;
+import dev.ferry.source.Source;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.AbstractExecutorService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -150,5 +163,77 @@ class JdbcSqliteIT {
             Thread.sleep(1_100);
             assertThat(source.poll(java.time.Duration.ZERO).events()).isEmpty();
         }
+    }
+
+    /**
+     * Key ranges with rows appended between planning the last range and reading it: the helper "threads"
+     * here run each range at once on the capture thread, and the third range's run first appends 150
+     * rows. That range has no end; read with a limit, it comes back full, and planning goes on past it.
+     */
+    @Test
+    void aLastKeyRangeThatComesBackFullIsFollowedByMoreRanges(@TempDir Path dir) throws Exception {
+        Path db = dir.resolve("grow.db");
+        execute(db, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 250) "
+                        + "INSERT INTO t SELECT i, 'v' || i FROM n");
+        JdbcPipelines p = new JdbcPipelines("type: jdbc\nurl: jdbc:sqlite:" + db + "\nchunk_rows: 100\nreaders: 2\n"
+                + "tables: [t]\n", dir.resolve("pipeline"));
+        AtomicInteger ranges = new AtomicInteger();
+        ExecutorService helpers = new AbstractExecutorService() {
+            @Override
+            public void execute(Runnable range) {
+                if (ranges.incrementAndGet() == 3) {
+                    try {
+                        JdbcSqliteIT.execute(db, "WITH RECURSIVE n(i) AS (SELECT 1001 UNION ALL SELECT i + 1 FROM n WHERE i < 1150) "
+                                + "INSERT INTO t SELECT i, 'late' FROM n");
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+                range.run();
+            }
+
+            @Override
+            public void shutdown() {
+            }
+
+            @Override
+            public List<Runnable> shutdownNow() {
+                return List.of();
+            }
+
+            @Override
+            public boolean isShutdown() {
+                return false;
+            }
+
+            @Override
+            public boolean isTerminated() {
+                return false;
+            }
+
+            @Override
+            public boolean awaitTermination(long timeout, TimeUnit unit) {
+                return true;
+            }
+        };
+        List<Integer> ids = new ArrayList<>();
+        try (Source source = p.source()) {
+            source.workFolder(dir.resolve("work"));
+            source.helpers(helpers);
+            Position end = source.end();
+            source.start(Optional.empty(), false);
+            while (!source.caughtUp(end)) {
+                for (ChangeEvent e : source.poll(Duration.ofMillis(100)).events()) {
+                    if (e.op() == Op.READ) {
+                        ids.add(((Number) e.after().get(0)).intValue());
+                    }
+                }
+            }
+        }
+        assertThat(ranges.get()).isGreaterThan(3);
+        List<Integer> expected = new ArrayList<>(IntStream.rangeClosed(1, 250).boxed().toList());
+        expected.addAll(IntStream.rangeClosed(1001, 1150).boxed().toList());
+        assertThat(ids).isEqualTo(expected);
     }
 }
