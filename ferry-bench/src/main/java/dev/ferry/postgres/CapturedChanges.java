@@ -115,7 +115,7 @@ public final class CapturedChanges {
         TableSchema schema = relations.get(relationId);
         Set<String> unchanged = new HashSet<>();
         out.add(new ChangeEvent(op, schema, before == null ? null : RelationSchemas.row(schema, before, null, rows),
-                after == null ? null : RelationSchemas.row(schema, after, unchanged, rows), unchanged,
+                after == null ? null : RelationSchemas.row(schema, after, before, unchanged, rows), unchanged,
                 new PgPosition(lsn, false, index++), xid, committed));
     }
 }

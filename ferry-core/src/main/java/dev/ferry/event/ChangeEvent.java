@@ -36,14 +36,15 @@ public record ChangeEvent(Op op, TableSchema schema, Row before, Row after, Set<
     /**
      * Whether this is an update that changed the row's key: the old row is known (PostgreSQL sends
      * the old key then; the whole old row with replica identity full, as MySQL always does) and
-     * differs in a key column.
+     * differs in a key column. A key column the source did not send ({@link #unchanged}: PostgreSQL's
+     * unchanged TOAST, which it also uses for a key stored out of line) is the old one.
      */
     public boolean keyChanged() {
         if (op != Op.UPDATE || before == null || after == null) {
             return false;
         }
         for (int i : schema.keyIndexes()) {
-            if (!Objects.deepEquals(before.get(i), after.get(i))) {
+            if (!unchanged.contains(schema.column(i).name()) && !Objects.deepEquals(before.get(i), after.get(i))) {
                 return true;
             }
         }

@@ -5,8 +5,8 @@ import dev.ferry.source.PositionCodec;
 import java.nio.ByteBuffer;
 import java.util.Map;
 
-/** A position of a pretend source: one counter. Its codec writes a version byte, then the counter. */
-record TestPosition(long value) implements Position {
+/** A position of a pretend source (for the Log's tests and others'): one counter. Its codec writes a version byte, then the counter. */
+public record TestPosition(long value) implements Position {
     static final PositionCodec CODEC = new PositionCodec() {
         @Override
         public byte[] encode(Position position) {

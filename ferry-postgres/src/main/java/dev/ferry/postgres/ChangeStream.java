@@ -351,7 +351,7 @@ final class ChangeStream implements AutoCloseable {
         }
         Set<String> unchanged = new HashSet<>();
         Row beforeRow = before == null ? null : RelationSchemas.row(schema, before, null, rows);
-        Row afterRow = after == null ? null : RelationSchemas.row(schema, after, unchanged, rows);
+        Row afterRow = after == null ? null : RelationSchemas.row(schema, after, before, unchanged, rows);
         ChangeEvent event = new ChangeEvent(op, schema, beforeRow, afterRow, unchanged, position, txId, txCommitted);
         snapshots.observe(event); // a chunk between its watermarks gives way to the change
         out.add(event);

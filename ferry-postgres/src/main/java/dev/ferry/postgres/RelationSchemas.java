@@ -44,26 +44,45 @@ final class RelationSchemas {
      * to {@code unchanged} (which may be null for old tuples, where the server never omits values).
      */
     static Row row(TableSchema schema, PgOutputMessage.Tuple tuple, Set<String> unchanged, RowEncoder encoder) {
+        return row(schema, tuple, null, unchanged, encoder);
+    }
+
+    /**
+     * {@link #row} of an update's new tuple, with {@code old} its old tuple (null when the server sent
+     * none). A key column stored out of line that the update left alone comes as unchanged TOAST, and
+     * the server then sends the old key too (the identity holds an external value): the key column
+     * takes the old key's value, so that the row always has its key.
+     */
+    static Row row(TableSchema schema, PgOutputMessage.Tuple tuple, PgOutputMessage.Tuple old, Set<String> unchanged,
+                   RowEncoder encoder) {
         encoder.reset();
         int n = Math.min(schema.size(), tuple.size());
         for (int i = 0; i < n; i++) {
             Column c = schema.column(i);
-            if (tuple.unchanged(i)) {
+            if (tuple.unchanged(i) && c.key() && old != null && i < old.size() && !old.unchanged(i) && !old.isNull(i)) {
+                put(c, old, i, encoder); // unchanged: the same value as the old key's
+            } else if (tuple.unchanged(i)) {
                 if (unchanged != null) {
                     unchanged.add(c.name());
                 }
                 encoder.putNull();
-            } else if (tuple.isNull(i)) {
-                encoder.putNull();
-            } else if (TextValues.takesBytes(c)) {
-                TextValues.put(c, tuple.data(), tuple.start(i), tuple.length(i), encoder);
             } else {
-                encoder.put(TextValues.convert(c, tuple.text(i)));
+                put(c, tuple, i, encoder);
             }
         }
         for (int i = n; i < schema.size(); i++) {
             encoder.putNull(); // a column added since the relation message: null, as before
         }
         return encoder.finish();
+    }
+
+    private static void put(Column c, PgOutputMessage.Tuple tuple, int i, RowEncoder encoder) {
+        if (tuple.isNull(i)) {
+            encoder.putNull();
+        } else if (TextValues.takesBytes(c)) {
+            TextValues.put(c, tuple.data(), tuple.start(i), tuple.length(i), encoder);
+        } else {
+            encoder.put(TextValues.convert(c, tuple.text(i)));
+        }
     }
 }

@@ -34,6 +34,25 @@ class RelationSchemasTest {
         assertThat(unchanged).containsExactly("body", "meta");
     }
 
+    /**
+     * A key stored out of line (a long text key): an update of another column sends the key in the
+     * new tuple as unchanged TOAST and the old key beside it. The row keeps its key; a row without
+     * one was taken for a key change (Kafka sent a tombstone for the key) or upserted under NULL.
+     */
+    @Test
+    void anUnchangedKeyTakesTheOldKeysValue() {
+        PgOutputMessage.Tuple oldKey = PgOutputMessage.Tuple.of(
+                new String[] {"7", null, null, null}, new boolean[4]);
+        PgOutputMessage.Tuple tuple = PgOutputMessage.Tuple.of(
+                new String[] {null, null, null, "12.50"}, new boolean[] {true, true, false, false});
+        Set<String> unchanged = new LinkedHashSet<>();
+
+        Row row = RelationSchemas.row(DOCS, tuple, oldKey, unchanged, new dev.ferry.event.RowEncoder());
+
+        assertThat(row).isEqualTo(Row.wrap(7L, null, null, "12.50"));
+        assertThat(unchanged).as("a column that is no key stays unsent").containsExactly("body");
+    }
+
     @Test
     void sqlNullIsNotUnchanged() {
         PgOutputMessage.Tuple tuple = PgOutputMessage.Tuple.of(
