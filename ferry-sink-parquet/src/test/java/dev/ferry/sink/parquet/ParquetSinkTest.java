@@ -214,6 +214,51 @@ class ParquetSinkTest {
                 "7:11 0.00 eleven again", "10:31 3.10 three");
     }
 
+    private static final TableSchema REGIONS = new TableSchema(new TableId("public", "regions"), List.of(
+            Column.of("region", LogicalType.STRING, "text", true),
+            Column.of("id", LogicalType.INT32, "integer", true),
+            Column.of("big", LogicalType.STRING, "text", false)));
+
+    private static ChangeEvent regionEvent(Op op, long offset, Row before, Row after, String... unchanged) {
+        return new ChangeEvent(op, REGIONS, before, after, Set.of(unchanged), new CounterPosition(offset), 7, AT);
+    }
+
+    @Test
+    void aCompositeKeyMovesAlongChainsAndBackWithItsUnsentValues() throws Exception {
+        ParquetFormat format = format();
+        try (PartitionedFileSink sink = new PartitionedFileSink("shop", root, PartitionedFileSink.Partitioning.DAY, format, format, 0)) {
+            sink.write(List.of(regionEvent(Op.CREATE, 1, null, Row.wrap("eu", 1L, "b1")),
+                    regionEvent(Op.CREATE, 2, null, Row.wrap("eu", 2L, "b2"))), Offset.of(2));
+            sink.write(List.of(regionEvent(Op.UPDATE, 3, Row.wrap("eu", 1L, null), Row.wrap("us", 1L, null), "big"),
+                    regionEvent(Op.UPDATE, 4, Row.wrap("eu", 2L, null), Row.wrap("eu", 1L, null), "big")), Offset.of(4));
+            assertThat(regionRows()).containsExactly("4:eu/1 b2", "3:us/1 b1");
+            sink.write(List.of(regionEvent(Op.UPDATE, 5, Row.wrap("us", 1L, null), Row.wrap("eu", 2L, null), "big"),
+                    regionEvent(Op.DELETE, 6, Row.wrap("eu", 1L, null), null),
+                    regionEvent(Op.CREATE, 7, null, Row.wrap("us", 1L, "b3"))), Offset.of(7));
+            assertThat(regionRows()).containsExactly("5:eu/2 b1", "7:us/1 b3");
+            sink.write(List.of(regionEvent(Op.UPDATE, 8, Row.wrap("us", 1L, null), Row.wrap("us", 9L, null), "big"),
+                    regionEvent(Op.UPDATE, 9, Row.wrap("us", 9L, null), Row.wrap("us", 1L, null), "big"),
+                    regionEvent(Op.UPDATE, 10, Row.wrap("eu", 2L, null), Row.wrap("us", 9L, null), "big"),
+                    regionEvent(Op.UPDATE, 11, Row.wrap("us", 9L, null), Row.wrap("us", 9L, "b4"))), Offset.of(11));
+            assertThat(regionRows()).containsExactly("9:us/1 b3", "11:us/9 b4");
+        }
+    }
+
+    private List<String> regionRows() throws Exception {
+        List<String> rows = new ArrayList<>();
+        try (Stream<Path> files = Files.list(root.resolve("_ferry_mirror/public.regions"))) {
+            List<Path> all = files.toList();
+            assertThat(all).hasSize(1);
+            try (Connection c = duck(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                    "SELECT _ferry_offset, region, id, big FROM read_parquet('" + all.get(0) + "') ORDER BY region, id")) {
+                while (rs.next()) {
+                    rows.add(rs.getLong(1) + ":" + rs.getString(2) + "/" + rs.getInt(3) + " " + rs.getString(4));
+                }
+            }
+        }
+        return rows;
+    }
+
     @Test
     void checkSaysTheFolderIsWritableAndDuckDbLoads() {
         try (PartitionedFileSink sink = sink()) {
