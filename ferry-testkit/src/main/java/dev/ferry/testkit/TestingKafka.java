@@ -265,7 +265,9 @@ public final class TestingKafka implements AutoCloseable {
         byte[] id = new byte[16];
         new SecureRandom().nextBytes(id);
         String clusterId = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
-        Process format = launch("kafka.tools.StorageTool", List.of("format", "-t", clusterId, "-c", config.toString()),
+        // "--cluster-id=": an id starting with '-' (1 in 64) would be taken for an option after "-t"
+        Process format = launch("kafka.tools.StorageTool", List.of("format", "--cluster-id=" + clusterId, "-c",
+                config.toString()),
                 baseDir.resolve("format.log"));
         try {
             if (!format.waitFor(90, TimeUnit.SECONDS) || format.exitValue() != 0) {
