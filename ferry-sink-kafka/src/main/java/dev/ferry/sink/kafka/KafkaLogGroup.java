@@ -87,8 +87,7 @@ final class KafkaLogGroup implements SharedLog {
                     for (TopicPartition tp : partitions) {
                         if (mine.add(tp.partition())) {
                             try {
-                                assignments.assigned(tp.partition(), KafkaLogPartition.open(settings, positions,
-                                        tp.partition()));
+                                assignments.assigned(tp.partition(), openPartition(tp.partition()));
                             } catch (FerryException e) {
                                 mine.remove(tp.partition());
                                 throw new KafkaException(e.getMessage(), e);
@@ -113,6 +112,36 @@ final class KafkaLogGroup implements SharedLog {
             consumer.close(Duration.ofSeconds(5)); // leaves the group: the others rebalance at once
         }
     }
+
+    /**
+     * Opens a partition given to this worker, reading its tail; while the brokers cannot be reached
+     * it tries again with backoff for up to {@link #OPEN_RETRY} (the group waits for this worker
+     * meanwhile, up to {@code max.poll.interval.ms}), then gives up: the worker stops.
+     */
+    private KafkaLogPartition openPartition(int partition) throws FerryException {
+        long deadline = System.nanoTime() + OPEN_RETRY.toNanos();
+        long backoff = 500;
+        while (true) {
+            try {
+                return KafkaLogPartition.open(settings, positions, partition);
+            } catch (FerryException e) {
+                if (e.kind() != dev.ferry.error.ErrorKind.CONNECTIVITY || System.nanoTime() > deadline) {
+                    throw e;
+                }
+                LOG.warn("{} Retrying in {} ms.", e.getMessage(), backoff);
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+                backoff = Math.min(backoff * 2, 10_000);
+            }
+        }
+    }
+
+    /** How long opening an assigned partition is retried while the brokers cannot be reached. */
+    private static final Duration OPEN_RETRY = Duration.ofMinutes(2);
 
     /**
      * Waits until the capture has created the Log's topic, and checks its partition count. A worker
