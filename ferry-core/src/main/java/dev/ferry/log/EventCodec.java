@@ -32,6 +32,10 @@ final class EventCodec {
     private static final Op[] OPS = Op.values();
 
     private final PositionCodec positions;
+    /** The schema of the last event encoded, its number and the frame's dictionary it is in. */
+    private Map<TableSchema, Integer> lastDeclared;
+    private TableSchema lastSchema;
+    private int lastRef;
     /** Encodes the values of rows built as objects; used under the Log's append lock only. */
     private final RowEncoder values = new RowEncoder();
 
@@ -44,14 +48,21 @@ final class EventCodec {
      * written in full the first time one of its events appears in the frame, later by number.
      */
     void encode(ChangeEvent e, Map<TableSchema, Integer> declared, ByteSink out) {
-        Integer ref = declared.get(e.schema());
-        if (ref == null) {
-            ref = declared.size();
-            declared.put(e.schema(), ref);
-            out.putInt(ref);
-            writeSchema(e.schema(), out);
+        if (declared == lastDeclared && e.schema() == lastSchema) {
+            out.putInt(lastRef); // most events share their predecessor's schema: no map lookup
         } else {
-            out.putInt(ref);
+            Integer ref = declared.get(e.schema());
+            if (ref == null) {
+                ref = declared.size();
+                declared.put(e.schema(), ref);
+                out.putInt(ref);
+                writeSchema(e.schema(), out);
+            } else {
+                out.putInt(ref);
+            }
+            lastDeclared = declared;
+            lastSchema = e.schema();
+            lastRef = ref;
         }
         out.putByte(e.op().ordinal());
         writeRow(e.before(), out);

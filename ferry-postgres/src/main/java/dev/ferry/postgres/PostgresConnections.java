@@ -18,10 +18,16 @@ import org.postgresql.PGProperty;
  * into errors that say what to fix. The classification happens here, where the SQLSTATE is known.
  */
 final class PostgresConnections {
-    /** Session settings that make the server's text output the form {@link TextValues} expects. */
+    /**
+     * Session settings that make the server's text output the form {@link TextValues} expects, and
+     * Ferry's own few writes (snapshot watermarks, markers) flushed at their commit: a walsender sends
+     * only WAL flushed to disk, so on a server with {@code synchronous_commit = off} a watermark would
+     * otherwise wait for the WAL writer (up to {@code wal_writer_delay}, 200 ms) and every chunk with
+     * it. {@code local}: flushed here, never waiting for synchronous standbys.
+     */
     static final String[] SESSION = {
         "SET DateStyle = 'ISO, YMD'", "SET TimeZone = 'UTC'", "SET IntervalStyle = 'iso_8601'",
-        "SET extra_float_digits = 3", "SET bytea_output = 'hex'",
+        "SET extra_float_digits = 3", "SET bytea_output = 'hex'", "SET synchronous_commit = local",
     };
 
     private final ConnectionSettings settings;
