@@ -265,6 +265,11 @@ final class DuckDbSink implements Sink {
         }
     }
 
+    /** Rows appended straight into mirrors, without staging, by this connection's writers: for tests. */
+    long appendedRows() {
+        return writers.values().stream().mapToLong(TableWriter::appendedRows).sum();
+    }
+
     /** The writer of a table, made anew when the source's key changed. */
     private TableWriter writer(TableSchema schema) {
         List<String> keys = new ArrayList<>();

@@ -188,19 +188,19 @@ final class KeyedChanges {
     }
 
     /** Whether a row takes absent values from another key's row in the mirror ({@link Change#fromKey}). */
-    boolean moves() {
-        return changes.values().stream().anyMatch(c -> c.fromKey != null);
+    static boolean moves(Collection<Change> changes) {
+        return changes.stream().anyMatch(c -> c.fromKey != null);
     }
 
     /** How many keys end deleted. */
-    long deletes() {
-        return changes.values().stream().filter(c -> c.delete).count();
+    static long deletes(Collection<Change> changes) {
+        return changes.stream().filter(c -> c.delete).count();
     }
 
     /** The distinct sets of present columns among the upserts, in first-seen order. */
-    List<boolean[]> presentSets() {
+    static List<boolean[]> presentSets(Collection<Change> changes) {
         List<boolean[]> out = new ArrayList<>();
-        for (Change c : changes.values()) {
+        for (Change c : changes) {
             if (!c.delete && out.stream().noneMatch(p -> Arrays.equals(p, c.present))) {
                 out.add(c.present);
             }

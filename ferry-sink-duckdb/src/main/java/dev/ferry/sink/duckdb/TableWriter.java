@@ -15,6 +15,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -60,6 +61,13 @@ final class TableWriter {
     /** The columns of each table as DuckDB has them (lower-case name → type); null until read. */
     private Map<String, String> mirrorColumns;
     private Map<String, String> historyColumns;
+    /**
+     * For a mirror with one integer key column: a bound no key in the mirror exceeds ({@link Long#MIN_VALUE}
+     * when empty), read once per connection and raised by each write; null until read, and after a rollback.
+     */
+    private Long keyCeiling;
+    /** Rows appended straight into the mirror over this writer's life (committed or not), for the debug log and tests. */
+    private long appendedRows;
 
     /**
      * @param keyNames the source's key columns; empty for a table without one, which gets no mirror
@@ -80,10 +88,16 @@ final class TableWriter {
         return keyNames;
     }
 
+    /** Rows appended straight into the mirror so far, without staging (see {@link #appendNewRows}). */
+    long appendedRows() {
+        return appendedRows;
+    }
+
     /** Forgets what it knows of the tables' columns: after a rollback, DuckDB's catalog is the truth. */
     void forgetColumns() {
         mirrorColumns = null;
         historyColumns = null;
+        keyCeiling = null;
         mirrorStage.forget();
         historyStage.forget();
     }
@@ -201,12 +215,14 @@ final class TableWriter {
         try (Statement s = db.createStatement()) {
             if (changes.truncated()) {
                 s.execute("DELETE FROM " + qualified(table.name()));
+                keyCeiling = null; // read again: the mirror is empty now
             }
-            if (changes.changes().isEmpty()) {
+            Collection<KeyedChanges.Change> staged = appendNewRows(s, columns, changes.changes());
+            if (staged.isEmpty()) {
                 return;
             }
-            List<boolean[]> groups = changes.presentSets();
-            boolean moves = changes.moves();
+            List<boolean[]> groups = KeyedChanges.presentSets(staged);
+            boolean moves = KeyedChanges.moves(staged);
             List<String> extra = new ArrayList<>(List.of(GROUP + " INTEGER"));
             if (moves) {
                 for (int k = 0; k < keyNames.size(); k++) {
@@ -216,7 +232,7 @@ final class TableWriter {
             mirrorStage.prepare(s, columns, extra);
             try (DuckDBAppender a = db.createAppender("temp", "main", mirrorStage.name)) {
                 int[] keyIndexes = keyIndexes(columns);
-                for (KeyedChanges.Change c : changes.changes()) {
+                for (KeyedChanges.Change c : staged) {
                     a.beginRow();
                     for (int i = 0; i < columns.size(); i++) {
                         Object v = null;
@@ -246,7 +262,7 @@ final class TableWriter {
             if (moves) {
                 captureMoved(s, columns);
             }
-            if (changes.deletes() > 0) {
+            if (KeyedChanges.deletes(staged) > 0) {
                 s.execute("DELETE FROM " + qualified(table.name()) + " AS m USING " + mirrorStage.qualified() + " AS s WHERE s."
                         + GROUP + " = -1 AND " + match);
             }
@@ -258,6 +274,75 @@ final class TableWriter {
             }
             mirrorStage.empty(s);
         }
+    }
+
+    /**
+     * Appends the rows whose key the mirror cannot hold yet straight into it ({@link MirrorAppender}),
+     * and returns the changes left for the staging path: deletes, rows with absent (unchanged TOAST)
+     * values, keys the mirror may hold, values that need DuckDB's text cast.
+     *
+     * <p>Why a key is known absent: the mirror has one integer key column and the key is above
+     * {@link #keyCeiling}, a bound of the mirror's keys read with {@code max()} in this connection
+     * and raised by every key this writer upserts since (deletes only lower the true maximum). No
+     * other writer changes the mirror meanwhile: DuckDB lets one process write the file, and the
+     * sink owns it. A snapshot (keys ascending) and a stream of inserts of new keys take this path;
+     * a re-snapshot over existing rows, or a write replayed after a crash (whose rows are all in
+     * the mirror or none, as it is one transaction), finds its keys at or below the bound and goes
+     * through the upsert. Keys are unique among the changes, which are the net effect per key.
+     */
+    private Collection<KeyedChanges.Change> appendNewRows(Statement s, List<Column> columns,
+                                                          Collection<KeyedChanges.Change> changes) throws SQLException {
+        if (changes.isEmpty() || keyNames.size() != 1 || !isIntegral(column(columns, keyNames.get(0)).type())) {
+            return changes;
+        }
+        MirrorAppender appender = MirrorAppender.of(table.schema(), table.name(), mirrorColumns, columns);
+        if (appender == null) {
+            return changes;
+        }
+        if (keyCeiling == null) {
+            try (ResultSet rs = s.executeQuery("SELECT max(" + quote(keyNames.get(0)) + ") FROM " + qualified(table.name()))) {
+                rs.next();
+                long max = rs.getLong(1);
+                keyCeiling = rs.wasNull() ? Long.MIN_VALUE : max;
+            }
+        }
+        long ceiling = keyCeiling;
+        long raised = ceiling;
+        List<Object[]> rows = new ArrayList<>();
+        List<KeyedChanges.Change> staged = new ArrayList<>();
+        for (KeyedChanges.Change c : changes) {
+            Object[] row = null;
+            if (!c.delete && c.keyValues[0] instanceof Long key) {
+                raised = Math.max(raised, key);
+                if (key > ceiling && c.fromKey == null && allPresent(c.present)) {
+                    row = appender.row(c.values);
+                }
+            }
+            if (row == null) {
+                staged.add(c);
+            } else {
+                rows.add(row);
+            }
+        }
+        if (!rows.isEmpty()) {
+            appender.append(db, rows);
+            appendedRows += rows.size();
+        }
+        keyCeiling = raised;
+        return staged;
+    }
+
+    private static boolean isIntegral(LogicalType type) {
+        return type == LogicalType.INT16 || type == LogicalType.INT32 || type == LogicalType.INT64;
+    }
+
+    private static boolean allPresent(boolean[] present) {
+        for (boolean p : present) {
+            if (!p) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**

@@ -61,17 +61,24 @@ class DuckDbSinkTest {
     }
 
     private List<List<String>> rows(String sql) throws Exception {
-        try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + dir.resolve("w.duckdb"));
-             Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
-            List<List<String>> out = new ArrayList<>();
-            while (rs.next()) {
-                List<String> row = new ArrayList<>();
-                for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
-                    row.add(rs.getString(i));
+        return rows(dir.resolve("w.duckdb"), sql);
+    }
+
+    /** The rows of a query on a DuckDB file, each value as JDBC's text, with time zones shown in UTC. */
+    static List<List<String>> rows(Path file, String sql) throws Exception {
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + file); Statement s = c.createStatement()) {
+            s.execute("SET TimeZone = 'UTC'");
+            try (ResultSet rs = s.executeQuery(sql)) {
+                List<List<String>> out = new ArrayList<>();
+                while (rs.next()) {
+                    List<String> row = new ArrayList<>();
+                    for (int i = 1; i <= rs.getMetaData().getColumnCount(); i++) {
+                        row.add(rs.getString(i));
+                    }
+                    out.add(row);
                 }
-                out.add(row);
+                return out;
             }
-            return out;
         }
     }
 

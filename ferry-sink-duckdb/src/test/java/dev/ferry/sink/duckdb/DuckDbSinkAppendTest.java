@@ -1,0 +1,185 @@
+package dev.ferry.sink.duckdb;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
+import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Column;
+import dev.ferry.event.LogicalType;
+import dev.ferry.event.Op;
+import dev.ferry.event.Row;
+import dev.ferry.event.TableId;
+import dev.ferry.event.TableSchema;
+import dev.ferry.log.Offset;
+import dev.ferry.postgres.PgPosition;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * New rows appended straight into the mirror (no staging, no upsert): only for keys the mirror cannot
+ * hold, so that a re-snapshot over existing rows, a write after a reopen (as after a crash), a key
+ * written by the staging path and a rolled-back write all still end as upserts; and values whose
+ * binary form is not certain fall back to DuckDB's text cast, storing what the staging path stores.
+ */
+class DuckDbSinkAppendTest {
+    private static final TableId ORDERS = new TableId("public", "orders");
+    private static final TableSchema SCHEMA = new TableSchema(ORDERS, List.of(
+            Column.of("id", LogicalType.INT64, "bigint", true),
+            Column.of("amount", LogicalType.DECIMAL, "numeric(12,2)", false),
+            Column.of("at", LogicalType.TIMESTAMPTZ, "timestamp with time zone", false)));
+    /** Every type the direct path appends in binary form. */
+    private static final TableSchema ALL = new TableSchema(new TableId("public", "all_direct"), List.of(
+            Column.of("id", LogicalType.INT32, "integer", true),
+            Column.of("b", LogicalType.BOOLEAN, "boolean", false),
+            Column.of("i2", LogicalType.INT16, "smallint", false),
+            Column.of("f4", LogicalType.FLOAT32, "real", false),
+            Column.of("f8", LogicalType.FLOAT64, "double precision", false),
+            Column.of("n", LogicalType.DECIMAL, "numeric(10,2)", false),
+            Column.of("n38", LogicalType.DECIMAL, "numeric(38,10)", false),
+            Column.of("nu", LogicalType.DECIMAL, "numeric", false),
+            Column.of("t", LogicalType.STRING, "text", false),
+            Column.of("u", LogicalType.UUID, "uuid", false),
+            Column.of("by", LogicalType.BYTES, "bytea", false),
+            Column.of("j", LogicalType.JSON, "jsonb", false),
+            Column.of("d", LogicalType.DATE, "date", false),
+            Column.of("ts", LogicalType.TIMESTAMP, "timestamp without time zone", false),
+            Column.of("tz", LogicalType.TIMESTAMPTZ, "timestamp with time zone", false),
+            Column.of("bits", LogicalType.BITS, "bit varying", false)));
+
+    @TempDir
+    Path dir;
+
+    private long positions;
+
+    private DuckDbSink sink() {
+        return new DuckDbSink("shop", dir.resolve("w.duckdb"), true, false, 128, 16);
+    }
+
+    private ChangeEvent event(Op op, TableSchema schema, Row after) {
+        positions++;
+        return new ChangeEvent(op, schema, null, after, Set.of(), new PgPosition(positions, false, 0), 7,
+                Instant.parse("2026-11-30T12:00:00Z"));
+    }
+
+    private ChangeEvent read(long id, String amount, String at) {
+        return event(Op.READ, SCHEMA, Row.wrap(id, amount, at));
+    }
+
+    @Test
+    void aSnapshotAppendsAndASnapshotAgainAfterAReopenUpsertsOverTheRowsItFinds() throws Exception {
+        try (DuckDbSink sink = sink()) {
+            sink.write(List.of(read(1, "1.00", "2026-01-01T00:00:00Z"), read(2, "2.00", "2026-01-02T00:00:00Z"),
+                    read(3, "3.00", "2026-01-03T00:00:00Z")), Offset.of(2));
+            assertThat(sink.appendedRows()).isEqualTo(3);
+        }
+        // reopened (as after a crash, or for ferry snapshot --table): rows 2 and 3 exist, 4 and 5 do not
+        try (DuckDbSink sink = sink()) {
+            sink.write(List.of(read(2, "20.00", "2026-02-02T00:00:00Z"), read(3, "30.00", "2026-02-03T00:00:00Z"),
+                    read(4, "40.00", "2026-02-04T00:00:00Z"), read(5, "50.00", "2026-02-05T00:00:00Z")), Offset.of(6));
+            assertThat(sink.appendedRows()).as("only the keys above the mirror's largest").isEqualTo(2);
+            // in the same connection: the bound has risen with the rows just written
+            sink.write(List.of(read(5, "500.00", "2026-03-05T00:00:00Z"), read(6, "600.00", "2026-03-06T00:00:00Z")),
+                    Offset.of(8));
+            assertThat(sink.appendedRows()).isEqualTo(3);
+        }
+        assertThat(rows("SELECT id, amount, \"at\"::VARCHAR FROM public.orders ORDER BY id")).containsExactly(
+                List.of("1", "1.00", "2026-01-01 00:00:00+00"), List.of("2", "20.00", "2026-02-02 00:00:00+00"),
+                List.of("3", "30.00", "2026-02-03 00:00:00+00"), List.of("4", "40.00", "2026-02-04 00:00:00+00"),
+                List.of("5", "500.00", "2026-03-05 00:00:00+00"), List.of("6", "600.00", "2026-03-06 00:00:00+00"));
+    }
+
+    @Test
+    void aKeyTheStagingPathWroteIsUpsertedWhenItComesAgain() throws Exception {
+        try (DuckDbSink sink = sink()) {
+            // 'infinity' has no binary form: row 7 goes through the staging path, row 3 is appended
+            sink.write(List.of(read(7, "7.00", "infinity"), read(3, "3.00", "2026-01-03T00:00:00Z")), Offset.of(1));
+            assertThat(sink.appendedRows()).isEqualTo(1);
+            // 7 is in the mirror although no appended key reached it: the bound must have risen to 7
+            sink.write(List.of(read(7, "7.50", "2026-01-07T00:00:00Z"), read(8, "8.00", "-infinity")), Offset.of(3));
+            sink.write(List.of(event(Op.CREATE, SCHEMA, Row.wrap(9L, "9.00", "2026-01-09T00:00:00Z"))), Offset.of(4));
+            assertThat(sink.appendedRows()).isEqualTo(2);
+        }
+        assertThat(rows("SELECT id, amount, \"at\"::VARCHAR FROM public.orders ORDER BY id")).containsExactly(
+                List.of("3", "3.00", "2026-01-03 00:00:00+00"), List.of("7", "7.50", "2026-01-07 00:00:00+00"),
+                List.of("8", "8.00", "-infinity"), List.of("9", "9.00", "2026-01-09 00:00:00+00"));
+    }
+
+    @Test
+    void aRolledBackWriteLeavesNoAppendedRowAndComesBackWhole() throws Exception {
+        TableSchema events = new TableSchema(new TableId("app", "events"), List.of(
+                Column.of("id", LogicalType.INT32, "integer", true),
+                Column.of("at", LogicalType.TIMESTAMP, "timestamp without time zone", false)));
+        List<ChangeEvent> good = List.of(read(1, "1.00", "2026-01-01T00:00:00Z"), read(2, "2.00", "2026-01-02T00:00:00Z"));
+        try (DuckDbSink sink = sink()) {
+            sink.write(List.of(event(Op.CREATE, events, Row.wrap(1L, "2026-01-01T00:00:00"))), Offset.of(0));
+            List<ChangeEvent> withPoison = new ArrayList<>(good);
+            // DuckDB's timestamps end in 294247: this one fails in the staging path's cast, after the appends
+            withPoison.add(event(Op.CREATE, events, Row.wrap(2L, "294276-12-31T23:59:59")));
+            FerryException e = catchThrowableOfType(() -> sink.write(withPoison, Offset.of(3)), FerryException.class);
+            assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
+            assertThat(sink.appendedRows()).as("the orders were appended before the failure").isEqualTo(3);
+            assertThat(sink.committed()).contains(Offset.of(0));
+            sink.write(good, Offset.of(2));
+            sink.write(List.of(read(2, "2.50", "2026-01-02T00:00:00Z")), Offset.of(3));
+            // a truncate empties the mirror, so row 1 is appended again; the write fails and is rolled back,
+            // and with it the truncate: rows 1 and 2 are back, and must not be appended a second time
+            FerryException again = catchThrowableOfType(() -> sink.write(List.of(event(Op.TRUNCATE, SCHEMA, null),
+                    read(1, "1.25", "2026-01-01T00:00:00Z"), event(Op.CREATE, events, Row.wrap(3L, "294276-12-31T23:59:59"))),
+                    Offset.of(6)), FerryException.class);
+            assertThat(again.kind()).isEqualTo(ErrorKind.DATA);
+            sink.write(List.of(read(1, "1.50", "2026-01-01T00:00:00Z"), read(2, "2.75", "2026-01-02T00:00:00Z")),
+                    Offset.of(5));
+        }
+        assertThat(rows("SELECT id, amount FROM public.orders ORDER BY id")).containsExactly(
+                List.of("1", "1.50"), List.of("2", "2.75"));
+        assertThat(rows("SELECT id FROM app.events ORDER BY id")).containsExactly(List.of("1"));
+    }
+
+    @Test
+    void specialValuesFallBackToTextAndBothPathsStoreTheSame() throws Exception {
+        List<Row> values = List.of(
+                Row.wrap(1L, true, 7L, 1.5, 0.1, "12.50", "12345678901234567890.0123456789", "1e-3", "plain", 
+                        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", new byte[] {0, (byte) 255}, "{\"k\": [1, 2.50]}", "2026-11-30",
+                        "2026-11-30T12:34:56.123456", "2026-11-30T12:34:56.5+05:30", "1010"),
+                Row.wrap(2L, false, -32768L, Double.NaN, -0.0, "-0.01", "0", "NaN", "", "00000000-0000-0000-0000-000000000000",
+                        new byte[0], "null", "0001-01-01", "0001-01-01T00:00:00", "1969-12-31T23:59:59.999999-01", ""),
+                // no binary form: the whole row is staged and cast from text
+                Row.wrap(3L, null, null, Double.POSITIVE_INFINITY, Double.NEGATIVE_INFINITY, null, null, "Infinity", null, null,
+                        null, null, "infinity", "-infinity", "infinity", null),
+                Row.wrap(4L, null, null, null, null, null, null, null, null, null, null, null, "0000-03-15", "-0043-01-01T00:00:00",
+                        "0000-12-31T23:00:00Z", null),
+                Row.wrap(5L, null, null, null, null, null, null, null, null, null, null, null, null, null, null, null));
+        List<ChangeEvent> reads = new ArrayList<>();
+        values.forEach(v -> reads.add(event(Op.READ, ALL, v)));
+        String select = "SELECT COLUMNS(*)::VARCHAR FROM public.all_direct ORDER BY id";
+        try (DuckDbSink sink = sink()) {
+            sink.write(reads, Offset.of(4));
+            assertThat(sink.appendedRows()).as("rows 1, 2 and 5").isEqualTo(3);
+        }
+        List<List<String>> appended = rows(select);
+        try (DuckDbSink sink = sink()) {
+            // the same rows again: their keys are in the mirror, so all go through the staging path's casts
+            sink.write(reads, Offset.of(9));
+            assertThat(sink.appendedRows()).isZero();
+        }
+        assertThat(rows(select)).isEqualTo(appended);
+        assertThat(appended.get(0)).containsExactly("1", "true", "7", "1.5", "0.1", "12.50", "12345678901234567890.0123456789",
+                "1e-3", "plain", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "\\x00\\xFF", "{\"k\": [1, 2.50]}", "2026-11-30",
+                "2026-11-30 12:34:56.123456", "2026-11-30 07:04:56.5+00", "1010");
+        assertThat(appended.get(2)).containsExactly("3", null, null, "inf", "-inf", null, null, "Infinity", null, null, null, null,
+                "infinity", "-infinity", "infinity", null);
+        assertThat(appended.get(3).subList(12, 15)).containsExactly("0001-03-15 (BC)", "0044-01-01 (BC) 00:00:00",
+                "0001-12-31 (BC) 23:00:00+00");
+    }
+
+    private List<List<String>> rows(String sql) throws Exception {
+        return DuckDbSinkTest.rows(dir.resolve("w.duckdb"), sql);
+    }
+}
