@@ -14,6 +14,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.LinkedHashMap;
@@ -277,7 +278,7 @@ final class TableWriter {
     }
 
     /**
-     * Appends the rows whose key the mirror cannot hold yet straight into it ({@link MirrorAppender}),
+     * Appends the rows whose key the mirror cannot hold yet straight into it ({@link TableAppender}),
      * and returns the changes left for the staging path: deletes, rows with absent (unchanged TOAST)
      * values, keys the mirror may hold, values that need DuckDB's text cast.
      *
@@ -295,7 +296,7 @@ final class TableWriter {
         if (changes.isEmpty() || keyNames.size() != 1 || !isIntegral(column(columns, keyNames.get(0)).type())) {
             return changes;
         }
-        MirrorAppender appender = MirrorAppender.of(table.schema(), table.name(), mirrorColumns, columns);
+        TableAppender appender = TableAppender.mirror(table.schema(), table.name(), mirrorColumns, columns);
         if (appender == null) {
             return changes;
         }
@@ -428,20 +429,67 @@ final class TableWriter {
                 + " ON CONFLICT (" + conflict + ") DO " + (set.length() == 0 ? "NOTHING" : "UPDATE SET " + set);
     }
 
+    /**
+     * Appends one history row per event: straight into the history table in binary form where every
+     * value has one ({@link TableAppender}; the history is append-only, so no key can be in the way),
+     * through the staging table and DuckDB's casts for the rest (values without a certain binary form,
+     * events with unchanged TOAST columns, whose list travels as text).
+     */
     private void appendToHistory(List<ChangeEvent> events, long[] offsets, List<Column> columns) throws SQLException {
+        TableAppender appender = TableAppender.history(table.schema(), table.name() + HISTORY_SUFFIX, historyColumns, columns);
+        List<Object[]> rows = new ArrayList<>();
+        List<ChangeEvent> staged = new ArrayList<>();
+        long[] stagedOffsets = new long[events.size()];
+        for (int n = 0; n < events.size(); n++) {
+            ChangeEvent e = events.get(n);
+            Object[] row = null;
+            Instant at = e.committedAt();
+            if (appender != null && e.unchanged().isEmpty() && at.getNano() % 1000 == 0) {
+                row = appender.row(new Object[] {offsets[n], String.valueOf(e.op().code()), e.position().display(),
+                        at.getEpochSecond() * 1_000_000 + at.getNano() / 1000, e.txId(), null}, historyValues(e, columns));
+            }
+            if (row == null) {
+                stagedOffsets[staged.size()] = offsets[n];
+                staged.add(e);
+            } else {
+                rows.add(row);
+            }
+        }
+        if (!rows.isEmpty()) {
+            appender.append(db, rows);
+            appendedRows += rows.size();
+        }
+        if (!staged.isEmpty()) {
+            stageHistory(staged, stagedOffsets, columns);
+        }
+    }
+
+    /** The history row's values of an event, aligned with {@code columns}: the new row, for a delete the old one. */
+    private static Object[] historyValues(ChangeEvent e, List<Column> columns) {
+        Row row = historyRow(e);
+        Object[] out = new Object[columns.size()];
+        for (int k = 0; row != null && k < out.length; k++) {
+            int i = e.schema().indexOf(columns.get(k).name());
+            out[k] = i < 0 || e.op() != Op.DELETE && e.unchanged().contains(columns.get(k).name()) ? null : row.get(i);
+        }
+        return out;
+    }
+
+    private static Row historyRow(ChangeEvent e) {
+        return e.op() == Op.DELETE ? (e.before() != null ? e.before() : e.after()) : e.op() == Op.TRUNCATE ? null : e.after();
+    }
+
+    private void stageHistory(List<ChangeEvent> events, long[] offsets, List<Column> columns) throws SQLException {
         try (Statement s = db.createStatement()) {
             historyStage.prepare(s, columns, List.of("_ferry_offset BIGINT", "_ferry_op VARCHAR",
                     "_ferry_position VARCHAR", "_ferry_committed_at VARCHAR", "_ferry_tx_id BIGINT", "_ferry_unchanged VARCHAR"));
             try (DuckDBAppender a = db.createAppender("temp", "main", historyStage.name)) {
                 for (int n = 0; n < events.size(); n++) {
                     ChangeEvent e = events.get(n);
-                    Row row = e.op() == Op.DELETE ? (e.before() != null ? e.before() : e.after())
-                            : e.op() == Op.TRUNCATE ? null : e.after();
+                    Object[] values = historyValues(e, columns);
                     a.beginRow();
-                    for (Column c : columns) {
-                        int i = e.schema().indexOf(c.name());
-                        boolean absent = row == null || i < 0 || e.op() != Op.DELETE && e.unchanged().contains(c.name());
-                        appendValue(a, c, absent ? null : row.get(i));
+                    for (int k = 0; k < values.length; k++) {
+                        appendValue(a, columns.get(k), values[k]);
                     }
                     a.append(offsets[n]);
                     a.append(String.valueOf(e.op().code()));

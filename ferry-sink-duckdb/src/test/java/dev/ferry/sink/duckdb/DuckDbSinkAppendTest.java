@@ -59,7 +59,11 @@ class DuckDbSinkAppendTest {
     private long positions;
 
     private DuckDbSink sink() {
-        return new DuckDbSink("shop", dir.resolve("w.duckdb"), true, false, 128, 16);
+        return sink(false);
+    }
+
+    private DuckDbSink sink(boolean history) {
+        return new DuckDbSink("shop", dir.resolve("w.duckdb"), true, history, 128, 16);
     }
 
     private ChangeEvent event(Op op, TableSchema schema, Row after) {
@@ -159,17 +163,24 @@ class DuckDbSinkAppendTest {
         List<ChangeEvent> reads = new ArrayList<>();
         values.forEach(v -> reads.add(event(Op.READ, ALL, v)));
         String select = "SELECT COLUMNS(*)::VARCHAR FROM public.all_direct ORDER BY id";
-        try (DuckDbSink sink = sink()) {
+        try (DuckDbSink sink = sink(true)) {
             sink.write(reads, Offset.of(4));
-            assertThat(sink.appendedRows()).as("rows 1, 2 and 5").isEqualTo(3);
+            assertThat(sink.appendedRows()).as("rows 1, 2 and 5 into the mirror and the history").isEqualTo(6);
         }
         List<List<String>> appended = rows(select);
-        try (DuckDbSink sink = sink()) {
+        try (DuckDbSink sink = sink(true)) {
             // the same rows again: their keys are in the mirror, so all go through the staging path's casts
             sink.write(reads, Offset.of(9));
-            assertThat(sink.appendedRows()).isZero();
+            assertThat(sink.appendedRows()).as("only into the history").isEqualTo(3);
         }
         assertThat(rows(select)).isEqualTo(appended);
+        // the history's rows, appended (1, 2, 5) or staged (3, 4), hold the same values as the mirror
+        String history = "SELECT COLUMNS(* EXCLUDE (_ferry_offset, _ferry_op, _ferry_position, _ferry_committed_at, "
+                + "_ferry_tx_id, _ferry_unchanged))::VARCHAR FROM public.all_direct__history WHERE _ferry_offset BETWEEN ";
+        assertThat(rows(history + "0 AND 4 ORDER BY id")).isEqualTo(appended);
+        assertThat(rows(history + "5 AND 9 ORDER BY id")).isEqualTo(appended);
+        assertThat(rows("SELECT DISTINCT _ferry_op, _ferry_committed_at::VARCHAR, _ferry_tx_id, _ferry_unchanged::VARCHAR "
+                + "FROM public.all_direct__history")).containsExactly(java.util.Arrays.asList("r", "2026-11-30 12:00:00+00", "7", null));
         assertThat(appended.get(0)).containsExactly("1", "true", "7", "1.5", "0.1", "12.50", "12345678901234567890.0123456789",
                 "1e-3", "plain", "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "\\x00\\xFF", "{\"k\": [1, 2.50]}", "2026-11-30",
                 "2026-11-30 12:34:56.123456", "2026-11-30 07:04:56.5+00", "1010");

@@ -14,35 +14,51 @@ import org.duckdb.DuckDBAppender;
 import org.duckdb.DuckDBConnection;
 
 /**
- * Appends new rows straight into a mirror table with DuckDB's Appender, each value in the binary form
- * of the mirror column's type: no staging table, no cast, no {@code INSERT … ON CONFLICT}. Only for
- * rows whose key the mirror does not hold ({@link TableWriter} proves it); a row with a value whose
- * binary form is not certain ({@link BinaryValues}: {@code infinity}, years BC, NaN) is left to the
- * staging path, which casts its text.
+ * Appends rows straight into a mirror or history table with DuckDB's Appender, each value in the
+ * binary form of the column's type: no staging table, no cast, no {@code INSERT … ON CONFLICT}. For a
+ * mirror, only rows whose key it does not hold ({@link TableWriter} proves it); for a history, every
+ * row (it is append-only). A row with a value whose binary form is not certain ({@link BinaryValues}:
+ * {@code infinity}, years BC, NaN) is left to the staging path, which casts its text.
  *
- * <p>Built per write from the mirror's columns as DuckDB has them: null (no direct path for the
+ * <p>Built per write from the table's columns as DuckDB has them: null (no direct path for the
  * table) when a column's type was widened beyond the source's, or is one this class does not write
- * natively (times, intervals, lists), so that both paths always store the same thing.
+ * natively (times, intervals, lists), so that both paths always store the same thing. A history
+ * table's first columns are its metadata ({@link #HISTORY_META}), whose values the caller gives in
+ * binary form.
  */
-final class MirrorAppender {
+final class TableAppender {
     private static final Pattern DECIMAL = Pattern.compile("DECIMAL\\((\\d+),(\\d+)\\)");
 
-    /** How one mirror column is appended. */
+    /** How one column is appended. */
     private enum Kind {
         ABSENT, BOOLEAN, SMALLINT, INTEGER, BIGINT, FLOAT, DOUBLE, DECIMAL, TEXT, UUID, BLOB, DATE, TIMESTAMP, TIMESTAMPTZ
     }
 
+    /**
+     * A history table's metadata columns as DuckDB reports them, in table order (TableWriter creates
+     * them so), with how each is appended: the offset, op, position, commit time (epoch microseconds),
+     * transaction id, and the unchanged columns' list, appended only as null.
+     */
+    private static final List<Map.Entry<String, String>> HISTORY_META = List.of(Map.entry("_ferry_offset", "BIGINT"),
+            Map.entry("_ferry_op", "VARCHAR"), Map.entry("_ferry_position", "VARCHAR"),
+            Map.entry("_ferry_committed_at", "TIMESTAMP WITH TIME ZONE"), Map.entry("_ferry_tx_id", "BIGINT"),
+            Map.entry("_ferry_unchanged", "VARCHAR[]"));
+    private static final Kind[] HISTORY_META_KINDS = {Kind.BIGINT, Kind.TEXT, Kind.TEXT, Kind.TIMESTAMPTZ, Kind.BIGINT,
+        Kind.ABSENT};
+
     private final String schema;
     private final String table;
     private final Kind[] kinds;
-    /** For each mirror column, its index among the write's columns; -1 for a column the events lack. */
+    /** For each column, its index among the write's columns; -1 for a column the events lack. */
     private final int[] source;
     private final int[] precision;
     private final int[] scale;
     private final LogicalType[] types;
+    /** How many of the first columns are metadata, whose values {@link #row(Object[], Object[])} takes as they are. */
+    private final int meta;
 
-    private MirrorAppender(String schema, String table, Kind[] kinds, int[] source, int[] precision, int[] scale,
-                           LogicalType[] types) {
+    private TableAppender(String schema, String table, Kind[] kinds, int[] source, int[] precision, int[] scale,
+                          LogicalType[] types, int meta) {
         this.schema = schema;
         this.table = table;
         this.kinds = kinds;
@@ -50,6 +66,7 @@ final class MirrorAppender {
         this.precision = precision;
         this.scale = scale;
         this.types = types;
+        this.meta = meta;
     }
 
     /**
@@ -58,16 +75,31 @@ final class MirrorAppender {
      * @param mirrorColumns the mirror's columns in table order (lower-case name → DuckDB type)
      * @param columns       the write's columns
      */
-    static MirrorAppender of(String schema, String table, Map<String, String> mirrorColumns, List<Column> columns) {
-        int n = mirrorColumns.size();
+    static TableAppender mirror(String schema, String table, Map<String, String> mirrorColumns, List<Column> columns) {
+        return of(schema, table, mirrorColumns, columns, 0);
+    }
+
+    /** The appender of a history table, or null as for {@link #mirror}, or when its metadata columns differ. */
+    static TableAppender history(String schema, String table, Map<String, String> historyColumns, List<Column> columns) {
+        List<Map.Entry<String, String>> first = historyColumns.entrySet().stream().limit(HISTORY_META.size()).toList();
+        return first.equals(HISTORY_META) ? of(schema, table, historyColumns, columns, HISTORY_META.size()) : null;
+    }
+
+    private static TableAppender of(String schema, String table, Map<String, String> tableColumns, List<Column> columns,
+                                    int meta) {
+        int n = tableColumns.size();
         Kind[] kinds = new Kind[n];
         int[] source = new int[n];
         int[] precision = new int[n];
         int[] scale = new int[n];
         LogicalType[] types = new LogicalType[n];
         int m = 0;
-        for (Map.Entry<String, String> mc : mirrorColumns.entrySet()) {
+        for (Map.Entry<String, String> mc : tableColumns.entrySet()) {
             source[m] = -1;
+            if (m < meta) {
+                kinds[m] = HISTORY_META_KINDS[m++];
+                continue;
+            }
             kinds[m] = Kind.ABSENT;
             for (int i = 0; i < columns.size(); i++) {
                 if (columns.get(i).name().toLowerCase(Locale.ROOT).equals(mc.getKey())) {
@@ -92,7 +124,7 @@ final class MirrorAppender {
             }
             m++;
         }
-        return new MirrorAppender(schema, table, kinds, source, precision, scale, types);
+        return new TableAppender(schema, table, kinds, source, precision, scale, types, meta);
     }
 
     private static Kind kind(LogicalType type, String stored) {
@@ -119,9 +151,18 @@ final class MirrorAppender {
      * (null values stay null); null when one value needs the text path.
      */
     Object[] row(Object[] values) {
+        return row(new Object[0], values);
+    }
+
+    /**
+     * The row of a history table: its metadata values, already in binary form (see
+     * {@link #HISTORY_META}), then the row as for {@link #row(Object[])}.
+     */
+    Object[] row(Object[] metaValues, Object[] values) {
         Object[] out = new Object[kinds.length];
+        System.arraycopy(metaValues, 0, out, 0, meta);
         try {
-            for (int m = 0; m < kinds.length; m++) {
+            for (int m = meta; m < kinds.length; m++) {
                 Object v = source[m] < 0 ? null : values[source[m]];
                 if (v == null) {
                     continue;
