@@ -79,7 +79,18 @@ public final class DuckDbSinkProbe {
             try (Sink sink = new DuckDbSinkFactory().create("probe", config, null)) {
                 sink.committed();
                 long offset = measure("snapshot", sink, snapshot, batch, -1);
-                measure("stream", sink, stream, batch, offset);
+                long streamCpu = cpuNanos();
+                long streamStart = System.nanoTime();
+                // the backlog's four parts, each measured alone (a batch of ferry run may span two)
+                int inserts = changes * 3 / 10;
+                int large = changes / 5;
+                int[] ends = {inserts, inserts + large, 2 * inserts + large, stream.size()};
+                String[] parts = {"stream: inserts of orders", "stream: inserts of ticks", "stream: updates of orders",
+                    "stream: deletes of ticks"};
+                for (int p = 0, from = 0; p < ends.length; from = ends[p++]) {
+                    offset = measure(parts[p], sink, stream.subList(from, ends[p]), batch, offset);
+                }
+                print("stream", stream.size(), (System.nanoTime() - streamStart) / 1e9, (cpuNanos() - streamCpu) / 1e9);
             }
         } finally {
             Workload.delete(work);
@@ -88,19 +99,24 @@ public final class DuckDbSinkProbe {
 
     /** Writes the events in batches; prints wall and CPU time; returns the last offset written. */
     private static long measure(String phase, Sink sink, List<ChangeEvent> events, int batch, long offset) throws Exception {
-        OperatingSystemMXBean os = (OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
-        long cpu = os.getProcessCpuTime();
+        long cpu = cpuNanos();
         long start = System.nanoTime();
         for (int from = 0; from < events.size(); from += batch) {
             List<ChangeEvent> part = events.subList(from, Math.min(events.size(), from + batch));
             offset += part.size();
             sink.write(part, Offset.of(offset));
         }
-        double seconds = (System.nanoTime() - start) / 1e9;
-        double cpuSeconds = (os.getProcessCpuTime() - cpu) / 1e9;
-        System.out.printf(Locale.ROOT, "%s: %,d events in %.2f s wall (%,.0f events/s), %.2f CPU s, %.2f µs CPU per event%n",
-                phase, events.size(), seconds, events.size() / seconds, cpuSeconds, cpuSeconds * 1e6 / events.size());
+        print(phase, events.size(), (System.nanoTime() - start) / 1e9, (cpuNanos() - cpu) / 1e9);
         return offset;
+    }
+
+    private static void print(String phase, int events, double seconds, double cpuSeconds) {
+        System.out.printf(Locale.ROOT, "%s: %,d events in %.2f s wall (%,.0f events/s), %.2f CPU s, %.2f µs CPU per event%n",
+                phase, events, seconds, events / seconds, cpuSeconds, cpuSeconds * 1e6 / events);
+    }
+
+    private static long cpuNanos() {
+        return ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
     }
 
     /** The backlog's mix, in its order: 30% inserts of orders, 20% of ticks, 30% updates of the new orders, 20% deletes. */
