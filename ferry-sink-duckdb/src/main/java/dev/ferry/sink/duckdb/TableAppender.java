@@ -11,8 +11,9 @@ import org.duckdb.DuckDBConnection;
 /**
  * Appends rows straight into a mirror or history table with DuckDB's Appender, each value in the
  * binary form of the column's type ({@link BinaryForm}): no staging table, no cast, no
- * {@code INSERT … ON CONFLICT}. For a mirror, only rows whose key it does not hold ({@link TableWriter}
- * proves it); for a history, every row (it is append-only). A row with a value whose binary form is
+ * {@code INSERT … ON CONFLICT}. For a mirror, only whole rows whose key it does not hold
+ * ({@link TableWriter} proves it, or deletes the old row first); for a history, every row (it is
+ * append-only). A row with a value whose binary form is
  * not certain ({@link BinaryValues}: {@code infinity}, years BC, NaN) is left to the staging path,
  * which casts its text.
  *
@@ -89,6 +90,16 @@ final class TableAppender {
             m++;
         }
         return new TableAppender(schema, table, forms, source, meta);
+    }
+
+    /** Whether every column of the table is one of the write's: a row appended replaces a whole row. */
+    boolean coversEveryColumn() {
+        for (int m = meta; m < forms.length; m++) {
+            if (source[m] < 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
