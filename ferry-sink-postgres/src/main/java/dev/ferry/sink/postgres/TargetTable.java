@@ -315,8 +315,8 @@ final class TargetTable {
     }
 
     /**
-     * Applies collapsed changes to the mirror: COPY into the staging table, then one upsert per group
-     * and one delete.
+     * Applies collapsed changes to the mirror: COPY into the staging table, then one delete and one
+     * upsert per group.
      *
      * @param lines       receives the Log offset of each copied line, for messages
      * @param transaction the sink's number of the open transaction
@@ -358,6 +358,17 @@ final class TargetTable {
             keyNames.add(Sql.ident(schema.column(k).name()));
         }
         try (Statement st = c.createStatement()) {
+            // deletes first: two keys Java tells apart may be one key to the warehouse (numeric 1.0 and
+            // 1.00, which an update changing only the scale sends as a key change); the delete of the old
+            // one comes before the write of the new one in the Log, and must not remove it
+            if (deletes) {
+                List<String> match = new ArrayList<>();
+                for (String k : keyNames) {
+                    match.add("m." + k + " = s." + k);
+                }
+                st.execute("DELETE FROM " + mirror + " m USING " + stage + " s WHERE s." + GROUP + " = -1 AND "
+                        + String.join(" AND ", match));
+            }
             for (Map.Entry<BitSet, Integer> g : groups.entrySet()) {
                 List<String> sets = new ArrayList<>();
                 for (int i = 0; i < schema.size(); i++) {
@@ -369,14 +380,6 @@ final class TargetTable {
                 st.execute("INSERT INTO " + mirror + " (" + columnList + ") SELECT " + columnList + " FROM " + stage
                         + " WHERE " + GROUP + " = " + g.getValue() + " ON CONFLICT (" + String.join(", ", keyNames)
                         + ") DO " + (sets.isEmpty() ? "NOTHING" : "UPDATE SET " + String.join(", ", sets)));
-            }
-            if (deletes) {
-                List<String> match = new ArrayList<>();
-                for (String k : keyNames) {
-                    match.add("m." + k + " = s." + k);
-                }
-                st.execute("DELETE FROM " + mirror + " m USING " + stage + " s WHERE s." + GROUP + " = -1 AND "
-                        + String.join(" AND ", match));
             }
         }
     }

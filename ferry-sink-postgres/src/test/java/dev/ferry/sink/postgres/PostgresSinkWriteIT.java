@@ -88,6 +88,31 @@ class PostgresSinkWriteIT extends PrivatePostgresTest {
         }
     }
 
+    /**
+     * An update that changes only a numeric key's scale ({@code 1.0} to {@code 1.00}, equal in
+     * PostgreSQL but sent as a key change, their texts differ) deletes the old key's row and writes the
+     * new one: the delete must not remove the row under the new key, which the warehouse finds equal.
+     */
+    @Test
+    void aKeyChangeToAnEqualNumericKeepsTheRow() throws Exception {
+        pg.createDatabase("rescale");
+        TableSchema numeric = new TableSchema(new TableId("public", "n"), List.of(
+                Column.of("id", LogicalType.DECIMAL, "numeric", true), Column.of("name", LogicalType.STRING, "text", false)));
+        try (Sink sink = sink("rescale", pg.port())) {
+            sink.write(List.of(upsert(numeric, 0, "1.0", "a"), upsert(numeric, 1, "2.0", "a"),
+                    new ChangeEvent(Op.UPDATE, numeric, Row.wrap("1.0", "a"), Row.wrap("1.00", "b"), Set.of(), new Seq(2),
+                            2, Instant.now())), Offset.of(2));
+            // in a write of its own, and back and forth within one
+            sink.write(List.of(new ChangeEvent(Op.UPDATE, numeric, Row.wrap("2.0", "a"), Row.wrap("2", "b"), Set.of(),
+                    new Seq(3), 3, Instant.now())), Offset.of(3));
+            sink.write(List.of(new ChangeEvent(Op.UPDATE, numeric, Row.wrap("1.00", "b"), Row.wrap("1.000", "c"),
+                    Set.of(), new Seq(4), 4, Instant.now()), new ChangeEvent(Op.UPDATE, numeric, Row.wrap("1.000", "c"),
+                    Row.wrap("1.00", "d"), Set.of(), new Seq(5), 5, Instant.now())), Offset.of(5));
+        }
+        assertThat(query("rescale", "SELECT string_agg(id || '=' || name, ',' ORDER BY id) FROM w.n"))
+                .isEqualTo("1.00=d,2=b");
+    }
+
     @Test
     void writingARangeAgainLeavesOneCopyAndAnEmptyWriteMovesTheOffset() throws Exception {
         pg.createDatabase("again");
