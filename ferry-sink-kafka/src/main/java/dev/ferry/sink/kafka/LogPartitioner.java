@@ -5,12 +5,14 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Column;
 import dev.ferry.event.EnvelopeWriter;
+import dev.ferry.event.LogicalType;
 import dev.ferry.event.Op;
 import dev.ferry.event.Row;
 import dev.ferry.event.TableSchema;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,7 +22,8 @@ import org.apache.kafka.common.utils.Utils;
 /**
  * Which partition of a Kafka Log of several partitions each event goes to, so that every change of
  * one row stays in one partition, in source order: the murmur2 hash (Kafka's own partitioner's) of
- * the table's name and the JSON of the row's key columns. A table without key columns goes wholly
+ * the table's name and the JSON of the row's key columns (a decimal without its trailing zeros, a
+ * float's zero without its sign: keys the source holds as one). A table without key columns goes wholly
  * to the partition of its name. A truncate goes to every partition, so that it is ordered against
  * the changes of every key. An update that changes the key is split as the {@code kafka} sink splits
  * it: a delete of the old key in the old key's partition, then a create of the new key in its own,
@@ -75,7 +78,7 @@ final class LogPartitioner {
                 g.writeStartArray();
                 for (int i : keys) {
                     Column c = schema.column(i);
-                    EnvelopeWriter.writeValue(c.type(), c.elementType(), row.get(i), g);
+                    EnvelopeWriter.writeValue(c.type(), c.elementType(), routingValue(c.type(), row.get(i)), g);
                 }
                 g.writeEndArray();
             } catch (IOException ex) {
@@ -83,5 +86,29 @@ final class LogPartitioner {
             }
         }
         return Utils.toPositive(Utils.murmur2(buffer.toByteArray())) % partitions;
+    }
+
+    /**
+     * A key value as it is hashed: one text for values the source holds as one key though their
+     * texts differ, a decimal's scale ({@code 1.0}, {@code 1.00} and {@code 1}) and a float's zero's sign.
+     * An update that changes only those comes as a key change, split into a delete and a create: they
+     * must stay in one partition, in order, or a worker behind on the delete's partition deletes the
+     * row the create wrote (the warehouse finds the two keys equal too).
+     */
+    private static Object routingValue(LogicalType type, Object v) {
+        if (type == LogicalType.DECIMAL && v instanceof String text && text.indexOf('.') >= 0) {
+            try {
+                return new BigDecimal(text).stripTrailingZeros().toPlainString();
+            } catch (NumberFormatException e) {
+                return v;
+            }
+        }
+        if (v instanceof Double d && d == 0.0) {
+            return 0.0;
+        }
+        if (v instanceof Float f && f == 0.0f) {
+            return 0.0f;
+        }
+        return v;
     }
 }
