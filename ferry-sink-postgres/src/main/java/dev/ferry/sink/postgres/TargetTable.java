@@ -229,7 +229,9 @@ final class TargetTable {
                 String wanted = TargetTypes.of(col);
                 Existing e = existing.get(col.name());
                 if (e == null) {
-                    st.execute("ALTER TABLE " + table + " ADD COLUMN " + Sql.ident(col.name()) + " " + wanted);
+                    // IF NOT EXISTS: the sink of another partition of a shared Log may have added it since the
+                    // look above (its write held the table; the column appears once it committed)
+                    st.execute("ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS " + Sql.ident(col.name()) + " " + wanted);
                     LOG.info("added column {} {} to {} (new at the source {})", col.name(), wanted, table,
                             schema.table());
                     continue;

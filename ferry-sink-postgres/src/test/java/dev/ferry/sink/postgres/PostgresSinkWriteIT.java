@@ -134,6 +134,47 @@ class PostgresSinkWriteIT extends PrivatePostgresTest {
         }
     }
 
+    /**
+     * A column added at the source reaches the sinks of several partitions at about the same time, each
+     * adding it to the mirror in its own write. One that looked at the mirror's columns while another's
+     * write held the column uncommitted adds it too, once the other committed: that must not fail the
+     * write (a failed write stops the sink worker). Here the test's own open transaction plays the other
+     * partition's write.
+     */
+    @Test
+    void aColumnAddedByAnotherPartitionsWriteMeanwhileIsNoFailure() throws Exception {
+        pg.createDatabase("racing");
+        String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: racing\nuser: " + pg.user() + "\npassword: '"
+                + pg.password() + "'\nschema: w\n";
+        TableSchema wider = new TableSchema(TABLE, List.of(Column.of("id", LogicalType.INT64, "bigint", true),
+                Column.of("name", LogicalType.STRING, "text", false), Column.of("extra", LogicalType.STRING, "text", false)));
+        try (Sink p1 = new PostgresSinkFactory().createForPartition("pipe", ComponentConfig.ofYaml("sink", yaml), null, 1, 2);
+             var other = pg.connect("racing")) {
+            p1.write(List.of(upsert(SCHEMA, 0, 1L, "a")), Offset.of(0));
+            other.setAutoCommit(false);
+            try (var st = other.createStatement()) {
+                st.execute("ALTER TABLE w.p ADD COLUMN extra text"); // holds the table until committed
+            }
+            java.util.concurrent.CompletableFuture<Void> write = java.util.concurrent.CompletableFuture.runAsync(() -> {
+                try {
+                    p1.write(List.of(new ChangeEvent(Op.CREATE, wider, null, Row.wrap(2L, "b", "x"), Set.of(), new Seq(1), 1,
+                            Instant.now())), Offset.of(1));
+                } catch (FerryException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            long deadline = System.currentTimeMillis() + 30_000;
+            while (!"t".equals(query("racing", "SELECT bool_or(NOT granted) FROM pg_locks WHERE relation = 'w.p'::regclass"))
+                    && !write.isDone() && System.currentTimeMillis() < deadline) {
+                Thread.sleep(50);
+            }
+            other.commit();
+            write.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertThat(query("racing", "SELECT string_agg(id || '=' || name || '/' || coalesce(extra, '-'), ',' ORDER BY id) "
+                + "FROM w.p")).isEqualTo("1=a/-,2=b/x");
+    }
+
     @Test
     void partitionsOfASharedLogKeepTheirOwnOffsetsAndTwoWritersOfOnePartitionLeaveOneCopy() throws Exception {
         pg.createDatabase("parts");
