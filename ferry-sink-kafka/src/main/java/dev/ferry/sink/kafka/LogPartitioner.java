@@ -57,13 +57,38 @@ final class LogPartitioner {
             } else if (e.keyChanged()) {
                 out.get(partitionOf(e.schema(), e.before())).add(new ChangeEvent(Op.DELETE, e.schema(), e.before(), null,
                         Set.of(), e.position(), e.txId(), e.committedAt()));
-                out.get(partitionOf(e.schema(), e.after())).add(new ChangeEvent(Op.CREATE, e.schema(), null, e.after(),
-                        e.unchanged(), e.position(), e.txId(), e.committedAt()));
+                out.get(partitionOf(e.schema(), e.after())).add(created(e));
             } else {
                 out.get(partitionOf(e.schema(), e.op() == Op.DELETE ? e.before() : e.after())).add(e);
             }
         }
         return out;
+    }
+
+    /**
+     * The create of a key change's new key. A value the update left unsent (unchanged TOAST) cannot be
+     * taken from the old key's row by the sink of the new key's partition: that row is another
+     * partition's, which may have deleted it already. The old row holds the value when the table has
+     * {@code REPLICA IDENTITY FULL}: the create then carries it. (An unsent value is never NULL, so a
+     * NULL in the old row means it holds the key alone; the column stays unchanged then.)
+     */
+    private static ChangeEvent created(ChangeEvent e) {
+        Set<String> unchanged = e.unchanged();
+        if (!unchanged.isEmpty()) {
+            Object[] values = new Object[e.schema().size()];
+            Set<String> unsent = new java.util.HashSet<>();
+            for (int i = 0; i < values.length; i++) {
+                String name = e.schema().column(i).name();
+                boolean fromBefore = unchanged.contains(name) && e.before().get(i) != null;
+                values[i] = fromBefore ? e.before().get(i) : e.after().get(i);
+                if (unchanged.contains(name) && !fromBefore) {
+                    unsent.add(name);
+                }
+            }
+            return new ChangeEvent(Op.CREATE, e.schema(), null, Row.wrap(values), Set.copyOf(unsent), e.position(),
+                    e.txId(), e.committedAt());
+        }
+        return new ChangeEvent(Op.CREATE, e.schema(), null, e.after(), unchanged, e.position(), e.txId(), e.committedAt());
     }
 
     /** The partition of one row of the table (of the table alone when it has no key or the row is unknown). */

@@ -92,6 +92,35 @@ class LogPartitionerTest {
         assertThat(partitioner.partitionOf(numeric, Row.wrap("NaN", 1.0))).as("NaN is kept as it is").isBetween(0, 3);
     }
 
+    /**
+     * A key change that leaves a TOASTed value unsent: the create of the new key, in another partition,
+     * cannot take it from the old key's row (another worker may have deleted it by then). With {@code
+     * REPLICA IDENTITY FULL} the old row holds the value: the create carries it, and no longer lists
+     * the column as unchanged. With the key alone in the old row it stays unchanged (a documented limit).
+     */
+    @Test
+    void aSplitKeyChangeCarriesUnsentValuesTheOldRowHolds() {
+        LogPartitioner partitioner = new LogPartitioner(4);
+        Row full = TestEvents.row(1, 5);
+        Row after = Row.wrap(2L, "6.50", null, new byte[] {9}, List.of("b"), "2026-11-30T12:00:00Z");
+        ChangeEvent moved = new ChangeEvent(Op.UPDATE, TestEvents.ORDERS, full, after, Set.of("doc"),
+                new TestEvents.Counter(3), 7, Instant.EPOCH);
+        ChangeEvent create = created(partitioner.route(List.of(moved)));
+        assertThat(create.after().get(2)).isEqualTo(full.get(2));
+        assertThat(create.after().get(1)).isEqualTo("6.50");
+        assertThat(create.unchanged()).isEmpty();
+
+        ChangeEvent keyOnly = new ChangeEvent(Op.UPDATE, TestEvents.ORDERS, Row.wrap(1L, null, null, null, null, null),
+                after, Set.of("doc"), new TestEvents.Counter(3), 7, Instant.EPOCH);
+        ChangeEvent stillUnsent = created(partitioner.route(List.of(keyOnly)));
+        assertThat(stillUnsent.unchanged()).containsExactly("doc");
+        assertThat(stillUnsent.after().get(2)).isNull();
+    }
+
+    private static ChangeEvent created(List<List<ChangeEvent>> routed) {
+        return routed.stream().flatMap(List::stream).filter(e -> e.op() == Op.CREATE).findFirst().orElseThrow();
+    }
+
     @Test
     void leavesTheEventsAsTheyAreWithOnePartition() {
         List<ChangeEvent> events = List.of(TestEvents.updateKey(0, 1, 2), TestEvents.insert(1, 3));
