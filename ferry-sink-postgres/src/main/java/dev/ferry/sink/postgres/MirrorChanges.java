@@ -18,7 +18,8 @@ import java.util.Map;
  * change of a key wins, so each key is written once, by one set-based statement. An update whose
  * unchanged columns (PostgreSQL's unchanged TOAST) an earlier change of the same key set takes those
  * values; the ones still unknown are left as they are in the mirror. An update that changes the key
- * deletes the row under the old key.
+ * deletes the row under the old key, and the new key's row takes the values it left unsent from the
+ * old key's change in the same batch, else from the old key's row in the mirror ({@code from}).
  */
 final class MirrorChanges {
     /**
@@ -28,8 +29,11 @@ final class MirrorChanges {
      * @param unchanged indexes of columns the mirror keeps as they are
      * @param delete    whether the key's row goes
      * @param offset    the Log offset of the change that decided it, for messages
+     * @param from      the key (key columns set, in schema order) of the mirror's row whose values the
+     *                  unchanged columns take: the row's key before a key change; null when the mirror
+     *                  keeps its own values (the key's row stays where it is)
      */
-    record Change(Object[] values, BitSet unchanged, boolean delete, long offset) {
+    record Change(Object[] values, BitSet unchanged, boolean delete, long offset, Object[] from) {
     }
 
     private final TableSchema schema;
@@ -46,11 +50,20 @@ final class MirrorChanges {
         switch (e.op()) {
             case READ, CREATE, UPDATE -> {
                 List<Object> key = key(e, e.after(), offset);
+                boolean keyChange = false;
+                Change moved = null;
+                Object[] movedFrom = null;
                 if (e.before() != null) {
                     List<Object> old = keyOrNull(e.before());
                     if (old != null && !old.equals(key)) {
-                        byKey.remove(old);
-                        byKey.put(old, new Change(keyOnly(e.before()), new BitSet(), true, offset));
+                        keyChange = true;
+                        Change was = byKey.remove(old);
+                        if (was == null) {
+                            movedFrom = keyOnly(e.before()); // the old row is in the mirror
+                        } else if (!was.delete()) {
+                            moved = was;
+                        }
+                        byKey.put(old, new Change(keyOnly(e.before()), new BitSet(), true, offset, null));
                     }
                 }
                 Object[] values = values(e.after());
@@ -62,20 +75,23 @@ final class MirrorChanges {
                     }
                 }
                 Change prev = byKey.remove(key);
-                if (!unchanged.isEmpty() && prev != null && !prev.delete()) {
+                // the values left unsent are the row's: after a key change, the old key's
+                Change source = keyChange ? moved : prev != null && !prev.delete() ? prev : null;
+                Object[] from = keyChange ? (moved != null ? moved.from() : movedFrom) : source != null ? source.from() : null;
+                if (!unchanged.isEmpty() && source != null) {
                     for (int i = unchanged.nextSetBit(0); i >= 0; i = unchanged.nextSetBit(i + 1)) {
-                        if (!prev.unchanged().get(i)) {
-                            values[i] = prev.values()[i];
+                        if (!source.unchanged().get(i)) {
+                            values[i] = source.values()[i];
                             unchanged.clear(i);
                         }
                     }
                 }
-                byKey.put(key, new Change(values, unchanged, false, offset));
+                byKey.put(key, new Change(values, unchanged, false, offset, unchanged.isEmpty() ? null : from));
             }
             case DELETE -> {
                 List<Object> key = key(e, e.before(), offset);
                 byKey.remove(key);
-                byKey.put(key, new Change(keyOnly(e.before()), new BitSet(), true, offset));
+                byKey.put(key, new Change(keyOnly(e.before()), new BitSet(), true, offset, null));
             }
             case TRUNCATE -> throw new IllegalArgumentException("a truncate ends the changes before it");
         }

@@ -49,6 +49,10 @@ final class TargetTable {
     /** Column names Ferry uses in history and staging tables; a source column may not take them. */
     static final String RESERVED_PREFIX = "_ferry_";
     private static final String GROUP = "\"_ferry_group\"";
+    /** In the staging table: links the row of a key change to the line of its old key (group {@link #FROM}). */
+    private static final String LINK = "\"_ferry_link\"";
+    /** The group of a staging line that holds the old key whose mirror row fills a key change's unsent values. */
+    private static final int FROM = -2;
     private static final List<String> HISTORY_META = List.of(
             "\"_ferry_offset\" bigint PRIMARY KEY", "\"_ferry_op\" text NOT NULL", "\"_ferry_position\" text NOT NULL",
             "\"_ferry_committed_at\" timestamp with time zone NOT NULL", "\"_ferry_tx_id\" bigint",
@@ -130,7 +134,8 @@ final class TargetTable {
             try (Statement st = c.createStatement()) {
                 st.execute("DROP TABLE IF EXISTS pg_temp." + stage);
                 st.execute("CREATE TEMPORARY TABLE " + stage + " ON COMMIT DELETE ROWS AS SELECT "
-                        + columnList(schema) + ", NULL::smallint AS " + GROUP + " FROM " + mirror + " WITH NO DATA");
+                        + columnList(schema) + ", NULL::smallint AS " + GROUP + ", NULL::int AS " + LINK + " FROM " + mirror
+                        + " WITH NO DATA");
             }
         }
         return new TargetTable(schema, mirror, history, stage, s.logPartition());
@@ -316,6 +321,18 @@ final class TargetTable {
         }
     }
 
+    /** One line of the staging table: the values (NULL where {@code unknown}), the group and the link. */
+    private void stageLine(Writer w, StringBuilder b, Object[] values, BitSet unknown, int group, String link)
+            throws IOException {
+        b.setLength(0);
+        for (int k = 0; k < schema.size(); k++) {
+            Column col = schema.column(k);
+            CopyText.appendField(b, col.type(), col.elementType(), unknown.get(k) ? null : values[k]);
+            b.append('\t');
+        }
+        w.append(b).append(Integer.toString(group)).append('\t').append(link).append('\n');
+    }
+
     /**
      * Applies collapsed changes to the mirror: COPY into the staging table, then one delete and one
      * upsert per group.
@@ -333,7 +350,9 @@ final class TargetTable {
             }
         }
         stagedIn = transaction;
-        try (Writer w = copy(c, stage, columnList + ", " + GROUP)) {
+        Map<Integer, BitSet> filled = new LinkedHashMap<>();
+        int links = 0;
+        try (Writer w = copy(c, stage, columnList + ", " + GROUP + ", " + LINK)) {
             StringBuilder b = new StringBuilder(256);
             for (MirrorChanges.Change ch : changes.changes()) {
                 lines.add(ch.offset());
@@ -344,14 +363,14 @@ final class TargetTable {
                 } else {
                     group = groups.computeIfAbsent(ch.unchanged(), u -> u.isEmpty() ? 0 : groups.size() + 1);
                 }
-                b.setLength(0);
-                for (int k = 0; k < schema.size(); k++) {
-                    Column col = schema.column(k);
-                    Object v = ch.unchanged().get(k) ? null : ch.values()[k];
-                    CopyText.appendField(b, col.type(), col.elementType(), v);
-                    b.append('\t');
+                String link = "\\N";
+                if (ch.from() != null) {
+                    link = Integer.toString(++links);
+                    filled.put(group, ch.unchanged());
+                    lines.add(ch.offset());
+                    stageLine(w, b, ch.from(), new BitSet(), FROM, link);
                 }
-                w.append(b).append(Integer.toString(group)).append('\n');
+                stageLine(w, b, ch.values(), ch.unchanged(), group, link);
             }
         }
         int[] keys = schema.keyIndexes();
@@ -360,6 +379,23 @@ final class TargetTable {
             keyNames.add(Sql.ident(schema.column(k).name()));
         }
         try (Statement st = c.createStatement()) {
+            // a key change's values it left unsent, from the old key's row, before the deletes remove it
+            for (Map.Entry<Integer, BitSet> f : filled.entrySet()) {
+                List<String> sets = new ArrayList<>();
+                for (int i = f.getValue().nextSetBit(0); i >= 0; i = f.getValue().nextSetBit(i + 1)) {
+                    String n = Sql.ident(schema.column(i).name());
+                    sets.add(n + " = m." + n);
+                }
+                List<String> match = new ArrayList<>();
+                for (String k : keyNames) {
+                    match.add("m." + k + " = o." + k);
+                }
+                // all of the row's values known now: its upsert sets every column (group 0)
+                st.execute("UPDATE " + stage + " s SET " + String.join(", ", sets) + ", " + GROUP + " = 0 FROM " + stage
+                        + " o JOIN " + mirror + " m ON " + String.join(" AND ", match) + " WHERE o." + GROUP + " = " + FROM
+                        + " AND o." + LINK + " = s." + LINK + " AND s." + GROUP + " = " + f.getKey());
+                groups.putIfAbsent(new BitSet(), 0);
+            }
             // deletes first: two keys Java tells apart may be one key to the warehouse (numeric 1.0 and
             // 1.00, which an update changing only the scale sends as a key change); the delete of the old
             // one comes before the write of the new one in the Log, and must not remove it
