@@ -59,6 +59,8 @@ final class TargetTable {
             "\"_ferry_unchanged\" text[]");
     private static final String HISTORY_META_NAMES = "\"_ferry_offset\", \"_ferry_op\", \"_ferry_position\", "
             + "\"_ferry_committed_at\", \"_ferry_tx_id\", \"_ferry_unchanged\"";
+    /** The history's column of the Log partition, for a Log of several. */
+    private static final String PARTITION = "_ferry_partition";
     /** For a Log of several partitions, whose offsets are per partition: the history's key is both. */
     private static final List<String> PARTITIONED_HISTORY_META = List.of("\"_ferry_partition\" int NOT NULL",
             "\"_ferry_offset\" bigint NOT NULL", "\"_ferry_op\" text NOT NULL", "\"_ferry_position\" text NOT NULL",
@@ -215,6 +217,14 @@ final class TargetTable {
                 st.execute("CREATE TABLE " + table + " (" + String.join(", ", defs) + ")");
                 LOG.info("created {} table {} for {}", history ? "history" : "mirror", table, schema.table());
                 return;
+            }
+            if (history && existing.containsKey(PARTITION) != logPartition >= 0) {
+                throw FerryException.config("The history table " + table + " of " + schema.table() + " was written from "
+                        + "a Log of " + (logPartition >= 0 ? "one partition" : "several partitions") + " (its key is "
+                        + (logPartition >= 0 ? "_ferry_offset, without _ferry_partition" : "(_ferry_partition, _ferry_offset)")
+                        + "), but this sink delivers a Log of " + (logPartition >= 0 ? "several" : "one") + ", whose "
+                        + "offsets start again. Give the new Log its own history tables (set the postgres sink's "
+                        + "history_table_name, or its schema), or drop the old ones to start over.");
             }
             if (!history) {
                 Set<String> pk = new LinkedHashSet<>();

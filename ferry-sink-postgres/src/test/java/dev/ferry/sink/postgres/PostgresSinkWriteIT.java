@@ -201,6 +201,40 @@ class PostgresSinkWriteIT extends PrivatePostgresTest {
                 + "FROM w.p")).isEqualTo("1=a/-,2=b/x");
     }
 
+    /**
+     * A warehouse written from a Log of one partition, then from one of several (a new topic with
+     * another partition count, as docs/kafka.md says to change it), or the other way round: the history
+     * tables' key differs (with or without {@code _ferry_partition}). A CONFIG error naming the table
+     * and what to do, not an INTERNAL one on a missing column, nor a DATA error per event that a
+     * dead-letter policy would set aside one by one.
+     */
+    @Test
+    void aHistoryOfAnotherPartitioningIsAConfigError() throws Exception {
+        pg.createDatabase("repart");
+        String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: repart\nuser: " + pg.user() + "\npassword: '"
+                + pg.password() + "'\nschema: w\n";
+        ComponentConfig config = ComponentConfig.ofYaml("sink", yaml);
+        PostgresSinkFactory factory = new PostgresSinkFactory();
+        try (Sink one = factory.create("pipe", config, null)) {
+            one.write(events(0, 2), Offset.of(2));
+        }
+        try (Sink p0 = factory.createForPartition("pipe", config, null, 0, 2)) {
+            FerryException e = catchThrowableOfType(FerryException.class, () -> p0.write(events(0, 2), Offset.of(2)));
+            assertThat(e.kind()).isEqualTo(ErrorKind.CONFIG);
+            assertThat(e.getMessage()).contains("p_history").contains("_ferry_partition").contains("history_table_name");
+        }
+        pg.createDatabase("repart2");
+        ComponentConfig config2 = ComponentConfig.ofYaml("sink", yaml.replace("repart", "repart2"));
+        try (Sink p0 = factory.createForPartition("pipe", config2, null, 0, 2)) {
+            p0.write(events(0, 2), Offset.of(2));
+        }
+        try (Sink one = factory.create("pipe", config2, null)) {
+            FerryException e = catchThrowableOfType(FerryException.class, () -> one.write(events(0, 2), Offset.of(2)));
+            assertThat(e.kind()).isEqualTo(ErrorKind.CONFIG);
+            assertThat(e.getMessage()).contains("p_history").contains("_ferry_partition");
+        }
+    }
+
     @Test
     void partitionsOfASharedLogKeepTheirOwnOffsetsAndTwoWritersOfOnePartitionLeaveOneCopy() throws Exception {
         pg.createDatabase("parts");
