@@ -82,6 +82,12 @@ class PostgresSinkWriteIT extends PrivatePostgresTest {
         return new PostgresSinkFactory().create("pipe", ComponentConfig.ofYaml("sink", yaml), null);
     }
 
+    /** The sink's YAML for database {@code db} of the test's server, schema w. */
+    private String yaml(String db) {
+        return "type: postgres\nport: " + pg.port() + "\ndatabase: " + db + "\nuser: " + pg.user() + "\npassword: '"
+                + pg.password() + "'\nschema: w\n";
+    }
+
     private String query(String db, String sql) throws Exception {
         try (var c = pg.connect(db); var st = c.createStatement(); var rs = st.executeQuery(sql)) {
             return rs.next() ? rs.getString(1) : null;
@@ -170,11 +176,10 @@ class PostgresSinkWriteIT extends PrivatePostgresTest {
     @Test
     void aColumnAddedByAnotherPartitionsWriteMeanwhileIsNoFailure() throws Exception {
         pg.createDatabase("racing");
-        String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: racing\nuser: " + pg.user() + "\npassword: '"
-                + pg.password() + "'\nschema: w\n";
         TableSchema wider = new TableSchema(TABLE, List.of(Column.of("id", LogicalType.INT64, "bigint", true),
                 Column.of("name", LogicalType.STRING, "text", false), Column.of("extra", LogicalType.STRING, "text", false)));
-        try (Sink p1 = new PostgresSinkFactory().createForPartition("pipe", ComponentConfig.ofYaml("sink", yaml), null, 1, 2);
+        try (Sink p1 = new PostgresSinkFactory().createForPartition("pipe", ComponentConfig.ofYaml("sink", yaml("racing")),
+                null, 1, 2);
              var other = pg.connect("racing")) {
             p1.write(List.of(upsert(SCHEMA, 0, 1L, "a")), Offset.of(0));
             other.setAutoCommit(false);
@@ -211,9 +216,7 @@ class PostgresSinkWriteIT extends PrivatePostgresTest {
     @Test
     void aHistoryOfAnotherPartitioningIsAConfigError() throws Exception {
         pg.createDatabase("repart");
-        String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: repart\nuser: " + pg.user() + "\npassword: '"
-                + pg.password() + "'\nschema: w\n";
-        ComponentConfig config = ComponentConfig.ofYaml("sink", yaml);
+        ComponentConfig config = ComponentConfig.ofYaml("sink", yaml("repart"));
         PostgresSinkFactory factory = new PostgresSinkFactory();
         try (Sink one = factory.create("pipe", config, null)) {
             one.write(events(0, 2), Offset.of(2));
@@ -224,7 +227,7 @@ class PostgresSinkWriteIT extends PrivatePostgresTest {
             assertThat(e.getMessage()).contains("p_history").contains("_ferry_partition").contains("history_table_name");
         }
         pg.createDatabase("repart2");
-        ComponentConfig config2 = ComponentConfig.ofYaml("sink", yaml.replace("repart", "repart2"));
+        ComponentConfig config2 = ComponentConfig.ofYaml("sink", yaml("repart2"));
         try (Sink p0 = factory.createForPartition("pipe", config2, null, 0, 2)) {
             p0.write(events(0, 2), Offset.of(2));
         }
@@ -238,8 +241,7 @@ class PostgresSinkWriteIT extends PrivatePostgresTest {
     @Test
     void partitionsOfASharedLogKeepTheirOwnOffsetsAndTwoWritersOfOnePartitionLeaveOneCopy() throws Exception {
         pg.createDatabase("parts");
-        String yaml = "type: postgres\nport: " + pg.port() + "\ndatabase: parts\nuser: " + pg.user() + "\npassword: '"
-                + pg.password() + "'\nschema: w\n";
+        String yaml = yaml("parts");
         ComponentConfig config = ComponentConfig.ofYaml("sink", yaml);
         PostgresSinkFactory factory = new PostgresSinkFactory();
         try (Sink p0 = factory.createForPartition("pipe", config, null, 0, 2);
