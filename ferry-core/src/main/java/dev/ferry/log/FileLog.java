@@ -60,6 +60,10 @@ public final class FileLog implements Log {
 
     private FileChannel active;
     private FileChannel activeIndex;
+    /** The active index sidecar's length, kept here: asking the file costs a system call per append. */
+    private long activeIndexBytes;
+    /** The index entries of the append being written, for one write to the sidecar. */
+    private ByteBuffer indexEntries = ByteBuffer.allocate(16 * 64);
     /** Durable, readable end; what readers and the pipeline see. */
     private volatile long end;
     private volatile Position lastPosition;
@@ -231,6 +235,7 @@ public final class FileLog implements Log {
         last.durableBytes = validBytes;
         last.replaceIndex(index);
         activeIndex = FileChannel.open(last.indexPath, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
+        activeIndexBytes = activeIndex.size();
         end = expected;
         writtenEnd = expected;
         writtenBytes = validBytes;
@@ -333,6 +338,7 @@ public final class FileLog implements Log {
         }
         active = newActive;
         activeIndex = newIndex;
+        activeIndexBytes = 0;
         segments.put(base, segment);
     }
 
@@ -358,7 +364,7 @@ public final class FileLog implements Log {
         Segment segment = segments.lastEntry().getValue();
         long appendNumber = nextAppendNumber++;
         long startBytes = writtenBytes;
-        long startIndexBytes = activeIndex.size();
+        long startIndexBytes = activeIndexBytes;
         try {
             writeFrames(events, position, segment, appendNumber);
         } catch (IOException | RuntimeException e) {
@@ -368,6 +374,7 @@ public final class FileLog implements Log {
                 active.truncate(startBytes);
                 active.position(startBytes);
                 activeIndex.truncate(startIndexBytes);
+                activeIndexBytes = startIndexBytes;
                 segment.dropIndexFrom(writtenEnd);
             } catch (IOException | RuntimeException undo) {
                 e.addSuppressed(undo);
@@ -428,9 +435,24 @@ public final class FileLog implements Log {
                 writtenBytes += active.write(frame);
             }
             if (count > 0) {
-                segment.indexFrame(firstOffset, frameAt, activeIndex);
+                segment.indexFrame(firstOffset, frameAt);
+                if (indexEntries.remaining() < 16) {
+                    indexEntries = ByteBuffer.allocate(2 * indexEntries.capacity()).put(indexEntries.flip());
+                }
+                indexEntries.putLong(firstOffset).putLong(frameAt);
             }
         } while (i < events.size());
+        indexEntries.flip();
+        try {
+            while (indexEntries.hasRemaining()) {
+                activeIndexBytes += activeIndex.write(indexEntries);
+            }
+        } finally {
+            indexEntries.clear();
+            if (indexEntries.capacity() > 16 * 4096) {
+                indexEntries = ByteBuffer.allocate(16 * 64);
+            }
+        }
         if (frameBuffer.array().length > 4 * frameTargetBytes) {
             frameBuffer = new ByteSink(64 * 1024); // one huge row must not pin its buffer forever
         }
@@ -464,6 +486,11 @@ public final class FileLog implements Log {
         if (fsyncIntervalNanos > 0 && System.nanoTime() - lastSyncNanos >= fsyncIntervalNanos) {
             sync();
         }
+    }
+
+    @Override
+    public synchronized long nanosUntilNextSync() {
+        return fsyncIntervalNanos == 0 ? 0 : Math.max(0, lastSyncNanos + fsyncIntervalNanos - System.nanoTime());
     }
 
     @Override

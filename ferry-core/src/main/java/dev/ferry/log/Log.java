@@ -38,6 +38,16 @@ public interface Log extends AutoCloseable {
         return Long.MAX_VALUE;
     }
 
+    /**
+     * How long an append made now would wait for its {@link #sync()}: 0 when it would be synced at once
+     * (the default, for a Log whose every append is durable when it returns). Changes appended earlier
+     * would become durable, and reach sinks, no sooner: capture gathers the source's changes for this
+     * long into one append.
+     */
+    default long nanosUntilNextSync() {
+        return 0;
+    }
+
     /** Whether opening found no Log on disk and created an empty one. */
     boolean createdNow();
 

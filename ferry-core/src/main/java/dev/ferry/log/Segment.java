@@ -33,16 +33,10 @@ final class Segment {
         this.durableBytes = durableBytes;
     }
 
-    /** Records a frame written at {@code bytePos}; the sidecar gets it too (not fsync'd). */
-    synchronized void indexFrame(long firstOffset, long bytePos, FileChannel sidecar) throws IOException {
+    /** Records a frame written at {@code bytePos}, in memory; the Log writes the sidecar (not fsync'd). */
+    synchronized void indexFrame(long firstOffset, long bytePos) throws IOException {
         ensureIndexInMemory();
         index.put(firstOffset, bytePos);
-        if (sidecar != null) {
-            ByteBuffer entry = ByteBuffer.allocate(16).putLong(firstOffset).putLong(bytePos).flip();
-            while (entry.hasRemaining()) {
-                sidecar.write(entry);
-            }
-        }
     }
 
     /** Forgets the frames from {@code firstOffset} on, in memory: an append that was undone. */

@@ -47,6 +47,8 @@ import org.slf4j.MDC;
 public final class Pipeline {
     private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
     private static final Duration POLL_WAIT = Duration.ofMillis(200);
+    /** A batch of the source this large is appended as it is, without waiting for more ({@link #gather}). */
+    private static final int GATHER_MAX_EVENTS = 4096;
     private static final long IDLE_POSITION_MILLIS = 1000;
 
     private final String name;
@@ -468,6 +470,7 @@ public final class Pipeline {
                     // appends not yet durable wait for their fsync no longer than the interval
                     long syncDue = log.nanosUntilSyncDue();
                     batch = source.poll(syncDue < POLL_WAIT.toNanos() ? Duration.ofNanos(syncDue) : POLL_WAIT);
+                    batch = gather(batch);
                 } catch (FerryException e) {
                     if (e.kind() != ErrorKind.CONNECTIVITY) {
                         throw e;
@@ -521,6 +524,32 @@ public final class Pipeline {
                 deliverableEnd.notifyAll();
             }
         }
+    }
+
+    /**
+     * With a group commit, changes appended now become durable, and reach the sinks, only at the Log's
+     * next sync: what the source sends until then joins them in one append. A busy source then costs a
+     * Log write (and the pipeline's bookkeeping) per sync rather than per transaction, at no cost in
+     * latency. Large batches, snapshot chunks among them, go as they are. A failure of the source
+     * drops what was gathered, unacknowledged, as it would a transaction in flight: the source sends it
+     * again after the reconnect.
+     */
+    private SourceBatch gather(SourceBatch first) throws FerryException, InterruptedException {
+        long wait = log.nanosUntilNextSync();
+        if (first.events().isEmpty() || wait <= 0 || first.events().size() >= GATHER_MAX_EVENTS) {
+            return first;
+        }
+        long deadline = System.nanoTime() + wait;
+        List<ChangeEvent> events = new ArrayList<>(first.events());
+        Position position = first.position();
+        long left = wait;
+        while (left > 0 && events.size() < GATHER_MAX_EVENTS && !stopping && failure.get() == null) {
+            SourceBatch next = source.poll(Duration.ofNanos(left));
+            events.addAll(next.events());
+            position = next.position();
+            left = deadline - System.nanoTime();
+        }
+        return new SourceBatch(events, position);
     }
 
     /**

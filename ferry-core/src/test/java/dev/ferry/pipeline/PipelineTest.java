@@ -223,6 +223,24 @@ class PipelineTest {
     }
 
     @Test
+    void withAnFsyncIntervalTheChangesOfOneIntervalGoIntoOneAppend() throws Exception {
+        TestSink sink = new TestSink();
+        ScriptedSource source = new ScriptedSource(300, 1); // a transaction of one change per poll
+        source.pollPauseMillis = 1;
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC, new FileLog.Options(1 << 20, 500))) {
+            assertThat(new Pipeline("p", source, log, List.of(sink), List.of("s"), 700).run(Mode.ONCE)).isTrue();
+        }
+        assertThat(sink.ids()).isEqualTo(upTo(300));
+        long frames;
+        try (Stream<Path> files = Files.list(dir)) {
+            // the index sidecar holds 16 bytes per frame; an append of a few events is one frame
+            frames = files.filter(f -> f.toString().endsWith(".index")).mapToLong(f -> f.toFile().length()).sum() / 16;
+        }
+        // one append per poll would be 300 frames; gathered, one per 500 ms interval (300+ ms of polls)
+        assertThat(frames).as("frames in the Log").isBetween(1L, 30L);
+    }
+
+    @Test
     void whileChangesTrickleASinkIsCommittedNoMoreOftenThanItsCommitInterval() throws Exception {
         TestSink grouped = new TestSink();
         TestSink eager = new TestSink();

@@ -225,9 +225,9 @@ final class ChangeStream implements AutoCloseable {
 
     /**
      * While nothing has arrived: does the idle work and waits for the server's next bytes, up to the
-     * deadline. With the connection's socket at hand it asks the socket, which is cheap, and returns as
-     * soon as bytes are there: every half millisecond while changes came within the last second, less
-     * often the longer the stream has been quiet. Without it, a sleep.
+     * deadline. With the connection's socket at hand the wait is in the kernel, woken by the bytes'
+     * arrival, in steps of a millisecond while changes came within the last second (the idle work's
+     * pace), longer the longer the stream has been quiet. Without it, a sleep.
      */
     private void awaitBytes(long deadline, BooleanSupplier stopping, Idle idle)
             throws SQLException, InterruptedException, FerryException {
@@ -237,18 +237,28 @@ final class ChangeStream implements AutoCloseable {
             return;
         }
         long quiet = System.nanoTime() - lastBytesNanos;
-        long step = quiet < 1_000_000_000L ? 500_000L : quiet < 10_000_000_000L ? 2_000_000L : 10_000_000L;
+        long step = quiet < 1_000_000_000L ? 1_000_000L : quiet < 10_000_000_000L ? 2_000_000L : 10_000_000L;
         do {
             idle.run();
-            LockSupport.parkNanos(Math.max(1, Math.min(step, deadline - System.nanoTime())));
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
-        } while (!bytesArrived() && System.nanoTime() < deadline && !stopping.getAsBoolean());
+            if (bytesArrived(Math.min(step, deadline - System.nanoTime()))) {
+                return;
+            }
+        } while (System.nanoTime() < deadline && !stopping.getAsBoolean());
     }
 
-    private boolean bytesArrived() {
+    /** Waits up to {@code nanos} for bytes from the server; whether they (or a failure) arrived. */
+    private boolean bytesArrived(long nanos) {
         try {
+            if (nanos >= 1_000_000L && socket instanceof ObservedSockets.PeekingSocket p) {
+                return p.awaitBytes((int) (nanos / 1_000_000L));
+            }
+            if (socket.getInputStream().available() > 0) {
+                return true;
+            }
+            LockSupport.parkNanos(Math.max(1, nanos));
             return socket.getInputStream().available() > 0;
         } catch (IOException e) {
             return true; // pgjdbc's own read reports the failure, with its classification

@@ -31,6 +31,12 @@ import javax.net.SocketFactory;
  * "nothing pending", as it would have after the wait. Other reads, and any read while bytes are
  * there, are the socket's own. Not under TLS ({@link #stopPeeking}).
  *
+ * <p>While nothing has arrived, the change stream waits on the socket itself ({@link
+ * PeekingSocket#awaitBytes}): one timed read that the kernel wakes when the server's bytes come,
+ * which are then held for pgjdbc's reads. Asking "anything yet?" every half millisecond instead
+ * (a park and an {@code available()} each time) was most of the capture thread's CPU beside a busy
+ * source. Under TLS the held bytes are encrypted ones, read through by the TLS layer as any others.
+ *
  * <p>Hooked in through pgjdbc's {@code socketFactory} property: pgjdbc creates the {@link Factory}
  * with the connection's properties, which carry a token; the sockets it makes are filed under that
  * token, and {@link #attach} moves the last one (the connection's) to its connection.
@@ -138,14 +144,20 @@ final class ObservedSockets {
         }
     }
 
-    /** A socket whose 1 ms timed reads do not wait when no bytes are there (see the class comment). */
+    /**
+     * A socket whose 1 ms timed reads do not wait when no bytes are there (see the class comment), and
+     * that can wait for the server's next bytes in the kernel ({@link #awaitBytes}).
+     */
     static final class PeekingSocket extends Socket {
         /** The timeout pgjdbc sets for its "is anything pending" read, and for nothing else. */
         static final int PEEK_TIMEOUT_MILLIS = 1;
+        /** How long an {@code available()} of 0 answers pgjdbc's 1 ms read that follows it. */
+        private static final long JUST_ASKED_NANOS = 50_000L;
 
         private volatile int timeoutMillis;
         private volatile boolean peeking = true;
-        private InputStream in;
+        private InputStream raw;
+        private HeldInputStream in;
 
         @Override
         public synchronized void setSoTimeout(int timeout) throws SocketException {
@@ -156,28 +168,132 @@ final class ObservedSockets {
         @Override
         public synchronized InputStream getInputStream() throws IOException {
             if (in == null) {
-                InputStream raw = super.getInputStream();
-                in = new FilterInputStream(raw) {
-                    @Override
-                    public int read() throws IOException {
-                        peek();
-                        return super.read();
-                    }
-
-                    @Override
-                    public int read(byte[] b, int off, int len) throws IOException {
-                        peek();
-                        return super.read(b, off, len);
-                    }
-
-                    private void peek() throws IOException {
-                        if (peeking && timeoutMillis == PEEK_TIMEOUT_MILLIS && raw.available() == 0) {
-                            throw new NothingYet();
-                        }
-                    }
-                };
+                raw = super.getInputStream();
+                in = new HeldInputStream(raw);
             }
             return in;
+        }
+
+        /**
+         * Waits up to {@code millis} (at least 1) for bytes from the server: one read that the kernel
+         * wakes when they arrive, not a poll loop. What it reads is held for pgjdbc's next reads.
+         *
+         * @return whether bytes (or the end of the stream) are there to read
+         */
+        boolean awaitBytes(int millis) throws IOException {
+            HeldInputStream held = (HeldInputStream) getInputStream();
+            if (held.holding()) {
+                return true;
+            }
+            // no "anything there?" first: the timed read tries a plain read before it waits
+            int before = timeoutMillis;
+            super.setSoTimeout(Math.max(1, millis)); // the JDK's socket keeps it in Java: no system call
+            try {
+                return held.fill();
+            } catch (SocketTimeoutException nothing) {
+                return false;
+            } finally {
+                super.setSoTimeout(before);
+            }
+        }
+
+        /** The socket's stream, with the bytes {@link #awaitBytes} read served first. */
+        private final class HeldInputStream extends FilterInputStream {
+            private final byte[] held = new byte[16 * 1024];
+            private int from;
+            private int to;
+            private boolean ended;
+            /**
+             * When {@link #available} last found nothing. pgjdbc asks it, and on "nothing" makes its 1 ms
+             * read at once: that read is answered from this answer, without asking the kernel again
+             * (every system call counts beside a busy source). Bytes that arrive meanwhile are read
+             * by the change stream's next wait, which reads before it waits.
+             */
+            private long emptyAtNanos = System.nanoTime() - JUST_ASKED_NANOS;
+
+            HeldInputStream(InputStream raw) {
+                super(raw);
+            }
+
+            boolean holding() {
+                return from < to || ended;
+            }
+
+            /** One blocking read (under the socket's timeout) into the empty hold. */
+            boolean fill() throws IOException {
+                int n = super.read(held, 0, held.length);
+                if (n < 0) {
+                    ended = true;
+                } else {
+                    from = 0;
+                    to = n;
+                }
+                return true;
+            }
+
+            @Override
+            public int read() throws IOException {
+                if (from < to) {
+                    return held[from++] & 0xff;
+                }
+                if (ended) {
+                    return -1;
+                }
+                peek();
+                return super.read();
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                if (len == 0) {
+                    return 0;
+                }
+                if (from < to) {
+                    int n = Math.min(len, to - from);
+                    System.arraycopy(held, from, b, off, n);
+                    from += n;
+                    return n;
+                }
+                if (ended) {
+                    return -1;
+                }
+                peek();
+                return super.read(b, off, len);
+            }
+
+            @Override
+            public int available() throws IOException {
+                if (from < to) {
+                    return to - from;
+                }
+                int n = super.available();
+                if (n == 0) {
+                    emptyAtNanos = System.nanoTime();
+                }
+                return n;
+            }
+
+            @Override
+            public long skip(long n) throws IOException {
+                if (from < to) {
+                    int k = (int) Math.min(n, to - from);
+                    from += k;
+                    return k;
+                }
+                return super.skip(n);
+            }
+
+            @Override
+            public boolean markSupported() {
+                return false;
+            }
+
+            private void peek() throws IOException {
+                if (peeking && timeoutMillis == PEEK_TIMEOUT_MILLIS
+                        && (System.nanoTime() - emptyAtNanos < JUST_ASKED_NANOS || raw.available() == 0)) {
+                    throw new NothingYet();
+                }
+            }
         }
     }
 

@@ -8,8 +8,12 @@ import dev.ferry.testkit.PrivatePostgresTest;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
+import java.util.Properties;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -42,6 +46,37 @@ class ObservedSocketsIT extends PrivatePostgresTest {
             socket.setSoTimeout(timeout);
             try (Statement s = replication.createStatement(); ResultSet rs = s.executeQuery("IDENTIFY_SYSTEM")) {
                 assertThat(rs.next()).as("the session is intact").isTrue();
+            }
+        }
+    }
+
+    @Test
+    void aWaitForBytesReturnsWhenTheServerSendsAndHandsTheBytesToTheDriver() throws Exception {
+        Properties p = new Properties();
+        p.setProperty("user", pg.user());
+        p.setProperty("password", pg.password());
+        String token = ObservedSockets.observe(p);
+        try (Connection listening = DriverManager.getConnection(pg.jdbcUrl("postgres"), p);
+             Connection other = DriverManager.getConnection(pg.jdbcUrl("postgres"), pg.user(), pg.password())) {
+            ObservedSockets.attach(token, listening);
+            ObservedSockets.PeekingSocket socket = (ObservedSockets.PeekingSocket) ObservedSockets.of(listening);
+            try (Statement s = listening.createStatement()) {
+                s.execute("LISTEN ferry_wake");
+            }
+            assertThat(socket.awaitBytes(20)).as("nothing sent: the wait times out").isFalse();
+
+            try (Statement s = other.createStatement()) {
+                s.execute("NOTIFY ferry_wake, 'first'");
+            }
+            assertThat(socket.awaitBytes(30_000)).as("the notification wakes the wait").isTrue();
+            assertThat(socket.getInputStream().available()).as("the bytes read are held for the driver").isPositive();
+            PGNotification[] got = listening.unwrap(PGConnection.class).getNotifications(10_000);
+            assertThat(got).extracting(PGNotification::getParameter).containsExactly("first");
+            assertThat(socket.awaitBytes(1)).as("all of them taken").isFalse();
+
+            try (Statement s = listening.createStatement(); ResultSet rs = s.executeQuery("SELECT 41 + 1")) {
+                assertThat(rs.next()).isTrue();
+                assertThat(rs.getInt(1)).as("the session is intact").isEqualTo(42);
             }
         }
     }
