@@ -85,6 +85,8 @@ final class ChangeStream implements AutoCloseable {
     /** The replication connection's socket, asked whether bytes arrived; null when unknown. */
     private Socket socket;
     private long lastBytesNanos = System.nanoTime();
+    /** Waits for the server's bytes that ended with none there (tests: the stream waits without polling). */
+    private long emptyWaits;
     /** The transaction of the stream block being received, or -1 outside one. */
     private long streamBlockXid = -1;
     /** A committed streamed transaction being read back, and the commit to close it with. */
@@ -153,7 +155,25 @@ final class ChangeStream implements AutoCloseable {
 
     /** Work for the capture thread while the stream has nothing to read (chunks of a snapshot to read ahead). */
     interface Idle {
+        /** Nothing to do while the stream is quiet. */
+        Idle NONE = new Idle() {
+            @Override
+            public void run() {
+            }
+
+            @Override
+            public boolean pending() {
+                return false;
+            }
+        };
+
         void run() throws SQLException, FerryException;
+
+        /**
+         * Whether {@link #run} has work in hand (chunks to hand out, readers' results to take): the wait
+         * then wakes at its pace. Without, the wait lasts until the server's bytes or the deadline.
+         */
+        boolean pending();
     }
 
     /** The next rows of tables added while streaming; then the stream goes on after their marker. */
@@ -226,8 +246,10 @@ final class ChangeStream implements AutoCloseable {
     /**
      * While nothing has arrived: does the idle work and waits for the server's next bytes, up to the
      * deadline. With the connection's socket at hand the wait is in the kernel, woken by the bytes'
-     * arrival, in steps of a millisecond while changes came within the last second (the idle work's
-     * pace), longer the longer the stream has been quiet. Without it, a sleep.
+     * arrival. While the idle work has something in hand, in steps of a millisecond while changes came
+     * within the last second (the idle work's pace), longer the longer the stream has been quiet;
+     * otherwise in one wait (no wake-ups, no timed-out reads beside a busy source). Without the
+     * socket, a sleep.
      */
     private void awaitBytes(long deadline, BooleanSupplier stopping, Idle idle)
             throws SQLException, InterruptedException, FerryException {
@@ -243,10 +265,16 @@ final class ChangeStream implements AutoCloseable {
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
-            if (bytesArrived(Math.min(step, deadline - System.nanoTime()))) {
+            long left = deadline - System.nanoTime();
+            if (bytesArrived(idle.pending() ? Math.min(step, left) : left)) {
                 return;
             }
+            emptyWaits++;
         } while (System.nanoTime() < deadline && !stopping.getAsBoolean());
+    }
+
+    long emptyWaits() {
+        return emptyWaits;
     }
 
     /** Waits up to {@code nanos} for bytes from the server; whether they (or a failure) arrived. */

@@ -71,7 +71,7 @@ import org.slf4j.LoggerFactory;
  * chunks that were in flight. Requests ({@code ferry snapshot}) arrive as files in the same folder,
  * written by the operator's command.
  */
-final class ChunkedSnapshots implements AutoCloseable {
+final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
     private static final Logger LOG = LoggerFactory.getLogger(ChunkedSnapshots.class);
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final String LOW = "snapshot-low";
@@ -321,6 +321,17 @@ final class ChunkedSnapshots implements AutoCloseable {
     boolean idle() {
         return jobs.stream().allMatch(j -> j.failed != null) && inFlight == 0 && emitted.isEmpty()
                 && !requestsWaiting();
+    }
+
+    @Override
+    public void run() throws SQLException, FerryException {
+        step();
+    }
+
+    /** Whether a table is being read or a reader's result is waiting: {@link #step} then has work. */
+    @Override
+    public boolean pending() {
+        return inFlight > 0 || !outcomes.isEmpty() || jobs.stream().anyMatch(j -> j.failed == null);
     }
 
     /**

@@ -423,8 +423,7 @@ public final class PostgresSource implements Source {
                 if (TableAdditions.supported(serverVersion) && !changes.inTransaction()) {
                     additions.discover(catalog, catalogConnection);
                 }
-                ChangeStream.Idle idle = TableAdditions.supported(serverVersion)
-                        ? snapshots::step : () -> { };
+                ChangeStream.Idle idle = TableAdditions.supported(serverVersion) ? snapshots : ChangeStream.Idle.NONE;
                 idle.run();
                 batch = changes.poll(maxWait, () -> stopping, idle);
             }
@@ -501,6 +500,11 @@ public final class PostgresSource implements Source {
         } catch (SQLException e) {
             throw classifyRuntime(e);
         }
+    }
+
+    /** Tests: how many of the change stream's waits for bytes ended with none. */
+    long emptyWaits() {
+        return changes == null ? 0 : changes.emptyWaits();
     }
 
     @Override

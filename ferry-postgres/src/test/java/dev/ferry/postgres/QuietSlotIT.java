@@ -52,6 +52,29 @@ class QuietSlotIT extends PrivatePostgresTest {
         streamWhileOthersWrite("partly", "tables: [public.t]\n", "partly");
     }
 
+    @Test
+    void aQuietStreamWaitsForTheServerInOneWaitPerPoll() throws Exception {
+        pg.createDatabase("still");
+        pg.execute("still", "CREATE TABLE t (id int PRIMARY KEY)", "INSERT INTO t VALUES (1)");
+        PostgresSourceFactory factory = new PostgresSourceFactory();
+        String yaml = "type: postgres\nhost: " + pg.host() + "\nport: " + pg.port() + "\ndatabase: still\nuser: "
+                + pg.user() + "\npassword: '" + pg.password() + "'\n";
+        try (PostgresSource source = (PostgresSource) factory.create("still", ComponentConfig.ofYaml("source", yaml))) {
+            source.start(java.util.Optional.empty(), false);
+            int polls = 0;
+            while (!source.poll(java.time.Duration.ofMillis(200)).events().isEmpty()) {
+                assertThat(++polls).as("the one-row snapshot ends").isLessThan(100);
+            }
+            long before = source.emptyWaits();
+            for (int i = 0; i < 4; i++) {
+                assertThat(source.poll(java.time.Duration.ofMillis(500)).events()).isEmpty();
+            }
+            // with no snapshot work in hand, each poll waits in the kernel until its deadline: no
+            // wake-up every millisecond (hundreds of them) beside a source that sends nothing
+            assertThat(source.emptyWaits() - before).isBetween(1L, 8L);
+        }
+    }
+
     /**
      * Streams the quiet database while about 80 MB of WAL go into {@code filler} of {@code busyDb},
      * then checks the slot confirmed up to the server's WAL position and holds almost no WAL.
