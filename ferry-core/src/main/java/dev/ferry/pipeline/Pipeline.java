@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -528,26 +529,35 @@ public final class Pipeline {
 
     /**
      * With a group commit, changes appended now become durable, and reach the sinks, only at the Log's
-     * next sync: what the source sends until then joins them in one append. A busy source then costs a
-     * Log write (and the pipeline's bookkeeping) per sync rather than per transaction, at no cost in
-     * latency. Large batches, snapshot chunks among them, go as they are. A failure of the source
-     * drops what was gathered, unacknowledged, as it would a transaction in flight: the source sends it
-     * again after the reconnect.
+     * next sync: what the source sends until then joins them in one append, read when the sync is due. A
+     * busy source then costs a Log write, a wake-up and the pipeline's bookkeeping per sync rather than per
+     * transaction, at no cost in latency. Large batches, snapshot chunks among them, go as they are. A
+     * failure of the source drops what was gathered, unacknowledged, as it would a transaction in
+     * flight: the source sends it again after the reconnect.
      */
     private SourceBatch gather(SourceBatch first) throws FerryException, InterruptedException {
         long wait = log.nanosUntilNextSync();
         if (first.events().isEmpty() || wait <= 0 || first.events().size() >= GATHER_MAX_EVENTS) {
             return first;
         }
+        // what the source sends until the sync waits for it (in the kernel's socket buffer, the
+        // source's queue) and is read in one go then: no wake-up per transaction beside a busy source
         long deadline = System.nanoTime() + wait;
+        for (long left = wait; left > 0 && !stopping && failure.get() == null; left = deadline - System.nanoTime()) {
+            LockSupport.parkNanos(left);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+        }
         List<ChangeEvent> events = new ArrayList<>(first.events());
         Position position = first.position();
-        long left = wait;
-        while (left > 0 && events.size() < GATHER_MAX_EVENTS && !stopping && failure.get() == null) {
-            SourceBatch next = source.poll(Duration.ofNanos(left));
-            events.addAll(next.events());
+        while (events.size() < GATHER_MAX_EVENTS && !stopping && failure.get() == null) {
+            SourceBatch next = source.poll(Duration.ZERO);
             position = next.position();
-            left = deadline - System.nanoTime();
+            if (next.events().isEmpty()) {
+                break;
+            }
+            events.addAll(next.events());
         }
         return new SourceBatch(events, position);
     }
