@@ -50,6 +50,11 @@ public final class Pipeline {
     private static final Duration POLL_WAIT = Duration.ofMillis(200);
     /** A batch of the source this large is appended as it is, without waiting for more ({@link #gather}). */
     private static final int GATHER_MAX_EVENTS = 4096;
+    /**
+     * How long {@link #gather} leaves the source's bytes waiting before it reads them: a long fsync interval
+     * must not hold a fast source back (the socket's buffer would fill and the source wait).
+     */
+    private static final long GATHER_READ_NANOS = 5_000_000L;
     private static final long IDLE_POSITION_MILLIS = 1000;
 
     private final String name;
@@ -529,7 +534,7 @@ public final class Pipeline {
 
     /**
      * With a group commit, changes appended now become durable, and reach the sinks, only at the Log's
-     * next sync: what the source sends until then joins them in one append, read when the sync is due. A
+     * next sync: what the source sends until then joins them in one append, read every few ms. A
      * busy source then costs a Log write, a wake-up and the pipeline's bookkeeping per sync rather than per
      * transaction, at no cost in latency. Large batches, snapshot chunks among them, go as they are. A
      * failure of the source drops what was gathered, unacknowledged, as it would a transaction in
@@ -540,24 +545,30 @@ public final class Pipeline {
         if (first.events().isEmpty() || wait <= 0 || first.events().size() >= GATHER_MAX_EVENTS) {
             return first;
         }
-        // what the source sends until the sync waits for it (in the kernel's socket buffer, the
-        // source's queue) and is read in one go then: no wake-up per transaction beside a busy source
+        // what the source sends until the sync waits for it (in the kernel's socket buffer, the source's
+        // queue) and is read in a few goes: no wake-up per transaction beside a busy source
         long deadline = System.nanoTime() + wait;
-        for (long left = wait; left > 0 && !stopping && failure.get() == null; left = deadline - System.nanoTime()) {
-            LockSupport.parkNanos(left);
-            if (Thread.interrupted()) {
-                throw new InterruptedException();
-            }
-        }
         List<ChangeEvent> events = new ArrayList<>(first.events());
         Position position = first.position();
         while (events.size() < GATHER_MAX_EVENTS && !stopping && failure.get() == null) {
-            SourceBatch next = source.poll(Duration.ZERO);
-            position = next.position();
-            if (next.events().isEmpty()) {
+            long left = deadline - System.nanoTime();
+            if (left > 0) {
+                LockSupport.parkNanos(Math.min(left, GATHER_READ_NANOS));
+                if (Thread.interrupted()) {
+                    throw new InterruptedException();
+                }
+            }
+            while (events.size() < GATHER_MAX_EVENTS) {
+                SourceBatch next = source.poll(Duration.ZERO);
+                position = next.position();
+                if (next.events().isEmpty()) {
+                    break;
+                }
+                events.addAll(next.events());
+            }
+            if (left <= 0) {
                 break;
             }
-            events.addAll(next.events());
         }
         return new SourceBatch(events, position);
     }

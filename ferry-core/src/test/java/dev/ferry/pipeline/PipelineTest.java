@@ -241,6 +241,18 @@ class PipelineTest {
     }
 
     @Test
+    @org.junit.jupiter.api.Timeout(value = 40, unit = java.util.concurrent.TimeUnit.SECONDS)
+    void aLongFsyncIntervalDoesNotHoldAFastSourceBackWhileChangesAreGathered() throws Exception {
+        TestSink sink = new TestSink();
+        ScriptedSource source = new ScriptedSource(60_000, 1); // as fast as it is read, a change per poll
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC, new FileLog.Options(1 << 20, 4_000))) {
+            // gathering read what arrived only when the sync was due: 4,096 changes per 4 s interval, 60 s
+            assertThat(new Pipeline("p", source, log, List.of(sink), List.of("s"), 700).run(Mode.ONCE)).isTrue();
+        }
+        assertThat(sink.ids()).isEqualTo(upTo(60_000));
+    }
+
+    @Test
     void whileChangesTrickleASinkIsCommittedNoMoreOftenThanItsCommitInterval() throws Exception {
         TestSink grouped = new TestSink();
         TestSink eager = new TestSink();
