@@ -1,5 +1,7 @@
 package dev.ferry.sink.duckdb;
 
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
 import dev.ferry.event.Column;
 import java.sql.SQLException;
 import java.util.List;
@@ -129,8 +131,13 @@ final class TableAppender {
         return out;
     }
 
-    /** Appends the rows (from {@link #row}); DuckDB checks a mirror's primary key when it flushes. */
-    void append(DuckDBConnection db, List<Object[]> rows) throws SQLException {
+    /**
+     * Appends the rows (from {@link #row}). DuckDB checks the table's primary key when the appender
+     * flushes, which is done here explicitly: the driver's {@code close()} flushes too, but drops the
+     * error, and the write would report success with the rows missing. A key the table holds already
+     * (a row written outside Ferry) is a DATA error naming the table and the key.
+     */
+    void append(DuckDBConnection db, List<Object[]> rows) throws SQLException, FerryException {
         try (DuckDBAppender a = db.createAppender(schema, table)) {
             for (Object[] row : rows) {
                 a.beginRow();
@@ -143,6 +150,16 @@ final class TableAppender {
                 }
                 a.endRow();
             }
+            a.flush();
+        } catch (SQLException e) {
+            String message = String.valueOf(e.getMessage()).replace('\n', ' ').trim();
+            // the driver reports it as "Failed to append: Duplicate key "id: 2" violates primary key constraint."
+            if (message.toLowerCase(Locale.ROOT).contains("constraint")) {
+                throw new FerryException(ErrorKind.DATA, "Cannot append to table " + schema + "." + table
+                        + " in the DuckDB file: " + message + ". A row of that key is there already, not written by this "
+                        + "pipeline in order (a row added outside Ferry?). The write was rolled back.", e);
+            }
+            throw e;
         }
     }
 }

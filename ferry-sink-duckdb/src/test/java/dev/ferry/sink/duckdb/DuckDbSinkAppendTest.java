@@ -15,9 +15,13 @@ import dev.ferry.event.TableSchema;
 import dev.ferry.log.Offset;
 import dev.ferry.postgres.PgPosition;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Properties;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -151,6 +155,56 @@ class DuckDbSinkAppendTest {
         assertThat(rows("SELECT id, amount FROM public.orders ORDER BY id")).containsExactly(
                 List.of("1", "1.50"), List.of("2", "2.75"));
         assertThat(rows("SELECT id FROM app.events ORDER BY id")).containsExactly(List.of("1"));
+    }
+
+    @Test
+    void aKeyTheMirrorHoldsAlreadyIsADataErrorNamingTableAndKeyAndCommitsNothing() throws Exception {
+        try (DuckDbSink sink = sink()) {
+            sink.write(List.of(read(1, "1.00", "2026-01-01T00:00:00Z")), Offset.of(0));
+            behindTheSinksBack("INSERT INTO public.orders (id, amount) VALUES (2, 99)");
+            FerryException e = catchThrowableOfType(() -> sink.write(List.of(read(2, "2.00", "2026-01-02T00:00:00Z")),
+                    Offset.of(1)), FerryException.class);
+            assertThat(e).as("the write must fail, not report success").isNotNull();
+            assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
+            assertThat(e.getMessage()).contains("public.orders").contains("id: 2");
+            assertThat(sink.committed()).contains(Offset.of(0));
+        }
+        assertThat(rows("SELECT id, amount FROM public.orders ORDER BY id")).containsExactly(List.of("1", "1.00"),
+                List.of("2", "99.00"));
+    }
+
+    @Test
+    void aReplayThatMeetsAKeyTheMirrorHoldsFailsInsteadOfReportingSuccess() throws Exception {
+        try (DuckDbSink sink = sink(true)) {
+            sink.write(List.of(read(1, "1.00", "2026-01-01T00:00:00Z")), Offset.of(1)); // offset 0 was dead-lettered
+            behindTheSinksBack("INSERT INTO public.orders (id, amount) VALUES (3, 99)");
+            FerryException e = catchThrowableOfType(() -> sink.replay(event(Op.CREATE, SCHEMA,
+                    Row.wrap(3L, "3.00", "2026-01-03T00:00:00Z")), Offset.of(0)), FerryException.class);
+            assertThat(e).as("the replay must fail: its entry stays in the dead-letter log").isNotNull();
+            assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
+            assertThat(e.getMessage()).contains("public.orders").contains("id: 3");
+            assertThat(sink.committed()).contains(Offset.of(1));
+        }
+        assertThat(rows("SELECT id, amount FROM public.orders ORDER BY id")).containsExactly(List.of("1", "1.00"),
+                List.of("3", "99.00"));
+        assertThat(rows("SELECT _ferry_offset FROM public.orders__history ORDER BY 1")).containsExactly(List.of("1"));
+    }
+
+    /**
+     * Runs a statement through the sink's own DuckDB instance (a connection with the same settings
+     * shares it) while the sink is open: a row put into the mirror behind the writer's back, whose
+     * key the writer proved absent (above the keys it read). Its append meets the row when the
+     * appender flushes — which the driver's close() did silently: the write reported success with
+     * the row left as it was.
+     */
+    private void behindTheSinksBack(String sql) throws Exception {
+        Properties same = new Properties();
+        same.setProperty("memory_limit", "128MB");
+        same.setProperty("checkpoint_threshold", "16MB");
+        try (Connection c = DriverManager.getConnection("jdbc:duckdb:" + dir.toAbsolutePath().resolve("w.duckdb"), same);
+             Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
     }
 
     @Test
