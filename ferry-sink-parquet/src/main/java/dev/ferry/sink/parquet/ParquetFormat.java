@@ -155,6 +155,9 @@ final class ParquetFormat implements FileFormat, MirrorFormat {
                 }
                 a.endRow();
             }
+            // flushed here: the driver's close() flushes too but drops the error (memory or spill space short), and
+            // the file would be written without the rows the flush lost
+            a.flush();
         }
     }
 

@@ -286,4 +286,26 @@ class ParquetSinkTest {
                     .containsExactly("00000000000000000001.parquet", "00000000000000000002.parquet");
         }
     }
+
+    @Test
+    void aStagingFailureFailsTheWriteInsteadOfWritingAFileWithoutTheRows() throws Exception {
+        // 8 MB of memory for 20 MB of rows, and a spill folder that cannot be made (under a file): the Appender's flush fails
+        Files.writeString(root.resolve("not-a-folder"), "");
+        ParquetFormat starved = new ParquetFormat("zstd", 122_880, 8, root.resolve("not-a-folder/duckdb.tmp"));
+        List<ChangeEvent> events = new ArrayList<>();
+        for (long o = 1; o <= 2_000; o++) {
+            events.add(new ChangeEvent(Op.CREATE, ITEMS, null, Row.wrap(o, "1.00", null, null, null, null, null, null, null, null,
+                    "x".repeat(10_000)), Set.of(), new CounterPosition(o), 7, AT));
+        }
+        try (PartitionedFileSink sink = new PartitionedFileSink("shop", root, PartitionedFileSink.Partitioning.DAY, starved)) {
+            FerryException e = catchThrowableOfType(() -> sink.write(events, Offset.of(2_000)), FerryException.class);
+            assertThat(e).as("the write must fail, not write a file without the rows").isNotNull();
+            assertThat(e.kind()).isEqualTo(ErrorKind.INTERNAL);
+            assertThat(e.getMessage()).contains("public.items").contains("Failed to append");
+            assertThat(sink.committed()).isEmpty();
+        }
+        try (Stream<Path> files = Files.walk(root.resolve("public.items"))) {
+            assertThat(files.filter(Files::isRegularFile)).isEmpty();
+        }
+    }
 }
