@@ -256,18 +256,30 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
     }
 
     @Test
-    void aReplicaThatIsNotAStandbyStopsTheSnapshotWithTheReason() throws Exception {
+    void aReplicaThatIsNotAStandbyStopsTheSnapshotWithTheReasonAndTheBatchRunFails() throws Exception {
         String db = "notstandby";
         createTable(db, 1_000);
         // the source itself given as the replica: reading there would skip the wait for its replay
         writePipeline(db, "  snapshot: chunked\n  snapshot_replica: 127.0.0.1:" + pg.port() + "\n");
         FerryProcess ferry = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml", "--once");
-        assertThat(ferry.waitFor()).as(ferry.stderr()).isZero();
+        // a batch run that leaves a table half read has not caught up: it must not exit 0 (it did)
+        assertThat(ferry.waitFor()).as(ferry.stderr()).isEqualTo(2);
         assertThat(ferry.stderr()).contains("The snapshot of public.big stopped")
-                .contains("snapshot_replica is not a standby");
+                .contains("the snapshot of a table stopped: public.big: ").contains("snapshot_replica is not a standby")
+                .contains("ferry snapshot -c FILE --table T");
         FerryProcess status = FerryProcess.start(dir, env(), "status", "-c", "pipeline.yaml");
         assertThat(status.waitFor()).as(status.stderr()).isZero();
         assertThat(status.stdout()).contains("STOPPED").contains("not a standby");
+        // the cause fixed, the table requested again: the request replaces the stopped snapshot, and the run ends well
+        writePipeline(db, "  snapshot: chunked\n");
+        FerryProcess request = FerryProcess.start(dir, env(), "snapshot", "-c", "pipeline.yaml", "--table", "public.big");
+        assertThat(request.waitFor()).as(request.stderr()).isZero();
+        FerryProcess again = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(again.waitFor()).as(again.stderr()).isZero();
+        assertThat(again.stderr()).contains("replaces the one that stopped").contains("Snapshot of public.big finished");
+        try (Connection c = pg.connect(db)) {
+            assertThat(ReplayVerifier.verify(dir.resolve("out"), c, List.of("public.big")).problems()).isEmpty();
+        }
     }
 
     /** Rows of big read on the source so far (index and sequential scans), from its statistics. */

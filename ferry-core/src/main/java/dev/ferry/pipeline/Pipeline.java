@@ -207,7 +207,16 @@ public final class Pipeline {
                 }
                 resume = log.lastPosition();
             }
-            return runThreads(resume, end);
+            boolean complete = runThreads(resume, end);
+            List<String> stopped = complete && end != null ? source.stoppedSnapshots() : List.of();
+            if (!stopped.isEmpty()) {
+                // everything read is delivered and committed, but a table is left half read: not caught up
+                throw new FerryException(ErrorKind.PREREQUISITE, "The batch run delivered everything else, but the "
+                        + "snapshot of " + (stopped.size() == 1 ? "a table" : stopped.size() + " tables") + " stopped: "
+                        + String.join("; ", stopped) + ". Fix the cause, then read it again with ferry snapshot -c FILE "
+                        + "--table T (the next run takes the request up).");
+            }
+            return complete;
         } finally {
             if (helpers != null) {
                 helpers.shutdownNow();

@@ -54,6 +54,16 @@ public interface Source extends AutoCloseable {
     }
 
     /**
+     * The snapshots of tables that stopped before their end and stay stopped (a chunked snapshot's
+     * job that cannot go on: its table lost its key, a statement fails), each as
+     * {@code "<table>: <reason>"}; asked after a batch run, which must not end as caught up with a
+     * table left half read. Empty by default.
+     */
+    default List<String> stoppedSnapshots() {
+        return List.of();
+    }
+
+    /**
      * How far the snapshot requested as {@code id} got ({@code ferry snapshot --follow}); reads the
      * state folder, so it works while another process runs the pipeline. Empty when the source
      * has no such snapshots.

@@ -317,6 +317,17 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         save();
     }
 
+    /** The stopped jobs, each as {@code "<table>[ where …]: <reason>"} (capture thread, or after the run). */
+    List<String> stopped() {
+        List<String> out = new ArrayList<>();
+        for (Job j : jobs) {
+            if (j.failed != null) {
+                out.add(j.table + (j.where == null ? "" : " where " + j.where) + ": " + j.failed);
+            }
+        }
+        return out;
+    }
+
     /** Whether nothing is left to read or to record. */
     boolean idle() {
         return jobs.stream().allMatch(j -> j.failed != null) && inFlight == 0 && emitted.isEmpty()
@@ -1129,6 +1140,11 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 }
                 TableId table = new TableId(r.get("schema").asText(), r.get("table").asText());
                 String where = r.hasNonNull("where") ? r.get("where").asText() : null;
+                // a new request supersedes the table's stopped snapshots it covers: the way to read them again
+                if (jobs.removeIf(j -> j.failed != null && j.table.equals(table)
+                        && (where == null || where.equals(j.where)))) {
+                    LOG.info("Snapshot of {} requested again: it replaces the one that stopped", table);
+                }
                 jobs.add(new Job(r.get("id").asText(), table, where, null, 0, 0));
                 LOG.info("Snapshot of {} requested{}; reading it in chunks of {} rows while streaming", table,
                         where == null ? "" : " (where " + where + ")", chunkRows);

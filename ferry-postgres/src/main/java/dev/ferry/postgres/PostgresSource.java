@@ -169,6 +169,11 @@ public final class PostgresSource implements Source {
     }
 
     @Override
+    public List<String> stoppedSnapshots() {
+        return snapshots == null ? List.of() : snapshots.stopped();
+    }
+
+    @Override
     public Optional<SnapshotProgress> snapshotProgress(String id) throws FerryException {
         try {
             ensureCatalog();
