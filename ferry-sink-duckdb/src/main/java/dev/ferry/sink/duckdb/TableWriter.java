@@ -258,6 +258,7 @@ final class TableWriter {
                     }
                     a.endRow();
                 }
+                a.flush(); // close() would drop its error: the rows would be missing, the write taken as done
             }
             StringJoiner match = new StringJoiner(" AND ");
             for (String k : keyNames) {
@@ -352,6 +353,7 @@ final class TableWriter {
                 for (long k : replaced) {
                     a.beginRow().append(k).endRow();
                 }
+                a.flush(); // close() would drop its error: the rows would be missing, the write taken as done
             }
             s.execute("DELETE FROM " + qualified(table.name()) + " AS m USING " + replaceStage.qualified() + " AS s WHERE m."
                     + quote(keyNames.get(0)) + " = s.k");
@@ -536,6 +538,7 @@ final class TableWriter {
                     }
                     a.endRow();
                 }
+                a.flush(); // close() would drop its error: the rows would be missing, the write taken as done
             }
             StringJoiner names = new StringJoiner(", ");
             StringJoiner values = new StringJoiner(", ");
@@ -650,6 +653,7 @@ final class TableWriter {
                     }
                     a.endRow();
                 }
+                a.flush(); // close() would drop its error: the rows would be missing, the write taken as done
             }
             for (Column c : columns) {
                 String staged = quote(c.name());

@@ -14,6 +14,7 @@ import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
 import dev.ferry.log.Offset;
 import dev.ferry.postgres.PgPosition;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -188,6 +189,31 @@ class DuckDbSinkAppendTest {
         assertThat(rows("SELECT id, amount FROM public.orders ORDER BY id")).containsExactly(List.of("1", "1.00"),
                 List.of("3", "99.00"));
         assertThat(rows("SELECT _ferry_offset FROM public.orders__history ORDER BY 1")).containsExactly(List.of("1"));
+    }
+
+    @Test
+    void aStagingTableThatCannotTakeTheRowsFailsTheWriteNamingTheCause() throws Exception {
+        // 8 MB of memory for 20 MB of staged rows ('infinity' has no binary form), and DuckDB's spill folder
+        // (the file's name + .tmp) taken by a file: the staging Appender's flush fails, and its close() hid why
+        Files.writeString(dir.resolve("w.duckdb.tmp"), "");
+        List<ChangeEvent> reads = new ArrayList<>();
+        for (long id = 1; id <= 2_000; id++) {
+            reads.add(event(Op.READ, SCHEMA, Row.wrap(id, "1.00", "infinity")));
+        }
+        TableSchema wide = new TableSchema(new TableId("public", "wide"), List.of(
+                Column.of("id", LogicalType.INT64, "bigint", true),
+                Column.of("d", LogicalType.DATE, "date", false),
+                Column.of("t", LogicalType.STRING, "text", false)));
+        for (long id = 1; id <= 2_000; id++) {
+            reads.add(event(Op.READ, wide, Row.wrap(id, "infinity", "x".repeat(10_000))));
+        }
+        try (DuckDbSink sink = new DuckDbSink("shop", dir.resolve("w.duckdb"), true, false, 8, 16)) {
+            FerryException e = catchThrowableOfType(() -> sink.write(reads, Offset.of(3_999)), FerryException.class);
+            assertThat(e).isNotNull();
+            // the cause, not "Current transaction is aborted" from the statement after the failed flush
+            assertThat(e.getMessage()).contains("public.wide").contains("w.duckdb.tmp");
+            assertThat(sink.committed()).isEmpty();
+        }
     }
 
     /**
