@@ -41,10 +41,21 @@ public final class EventBytes {
      * @throws IOException when the bytes are not such events
      */
     public static List<ChangeEvent> decodeAll(byte[] bytes, int count, PositionCodec positions) throws IOException {
+        return decodeAll(bytes, count, positions, null);
+    }
+
+    /**
+     * The {@code count} events {@link #encodeAll} wrote, and into {@code sizes} (unless null, at least
+     * {@code count} long) how many of the bytes each took, its schema included where it declared one.
+     *
+     * @throws IOException when the bytes are not such events
+     */
+    public static List<ChangeEvent> decodeAll(byte[] bytes, int count, PositionCodec positions, int[] sizes)
+            throws IOException {
         ByteBuffer in = ByteBuffer.wrap(bytes);
         List<ChangeEvent> events;
         try {
-            events = new EventCodec(positions).decode(in, count);
+            events = new EventCodec(positions).decode(in, count, sizes);
         } catch (RuntimeException e) {
             throw new IOException("not " + count + " encoded events: " + e, e);
         }

@@ -79,9 +79,19 @@ final class EventCodec {
 
     /** Reads the {@code count} events of one frame. */
     List<ChangeEvent> decode(ByteBuffer in, int count) throws IOException {
+        return decode(in, count, null);
+    }
+
+    /**
+     * Reads the {@code count} events of one frame and, into {@code sizes} unless null, how many bytes
+     * each took (a schema declared with an event counts in its size): the measure of a batch's bytes,
+     * taken while decoding, so nothing is encoded again to weigh it.
+     */
+    List<ChangeEvent> decode(ByteBuffer in, int count, int[] sizes) throws IOException {
         List<TableSchema> schemas = new ArrayList<>();
         List<ChangeEvent> events = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
+            int start = in.position();
             int ref = in.getInt();
             if (ref == schemas.size()) {
                 schemas.add(readSchema(in));
@@ -101,6 +111,9 @@ final class EventCodec {
             long txId = in.getLong();
             Instant committedAt = Instant.ofEpochSecond(in.getLong(), in.getInt());
             events.add(new ChangeEvent(op, schema, before, after, unchanged, position, txId, committedAt));
+            if (sizes != null) {
+                sizes[i] = in.position() - start;
+            }
         }
         return events;
     }

@@ -46,8 +46,6 @@ public final class FileLog implements Log {
     private static final String SUFFIX = ".log";
     /** Appends are cut into frames of about this size. */
     static final long FRAME_TARGET_BYTES = 8L * 1024 * 1024;
-    /** A reader stops adding frames to one read once it holds this many bytes of them. */
-    static final long READ_BUDGET_BYTES = 32L * 1024 * 1024;
 
     private final Path dir;
     private final PositionCodec positionCodec;

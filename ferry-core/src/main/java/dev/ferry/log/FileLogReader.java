@@ -12,7 +12,8 @@ import java.util.NavigableMap;
 
 /**
  * Reads a {@link FileLog} forward. Sees only durable bytes of each segment; holds at most the
- * events of one frame beyond what it returns. Any damage it meets is corruption (the torn tail was
+ * events of one frame beyond what it returns. Each event's size is how many bytes of its frame it
+ * took, measured while the frame is decoded; a read stops at the event whose sizes reach its bound. Any damage it meets is corruption (the torn tail was
  * dropped at open), so it is reported, never skipped.
  */
 final class FileLogReader implements LogReader {
@@ -25,9 +26,9 @@ final class FileLogReader implements LogReader {
     private FileChannel channel;
     private long bytePos;
     private List<ChangeEvent> buffered = List.of();
+    private int[] bufferedBytes = new int[0];
     private long bufferedFirst;
     private int bufferedIndex;
-    private long loadedFrameBytes;
     private boolean seeked;
 
     FileLogReader(FileLog log, NavigableMap<Long, Segment> segments, PositionCodec positions, EventCodec codec, long first) {
@@ -39,26 +40,24 @@ final class FileLogReader implements LogReader {
     }
 
     @Override
-    public List<LogEntry> read(int maxEvents, Offset limit) throws IOException {
+    public List<LogEntry> read(int maxEvents, long maxBytes, Offset limit) throws IOException {
         List<LogEntry> out = new ArrayList<>();
         long bytes = 0;
-        while (out.size() < maxEvents && next < limit.value()) {
+        while (out.size() < maxEvents && bytes < maxBytes && next < limit.value()) {
             if (bufferedIndex < buffered.size()) {
                 long offset = bufferedFirst + bufferedIndex;
+                int size = bufferedBytes[bufferedIndex];
                 ChangeEvent e = buffered.get(bufferedIndex++);
                 if (offset >= next) {
-                    out.add(new LogEntry(Offset.of(offset), e));
+                    out.add(new LogEntry(Offset.of(offset), e, size));
+                    bytes += size;
                     next = offset + 1;
                 }
                 continue;
             }
-            if (!out.isEmpty() && bytes >= FileLog.READ_BUDGET_BYTES) {
-                break; // bound memory by bytes too: rows can be large
-            }
             if (!loadFrame()) {
                 break;
             }
-            bytes += loadedFrameBytes;
         }
         return out;
     }
@@ -97,9 +96,9 @@ final class FileLogReader implements LogReader {
                     continue;
                 }
                 buffered = frame.events();
+                bufferedBytes = frame.eventBytes();
                 bufferedFirst = frame.firstOffset();
                 bufferedIndex = 0;
-                loadedFrameBytes = frame.totalBytes();
                 return true;
             }
             Map.Entry<Long, Segment> following = segments.higherEntry(segment.baseOffset);

@@ -23,10 +23,11 @@ import java.util.zip.CRC32C;
  * @param firstOffset   the offset of the frame's first event
  * @param position      the source position reached after the frame's events
  * @param events        the events (possibly none)
+ * @param eventBytes    how many bytes of the frame each event took, in the order of the events
  * @param totalBytes    the frame's size on disk, header included
  */
 record Frame(long appendNumber, long durableAppend, boolean lastOfAppend, long firstOffset, Position position, List<ChangeEvent> events,
-             long totalBytes) {
+             int[] eventBytes, long totalBytes) {
     static final int VERSION = 1;
     static final int LAST_OF_APPEND = 1;
     static final int HEADER_BYTES = 8;
@@ -117,11 +118,12 @@ record Frame(long appendNumber, long durableAppend, boolean lastOfAppend, long f
         long durableAppend = in.getLong();
         long first = in.getLong();
         int count = in.getInt();
-        List<ChangeEvent> events = codec.decode(in, count);
+        int[] sizes = new int[count];
+        List<ChangeEvent> events = codec.decode(in, count, sizes);
         byte[] pos = new byte[in.getInt()];
         in.get(pos);
-        return new Read(new Frame(appendNumber, durableAppend, last, first, positions.decode(pos), events, (long) HEADER_BYTES + length),
-                null);
+        return new Read(new Frame(appendNumber, durableAppend, last, first, positions.decode(pos), events, sizes,
+                (long) HEADER_BYTES + length), null);
     }
 
     static void readFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {

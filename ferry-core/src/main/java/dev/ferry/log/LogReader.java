@@ -7,11 +7,25 @@ import java.util.List;
  * Reads a {@link Log} forward from an offset. Used by one thread; not thread-safe.
  */
 public interface LogReader extends AutoCloseable {
+    /** The bytes at which {@link #read(int, Offset)} stops, so that one read of wide rows stays bounded: 32 MiB. */
+    long DEFAULT_MAX_BYTES = 32L * 1024 * 1024;
+
     /**
-     * The next events, at most {@code maxEvents} of them and none at or after {@code limit}.
-     * Returns an empty list, never null, when nothing is available; does not block.
+     * The next events, at most {@code maxEvents} of them, none at or after {@code limit}, and no more
+     * once they reach {@link #DEFAULT_MAX_BYTES}. Returns an empty list, never null, when nothing is
+     * available; does not block.
      */
-    List<LogEntry> read(int maxEvents, Offset limit) throws IOException;
+    default List<LogEntry> read(int maxEvents, Offset limit) throws IOException {
+        return read(maxEvents, DEFAULT_MAX_BYTES, limit);
+    }
+
+    /**
+     * The next events, at most {@code maxEvents} of them, none at or after {@code limit}, and no more
+     * once their {@link LogEntry#bytes()} reach {@code maxBytes}: the event that reaches it is the last
+     * (so one event larger than {@code maxBytes} comes alone). Returns an empty list, never null, when
+     * nothing is available; does not block.
+     */
+    List<LogEntry> read(int maxEvents, long maxBytes, Offset limit) throws IOException;
 
     /** The offset the next {@link #read} starts at. */
     Offset next();

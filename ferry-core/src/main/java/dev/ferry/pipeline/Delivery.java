@@ -59,18 +59,25 @@ final class Delivery {
         long next = committed.get().map(o -> o.value() + 1).orElse(p.log.start().value());
         p.committed[index].set(next);
         try (LogReader reader = p.log.readFrom(Offset.of(next))) {
+            // the batch being gathered: read from the Log, not yet written
+            List<LogEntry> batch = new ArrayList<>();
+            long batchBytes = 0;
             while (p.failure.get() == null) {
                 if (p.stopping && System.currentTimeMillis() - p.stopRequestedAt > Pipeline.DRAIN_MILLIS) {
+                    long unwritten = batch.isEmpty() ? reader.next().value() : batch.get(0).offset().value();
                     LOG.info("sink {}: stopping at offset {} with {} events still to deliver; they stay in the Log "
-                            + "for the next run", name, reader.next(), p.deliverableEnd.get() - reader.next().value());
+                            + "for the next run", name, unwritten, p.deliverableEnd.get() - unwritten);
                     break;
                 }
                 long limit = p.deliverableEnd.get();
-                if (holdForCommitInterval(limit - reader.next().value())) {
-                    continue;
+                if (!isFull(batch, batchBytes)) {
+                    for (LogEntry e : reader.read(p.batchEvents[index] - batch.size(), p.batchBytes[index] - batchBytes,
+                            Offset.of(limit))) {
+                        batch.add(e);
+                        batchBytes += e.bytes();
+                    }
                 }
-                List<LogEntry> entries = reader.read(p.batchEvents[index], Offset.of(limit));
-                if (entries.isEmpty()) {
+                if (batch.isEmpty()) {
                     if (p.captureDone && reader.next().value() >= p.deliverableEnd.get()) {
                         break;
                     }
@@ -81,14 +88,21 @@ final class Delivery {
                     }
                     continue;
                 }
-                List<ChangeEvent> events = new ArrayList<>(entries.size());
-                for (LogEntry e : entries) {
+                if (!isFull(batch, batchBytes) && holdForCommitInterval()) {
+                    continue;
+                }
+                List<ChangeEvent> events = new ArrayList<>(batch.size());
+                for (LogEntry e : batch) {
                     events.add(e.event());
                 }
-                Offset last = entries.get(entries.size() - 1).offset();
+                long first = batch.get(0).offset().value();
+                Offset last = batch.get(batch.size() - 1).offset();
+                LOG.debug("sink {}: writing {} events ({} bytes) up to offset {}", name, events.size(), batchBytes, last);
+                batch.clear();
+                batchBytes = 0;
                 lastWriteNanos = System.nanoTime();
                 refusedInBatch = 0;
-                if (!writeIsolatingRefused(events, entries.get(0).offset().value())) {
+                if (!writeIsolatingRefused(events, first)) {
                     break; // stopped while the sink was down: the rest of the batch stays in the Log
                 }
                 CrashPoints.reach("pipeline.after-sink-write");
@@ -98,23 +112,27 @@ final class Delivery {
                 if (newest.op() != Op.READ) {
                     p.lagMillis[index].set(Math.max(0, System.currentTimeMillis() - newest.committedAt().toEpochMilli()));
                 }
-                LOG.debug("sink {}: wrote {} events up to offset {}", name, events.size(), last);
                 p.releaseDeliveredSegments();
             }
         }
     }
 
+    /** Whether the batch holds {@code batch_events} events or reached {@code batch_bytes}: then it is written at once. */
+    private boolean isFull(List<LogEntry> batch, long bytes) {
+        return batch.size() >= p.batchEvents[index] || bytes >= p.batchBytes[index];
+    }
+
     /**
      * The sink's commit interval: while changes keep coming, a write follows the last one by at least
      * the interval, so that what arrives meanwhile goes into one batch instead of many small ones. A
-     * full batch, a change after a quiet spell, the end of capture and a stop are not held.
+     * full batch (the caller's to see), a change after a quiet spell, the end of capture and a stop are
+     * not held.
      *
-     * @param deliverable events the Log holds for this sink now
-     * @return true after waiting: look again at what is deliverable
+     * @return true after waiting: read what came meanwhile into the batch and look again
      */
-    private boolean holdForCommitInterval(long deliverable) throws InterruptedException {
+    private boolean holdForCommitInterval() throws InterruptedException {
         long interval = p.commitIntervalNanos[index];
-        if (interval == 0 || deliverable <= 0 || deliverable >= p.batchEvents[index] || p.captureDone || p.stopping) {
+        if (interval == 0 || p.captureDone || p.stopping) {
             return false;
         }
         long wait = lastWriteNanos + interval - System.nanoTime();

@@ -81,6 +81,8 @@ public final class Pipeline {
     final long[] commitIntervalNanos;
     /** The most events one write to each sink carries. */
     final int[] batchEvents;
+    /** Per sink, the size (in the Log's encoding) at which a batch is full. */
+    final long[] batchBytes;
     /** Per sink, what happens to an event it refuses as a record it can never hold. */
     final SinkSettings.RecordErrors[] recordErrors;
     /** Per sink, whether its committed offset was checked against the Log (at the start, or once reachable). */
@@ -134,6 +136,8 @@ public final class Pipeline {
         this.commitIntervalNanos = new long[sinks.size()];
         this.batchEvents = new int[sinks.size()];
         java.util.Arrays.fill(batchEvents, maxBatchEvents);
+        this.batchBytes = new long[sinks.size()];
+        java.util.Arrays.fill(batchBytes, SinkSettings.DEFAULT_BATCH_BYTES);
         this.recordErrors = new SinkSettings.RecordErrors[sinks.size()];
         this.checkedAgainstLog = new boolean[sinks.size()];
         this.deadLettered = new AtomicLong[sinks.size()];
@@ -151,7 +155,7 @@ public final class Pipeline {
 
     /**
      * The common settings of each sink ({@code commit_interval_ms}, {@code record_errors},
-     * {@code batch_events}), in the order of the sinks. Without them, sinks are written as soon as events are deliverable and a refused
+     * {@code batch_events}, {@code batch_bytes}), in the order of the sinks. Without them, sinks are written as soon as events are deliverable and a refused
      * record stops the pipeline.
      */
     public void sinkSettings(List<SinkSettings> settings) {
@@ -164,6 +168,7 @@ public final class Pipeline {
             if (settings.get(i).batchEvents() > 0) {
                 batchEvents[i] = settings.get(i).batchEvents();
             }
+            batchBytes[i] = settings.get(i).batchBytes();
         }
     }
 

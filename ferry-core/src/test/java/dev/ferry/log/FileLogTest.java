@@ -56,20 +56,26 @@ class FileLogTest {
                 new TestPosition(id), 77_000 + id, Instant.ofEpochSecond(1_700_000_000L, 999_999_999));
     }
 
-    @Test
-    void appendOfLargeRowsIsCutIntoFramesAndReadsStayBounded() throws Exception {
-        String big = "x".repeat(1_000_000); // ~3 MB estimated per row: 40 rows make several frames
-        List<ChangeEvent> written = new java.util.ArrayList<>();
-        for (long n = 0; n < 40; n++) {
-            written.add(new ChangeEvent(Op.CREATE, LogEvents.ORDERS, null, Row.wrap(n, big), Set.of(),
+    /** Inserts 0..count-1 into orders, each with {@code text} as its text column. */
+    private static List<ChangeEvent> wideInserts(int count, String text) {
+        List<ChangeEvent> events = new java.util.ArrayList<>();
+        for (long n = 0; n < count; n++) {
+            events.add(new ChangeEvent(Op.CREATE, LogEvents.ORDERS, null, Row.wrap(n, text), Set.of(),
                     new TestPosition(n), n, Instant.EPOCH));
         }
+        return events;
+    }
+
+    @Test
+    void appendOfLargeRowsIsCutIntoFramesAndReadsStayBounded() throws Exception {
+        // ~3 MB estimated per row: 40 rows make several frames
+        List<ChangeEvent> written = wideInserts(40, "x".repeat(1_000_000));
         try (FileLog log = FileLog.open(dir, TestPosition.CODEC)) {
             log.append(written, new TestPosition(100));
             assertThat(Files.size(dir.resolve("00000000000000000000.log"))).isGreaterThan(40_000_000L);
             try (LogReader reader = log.readFrom(Offset.of(0))) {
                 List<LogEntry> first = reader.read(1000, log.end());
-                assertThat(first).as("one read holds about READ_BUDGET_BYTES, not the whole append")
+                assertThat(first).as("one read holds about LogReader.DEFAULT_MAX_BYTES, not the whole append")
                         .hasSizeGreaterThan(0).hasSizeLessThan(40);
             }
             assertThat(events(readAll(log, 0))).containsExactlyElementsOf(written);
@@ -77,6 +83,34 @@ class FileLogTest {
         try (FileLog reopened = FileLog.open(dir, TestPosition.CODEC)) {
             assertThat(reopened.lastPosition()).contains(new TestPosition(100));
             assertThat(reopened.end()).isEqualTo(Offset.of(40));
+        }
+    }
+
+    @Test
+    void readsCountEachEventsBytesAndStopAtTheEventThatReachesTheBound() throws Exception {
+        List<ChangeEvent> written = wideInserts(10, "y".repeat(10_000));
+        try (FileLog log = FileLog.open(dir, TestPosition.CODEC)) {
+            log.append(written, new TestPosition(100));
+            try (LogReader reader = log.readFrom(Offset.of(0))) {
+                List<LogEntry> first = reader.read(1000, 25_000, log.end());
+                assertThat(first).as("10 kB each: the third reaches 25,000 bytes and is the last").hasSize(3);
+                // the first event also declares the table's schema, so it is the largest
+                assertThat(first).allSatisfy(e -> assertThat(e.bytes()).isBetween(10_000, 11_000));
+                assertThat(first.get(0).bytes()).isGreaterThan(first.get(1).bytes());
+                assertThat(offsets(reader.read(1000, 1, log.end()))).as("an event over the bound comes alone")
+                        .containsExactly(3L);
+                List<LogEntry> rest = reader.read(1000, Long.MAX_VALUE, log.end());
+                assertThat(offsets(rest)).containsExactly(4L, 5L, 6L, 7L, 8L, 9L);
+                long total = 0;
+                for (LogEntry e : first) {
+                    total += e.bytes();
+                }
+                for (LogEntry e : rest) {
+                    total += e.bytes();
+                }
+                assertThat(total).as("the events' sizes are nearly all of the segment")
+                        .isLessThan(Files.size(dir.resolve("00000000000000000000.log")));
+            }
         }
     }
 

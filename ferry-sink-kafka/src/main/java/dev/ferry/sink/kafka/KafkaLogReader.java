@@ -31,7 +31,7 @@ final class KafkaLogReader implements LogReader {
     private final TopicPartition partition;
     private final PositionCodec positions;
     /** Decoded events not handed out yet, from offset {@link #next} on. */
-    private final Deque<ChangeEvent> pending = new ArrayDeque<>();
+    private final Deque<Decoded> pending = new ArrayDeque<>();
     private long next;
     private boolean positioned;
 
@@ -43,7 +43,7 @@ final class KafkaLogReader implements LogReader {
     }
 
     @Override
-    public List<LogEntry> read(int maxEvents, Offset limit) throws IOException {
+    public List<LogEntry> read(int maxEvents, long maxBytes, Offset limit) throws IOException {
         try {
             if (!positioned) {
                 consumer.assign(List.of(partition));
@@ -61,8 +61,11 @@ final class KafkaLogReader implements LogReader {
             throw new IOException("Cannot read the Kafka log " + partition.topic() + " at offset " + next + ": " + e, e);
         }
         List<LogEntry> out = new ArrayList<>(Math.min(maxEvents, pending.size()));
-        while (out.size() < maxEvents && !pending.isEmpty() && next < limit.value()) {
-            out.add(new LogEntry(Offset.of(next++), pending.poll()));
+        long bytes = 0;
+        while (out.size() < maxEvents && bytes < maxBytes && !pending.isEmpty() && next < limit.value()) {
+            Decoded d = pending.poll();
+            out.add(new LogEntry(Offset.of(next++), d.event(), d.bytes()));
+            bytes += d.bytes();
         }
         return out;
     }
@@ -83,8 +86,15 @@ final class KafkaLogReader implements LogReader {
                     + " (the record at Kafka offset " + r.offset() + " starts at " + first + "): the topic was changed "
                     + "outside Ferry, or its retention deleted them.");
         }
-        List<ChangeEvent> events = EventBytes.decodeAll(r.value(), count, positions);
-        pending.addAll(events.subList((int) (expected - first), count));
+        int[] sizes = new int[count];
+        List<ChangeEvent> events = EventBytes.decodeAll(r.value(), count, positions, sizes);
+        for (int i = (int) (expected - first); i < count; i++) {
+            pending.add(new Decoded(events.get(i), sizes[i]));
+        }
+    }
+
+    /** An event not handed out yet, with its size in the Log's encoding. */
+    private record Decoded(ChangeEvent event, int bytes) {
     }
 
     /**
