@@ -24,9 +24,19 @@ final class FerryProcess {
     }
 
     static FerryProcess start(Path workDir, Map<String, String> env, String... args) throws IOException {
+        return startWithHeap(workDir, env, "256m", args);
+    }
+
+    /**
+     * Like {@link #start}, with the child's heap capped at {@code maxHeap} ({@code -Xmx}, e.g. "192m"), to
+     * show memory stays bounded; an OutOfMemoryError ends the child, which then exits non-zero.
+     */
+    static FerryProcess startWithHeap(Path workDir, Map<String, String> env, String maxHeap, String... args)
+            throws IOException {
         String jar = System.getProperty("ferry.jar", "target/ferry.jar");
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", Path.of(jar).toAbsolutePath().toString()));
+                "-Xmx" + maxHeap, "-XX:+ExitOnOutOfMemoryError", "-XX:TieredStopAtLevel=1", "-jar",
+                Path.of(jar).toAbsolutePath().toString()));
         command.addAll(List.of(args));
         Path out = Files.createTempFile(workDir, "ferry-out", ".txt");
         Path err = Files.createTempFile(workDir, "ferry-err", ".txt");

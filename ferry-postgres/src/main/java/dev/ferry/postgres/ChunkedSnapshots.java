@@ -1025,7 +1025,10 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             int next = bind(ps, 1, w.range.start());
             bind(ps, next, w.range.end());
-            ps.setFetchSize(1024); // the chunk's bytes are capped: stop reading at the cap, not after all rows
+            // the chunk's bytes are capped: stop reading at the cap, not after all rows; and each fetch is
+            // sized by the rows' width, so that the driver never holds 1,024 rows of a megabyte each
+            FetchSizing fetchSizing = new FetchSizing(1024);
+            ps.setFetchSize(fetchSizing.first());
             try (ResultSet rs = ps.executeQuery()) {
                 int[] keyAt = keys.stream().mapToInt(k -> w.schema.indexOf(k.name())).toArray();
                 int width = w.schema.size();
@@ -1044,7 +1047,10 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                             encoder.put(TextValues.convert(columns[i], rs.getString(i + 1)));
                         }
                     }
-                    bytes += encoder.encodedSize();
+                    int size = encoder.encodedSize();
+                    bytes += size;
+                    fetchSizing.row(size);
+                    rs.setFetchSize(fetchSizing.next());
                     w.rows.add(encoder.finish());
                     for (int k = 0; k < keyAt.length; k++) {
                         lastKeyTexts[k] = asBytes[keyAt[k]] ? rs.getBytes(keyAt[k] + 1) : rs.getString(keyAt[k] + 1);

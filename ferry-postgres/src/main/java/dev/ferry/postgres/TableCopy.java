@@ -30,7 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 final class TableCopy {
     private static final Logger LOG = LoggerFactory.getLogger(TableCopy.class);
-    private static final int FETCH_ROWS = 2000;
+    /** The most rows one fetch of the cursor asks for, however narrow the rows. */
+    private static final int MAX_FETCH_ROWS = 2000;
 
     private final Connection connection;
     private final String snapshotName;
@@ -52,6 +53,7 @@ final class TableCopy {
     private long rowIndex;
     private long tableRows;
     private long tableStartNanos;
+    private FetchSizing fetchSizing;
 
     /** The copy of the initial snapshot: rows at the slot's consistent point, before every streamed change. */
     static TableCopy initial(Connection connection, String snapshotName, long consistentPoint, List<TableId> tables) {
@@ -133,7 +135,10 @@ final class TableCopy {
                     encoder.put(TextValues.convert(schema.column(i), rows.getString(i + 1)));
                 }
             }
-            bytes += encoder.encodedSize();
+            int size = encoder.encodedSize();
+            bytes += size;
+            fetchSizing.row(size);
+            rows.setFetchSize(fetchSizing.next()); // for the cursor's next fetch: about 4 MB of rows this wide
             tableRows++;
             out.add(new ChangeEvent(Op.READ, schema, null, encoder.finish(), Set.of(),
                     new PgPosition(lsn, snapshotPositions, firstIndex + rowIndex++), txId, committed));
@@ -153,7 +158,8 @@ final class TableCopy {
         String columns = schema.columns().stream().map(c -> quoteIdent(c.name()))
                 .collect(Collectors.joining(", "));
         statement = connection.createStatement();
-        statement.setFetchSize(FETCH_ROWS);
+        fetchSizing = new FetchSizing(MAX_FETCH_ROWS);
+        statement.setFetchSize(fetchSizing.first());
         // ONLY: an ordinary table's inheritance children are tables of their own; a partitioned table
         // holds no rows itself, its partitions do
         rows = statement.executeQuery("SELECT " + (columns.isEmpty() ? "" : columns) + " FROM "

@@ -1,0 +1,48 @@
+package dev.ferry.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ferry.testkit.PrivatePostgresTest;
+import dev.ferry.testkit.ReplayVerifier;
+import dev.ferry.testkit.TestingPostgres;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Memory stays bounded whatever the rows' width: a snapshot of rows of about 1.5 MB each (1 MB of
+ * text, 256 kB of bytea, which the driver holds as 512 kB of hex) flows through a Ferry process whose
+ * heap is capped at 192 MB. Snapshot fetches are sized by the rows' width (FetchSizing) and the sink's
+ * batches by bytes ({@code batch_bytes}); a fetch of a fixed 2,000 rows held the whole table in the
+ * driver and ended the JVM with OutOfMemoryError.
+ */
+class LargeRowsIT extends PrivatePostgresTest {
+    private static final int ROWS = 60;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void aSnapshotOfMegabyteRowsFitsASmallHeap() throws Exception {
+        pg.createDatabase("wide");
+        // md5 text does not compress: the rows are as wide in the server's storage as on the wire
+        pg.execute("wide", "CREATE TABLE t (id int PRIMARY KEY, doc text, blob bytea)",
+                "INSERT INTO t SELECT g, (SELECT string_agg(md5(g::text || ':' || i), '') FROM generate_series(1, 32768) i), "
+                        + "decode((SELECT string_agg(md5(i::text || ':' || g), '') FROM generate_series(1, 16384) i), 'hex') "
+                        + "FROM generate_series(1, " + ROWS + ") g");
+        TestingPostgres.CaptureRole role = pg.grantCapture("wide", "wide");
+        JsonlPipelineFile.write(dir, pg, "wide", role);
+        Map<String, String> env = JsonlPipelineFile.env(role);
+
+        FerryProcess run = FerryProcess.startWithHeap(dir, env, "192m", "run", "-c", "pipeline.yaml", "--once");
+        // -XX:+ExitOnOutOfMemoryError: an OutOfMemoryError is exit code 3
+        assertThat(run.waitFor()).as(run.stdout() + run.stderr()).isEqualTo(0);
+        try (java.sql.Connection c = pg.connect("wide")) {
+            ReplayVerifier.Result result = ReplayVerifier.verify(dir.resolve("out"), c, List.of("public.t"));
+            assertThat(result.problems()).isEmpty();
+            assertThat(result.events()).isEqualTo(ROWS);
+        }
+    }
+}
