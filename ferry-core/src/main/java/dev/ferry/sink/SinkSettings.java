@@ -55,7 +55,7 @@ public record SinkSettings(long commitIntervalMillis, RecordErrors recordErrors,
     public static final Setting<Integer> COMMIT_INTERVAL_MS = Setting.integer("commit_interval_ms",
             "while changes keep coming, the shortest time between two commits to this sink: what arrives meanwhile "
                     + "goes into the next batch (up to batch_events or batch_bytes: a full batch is written at once), and a change after a quiet spell is written at once. "
-                    + "The default is the sink type's: 10, 1000 for jsonl (each commit is a new file per table) and "
+                    + "The default is the sink type's: 10, 100 for kafka, 1000 for jsonl (each commit is a new file per table) and "
                     + "postgres (each commit is a few statements per table and a WAL flush), 500 for duckdb, 10000 for "
                     + "parquet and csv (each commit is a new file per table and partition, and readers pay per file). 0 "
                     + "commits every batch, however small",
