@@ -43,6 +43,8 @@ public final class MySqlSource implements Source {
     private static final Logger LOG = LoggerFactory.getLogger(MySqlSource.class);
     /** The most events one poll returns (a rows event may add a few more). */
     static final int MAX_BATCH = 2048;
+    /** About the most bytes of rows one snapshot batch holds: wide rows make short batches. */
+    static final long MAX_BATCH_BYTES = 16L * 1024 * 1024;
 
     private final String pipelineName;
     private final MySqlSettings settings;
@@ -178,7 +180,7 @@ public final class MySqlSource implements Source {
     }
 
     private SourceBatch pollSnapshot() throws SQLException, FerryException {
-        List<ChangeEvent> events = snapshot.next(MAX_BATCH);
+        List<ChangeEvent> events = snapshot.next(MAX_BATCH, MAX_BATCH_BYTES);
         if (!events.isEmpty()) {
             return new SourceBatch(events, events.get(events.size() - 1).position());
         }

@@ -6,6 +6,7 @@ import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Op;
 import dev.ferry.event.Row;
 import dev.ferry.event.TableId;
+import dev.ferry.source.FetchSizing;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -26,7 +27,10 @@ import java.util.stream.Collectors;
  * lock ({@code FLUSH TABLES WITH READ LOCK}, which needs RELOAD) is held only while the transaction
  * starts and the position is read. Tables with a primary key are read in chunks by key ({@code WHERE
  * (k) > (last) ORDER BY k LIMIT n}), others in one streamed query (fetch size), so memory stays
- * bounded. Rows are numbered across the whole snapshot: that index is their position.
+ * bounded. The driver holds a whole chunk, and a whole fetch of the streamed query, before the first of
+ * its rows is read: both are sized by the rows' width ({@link FetchSizing}: about 4 MB each, at most
+ * {@code snapshot_chunk_rows} rows), so 4,096 rows of a megabyte are never asked for at once. Rows are
+ * numbered across the whole snapshot: that index is their position.
  */
 final class TableSnapshot implements AutoCloseable {
     private final Connection connection;
@@ -44,6 +48,8 @@ final class TableSnapshot implements AutoCloseable {
     private Statement streaming;
     private ResultSet streamed;
     private long rows;
+    /** Sizes the current table's chunks or fetches by the width of its rows so far. */
+    private FetchSizing sizing;
 
     TableSnapshot(Connection connection, TableShapes shapes, List<TableId> tables, int chunkRows) {
         this.connection = connection;
@@ -111,10 +117,14 @@ final class TableSnapshot implements AutoCloseable {
         return tables.size();
     }
 
-    /** The next snapshot reads, at most {@code max}; empty once every table is read. */
-    List<ChangeEvent> next(int max) throws SQLException, FerryException {
+    /**
+     * The next snapshot reads, at most {@code max} and about {@code maxBytes} of them (the read that
+     * reaches it is the last, with at most one chunk of about 4 MB beyond); empty once every table is read.
+     */
+    List<ChangeEvent> next(int max, long maxBytes) throws SQLException, FerryException {
         List<ChangeEvent> out = new ArrayList<>();
-        while (out.size() < max) {
+        long[] bytes = {0};
+        while (out.size() < max && bytes[0] < maxBytes) {
             if (tableDone) {
                 closeStreaming();
                 if (++tableIndex >= tables.size()) {
@@ -125,17 +135,18 @@ final class TableSnapshot implements AutoCloseable {
                         + table + " disappeared before the snapshot read it."));
                 lastKey = null;
                 tableDone = false;
+                sizing = new FetchSizing(Math.max(FetchSizing.FIRST_ROWS, chunkRows));
             }
             if (shape.keyed()) {
-                readChunk(Math.min(chunkRows, max - out.size()), out);
+                readChunk(Math.min(Math.min(chunkRows, sizing.next()), max - out.size()), out, bytes);
             } else {
-                readStreamed(max - out.size(), out);
+                readStreamed(max - out.size(), maxBytes, out, bytes);
             }
         }
         return out;
     }
 
-    private void readChunk(int limit, List<ChangeEvent> out) throws SQLException {
+    private void readChunk(int limit, List<ChangeEvent> out, long[] bytes) throws SQLException {
         List<ColumnDef> key = shape.columns().stream().filter(ColumnDef::key).toList();
         String keyList = key.stream().map(c -> Connections.quote(c.name())).collect(Collectors.joining(", "));
         // temporal keys are read back as the server's text: the driver turns a DATETIME into a Timestamp in
@@ -168,7 +179,7 @@ final class TableSnapshot implements AutoCloseable {
             }
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(read(rs));
+                    out.add(read(rs, bytes));
                     List<Object> k = new ArrayList<>(key.size());
                     for (int i = 0; i < key.size(); i++) {
                         int at = shape.columns().size() + 1 + i;
@@ -189,26 +200,33 @@ final class TableSnapshot implements AutoCloseable {
         };
     }
 
-    private void readStreamed(int max, List<ChangeEvent> out) throws SQLException {
+    private void readStreamed(int max, long maxBytes, List<ChangeEvent> out, long[] bytes) throws SQLException {
         if (streamed == null) {
             streaming = connection.createStatement();
-            streaming.setFetchSize(chunkRows); // streamed in batches: never the whole table in memory
+            // streamed in fetches: never the whole table in memory, and each fetch sized by the rows' width
+            streaming.setFetchSize(sizing.first());
             streamed = streaming.executeQuery("SELECT " + selectList() + " FROM " + from());
         }
-        for (int n = 0; n < max; n++) {
+        for (int n = 0; n < max && bytes[0] < maxBytes; n++) {
             if (!streamed.next()) {
                 tableDone = true;
                 return;
             }
-            out.add(read(streamed));
+            out.add(read(streamed, bytes));
+            streamed.setFetchSize(sizing.next());
         }
     }
 
-    private ChangeEvent read(ResultSet rs) throws SQLException {
+    /** The row {@code rs} is at; adds its width to {@code bytes} and to the table's {@link #sizing}. */
+    private ChangeEvent read(ResultSet rs, long[] bytes) throws SQLException {
         Object[] values = new Object[shape.columns().size()];
+        long width = 0;
         for (int i = 0; i < values.length; i++) {
             values[i] = Values.fromResult(shape.columns().get(i), rs, i + 1);
+            width += values[i] instanceof byte[] b ? b.length : values[i] instanceof String t ? t.length() : 8;
         }
+        sizing.row(width);
+        bytes[0] += width;
         MySqlPosition p = new MySqlPosition(file, offset, true, rows++, null);
         return new ChangeEvent(Op.READ, shape.schema(), null, Row.wrap(values), null, p, 0, startedAt);
     }

@@ -17,6 +17,7 @@ import dev.ferry.error.FerryException;
 import dev.ferry.log.CrashPoints;
 import dev.ferry.log.DurableFiles;
 import dev.ferry.log.DurableRecord;
+import dev.ferry.source.FetchSizing;
 import dev.ferry.source.SnapshotProgress;
 import java.io.IOException;
 import java.io.UncheckedIOException;

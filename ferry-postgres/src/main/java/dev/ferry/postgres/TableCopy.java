@@ -8,6 +8,7 @@ import dev.ferry.event.Op;
 import dev.ferry.event.RowEncoder;
 import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
+import dev.ferry.source.FetchSizing;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

@@ -1,4 +1,4 @@
-package dev.ferry.postgres;
+package dev.ferry.source;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

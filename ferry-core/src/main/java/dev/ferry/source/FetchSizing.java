@@ -1,8 +1,9 @@
-package dev.ferry.postgres;
+package dev.ferry.source;
 
 /**
- * How many rows each fetch of a snapshot's server-side cursor asks for, so that one fetch holds about
- * {@link #TARGET_BYTES} in the driver whatever the rows' width. The driver keeps a whole fetch in the
+ * How many rows each fetch of a snapshot's cursor (or each chunk query) asks for, so that one fetch
+ * holds about {@link #TARGET_BYTES} in the driver whatever the rows' width. Sources that read tables
+ * through JDBC use it (PostgreSQL's cursors and chunks, MySQL's chunks and streamed reads). The driver keeps a whole fetch in the
  * heap before the first of its rows is read: with 1 MB rows, a fixed fetch of 2,000 (or 1,024) rows
  * is 1-2 GB and ends the JVM with OutOfMemoryError, while narrow rows want large fetches for speed.
  *
@@ -14,18 +15,18 @@ package dev.ferry.postgres;
  * under way is not resized: the first wide rows after many narrow ones may arrive in a fetch sized for
  * narrow ones, which {@code maxRows} bounds. Not thread-safe; one per cursor.
  */
-final class FetchSizing {
+public final class FetchSizing {
     /** Rows of the first fetch, before any width is known. */
-    static final int FIRST_ROWS = 16;
+    public static final int FIRST_ROWS = 16;
     /** What one fetch should hold. */
-    static final long TARGET_BYTES = 4L * 1024 * 1024;
+    public static final long TARGET_BYTES = 4L * 1024 * 1024;
 
     private final int maxRows;
     /** The width fetches are sized by; 0 before the first row. */
     private double width;
 
     /** @param maxRows the most rows a fetch asks for, however narrow the rows (at least {@link #FIRST_ROWS}) */
-    FetchSizing(int maxRows) {
+    public FetchSizing(int maxRows) {
         if (maxRows < FIRST_ROWS) {
             throw new IllegalArgumentException("maxRows " + maxRows + " < " + FIRST_ROWS);
         }
@@ -33,18 +34,18 @@ final class FetchSizing {
     }
 
     /** Rows for the first fetch. */
-    int first() {
+    public int first() {
         return FIRST_ROWS;
     }
 
     /** Records one row read, of {@code bytes}. */
-    void row(long bytes) {
+    public void row(long bytes) {
         double b = Math.max(1, bytes);
         width = b >= width ? b : width + (b - width) / 8;
     }
 
     /** Rows for the next fetch: about {@link #TARGET_BYTES} of rows of the width seen, from 1 to {@code maxRows}. */
-    int next() {
+    public int next() {
         if (width == 0) {
             return FIRST_ROWS;
         }
