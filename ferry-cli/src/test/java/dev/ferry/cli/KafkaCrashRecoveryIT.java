@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.testkit.PrivateKafka;
 import dev.ferry.testkit.PrivatePostgresTest;
-import dev.ferry.testkit.ReplayVerifier;
+import dev.ferry.testkit.KafkaTopicsReplay;
 import dev.ferry.testkit.ShopWorkload;
 import dev.ferry.testkit.TestingPostgres;
-import java.io.BufferedWriter;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.time.Duration;
@@ -23,7 +20,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
@@ -50,8 +46,6 @@ class KafkaCrashRecoveryIT extends PrivatePostgresTest {
 
     @TempDir
     Path dir;
-    /** Events of the topics that are not snapshot reads, counted by {@link #dumpTopics}. */
-    private long streamed;
 
     @Test
     void survivesSigkillsAndABrokerRestartWithoutLosingOrDuplicatingAChange() throws Exception {
@@ -121,16 +115,16 @@ class KafkaCrashRecoveryIT extends PrivatePostgresTest {
 
         FerryProcess finish = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml", "--once");
         assertThat(finish.waitFor()).as(finish.stderr()).isEqualTo(0);
-        Path replay = dumpTopics(db);
-        assertThat(streamed).as("changes delivered by streaming, across the kills").isGreaterThanOrEqualTo(minChanges / 2);
-        ReplayVerifier.Result result;
+        KafkaTopicsReplay.Result result;
         try (Connection c = pg.connect(db)) {
-            result = ReplayVerifier.verify(replay, c, TABLES);
+            result = KafkaTopicsReplay.verify(KAFKA.broker(), db, TABLES, dir.resolve("replay"), c);
         }
+        assertThat(result.streamed()).as("changes delivered by streaming, across the kills")
+                .isGreaterThanOrEqualTo(minChanges / 2);
         System.out.println("KafkaCrashRecoveryIT: " + kills + " kills, a broker restart, " + changes.get()
-                + " workload changes, " + streamed + " of them streamed; replay: " + result);
-        assertThat(result.problems()).isEmpty();
-        assertThat(result.events()).isGreaterThanOrEqualTo(minChanges);
+                + " workload changes, " + result.streamed() + " of them streamed; replay: " + result.replay());
+        assertThat(result.replay().problems()).isEmpty();
+        assertThat(result.replay().events()).isGreaterThanOrEqualTo(minChanges);
 
         // a second batch run finds nothing new and writes nothing
         long records = countRecords(db);
@@ -148,28 +142,6 @@ class KafkaCrashRecoveryIT extends PrivatePostgresTest {
                 "    max.block.ms: 10000",
                 "    request.timeout.ms: 5000",
                 "    delivery.timeout.ms: 15000");
-    }
-
-    /**
-     * What a read_committed consumer sees, as the replay check reads it: one folder per table, the
-     * topic's envelopes one per line in topic order; tombstones (null values) are Kafka's, not events.
-     */
-    private Path dumpTopics(String prefix) throws IOException {
-        Path root = dir.resolve("replay");
-        for (String table : TABLES) {
-            Path folder = Files.createDirectories(root.resolve(table));
-            try (BufferedWriter out = Files.newBufferedWriter(folder.resolve("00000000000000000000.jsonl"))) {
-                for (ConsumerRecord<byte[], byte[]> r : KAFKA.broker().readCommitted(prefix + "." + table)) {
-                    if (r.value() != null) {
-                        String envelope = new String(r.value(), StandardCharsets.UTF_8);
-                        streamed += envelope.startsWith("{\"op\":\"r\"") ? 0 : 1;
-                        out.write(envelope);
-                        out.write('\n');
-                    }
-                }
-            }
-        }
-        return root;
     }
 
     /** Waits until the sink's group has committed at least {@code offset}: its transactions are getting through. */

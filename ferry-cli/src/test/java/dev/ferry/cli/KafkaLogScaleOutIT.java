@@ -2,11 +2,13 @@ package dev.ferry.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ferry.testkit.KafkaTopicsReplay;
 import dev.ferry.testkit.PrivateKafka;
 import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ShopWorkload;
 import dev.ferry.testkit.TableComparison;
 import dev.ferry.testkit.TestingPostgres;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -15,6 +17,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,25 +45,89 @@ class KafkaLogScaleOutIT extends PrivatePostgresTest {
 
     @Test
     void twoSinkWorkersSplitThePartitionsAndTheSurvivorTakesOverWithNothingLostOrDuplicated() throws Exception {
+        long seed = seed();
+        String db = "scale";
+        pg.createDatabase("warehouse");
+        TestingPostgres.CaptureRole role = source(db, seed);
+        List<String> lines = new ArrayList<>(JsonlPipelineFile.warehouseSink(pg));
+        lines.addAll(logLines());
+        JsonlPipelineFile.write(dir, pg, db, role.user(), lines);
+        scaleOut(db, JsonlPipelineFile.warehouseEnv(pg, role), seed, () -> everyOffsetRowMoved(db), () -> {
+            awaitMirrorsEqualTheSource(db);
+            checkHistories(db);
+        });
+    }
+
+    /**
+     * The same with the kafka sink: each worker's sink of a partition writes in transactions of its own
+     * transactional id ({@code <id>/<partition>}), which commit the partition's offset with its records;
+     * a {@code read_committed} consumer of the tables' topics then sees every change once, and applied by
+     * key they equal the source (the last change of each key last).
+     */
+    @Test
+    void twoSinkWorkersWriteToAKafkaSinkExactlyOnceInOrderPerKey() throws Exception {
+        long seed = seed();
+        String db = "kscale";
+        TestingPostgres.CaptureRole role = source(db, seed);
+        List<String> lines = new ArrayList<>(List.of("sink:", "  type: kafka",
+                "  bootstrap_servers: " + KAFKA.broker().bootstrapServers(), "  transaction_timeout_ms: 20000",
+                "  properties: {max.block.ms: 10000, request.timeout.ms: 5000, delivery.timeout.ms: 15000}"));
+        lines.addAll(logLines());
+        JsonlPipelineFile.write(dir, pg, db, role.user(), lines);
+        scaleOut(db, Map.of("PW", role.password()), seed, () -> everyPartitionCommittedToKafka(db), () -> {
+            long deadline = System.nanoTime() + START.toNanos();
+            while (true) {
+                KafkaTopicsReplay.Result r;
+                try (Connection c = pg.connect(db)) {
+                    r = KafkaTopicsReplay.verify(KAFKA.broker(), db, TABLES.stream().map(t -> "public." + t).toList(),
+                            Files.createTempDirectory(dir, "replay"), c);
+                }
+                if (r.replay().ok()) {
+                    System.out.println("KafkaLogScaleOutIT (kafka sink): " + r);
+                    return;
+                }
+                assertThat(System.nanoTime()).as(r.replay().toString()).isLessThan(deadline);
+                Thread.sleep(1000);
+            }
+        });
+    }
+
+    private static long seed() {
         long seed = Long.getLong("ferry.seed", System.nanoTime());
         System.out.println("KafkaLogScaleOutIT seed: " + seed + " (replay with -Dferry.seed=" + seed + ")");
-        String db = "scale";
+        return seed;
+    }
+
+    /** The source database {@code db} with the shop's tables and rows, and a role to capture it. */
+    private TestingPostgres.CaptureRole source(String db, long seed) throws Exception {
         pg.createDatabase(db);
-        pg.createDatabase("warehouse");
         try (Connection c = pg.connect(db)) {
             ShopWorkload.createSchema(c);
             new ShopWorkload(c, seed).seed(500, 50, 2_000);
         }
-        TestingPostgres.CaptureRole role = pg.grantCapture(db, db);
-        List<String> lines = new ArrayList<>(JsonlPipelineFile.warehouseSink(pg));
-        lines.addAll(List.of("log:", "  type: kafka", "  bootstrap_servers: " + KAFKA.broker().bootstrapServers(),
-                "  partitions: 4", "  properties: {session.timeout.ms: 6000, heartbeat.interval.ms: 500, max.block.ms: 10000}"));
-        JsonlPipelineFile.write(dir, pg, db, role.user(), lines);
-        Map<String, String> env = JsonlPipelineFile.warehouseEnv(pg, role);
+        return pg.grantCapture(db, db);
+    }
 
+    private static List<String> logLines() {
+        return List.of("log:", "  type: kafka", "  bootstrap_servers: " + KAFKA.broker().bootstrapServers(),
+                "  partitions: 4", "  properties: {session.timeout.ms: 6000, heartbeat.interval.ms: 500, max.block.ms: 10000}");
+    }
+
+    /** Something that waits until a condition holds (or fails the test). */
+    private interface Check {
+        void run() throws Exception;
+    }
+
+    /**
+     * Two workers (started first: they wait for the capture to create the Log's topic), then the
+     * capture and a workload; once both workers deliver ({@code everyPartitionDelivered}), the second is
+     * killed and the first takes every partition; then {@code verify} once the workload is done, and the
+     * survivor stops on SIGTERM.
+     */
+    private void scaleOut(String db, Map<String, String> env, long seed, Check everyPartitionDelivered, Check verify)
+            throws Exception {
         List<FerryProcess> started = new ArrayList<>();
         try {
-            // the workers may start first: they wait for the capture to create the Log's topic
             FerryProcess first = start(started, env, "--role", "sinks");
             FerryProcess second = start(started, env, "--role", "sinks");
             assertThat(first.awaitLog(START, "waiting for the capture")).as(first.stderr()).isTrue();
@@ -67,8 +136,8 @@ class KafkaLogScaleOutIT extends PrivatePostgresTest {
             String assigned = "assigned to this worker";
             assertThat(first.awaitLog(START, assigned)).as(first.stderr()).isTrue();
             assertThat(second.awaitLog(START, assigned)).as(second.stderr()).isTrue();
-            // both deliver: every partition's offset row moves, and each worker holds some partitions
-            awaitDeliveryInEveryPartition(db);
+            // both deliver: every partition's offset moves, and each worker holds some partitions
+            everyPartitionDelivered.run();
             assertThat(lastHeld(first.stderr())).as(first.stderr()).isNotEmpty().hasSizeLessThan(4);
             assertThat(lastHeld(second.stderr())).as(second.stderr()).isNotEmpty().hasSizeLessThan(4);
 
@@ -81,8 +150,7 @@ class KafkaLogScaleOutIT extends PrivatePostgresTest {
                 Thread.sleep(100);
             }
             workload.finish();
-            awaitMirrorsEqualTheSource(db);
-            checkHistories(db);
+            verify.run();
             System.out.println("KafkaLogScaleOutIT: " + workload.changes() + " workload changes");
             first.terminate();
             assertThat(first.waitFor()).as(first.stderr()).isEqualTo(0);
@@ -117,7 +185,22 @@ class KafkaLogScaleOutIT extends PrivatePostgresTest {
         return list.isBlank() ? List.of() : List.of(list.split(", "));
     }
 
-    private void awaitDeliveryInEveryPartition(String db) throws Exception {
+    /** Waits until each partition's sink committed a transaction: the groups {@code <transactional_id>/<p>}. */
+    private static void everyPartitionCommittedToKafka(String db) throws Exception {
+        long deadline = System.nanoTime() + START.toNanos();
+        try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                KAFKA.broker().bootstrapServers()))) {
+            for (int p = 0; p < 4; p++) {
+                while (admin.listConsumerGroupOffsets("ferry." + db + "." + db + "/" + p).partitionsToOffsetAndMetadata()
+                        .get(30, TimeUnit.SECONDS).isEmpty()) {
+                    assertThat(System.nanoTime()).as("partition " + p + " delivered to Kafka").isLessThan(deadline);
+                    Thread.sleep(200);
+                }
+            }
+        }
+    }
+
+    private void everyOffsetRowMoved(String db) throws Exception {
         long deadline = System.nanoTime() + START.toNanos();
         try (Connection warehouse = pg.connect("warehouse"); Statement st = warehouse.createStatement()) {
             while (true) {

@@ -55,7 +55,7 @@ public interface SinkFactory {
                                     int partitions) throws FerryException {
         throw FerryException.config(config.where("type") + ": the " + type() + " sink cannot yet deliver one partition "
                 + "of a shared Log (ferry run --role sinks, or log.partitions above 1): it keeps one committed offset, "
-                + "not one per partition. Deliver to a postgres sink from sink workers, or run this sink with ferry run "
+                + "not one per partition. Deliver to a postgres or kafka sink from sink workers, or run this sink with ferry run "
                 + "without --role on a Log of one partition.");
     }
 }

@@ -50,7 +50,8 @@ public final class KafkaSinkFactory implements SinkFactory {
     static final Setting<String> TRANSACTIONAL_ID = Setting.string("transactional_id",
             "the producer's transactional.id, also the consumer group that holds this sink's committed offset; "
                     + "the default is ferry.<pipeline>.<topic_prefix>. Keep it stable: a restart with the same id fences "
-                    + "the previous producer. Two sinks must not share one", "ferry.shop.shop");
+                    + "the previous producer. Two sinks must not share one. A sink worker's sink of partition p of a Log of several "
+                    + "partitions uses <transactional_id>/<p>", "ferry.shop.shop");
     static final Setting<String> OFFSETS_TOPIC = Setting.string("offsets_topic",
             "the one-partition topic whose committed offset in the transactional_id group is this sink's Log offset "
                     + "(no record is ever written to it)", "_ferry_offsets").withDefault("_ferry_offsets");
@@ -77,6 +78,27 @@ public final class KafkaSinkFactory implements SinkFactory {
 
     @Override
     public Sink create(String pipelineName, ComponentConfig config, SourceInfo source) throws FerryException {
+        return create(pipelineName, config, source, "");
+    }
+
+    /**
+     * The sink of one partition of a Log of several: its {@code transactional.id} (and the consumer
+     * group holding its committed offset, and the key of its offset record) is the configured one
+     * suffixed with {@code /<partition>}, so each partition commits its own offset in the transactions
+     * that write its records, and a worker that lost the partition but still writes (a zombie) is
+     * fenced by the one that took it over: its next send or commit fails, and its retry fences in turn
+     * and re-reads the offset, skipping what the other committed. Of a Log of one partition it is the
+     * sink {@link #create} makes (the same id and offset), so such a pipeline moves between
+     * {@code ferry run} and sink workers without starting over.
+     */
+    @Override
+    public Sink createForPartition(String pipelineName, ComponentConfig config, SourceInfo source, int partition,
+                                   int partitions) throws FerryException {
+        return create(pipelineName, config, source, partitions == 1 ? "" : "/" + partition);
+    }
+
+    private Sink create(String pipelineName, ComponentConfig config, SourceInfo source, String idSuffix)
+            throws FerryException {
         String prefix = config.find(TOPIC_PREFIX).orElse(pipelineName);
         if (!TOPIC_NAME.matcher(prefix + ".x").matches()) {
             throw FerryException.config(config.where(TOPIC_PREFIX.key()) + " must use only letters, digits, '.', '_' "
@@ -99,7 +121,7 @@ public final class KafkaSinkFactory implements SinkFactory {
         EnvelopeWriter envelopes = new EnvelopeWriter(source);
         RecordEncoder encoder = new RecordEncoder(connectJson ? envelopes.withJsonAsText() : envelopes, connectJson);
         KafkaSink.Settings settings = new KafkaSink.Settings(pipelineName, config.get(BOOTSTRAP_SERVERS), prefix,
-                config.find(TRANSACTIONAL_ID).orElse("ferry." + pipelineName + "." + prefix), offsetsTopic,
+                config.find(TRANSACTIONAL_ID).orElse("ferry." + pipelineName + "." + prefix) + idSuffix, offsetsTopic,
                 config.get(TOMBSTONES), config.get(CREATE_TOPICS), config.find(PARTITIONS),
                 config.find(REPLICATION_FACTOR).map(Integer::shortValue), config.get(TOPIC_CONFIG), properties,
                 config.get(TRANSACTION_TIMEOUT_MS));

@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -177,6 +178,63 @@ class KafkaSinkIT {
             assertThat(sink.committed()).contains(Offset.of(3));
         }
         assertThat(lsns(readCommitted(p + ".public.orders"))).containsExactly(0L, 1L, 2L);
+    }
+
+    @Test
+    void eachPartitionOfALogOfSeveralCommitsItsOwnOffsetUnderItsOwnTransactionalId() throws Exception {
+        String p = newPipeline();
+        try (Sink p0 = partitionSink(p, 0, 2); Sink p1 = partitionSink(p, 1, 2)) {
+            assertThat(p0.committed()).isEmpty();
+            p0.write(events(0, 5), Offset.of(4));
+            assertThat(p1.committed()).as("partition 1 has its own offset").isEmpty();
+            p1.write(List.of(TestEvents.insert(0, 100), TestEvents.insert(1, 101)), Offset.of(1));
+            assertThat(p0.committed()).contains(Offset.of(4));
+            assertThat(p1.committed()).contains(Offset.of(1));
+        }
+        try (Admin admin = admin()) {
+            assertThat(admin.listConsumerGroupOffsets("ferry." + p + "." + p + "/1").partitionsToOffsetAndMetadata().get()
+                    .get(new TopicPartition("_ferry_offsets", 0)).offset()).as("the group of <transactional_id>/1").isEqualTo(1);
+        }
+        try (Sink p0 = partitionSink(p, 0, 2); Sink whole = sink(p, "")) {
+            assertThat(p0.committed()).contains(Offset.of(4));
+            assertThat(whole.committed()).as("the sink of the unpartitioned Log keeps its own id").isEmpty();
+        }
+        List<Long> ids = new ArrayList<>();
+        for (ConsumerRecord<byte[], byte[]> r : readCommitted(p + ".public.orders")) {
+            ids.add(MAPPER.readTree(r.value()).get("after").get("id").asLong());
+        }
+        assertThat(ids).containsExactly(0L, 1L, 2L, 3L, 4L, 100L, 101L);
+    }
+
+    @Test
+    void aZombieWorkerOfAPartitionIsFencedByTheOneThatTookItOverAndNothingIsWrittenTwice() throws Exception {
+        String p = newPipeline();
+        try (Sink zombie = partitionSink(p, 3, 4); Sink successor = partitionSink(p, 3, 4)) {
+            zombie.write(events(0, 5), Offset.of(4));
+            // the zombie lost partition 3 in a long pause; the successor fences it and goes on
+            assertThat(successor.committed()).contains(Offset.of(4));
+            successor.write(events(3, 5), Offset.of(7)); // 3 and 4 again: skipped
+            FerryException fenced = catchThrowableOfType(FerryException.class,
+                    () -> zombie.write(events(5, 5), Offset.of(9)));
+            assertThat(fenced).as("the zombie's write is fenced").isNotNull();
+            assertThat(fenced.kind()).isEqualTo(ErrorKind.CONNECTIVITY);
+            // its retry fences the successor in turn, re-reads the offset and writes only what is new
+            zombie.write(events(5, 5), Offset.of(9));
+            assertThat(zombie.committed()).contains(Offset.of(9));
+        }
+        assertThat(lsns(readCommitted(p + ".public.orders"))).containsExactlyElementsOf(range(0, 10));
+    }
+
+    /** The sink of one partition of a Log of {@code partitions}, as a sink worker makes it. */
+    private static Sink partitionSink(String pipeline, int partition, int partitions) throws FerryException {
+        String yaml = "type: kafka\nbootstrap_servers: " + KAFKA.broker().bootstrapServers() + "\ntombstones: false\n"
+                + "properties: {max.block.ms: 5000, request.timeout.ms: 3000, delivery.timeout.ms: 8000}\n";
+        return new KafkaSinkFactory().createForPartition(pipeline, ComponentConfig.ofYaml("sink", yaml), TestEvents.SOURCE,
+                partition, partitions);
+    }
+
+    private static Admin admin() {
+        return Admin.create(Map.of("bootstrap.servers", KAFKA.broker().bootstrapServers()));
     }
 
     @Test
