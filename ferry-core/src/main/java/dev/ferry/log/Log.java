@@ -89,6 +89,15 @@ public interface Log extends AutoCloseable {
     /** Blocks until {@link #end()} passes {@code offset} or the timeout elapses; true if it did. */
     boolean awaitEnd(Offset offset, long timeoutMillis) throws InterruptedException;
 
+    /**
+     * Asks an {@link #append} that is retrying a failure (a Log whose servers went away) to give up now
+     * instead of at the end of its retry budget, and every later one to fail at once: the pipeline is
+     * stopping. What was not appended is not acknowledged, and the next run captures it again. Any
+     * thread. The default does nothing, for a Log whose appends do not retry.
+     */
+    default void stopRetrying() {
+    }
+
     @Override
     void close() throws IOException;
 }

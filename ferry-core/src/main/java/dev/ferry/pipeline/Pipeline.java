@@ -376,6 +376,7 @@ public final class Pipeline {
         }
         stopping = true;
         source.stop();
+        log.stopRetrying(); // an append waiting for the Log's servers gives up: stopping stays prompt
         synchronized (deliverableEnd) {
             deliverableEnd.notifyAll(); // a delivery holding for its commit interval writes now
         }
@@ -744,6 +745,11 @@ public final class Pipeline {
                 pause(backoff);
                 backoff = Math.min(backoff * 2, 5_000);
             } catch (IOException e) {
+                if (stopping) {
+                    throw new FerryException(ErrorKind.CONNECTIVITY, "Stopped while the Log could not be written: "
+                            + e.getMessage() + " The source is not acknowledged past the last append the Log holds; "
+                            + "the next run captures the rest again.", e);
+                }
                 throw logFailure(e);
             }
         }

@@ -95,6 +95,9 @@ final class KafkaLog implements Log {
     private final boolean createdNow;
     private final Object endChanged = new Object();
     private Producer<byte[], byte[]> producer;
+    /** Set by {@link #stopRetrying}: an append retrying for the brokers gives up. Guarded by {@link #retryWait}. */
+    private boolean stopRetrying;
+    private final Object retryWait = new Object();
     /** Set once another producer of the transactional id fenced this one: appends fail from then on. */
     private boolean fencedByAnother;
     /** Per partition, the Log offset its next event gets; replaced, never changed in place. */
@@ -278,12 +281,8 @@ final class KafkaLog implements Log {
                 if (e.kind() != dev.ferry.error.ErrorKind.CONNECTIVITY || fenced || System.nanoTime() > deadline) {
                     throw new IOException(e.getMessage(), e);
                 }
-                LOG.warn("{} Retrying in {} ms; the source is not acknowledged meanwhile.", e.getMessage(), backoffMillis);
-                try {
-                    Thread.sleep(backoffMillis);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new IOException("interrupted while retrying an append to the Kafka log", ie);
+                if (!awaitRetry(backoffMillis, e)) {
+                    throw new IOException(e.getMessage() + " Stopping: the append is not retried.", e);
                 }
                 backoffMillis = Math.min(backoffMillis * 2, 5_000);
             }
@@ -298,6 +297,44 @@ final class KafkaLog implements Log {
             endChanged.notifyAll();
         }
         return end();
+    }
+
+    /**
+     * Waits {@code millis} before the next attempt of a failed append, unless {@link #stopRetrying} was
+     * called (before or meanwhile).
+     *
+     * @return false when asked to stop retrying
+     */
+    private boolean awaitRetry(long millis, FerryException failure) throws IOException {
+        synchronized (retryWait) {
+            if (stopRetrying) {
+                return false;
+            }
+            LOG.warn("{} Retrying in {} ms; the source is not acknowledged meanwhile.", failure.getMessage(), millis);
+            long until = System.nanoTime() + millis * 1_000_000;
+            try {
+                for (long left = millis; left > 0 && !stopRetrying; left = (until - System.nanoTime()) / 1_000_000) {
+                    retryWait.wait(left);
+                }
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while retrying an append to the Kafka log", ie);
+            }
+            return !stopRetrying;
+        }
+    }
+
+    /**
+     * Makes an append retrying for the brokers give up at its next attempt (at once when it is waiting
+     * between attempts), and later appends fail after one attempt. An attempt itself is bounded by the
+     * producer's {@code max.block.ms} and {@code delivery.timeout.ms}.
+     */
+    @Override
+    public void stopRetrying() {
+        synchronized (retryWait) {
+            stopRetrying = true;
+            retryWait.notifyAll();
+        }
     }
 
     /**

@@ -4,20 +4,31 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ferry.config.ComponentConfig;
+import dev.ferry.error.ErrorKind;
+import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.log.Log;
 import dev.ferry.log.LogEntry;
 import dev.ferry.log.LogReader;
 import dev.ferry.log.Offset;
+import dev.ferry.pipeline.Mode;
+import dev.ferry.pipeline.Pipeline;
+import dev.ferry.source.Check;
 import dev.ferry.source.Position;
 import dev.ferry.source.PositionCodec;
+import dev.ferry.source.Source;
+import dev.ferry.source.SourceBatch;
+import dev.ferry.source.SourceInfo;
 import dev.ferry.testkit.PrivateKafka;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -173,6 +184,103 @@ class KafkaLogIT {
         try (Log reopened = open(p)) {
             assertThat(reopened.end()).isEqualTo(Offset.of(20));
             assertThat(reopened.lastPosition()).contains(new TestEvents.Counter(19));
+        }
+    }
+
+    /**
+     * SIGTERM while the brokers are away: {@code Pipeline.stop} tells the Log to stop retrying, so the
+     * run returns with a message that says why, instead of retrying for {@link KafkaLog#APPEND_RETRY}.
+     * (The bound below is the test's own patience, far under that budget; not a measure of speed.)
+     */
+    @Test
+    void stoppingThePipelineWhileTheBrokerIsDownEndsTheRetriesAndReturns() throws Exception {
+        String p = "log" + (++pipelines);
+        try (Log log = open(p, "{max.block.ms: 3000, request.timeout.ms: 1500, delivery.timeout.ms: 3000}")) {
+            Pipeline pipeline = new Pipeline(p, new EndlessSource(), log, List.of(), List.of(), 100);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread run = new Thread(() -> {
+                try {
+                    pipeline.run(Mode.STREAM);
+                } catch (Throwable t) {
+                    failure.set(t);
+                }
+            }, "pipeline");
+            run.start();
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (log.end().value() < 100) {
+                assertThat(System.nanoTime()).as("the capture appends").isLessThan(deadline);
+                Thread.sleep(50);
+            }
+            KAFKA.broker().kill();
+            try {
+                // the append fails on the producer's timeouts, then waits to retry for up to 5 minutes
+                Thread.sleep(5000);
+                pipeline.stop();
+                run.join(Duration.ofMinutes(2).toMillis());
+                assertThat(run.isAlive()).as("the pipeline returned on stop, without the append's retry budget").isFalse();
+                assertThat(failure.get()).isInstanceOf(FerryException.class);
+                assertThat(((FerryException) failure.get()).kind()).isEqualTo(ErrorKind.CONNECTIVITY);
+                assertThat(failure.get().getMessage()).contains("Stopped while the Log could not be written")
+                        .contains("not acknowledged").contains(KAFKA.broker().bootstrapServers());
+            } finally {
+                KAFKA.broker().resume();
+            }
+        }
+    }
+
+    /** A source whose changes never end: one insert per poll, numbered from 0, positions its counter. */
+    private static final class EndlessSource implements Source {
+        private long next;
+        private volatile boolean stopped;
+
+        @Override
+        public SourceInfo info() {
+            return TestEvents.SOURCE;
+        }
+
+        @Override
+        public List<Check> check() {
+            return List.of();
+        }
+
+        @Override
+        public Position end() {
+            return new TestEvents.Counter(Long.MAX_VALUE);
+        }
+
+        @Override
+        public void start(Optional<Position> resumeAfter, boolean startingOver) {
+            next = resumeAfter.map(q -> ((TestEvents.Counter) q).value() + 1).orElse(0L);
+        }
+
+        @Override
+        public SourceBatch poll(Duration maxWait) throws InterruptedException {
+            if (stopped) {
+                Thread.sleep(Math.min(20, maxWait.toMillis()));
+                return new SourceBatch(List.of(), new TestEvents.Counter(next - 1));
+            }
+            Thread.sleep(1);
+            ChangeEvent e = TestEvents.insert(next, next);
+            next++;
+            return new SourceBatch(List.of(e), e.position());
+        }
+
+        @Override
+        public boolean caughtUp(Position end) {
+            return false;
+        }
+
+        @Override
+        public void acknowledge(Position durable) {
+        }
+
+        @Override
+        public void stop() {
+            stopped = true;
+        }
+
+        @Override
+        public void close() {
         }
     }
 
