@@ -146,13 +146,11 @@ final class DlqCommand implements Runnable {
                 int replayed = 0;
                 FerryException firstRefusal = null;
                 for (DeadLetterLog.Entry e : selection.resolve(dlq)) {
-                    int index = assembly.sinkNames().indexOf(e.sink());
-                    if (index < 0) {
-                        throw FerryException.config("Entry " + e.id() + " belongs to sink " + e.sink() + ", which the "
-                                + "pipeline file no longer has (sinks: " + String.join(", ", assembly.sinkNames())
-                                + "). Put the sink back to replay it, or drop it with ferry dlq purge --id " + e.id() + ".");
-                    }
-                    Sink sink = assembly.sinks().get(index);
+                    // a sink worker's entry (<sink>.p<partition>) goes through that partition's sink
+                    Sink sink = assembly.sinkNamed(e.sink()).orElseThrow(() -> FerryException.config("Entry " + e.id()
+                            + " belongs to sink " + e.sink() + ", which the pipeline file no longer has (sinks: "
+                            + String.join(", ", assembly.sinkNames()) + ", and in sink workers <sink>.p<partition>). Put "
+                            + "the sink back to replay it, or drop it with ferry dlq purge --id " + e.id() + "."));
                     long committed = sink.committed().map(o -> o.value()).orElse(-1L);
                     if (e.offset() > committed) {
                         // a crash came between the entry and the sink's offset: the next run offers the

@@ -42,6 +42,8 @@ public final class PipelineAssembly implements AutoCloseable {
     private final SourceFactory sourceFactory;
     private final LogSettings logSettings;
     private final LogFactory logFactory;
+    /** Sinks of one partition made by {@link #sinkNamed}; closed with the assembly. */
+    private final List<Sink> partitionSinks = new ArrayList<>();
     private FileChannel lockChannel;
     private Log log;
 
@@ -105,6 +107,35 @@ public final class PipelineAssembly implements AutoCloseable {
 
     public List<String> sinkNames() {
         return sinkNames;
+    }
+
+    /**
+     * The sink a dead-letter entry's sink name stands for: one of {@link #sinkNames()}, or a sink
+     * worker's instance for one partition ({@code <sink>.p<partition>},
+     * {@link SinkWorkers#partitionSinkName}), which is made here for that partition (its own committed
+     * offset, history partition...) and closed with this assembly.
+     *
+     * @return empty when the pipeline file has no such sink (or the Log no such partition)
+     */
+    public java.util.Optional<Sink> sinkNamed(String name) throws FerryException {
+        int index = sinkNames.indexOf(name);
+        if (index >= 0) {
+            return java.util.Optional.of(sinks.get(index));
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(.+)\\.p(\\d{1,6})").matcher(name);
+        if (!m.matches() || sinkNames.indexOf(m.group(1)) < 0) {
+            return java.util.Optional.empty();
+        }
+        int i = sinkNames.indexOf(m.group(1));
+        int partition = Integer.parseInt(m.group(2));
+        int partitions = logFactory.partitions(config.log());
+        if (partition >= partitions) {
+            return java.util.Optional.empty();
+        }
+        Sink sink = sinkFactories.get(i).createForPartition(config.name(), config.sinks().get(i), source.info(), partition,
+                partitions);
+        partitionSinks.add(sink);
+        return java.util.Optional.of(sink);
     }
 
     /** The {@code log:} settings of the file Log ({@link LogSettings#OTHER_TYPE} for another type). */
@@ -271,6 +302,7 @@ public final class PipelineAssembly implements AutoCloseable {
     @Override
     public void close() {
         sinks.forEach(Sink::close);
+        partitionSinks.forEach(Sink::close);
         source.close();
         try {
             if (log != null) {

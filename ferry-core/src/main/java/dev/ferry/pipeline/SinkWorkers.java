@@ -104,7 +104,7 @@ public final class SinkWorkers {
             for (SinkSpec spec : specs) {
                 sinks.add(spec.factory().createForPartition(name, spec.config(), source.info(), partition,
                         log.partitions()));
-                names.add(spec.name() + "/p" + partition);
+                names.add(partitionSinkName(spec.name(), partition));
                 settings.add(spec.settings());
             }
         } catch (FerryException e) {
@@ -129,6 +129,15 @@ public final class SinkWorkers {
         thread.start();
         LOG.info("partition {} assigned to this worker: delivering it to {} from each sink's committed offset; "
                 + "partitions here now: {}", partition, String.join(", ", names), running.keySet());
+    }
+
+    /**
+     * The name of a sink's instance for one partition, {@code <sink>.p<partition>}: in logs, in
+     * {@code ferry status}, and as the dead-letter log's folder of its entries (one folder per sink,
+     * so no {@code /} in it), which {@link PipelineAssembly#sinkNamed} maps back to the partition's sink.
+     */
+    public static String partitionSinkName(String sink, int partition) {
+        return sink + ".p" + partition;
     }
 
     private void revoked(int partition) {
