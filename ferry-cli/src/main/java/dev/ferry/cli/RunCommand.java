@@ -109,7 +109,7 @@ final class RunCommand implements Callable<Integer> {
             if (schedule != null) {
                 ScheduledRuns runs = new ScheduledRuns(schedule, java.time.Clock.systemDefaultZone(),
                         pc.state().resolve("schedule.json"));
-                runs.run(w -> !signalled.get() && runPipeline(pc, Mode.ONCE, w, null, running, signalled),
+                runs.run(w -> !signalled.get() && runPipeline(pc, Mode.ONCE, w, null, running, signalled::get),
                         time -> waitUntil(time, signalled));
                 exitCode.set(0);
                 return 0;
@@ -119,7 +119,12 @@ final class RunCommand implements Callable<Integer> {
                 exitCode.set(0);
                 return 0;
             }
-            boolean complete = runPipeline(pc, once ? Mode.ONCE : Mode.STREAM, chosen, role, running, signalled);
+            if (role == null && !once && chosen.isEmpty() && PipelineAssembly.logPartitions(pc) > 1) {
+                runCaptureAndWorker(pc, running, workers, signalled);
+                exitCode.set(0);
+                return 0;
+            }
+            boolean complete = runPipeline(pc, once ? Mode.ONCE : Mode.STREAM, chosen, role, running, signalled::get);
             if (!complete) {
                 // a batch run cut short must not look "caught up" to a scheduler
                 System.err.println("ferry: the batch run was stopped before it caught up; everything delivered so far "
@@ -145,8 +150,8 @@ final class RunCommand implements Callable<Integer> {
 
     /** One run of the pipeline (a batch with {@code Mode.ONCE}); true when it did all it was asked. */
     private static boolean runPipeline(PipelineConfig pc, Mode mode, java.util.Optional<dev.ferry.source.Window> window,
-                                       Role role, AtomicReference<Pipeline> running, AtomicBoolean signalled)
-            throws Exception {
+                                       Role role, AtomicReference<Pipeline> running,
+                                       java.util.function.BooleanSupplier stopAsked) throws Exception {
         try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
             if (window.isPresent()) {
                 assembly.source().window(window.get());
@@ -154,7 +159,7 @@ final class RunCommand implements Callable<Integer> {
             Pipeline pipeline = role == Role.capture ? assembly.capturePipeline(MAX_BATCH_EVENTS)
                     : assembly.pipeline(MAX_BATCH_EVENTS);
             running.set(pipeline);
-            if (signalled.get()) {
+            if (stopAsked.getAsBoolean()) {
                 pipeline.stop();
             }
             try (AdminServer admin = AdminServer.start(pc.admin(), pc.name(), pipeline, assembly.deadLetterLog())) {
@@ -162,6 +167,53 @@ final class RunCommand implements Callable<Integer> {
             } finally {
                 running.set(null);
             }
+        }
+    }
+
+    /**
+     * Without {@code --role}, for a Log of several partitions: the capture and one sink worker in this
+     * process, until a signal stops both (or either fails, which stops the other). The worker is
+     * made first, so that a sink that cannot deliver one partition is refused before anything runs.
+     * It joins the Log's consumer group like any other, so more workers on other machines
+     * ({@code --role sinks}) share the partitions with it.
+     */
+    private static void runCaptureAndWorker(PipelineConfig pc, AtomicReference<Pipeline> running,
+                                            AtomicReference<dev.ferry.pipeline.SinkWorkers> workers,
+                                            AtomicBoolean signalled) throws Exception {
+        AtomicReference<Throwable> workerFailure = new AtomicReference<>();
+        try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
+            dev.ferry.pipeline.SinkWorkers worker = assembly.sinkWorkers(MAX_BATCH_EVENTS);
+            workers.set(worker);
+            if (signalled.get()) {
+                worker.stop();
+            }
+            Thread thread = new Thread(() -> {
+                try {
+                    worker.run();
+                } catch (Throwable t) {
+                    workerFailure.set(t);
+                    Pipeline capture = running.get();
+                    if (capture != null) {
+                        capture.stop();
+                    }
+                }
+            }, "ferry-sink-worker");
+            thread.start();
+            try {
+                runPipeline(pc, Mode.STREAM, java.util.Optional.empty(), Role.capture, running,
+                        () -> signalled.get() || workerFailure.get() != null);
+            } finally {
+                worker.stop();
+                thread.join();
+                workers.set(null);
+            }
+        }
+        Throwable f = workerFailure.get();
+        if (f instanceof FerryException fe) {
+            throw fe;
+        }
+        if (f != null) {
+            throw new IllegalStateException("the sink worker failed: " + f, f);
         }
     }
 

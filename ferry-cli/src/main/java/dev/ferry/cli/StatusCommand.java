@@ -54,9 +54,7 @@ final class StatusCommand implements Callable<Integer> {
                 }
             }
             if (!assembly.logType().equals(dev.ferry.log.FileLogFactory.TYPE)) {
-                out.println("log");
-                row(out, "type", assembly.logType() + " (ferry status reads only a Log kept in the state folder so far; "
-                        + "ferry run logs the Log's offsets when it starts)");
+                sharedLog(assembly, out);
                 return 0;
             }
             Path logDir = pc.state().resolve("log");
@@ -101,20 +99,75 @@ final class StatusCommand implements Callable<Integer> {
                         row(out, "committed offset", "unknown: " + e.getMessage());
                         continue;
                     }
-                    long next = committed.map(o -> o.value() + 1).orElse(log.start().value());
-                    long behind = Math.max(0, log.end().value() - next);
-                    row(out, "committed offset", committed.map(Offset::toString).orElse("none yet"));
-                    row(out, "behind the Log", String.format("%,d events", behind));
-                    if (behind > 0 && next >= log.start().value()) {
-                        row(out, "oldest undelivered change", age(log, next));
-                    }
-                    int dead = deadLetters.getOrDefault(sinkName, 0);
-                    row(out, "dead-letter log", dead == 0 ? "empty"
-                            : String.format("%,d events (ferry dlq list -c %s)", dead, config));
+                    sinkRows(out, log, committed, deadLetters.getOrDefault(sinkName, 0));
                 }
             }
         }
         return 0;
+    }
+
+    /** A sink's (or a sink's instance for one partition's) committed offset, lag, age and dead letters. */
+    private void sinkRows(PrintStream out, dev.ferry.log.Log log, Optional<Offset> committed, int dead) throws Exception {
+        long next = committed.map(o -> o.value() + 1).orElse(log.start().value());
+        long behind = Math.max(0, log.end().value() - next);
+        row(out, "committed offset", committed.map(Offset::toString).orElse("none yet"));
+        row(out, "behind the Log", String.format("%,d events", behind));
+        if (behind > 0 && next >= log.start().value()) {
+            row(out, "oldest undelivered change", age(log, next));
+        }
+        row(out, "dead-letter log", dead == 0 ? "empty"
+                : String.format("%,d events (ferry dlq list -c %s)", dead, config));
+    }
+
+    /**
+     * A Log that sink workers share (Kafka): where it is, the workers' group and who holds which
+     * partition, each partition's offsets, then per sink and partition ({@code <sink>.p<partition>},
+     * as workers name them) the committed offset read from the sink's target, the lag and its age.
+     */
+    private void sharedLog(PipelineAssembly assembly, PrintStream out) throws Exception {
+        out.println("log");
+        row(out, "type", assembly.logType());
+        try (dev.ferry.log.SharedLog shared = assembly.openSharedLog()) {
+            for (Map.Entry<String, String> e : shared.describe().entrySet()) {
+                row(out, e.getKey(), e.getValue());
+            }
+            int partitions = shared.partitions();
+            List<dev.ferry.log.FollowedLog> parts = new java.util.ArrayList<>();
+            try {
+                for (int p = 0; p < partitions; p++) {
+                    dev.ferry.log.FollowedLog part = shared.readPartition(p);
+                    parts.add(part);
+                    row(out, "partition " + p, "offsets " + part.start() + " to " + (part.end().value() - 1)
+                            + ", last position " + part.lastPosition().map(q -> q.display()).orElse("-"));
+                }
+                Map<String, Integer> deadLetters = assembly.deadLetterLog().counts();
+                for (String sinkName : assembly.sinkNames()) {
+                    for (int p = 0; p < partitions; p++) {
+                        String name = partitions == 1 ? sinkName
+                                : dev.ferry.pipeline.SinkWorkers.partitionSinkName(sinkName, p);
+                        out.println("sink " + name);
+                        Optional<Offset> committed;
+                        try {
+                            committed = assembly.sinkNamed(name).orElseThrow().committed();
+                        } catch (FerryException e) {
+                            if (e.kind() != ErrorKind.CONNECTIVITY) {
+                                throw e;
+                            }
+                            row(out, "committed offset", "unknown: " + e.getMessage());
+                            continue;
+                        }
+                        int dead = deadLetters.getOrDefault(name, 0)
+                                + (partitions == 1 ? deadLetters.getOrDefault(
+                                        dev.ferry.pipeline.SinkWorkers.partitionSinkName(sinkName, 0), 0) : 0);
+                        sinkRows(out, parts.get(p), committed, dead);
+                    }
+                }
+            } finally {
+                for (dev.ferry.log.FollowedLog part : parts) {
+                    part.close();
+                }
+            }
+        }
     }
 
     /**
@@ -166,7 +219,7 @@ final class StatusCommand implements Callable<Integer> {
         return "retrying since " + r.path("since").asText() + ": " + r.path("reason").asText();
     }
 
-    private static String age(FileLog log, long offset) throws Exception {
+    private static String age(dev.ferry.log.Log log, long offset) throws Exception {
         try (LogReader reader = log.readFrom(Offset.of(offset))) {
             List<LogEntry> first = reader.read(1, log.end());
             if (first.isEmpty()) {

@@ -146,9 +146,13 @@ class BadInputIT {
         FerryProcess jsonl = ferry(kafkaLog, Map.of(), "run", "-c", "pipeline.yaml", "--role", "sinks");
         assertThat(jsonl.waitFor()).isEqualTo(2);
         assertThat(jsonl.stderr()).contains("the jsonl sink cannot yet deliver one partition");
+        // without --role: the capture and a worker in one process, whose sinks must deliver partitions too
         FerryProcess noRole = ferry(kafkaLog, Map.of(), "run", "-c", "pipeline.yaml");
         assertThat(noRole.waitFor()).isEqualTo(2);
-        assertThat(noRole.stderr()).contains("log.partitions is 4").contains("--role capture");
+        assertThat(noRole.stderr()).contains("the jsonl sink cannot yet deliver one partition");
+        FerryProcess once = ferry(kafkaLog, Map.of(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(once.waitFor()).isEqualTo(2);
+        assertThat(once.stderr()).contains("log.partitions is 4").contains("without --once").contains("--role capture");
     }
 
     @Test

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
@@ -43,11 +44,50 @@ class KafkaLogScaleOutIT extends PrivatePostgresTest {
     @TempDir
     Path dir;
 
+    @BeforeAll
+    static void createWarehouse() {
+        pg.createDatabase("warehouse");
+    }
+
+    /**
+     * {@code ferry run -c FILE} without {@code --role} on a Log of several partitions: the capture and one
+     * sink worker in one process, which takes every partition; SIGTERM stops both with exit 0.
+     */
+    @Test
+    void oneProcessWithoutARoleRunsTheCaptureAndAWorkerOfEveryPartition() throws Exception {
+        long seed = seed();
+        String db = "together";
+        TestingPostgres.CaptureRole role = source(db, seed);
+        List<String> lines = new ArrayList<>(JsonlPipelineFile.warehouseSink(pg));
+        lines.addAll(logLines());
+        JsonlPipelineFile.write(dir, pg, db, role.user(), lines);
+        withProcesses(started -> {
+            FerryProcess both = start(started, JsonlPipelineFile.warehouseEnv(pg, role));
+            BackgroundWorkload workload = BackgroundWorkload.start(pg, db, seed + 1, 500);
+            assertThat(both.awaitLog(START, "partitions here now: [0, 1, 2, 3]")).as(both.stderr()).isTrue();
+            everyOffsetRowMoved(db);
+            workload.finish();
+            awaitMirrorsEqualTheSource(db);
+            checkHistories(db);
+            // ferry status reads the Log, the workers' group and each sink's offset per partition
+            FerryProcess status = FerryProcess.start(dir, JsonlPipelineFile.warehouseEnv(pg, role), "status", "-c",
+                    "pipeline.yaml");
+            assertThat(status.waitFor()).as(status.stdout() + status.stderr()).isEqualTo(0);
+            assertThat(status.stdout()).contains("ferry." + db + ".log (4 partitions)")
+                    .contains("ferry." + db + ".sinks (stable, 1 worker)").contains("partitions [0, 1, 2, 3]")
+                    .contains("partition 3 ").contains("sink postgres.p0").contains("sink postgres.p3")
+                    .doesNotContain("none yet").contains("behind the Log");
+            System.out.println("KafkaLogScaleOutIT: ferry status:\n" + status.stdout());
+            both.terminate();
+            assertThat(both.waitFor()).as(both.stderr()).isEqualTo(0);
+            assertThat(both.stderr()).contains("partition 3 revoked");
+        });
+    }
+
     @Test
     void twoSinkWorkersSplitThePartitionsAndTheSurvivorTakesOverWithNothingLostOrDuplicated() throws Exception {
         long seed = seed();
         String db = "scale";
-        pg.createDatabase("warehouse");
         TestingPostgres.CaptureRole role = source(db, seed);
         List<String> lines = new ArrayList<>(JsonlPipelineFile.warehouseSink(pg));
         lines.addAll(logLines());
@@ -126,8 +166,7 @@ class KafkaLogScaleOutIT extends PrivatePostgresTest {
      */
     private void scaleOut(String db, Map<String, String> env, long seed, Check everyPartitionDelivered, Check verify)
             throws Exception {
-        List<FerryProcess> started = new ArrayList<>();
-        try {
+        withProcesses(started -> {
             FerryProcess first = start(started, env, "--role", "sinks");
             FerryProcess second = start(started, env, "--role", "sinks");
             assertThat(first.awaitLog(START, "waiting for the capture")).as(first.stderr()).isTrue();
@@ -155,6 +194,19 @@ class KafkaLogScaleOutIT extends PrivatePostgresTest {
             first.terminate();
             assertThat(first.waitFor()).as(first.stderr()).isEqualTo(0);
             assertThat(first.stderr()).contains("partition 0 revoked");
+        });
+    }
+
+    /** What a test does with the Ferry processes it starts (into {@code started}). */
+    private interface WithProcesses {
+        void run(List<FerryProcess> started) throws Exception;
+    }
+
+    /** Runs {@code body}; prints the logs of the processes it started when it fails, and kills them all after. */
+    private static void withProcesses(WithProcesses body) throws Exception {
+        List<FerryProcess> started = new ArrayList<>();
+        try {
+            body.run(started);
         } catch (Throwable t) {
             for (FerryProcess p : started) {
                 System.out.println("KafkaLogScaleOutIT: a ferry process's log:\n" + p.stderr());

@@ -37,6 +37,18 @@ public interface SharedLog extends AutoCloseable {
         void revoked(int partition);
     }
 
+    /**
+     * One partition, opened to be read as a worker reads it but without joining the workers, for
+     * {@code ferry status}: its end, start and last position as they are now.
+     */
+    FollowedLog readPartition(int partition) throws FerryException;
+
+    /**
+     * What {@code ferry status} shows of the Log and its workers, label to value in order: where the Log
+     * is, the workers' group with its members and the partitions each holds.
+     */
+    java.util.Map<String, String> describe() throws FerryException;
+
     @Override
     void close();
 }

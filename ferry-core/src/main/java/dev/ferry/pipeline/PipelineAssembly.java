@@ -138,6 +138,14 @@ public final class PipelineAssembly implements AutoCloseable {
         return java.util.Optional.of(sink);
     }
 
+    /**
+     * The Log as sink workers share it, opened to read only (no fencing, no group joined until
+     * {@link dev.ferry.log.SharedLog#follow}); CONFIG for a Log that cannot be shared (the file Log).
+     */
+    public dev.ferry.log.SharedLog openSharedLog() throws FerryException {
+        return logFactory.openShared(config.name(), config.log(), sourceFactory.positionCodec());
+    }
+
     /** The {@code log:} settings of the file Log ({@link LogSettings#OTHER_TYPE} for another type). */
     public LogSettings logSettings() {
         return logSettings;
@@ -167,8 +175,10 @@ public final class PipelineAssembly implements AutoCloseable {
         int partitions = logFactory.partitions(config.log());
         if (partitions > 1) {
             throw FerryException.config(config.log().where("partitions") + " is " + partitions + ": the sinks of a Log of "
-                    + "several partitions run in sink workers, each partition on its own. Run the capture with ferry run -c "
-                    + "FILE --role capture and the sinks with one or more ferry run -c FILE --role sinks (on any machines).");
+                    + "several partitions run in sink workers, each partition on its own, as a stream. Run ferry run -c FILE "
+                    + "without --once, a schedule or a window (the capture and one sink worker in one process), or the "
+                    + "capture with ferry run -c FILE --role capture and the sinks with one or more ferry run -c FILE "
+                    + "--role sinks (on any machines).");
         }
         return open(maxBatchEvents, sinks, sinkNames, sinkSettings);
     }
@@ -327,6 +337,11 @@ public final class PipelineAssembly implements AutoCloseable {
                     + "Source types available: " + String.join(", ", all.keySet()) + ".");
         }
         return f;
+    }
+
+    /** How many partitions the pipeline's Log has (1 for the file Log). */
+    public static int logPartitions(PipelineConfig config) throws FerryException {
+        return logFactory(config.log()).partitions(config.log());
     }
 
     /** The factory of the section's {@code type:}; {@code file} for no section or no type. */

@@ -29,7 +29,8 @@ public final class KafkaLogFactory implements LogFactory {
     static final Setting<Integer> PARTITIONS = Setting.integer("partitions",
             "partitions of the Log's topic. Capture routes each change by its table and key, so all changes of a row "
                     + "stay in one partition in source order; each partition is delivered by one sink worker at a time "
-                    + "(ferry run --role sinks). Above 1, sinks run only in sink workers. Fixed once the topic exists",
+                    + "(ferry run --role sinks). Above 1, sinks run only in sink workers (ferry run without --role runs the "
+                    + "capture and one worker) and the pipeline streams (no --once). Fixed once the topic exists",
             1, 1024).withDefault(1);
     static final Setting<String> TRANSACTIONAL_ID = Setting.string("transactional_id",
             "the capture's transactional.id; a restart with the same id fences the previous capture. "

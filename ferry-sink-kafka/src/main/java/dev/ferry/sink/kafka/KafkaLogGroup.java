@@ -187,6 +187,39 @@ final class KafkaLogGroup implements SharedLog {
         return props;
     }
 
+    @Override
+    public dev.ferry.log.FollowedLog readPartition(int partition) throws FerryException {
+        return KafkaLogPartition.open(settings, positions, partition);
+    }
+
+    /** The topic, the workers' consumer group, its state and each member's partitions (Admin's view). */
+    @Override
+    public Map<String, String> describe() throws FerryException {
+        Map<String, String> rows = new java.util.LinkedHashMap<>();
+        rows.put("topic", settings.topic() + " (" + settings.partitions() + " partition"
+                + (settings.partitions() == 1 ? "" : "s") + ") at " + settings.bootstrapServers());
+        try (Admin admin = Admin.create(KafkaLog.adminProperties(settings))) {
+            org.apache.kafka.clients.admin.ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group()))
+                    .describedGroups().get(group()).get(KafkaLog.TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            rows.put("sink workers' group", group() + " (" + d.groupState().toString().toLowerCase(java.util.Locale.ROOT)
+                    + ", " + d.members().size() + " worker" + (d.members().size() == 1 ? "" : "s") + ")");
+            List<org.apache.kafka.clients.admin.MemberDescription> members = d.members().stream()
+                    .sorted(java.util.Comparator.comparing(org.apache.kafka.clients.admin.MemberDescription::consumerId))
+                    .toList();
+            for (org.apache.kafka.clients.admin.MemberDescription m : members) {
+                TreeSet<Integer> held = new TreeSet<>();
+                m.assignment().topicPartitions().forEach(tp -> held.add(tp.partition()));
+                rows.put("worker " + m.host() + " " + m.consumerId(), "partitions " + held);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw KafkaFailures.classify(e, "describing consumer group " + group(), settings.bootstrapServers(), null);
+        } catch (Exception e) {
+            throw KafkaFailures.classify(e, "describing consumer group " + group(), settings.bootstrapServers(), null);
+        }
+        return rows;
+    }
+
     /** Nothing held between {@link #follow} calls. */
     @Override
     public void close() {
