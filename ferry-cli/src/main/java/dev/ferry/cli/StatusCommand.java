@@ -135,7 +135,16 @@ final class StatusCommand implements Callable<Integer> {
             List<dev.ferry.log.FollowedLog> parts = new java.util.ArrayList<>();
             try {
                 for (int p = 0; p < partitions; p++) {
-                    dev.ferry.log.FollowedLog part = shared.readPartition(p);
+                    dev.ferry.log.FollowedLog part;
+                    try {
+                        part = shared.readPartition(p);
+                    } catch (FerryException e) {
+                        if (e.kind() != ErrorKind.CONFIG) {
+                            throw e;
+                        }
+                        row(out, "partitions", e.getMessage()); // no topic yet: the pipeline has not run
+                        return;
+                    }
                     parts.add(part);
                     row(out, "partition " + p, "offsets " + part.start() + " to " + (part.end().value() - 1)
                             + ", last position " + part.lastPosition().map(q -> q.display()).orElse("-"));

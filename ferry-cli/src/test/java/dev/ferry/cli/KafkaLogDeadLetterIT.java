@@ -44,6 +44,8 @@ class KafkaLogDeadLetterIT extends PrivatePostgresTest {
                         + ", password: '${env:PW}', schema: mirror, commit_interval_ms: 100}",
                 "log: {type: kafka, bootstrap_servers: '" + KAFKA.broker().bootstrapServers() + "', partitions: 2}", ""));
         Map<String, String> env = Map.of("PW", pg.password());
+        assertThat(run(env, 0, "status", "-c", "pipeline.yaml").stdout()).as("before the capture made the Log")
+                .contains("ferry.kpoison.log (2 partitions)").contains("does not exist; the capture creates it");
 
         FerryProcess capture = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml", "--role", "capture");
         FerryProcess worker = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml", "--role", "sinks");

@@ -160,7 +160,7 @@ final class KafkaLog implements Log {
     static void requirePartitions(Settings settings, Admin admin) throws FerryException {
         java.util.OptionalInt found = partitionCount(settings, admin);
         int actual = found.orElseThrow(() -> FerryException.config("The Log's topic " + settings.topic()
-                + " does not exist; the capture creates it (ferry run --role capture)."));
+                + " does not exist; the capture creates it (ferry run, or ferry run --role capture)."));
         if (actual != settings.partitions()) {
             throw FerryException.config("log.partitions is " + settings.partitions() + ", but the Log's topic "
                     + settings.topic() + " has " + actual + " partition(s). Set log.partitions: " + actual + "; a Log "

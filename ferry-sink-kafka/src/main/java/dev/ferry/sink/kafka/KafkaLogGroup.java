@@ -189,6 +189,9 @@ final class KafkaLogGroup implements SharedLog {
 
     @Override
     public dev.ferry.log.FollowedLog readPartition(int partition) throws FerryException {
+        try (Admin admin = Admin.create(KafkaLog.adminProperties(settings))) {
+            KafkaLog.requirePartitions(settings, admin); // CONFIG, saying so, while the capture has not made it
+        }
         return KafkaLogPartition.open(settings, positions, partition);
     }
 
@@ -215,6 +218,10 @@ final class KafkaLogGroup implements SharedLog {
             Thread.currentThread().interrupt();
             throw KafkaFailures.classify(e, "describing consumer group " + group(), settings.bootstrapServers(), null);
         } catch (Exception e) {
+            if (KafkaFailures.unwrap(e) instanceof org.apache.kafka.common.errors.GroupIdNotFoundException) {
+                rows.put("sink workers' group", group() + " (no worker has joined it yet)");
+                return rows;
+            }
             throw KafkaFailures.classify(e, "describing consumer group " + group(), settings.bootstrapServers(), null);
         }
         return rows;
