@@ -156,16 +156,20 @@ public final class MySqlSource implements Source {
             }
             List<ChangeEvent> out = new ArrayList<>();
             long deadline = System.nanoTime() + maxWait.toNanos();
+            // past its deadline a poll stops waiting, not reading: what the reader holds is taken (binlog
+            // events that make no change, of tables not captured among them), a batch's worth at most
+            int read = 0;
             while (out.size() < MAX_BATCH && !stopping) {
-                Event event = out.isEmpty() ? reader.next(Duration.ofNanos(Math.max(0, deadline - System.nanoTime())))
-                        : reader.nextNow();
+                long left = deadline - System.nanoTime();
+                if (left <= 0 && read >= MAX_BATCH) {
+                    break;
+                }
+                Event event = out.isEmpty() && left > 0 ? reader.next(Duration.ofNanos(left)) : reader.nextNow();
                 if (event == null) {
                     break;
                 }
+                read++;
                 decoder.decode(event, out);
-                if (out.isEmpty() && System.nanoTime() >= deadline) {
-                    break;
-                }
             }
             MySqlPosition p = decoder.inTransaction()
                     ? (out.isEmpty() ? reached : (MySqlPosition) out.get(out.size() - 1).position())

@@ -102,6 +102,35 @@ class MySqlSourceIT extends PrivateMariaDbTest {
     }
 
     @Test
+    void aPollPastItsDeadlineTakesEveryBinlogEventTheReaderHolds() throws Exception {
+        String db = newDatabase("CREATE TABLE items (id int PRIMARY KEY)", "CREATE TABLE other (id int PRIMARY KEY)");
+        MySqlPipelines pipeline = new MySqlPipelines(mariadb, db, mariadb.grantCapture(), dir).with("tables: [" + db + ".items]\n");
+        try (Source source = pipeline.source()) {
+            source.start(java.util.Optional.empty(), false);
+            for (int i = 0; i < 3; i++) {
+                assertThat(source.poll(java.time.Duration.ofMillis(200)).events()).isEmpty(); // the empty snapshot
+            }
+            try (Connection c = mariadb.connect(db); Statement s = c.createStatement()) {
+                for (int i = 0; i < 1500; i++) {
+                    s.execute("INSERT INTO other VALUES (" + i + ")"); // a transaction of 5 binlog events each
+                }
+                s.execute("INSERT INTO items VALUES (1)");
+            }
+            // as the pipeline gathers: polls that do not wait, a few ms apart; each took one binlog event
+            // (7,500 polls for the insert), now what the reader holds
+            int polls = 0;
+            List<dev.ferry.event.ChangeEvent> got = List.of();
+            while (got.isEmpty() && polls < 2000) {
+                Thread.sleep(5);
+                got = source.poll(java.time.Duration.ZERO).events();
+                polls++;
+            }
+            assertThat(got).hasSize(1);
+            assertThat(polls).isLessThan(2000);
+        }
+    }
+
+    @Test
     void checkPassesForTheLeastPrivilegedUser() throws Exception {
         String db = newDatabase("CREATE TABLE t (id int PRIMARY KEY)", "CREATE TABLE keyless (v int)");
         try (Source source = new MySqlPipelines(mariadb, db, mariadb.grantCapture(), dir).source()) {
