@@ -18,8 +18,8 @@ import java.util.regex.Pattern;
  * @param properties        extra connection properties handed to the driver as they are
  * @param drivers           the folder whose jars hold drivers beyond the bundled ones
  * @param tables            each table and its options, in the order they are read
- * @param chunkRows         rows per chunk: one short read-only transaction each
- * @param fetchSize         rows the driver fetches per round trip
+ * @param chunkRows         the most rows per chunk (wide rows make fewer): one short read-only transaction each
+ * @param fetchSize         the most rows the driver fetches per round trip (wide rows make fewer)
  * @param statementTimeout  the longest one chunk's query may run; zero: no limit
  * @param maxRowsPerSecond  the cap on rows read per second; 0: none
  * @param readers           connections reading a full table's key ranges at the same time; 1: the source's own only
@@ -72,12 +72,14 @@ record JdbcSettings(String url, String user, String password, Map<String, String
                     + "then sent as deletes. Here the default of every table, in a table's entry that table's",
             "key_compare").withDefault("none");
     static final Setting<Integer> CHUNK_ROWS = Setting.integer("chunk_rows",
-            "rows per chunk: each chunk is one keyset-paginated query in its own short read-only transaction",
+            "the most rows per chunk: each chunk is one keyset-paginated query in its own short read-only "
+                    + "transaction; wide rows make smaller chunks (about 4 MB of rows each, 16 rows first)",
             1, 1_000_000).withDefault(10_000);
     static final Setting<Integer> FETCH_SIZE = Setting.integer("fetch_size",
-            "rows the driver fetches per round trip, at most chunk_rows: by default a chunk comes in one (each "
-                    + "round trip waits for the server; on a busy machine they, not the rows, set the pace); a table "
-                    + "without a key is read in one streamed query, this many rows in memory at a time", 1, 1_000_000)
+            "the most rows the driver fetches per round trip, at most chunk_rows: by default a chunk comes in "
+                    + "one (each round trip waits for the server; on a busy machine they, not the rows, set the pace); "
+                    + "a table without a key is read in one streamed query, at most this many rows in memory at a "
+                    + "time; wide rows make smaller fetches (about 4 MB of rows each)", 1, 1_000_000)
             .withDefault(10_000);
     static final Setting<Integer> STATEMENT_TIMEOUT = Setting.integer("statement_timeout_seconds",
             "the longest one chunk's query may run before the database cancels it; 0: no limit", 0, 86_400)

@@ -54,6 +54,8 @@ public final class JdbcSource implements Source {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcSource.class);
     /** The most events one poll returns. */
     static final int MAX_BATCH = 4096;
+    /** About the most bytes of rows one poll returns (the read that reaches it is the last): wide rows make short batches. */
+    static final long MAX_BATCH_BYTES = 16L * 1024 * 1024;
     private static final DateTimeFormatter SQL_TIMESTAMP = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
 
     private final String pipelineName;
@@ -210,7 +212,8 @@ public final class JdbcSource implements Source {
                 beginRun();
             }
             long[] next = {nextIndex};
-            while (out.size() < MAX_BATCH && runActive && !stopping) {
+            long bytes = 0;
+            while (out.size() < MAX_BATCH && bytes < MAX_BATCH_BYTES && runActive && !stopping) {
                 long wait = paceNanos - System.nanoTime();
                 if (settings.maxRowsPerSecond() > 0 && wait > 0) {
                     if (out.isEmpty()) {
@@ -234,7 +237,12 @@ public final class JdbcSource implements Source {
                     read = openRead(shapes.get(tableIndex));
                     readStartedNanos = System.nanoTime();
                 }
+                int before = out.size();
                 int rows = read.next(MAX_BATCH - out.size(), out, next);
+                for (int i = before; i < out.size(); i++) {
+                    ChangeEvent e = out.get(i);
+                    bytes += TableRead.width(e.after() != null ? e.after() : e.before());
+                }
                 pace(rows, chunkStart);
                 if (read.done()) {
                     TableShape shape = shapes.get(tableIndex);

@@ -2,6 +2,7 @@ package dev.ferry.jdbc;
 
 import dev.ferry.error.FerryException;
 import dev.ferry.event.Row;
+import dev.ferry.source.FetchSizing;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -19,11 +20,14 @@ import java.util.function.Consumer;
  * <p>Design notes.
  * <ul>
  *   <li>The capture thread plans the ranges on the source's own connection: the end of the next one is
- *       the key {@code chunk_rows} rows past the end of the last ({@code ORDER BY key LIMIT 1 OFFSET
- *       chunk_rows - 1}, a walk of the key index alone), each planning query its own short transaction.
- *       A range, {@code start < key <= end}, goes to a {@link Readers} connection, read in one short
- *       read-only transaction. At most twice as many ranges as readers are planned ahead, their rows
- *       held in memory until delivered: memory is bounded by chunks, not by the table.</li>
+ *       the key n rows past the end of the last ({@code ORDER BY key LIMIT 1 OFFSET n - 1}, a walk of
+ *       the key index alone), each planning query its own short transaction. n is sized by the width
+ *       of the rows delivered so far ({@link FetchSizing}: 16 rows first, then about 4 MB of rows, at
+ *       most {@code chunk_rows}). A range, {@code start < key <= end}, goes to a {@link Readers}
+ *       connection, read in one short read-only transaction. Until the first rows are delivered only one
+ *       range is planned; then at most twice as many ranges as readers, their rows held in memory until
+ *       delivered: memory is bounded by about 4 MB a range, not by the table or by {@code chunk_rows}
+ *       rows of any width.</li>
  *   <li>Ranges are delivered in the order they were planned, key order, whatever order they finish in:
  *       the Log gets the rows in the order one connection reads them, so events, their positions (the
  *       run's indexes) and a window's output are the same as with one reader. A failed range fails
@@ -35,7 +39,7 @@ import java.util.function.Consumer;
  */
 final class KeyRanges {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KeyRanges.class);
-    /** One range's rows; for the last range, its last key and whether it came back full. */
+    /** One range's rows; for the last range (read with a limit), its last key and whether it came back full. */
     private record Chunk(List<Row> rows, List<Object> lastKey, boolean full) {
     }
 
@@ -47,6 +51,9 @@ final class KeyRanges {
     private final int fetchSize;
     private final int timeoutSeconds;
     private final int ahead;
+    /** Sizes the ranges by the width of the rows delivered; used on the capture thread only. */
+    private final FetchSizing sizing;
+    private boolean widthKnown;
     private final ArrayDeque<CompletableFuture<Chunk>> inFlight = new ArrayDeque<>();
     /** The end of the last range planned; null before the first. */
     private List<Object> planned;
@@ -55,7 +62,9 @@ final class KeyRanges {
     private int at;
     private boolean done;
 
-    KeyRanges(Connection planner, Dialect dialect, TableShape shape, JdbcSettings settings, Readers readers) {
+    KeyRanges(Connection planner, Dialect dialect, TableShape shape, JdbcSettings settings, Readers readers,
+              FetchSizing sizing) {
+        this.sizing = sizing;
         this.planner = planner;
         this.dialect = dialect;
         this.shape = shape;
@@ -94,7 +103,8 @@ final class KeyRanges {
         }
         int n = Math.min(max, current.size() - at);
         for (int i = 0; i < n; i++) {
-            out.accept(current.get(at++));
+            out.accept(current.get(at++)); // the consumer records the row's width in sizing
+            widthKnown = true;
         }
         if (at == current.size()) {
             current = List.of();
@@ -105,17 +115,19 @@ final class KeyRanges {
     }
 
     private void plan() throws SQLException {
-        while (!allPlanned && inFlight.size() < ahead) {
+        // before any width is known, one range of 16 rows: 2 x readers ranges of unknown width could be wide
+        while (!allPlanned && inFlight.size() < (widthKnown ? ahead : 1)) {
+            int rows = Math.max(1, Math.min(chunkRows, sizing.next()));
             List<Object> start = planned;
-            List<Object> end = boundary(start);
+            List<Object> end = boundary(start, rows);
             allPlanned = end == null;
             planned = end;
-            inFlight.add(readers.submit(c -> read(c, start, end)));
+            inFlight.add(readers.submit(c -> read(c, start, end, rows)));
         }
     }
 
-    /** The key {@code chunk_rows} rows past {@code start}, or null when fewer rows are left. */
-    private List<Object> boundary(List<Object> start) throws SQLException {
+    /** The key {@code rows} rows past {@code start}, or null when fewer rows are left. */
+    private List<Object> boundary(List<Object> start, int rows) throws SQLException {
         KeyPredicate where = new KeyPredicate();
         StringBuilder sql = new StringBuilder("SELECT ").append(String.join(", ", shape.keyColumns(dialect)))
                 .append(" FROM ").append(dialect.from(shape.table()));
@@ -123,7 +135,7 @@ final class KeyRanges {
             sql.append(" WHERE ").append(where.compare(shape.keyColumns(dialect), ">", start, shape.keyKinds()));
         }
         sql.append(" ORDER BY ").append(String.join(", ", shape.keyColumns(dialect)))
-                .append(dialect.limit(1, chunkRows - 1));
+                .append(dialect.limit(1, rows - 1));
         try (PreparedStatement ps = planner.prepareStatement(sql.toString())) {
             ps.setQueryTimeout(timeoutSeconds);
             where.bind(ps);
@@ -135,8 +147,8 @@ final class KeyRanges {
         }
     }
 
-    /** Reads the range {@code start < key <= end} (null: unbounded) on a reader's connection. */
-    private Chunk read(Connection c, List<Object> start, List<Object> end) throws SQLException {
+    /** Reads the range {@code start < key <= end} (null: unbounded, at most {@code limit} rows) on a reader's connection. */
+    private Chunk read(Connection c, List<Object> start, List<Object> end, int limit) throws SQLException {
         KeyPredicate where = new KeyPredicate();
         List<String> key = shape.keyColumns(dialect);
         List<String> conditions = new ArrayList<>();
@@ -153,22 +165,22 @@ final class KeyRanges {
         }
         sql.append(" ORDER BY ").append(String.join(", ", key));
         if (end == null) {
-            sql.append(dialect.limit(chunkRows));
+            sql.append(dialect.limit(limit));
         }
-        List<Row> rows = new ArrayList<>(end == null ? 16 : chunkRows);
+        List<Row> rows = new ArrayList<>(end == null ? 16 : limit);
         List<Object> last = null;
         try (PreparedStatement ps = c.prepareStatement(sql.toString())) {
-            ps.setFetchSize(fetchSize);
+            ps.setFetchSize(Math.min(fetchSize, limit));
             ps.setQueryTimeout(timeoutSeconds);
             if (end == null) {
-                ps.setMaxRows(chunkRows);
+                ps.setMaxRows(limit);
             }
             where.bind(ps);
             try (ResultSet rs = ps.executeQuery()) {
                 RowReader reader = new RowReader(shape, dialect);
                 while (rs.next()) {
                     rows.add(reader.read(rs));
-                    if (end == null && rows.size() == chunkRows) {
+                    if (end == null && rows.size() == limit) {
                         last = lastKey(rs);
                     }
                 }

@@ -4,12 +4,14 @@ import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Op;
 import dev.ferry.event.Row;
+import dev.ferry.source.FetchSizing;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,6 +34,11 @@ import java.util.function.LongFunction;
  *       look-back zone that the last run delivered ({@link DeliveredRows}) are skipped; rows with a
  *       cursor at or past {@code upper} minus the look-back are recorded for the next run.</li>
  *   <li>Window: rows with {@code from <= cursor < to}; marks and recorded rows are left alone.</li>
+ *   <li>Memory: a driver holds a whole fetch (some drivers a whole chunk) before the first of its rows
+ *       is read, so chunks, fetches and the rows handed out per call are sized by the rows' width
+ *       ({@link FetchSizing}: 16 rows first, then about 4 MB of rows of the width seen, at most
+ *       {@code chunk_rows} rows per chunk and {@code fetch_size} per fetch). Narrow rows keep the
+ *       configured sizes; 10,000 rows of 1 MB are never asked for at once.</li>
  * </ul>
  */
 final class TableRead implements AutoCloseable {
@@ -74,6 +81,8 @@ final class TableRead implements AutoCloseable {
     private ResultSet streamed;
     private long rows;
     private long skipped;
+    /** Sizes chunks, fetches and the rows of one call by the width of the rows read so far. */
+    private final FetchSizing sizing;
 
     /**
      * @param bounds    the cursor range to read ({@link Bounds}); unused for full tables
@@ -102,9 +111,10 @@ final class TableRead implements AutoCloseable {
         this.tracksXmin = shape.xmin() && !bounds.windowed;
         this.xminFrom = bounds.xminFrom;
         this.rowReader = new RowReader(shape, dialect);
+        this.sizing = new FetchSizing(Math.max(FetchSizing.FIRST_ROWS, chunkRows));
         boolean wholeByKey = shape.keyed() && shape.cursor() < 0 && !shape.xmin();
-        this.ranges = wholeByKey && settings.readers() > 1 ? new KeyRanges(connection, dialect, shape, settings, readers)
-                : null;
+        this.ranges = wholeByKey && settings.readers() > 1
+                ? new KeyRanges(connection, dialect, shape, settings, readers, sizing) : null;
     }
 
     /**
@@ -162,7 +172,8 @@ final class TableRead implements AutoCloseable {
 
     /**
      * Reads the next chunk into {@code out} ({@code next} numbers the events); at most {@code max}
-     * events. Returns the rows read from the database (skipped ones included).
+     * events, and about 4 MB of them once the rows' width is known ({@link FetchSizing}). Returns the
+     * rows read from the database (skipped ones included).
      */
     int next(int max, List<ChangeEvent> out, long[] next)
             throws SQLException, IOException, FerryException, InterruptedException {
@@ -188,15 +199,17 @@ final class TableRead implements AutoCloseable {
                 recordFrom = shape.cursorKind().minus(upper, lookback);
             }
         }
+        // one call reads about 4 MB of rows: the source's batch stops at a byte bound between calls
+        int sized = Math.max(1, Math.min(max, sizing.next()));
         if (!shape.keyed()) {
-            return readStreamed(max, out, next);
+            return readStreamed(sized, out, next);
         }
         if (ranges != null) {
-            int n = ranges.next(max, row -> emit(row, out, next));
+            int n = ranges.next(sized, row -> emit(row, out, next));
             done = ranges.done();
             return n;
         }
-        int limit = Math.max(1, Math.min(chunkRows, max));
+        int limit = Math.min(chunkRows, sized);
         KeyPredicate where = new KeyPredicate();
         StringBuilder sql = new StringBuilder("SELECT ").append(shape.selectList(dialect)).append(" FROM ")
                 .append(dialect.from(shape.table()));
@@ -243,7 +256,7 @@ final class TableRead implements AutoCloseable {
         sql.append(" ORDER BY ").append(String.join(", ", order)).append(dialect.limit(limit));
         int n = 0;
         try (PreparedStatement ps = connection.prepareStatement(sql.toString())) {
-            ps.setFetchSize(fetchSize);
+            ps.setFetchSize(Math.min(fetchSize, limit));
             ps.setMaxRows(limit);
             ps.setQueryTimeout(timeoutSeconds);
             where.bind(ps);
@@ -288,6 +301,7 @@ final class TableRead implements AutoCloseable {
     /** A row read: a read event, or a delete when its soft-delete column is set. */
     private void emit(Row row, List<ChangeEvent> out, long[] next) {
         rows++;
+        sizing.row(width(row));
         boolean deleted = shape.softDelete() >= 0 && isSet(row.get(shape.softDelete()));
         out.add(deleted ? event(Op.DELETE, row, next) : event(Op.READ, row, next));
     }
@@ -305,6 +319,15 @@ final class TableRead implements AutoCloseable {
         return !(v instanceof String s && (s.equals("0") || s.equalsIgnoreCase("false")));
     }
 
+    /** A row's width for sizing reads: its encoded size ({@link RowReader}'s rows are encoded; else 8 bytes a value). */
+    static long width(Row row) {
+        if (row == null) {
+            return 0;
+        }
+        byte[] encoded = row.encodedValues();
+        return encoded != null ? encoded.length : 8L * row.size();
+    }
+
     private Row row(ResultSet rs) throws SQLException {
         return rowReader.read(rs);
     }
@@ -318,7 +341,8 @@ final class TableRead implements AutoCloseable {
     private int readStreamed(int max, List<ChangeEvent> out, long[] next) throws SQLException {
         if (streamed == null) {
             streaming = connection.createStatement();
-            streaming.setFetchSize(fetchSize); // never the whole table in memory
+            // never the whole table in memory: the first fetch is small, later ones sized by the rows' width
+            streaming.setFetchSize(Math.min(fetchSize, sizing.first()));
             streamed = streaming.executeQuery("SELECT " + shape.selectList(dialect) + " FROM " + dialect.from(shape.table()));
         }
         int n = 0;
@@ -331,8 +355,21 @@ final class TableRead implements AutoCloseable {
             }
             n++;
             emit(row(streamed), out, next);
+            resizeFetch();
         }
         return n;
+    }
+
+    /** The streamed query's next fetch: about 4 MB of rows of the width seen, at most {@code fetch_size}. */
+    private void resizeFetch() throws SQLException {
+        int rows = Math.min(fetchSize, sizing.next());
+        if (streamed != null && streamed.getFetchSize() != rows) {
+            try {
+                streamed.setFetchSize(rows);
+            } catch (SQLFeatureNotSupportedException e) {
+                // a driver that keeps the statement's fetch size: the first fetch's 16 rows stay
+            }
+        }
     }
 
     private Object maxCursor() throws SQLException {

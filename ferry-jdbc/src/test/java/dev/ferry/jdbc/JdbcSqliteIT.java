@@ -166,6 +166,46 @@ class JdbcSqliteIT {
     }
 
     /**
+     * Reads are sized by the rows' width: 40 rows of 1 MB, with a key and without, come in polls of about
+     * 16 MiB (the first chunk or fetch 16 rows, then about 4 MB of rows per chunk), never the 10,000 rows
+     * of {@code chunk_rows}; narrow rows still fill polls of {@link JdbcSource#MAX_BATCH} from chunks of
+     * {@code chunk_rows}. With fixed chunks the whole wide table came in one poll.
+     */
+    @Test
+    void wideRowsComeInPollsOfAboutSixteenMegabytes(@TempDir Path dir) throws Exception {
+        Path db = dir.resolve("wide.db");
+        String forty = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) ";
+        execute(db, "CREATE TABLE wide (id INTEGER PRIMARY KEY, doc TEXT)", "CREATE TABLE keyless (doc TEXT)",
+                "CREATE TABLE narrow (id INTEGER PRIMARY KEY, name TEXT)",
+                forty + "INSERT INTO wide SELECT i, hex(randomblob(500000)) FROM n",
+                forty + "INSERT INTO keyless SELECT hex(randomblob(500000)) FROM n",
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) "
+                        + "INSERT INTO narrow SELECT i, 'name ' || i FROM n");
+        JdbcPipelines p = new JdbcPipelines("type: jdbc\nurl: jdbc:sqlite:" + db + "\ntables: [wide, keyless, narrow]\n",
+                dir.resolve("pipeline"));
+        java.util.Map<String, List<Integer>> polls = new java.util.TreeMap<>();
+        try (Source source = p.source()) {
+            source.workFolder(java.nio.file.Files.createDirectories(dir.resolve("work")));
+            source.start(Optional.empty(), false);
+            Position end = source.end();
+            while (!source.caughtUp(end)) {
+                java.util.Map<String, Integer> perTable = new java.util.TreeMap<>();
+                for (ChangeEvent e : source.poll(Duration.ofMillis(100)).events()) {
+                    perTable.merge(e.schema().table().name(), 1, Integer::sum);
+                }
+                perTable.forEach((table, n) -> polls.computeIfAbsent(table, t -> new ArrayList<>()).add(n));
+            }
+        }
+        for (String table : List.of("wide", "keyless")) {
+            assertThat(polls.get(table).stream().mapToInt(Integer::intValue).sum()).as(table).isEqualTo(41);
+            // the truncate, 16 rows of the first chunk (16 MB, under 16 MiB) and one chunk of 4 rows
+            assertThat(polls.get(table)).as(table).hasSizeGreaterThan(1).allMatch(n -> n <= 21);
+        }
+        assertThat(polls.get("narrow").stream().mapToInt(Integer::intValue).sum()).isEqualTo(10_001);
+        assertThat(polls.get("narrow")).contains(JdbcSource.MAX_BATCH);
+    }
+
+    /**
      * Key ranges with rows appended between planning the last range and reading it: the helper "threads"
      * here run each range at once on the capture thread, and the third range's run first appends 150
      * rows. That range has no end; read with a limit, it comes back full, and planning goes on past it.
