@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.testkit.PrivatePostgresTest;
 import dev.ferry.testkit.ReplayVerifier;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -33,14 +30,7 @@ class JdbcLargeRowsIT extends PrivatePostgresTest {
     @Test
     void megabyteRowsFitASmallHeap() throws Exception {
         pg.createDatabase("wide");
-        // md5 text does not compress: the rows are as wide in the server's storage as on the wire
-        pg.execute("wide", "CREATE TABLE t (id int PRIMARY KEY, doc text, blob bytea)",
-                "INSERT INTO t SELECT g, (SELECT string_agg(md5(g::text || ':' || i), '') FROM generate_series(1, 32768) i), "
-                        + "decode((SELECT string_agg(md5(i::text || ':' || g), '') FROM generate_series(1, 16384) i), 'hex') "
-                        + "FROM generate_series(1, " + ROWS + ") g",
-                "CREATE TABLE k (doc text)",
-                "INSERT INTO k SELECT (SELECT string_agg(md5(g::text || '-' || i), '') FROM generate_series(1, 32768) i) "
-                        + "FROM generate_series(1, " + KEYLESS_ROWS + ") g");
+        WideRows.postgres(pg, "wide", ROWS, KEYLESS_ROWS);
         Files.writeString(dir.resolve("pipeline.yaml"), String.join("\n", "name: wide", "source:", "  type: jdbc",
                 "  url: " + pg.jdbcUrl("wide"), "  user: " + pg.user(), "  password: ${env:PW}",
                 "  tables: [public.t, public.k]", "sink:", "  type: jsonl", "  path: out", ""));
@@ -53,20 +43,7 @@ class JdbcLargeRowsIT extends PrivatePostgresTest {
             ReplayVerifier.Result result = ReplayVerifier.verify(dir.resolve("out"), c, List.of("public.t"));
             assertThat(result.problems()).isEmpty();
         }
-        assertThat(reads(dir.resolve("out/public.t"))).isEqualTo(ROWS);
-        assertThat(reads(dir.resolve("out/public.k"))).as("reads of the table without a key").isEqualTo(KEYLESS_ROWS);
-    }
-
-    /** The read events ({@code "op":"r"}) in the JSONL files under {@code folder}. */
-    static long reads(Path folder) throws IOException {
-        try (Stream<Path> files = Files.walk(folder)) {
-            return files.filter(f -> f.toString().endsWith(".jsonl")).mapToLong(f -> {
-                try (Stream<String> lines = Files.lines(f)) {
-                    return lines.filter(line -> line.contains("\"op\":\"r\"")).count();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }).sum();
-        }
+        assertThat(WideRows.reads(dir.resolve("out/public.t"))).isEqualTo(ROWS);
+        assertThat(WideRows.reads(dir.resolve("out/public.k"))).as("reads of the table without a key").isEqualTo(KEYLESS_ROWS);
     }
 }

@@ -6,7 +6,6 @@ import dev.ferry.testkit.PrivateMariaDbTest;
 import dev.ferry.testkit.ReplayVerifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -29,16 +28,7 @@ class JdbcMariaDbLargeRowsIT extends PrivateMariaDbTest {
     @Test
     void megabyteRowsFitASmallHeap() throws Exception {
         mariadb.createDatabase("wide");
-        List<String> sql = new ArrayList<>(List.of("CREATE TABLE t (id int PRIMARY KEY, doc longtext, data longblob)"));
-        for (int i = 1; i <= ROWS; i++) {
-            sql.add("INSERT INTO t VALUES (" + i + ", REPEAT(MD5(" + i + "), 32768), UNHEX(REPEAT(MD5(" + (i + ROWS)
-                    + "), 16384)))");
-        }
-        sql.add("CREATE TABLE k (doc longtext)");
-        for (int i = 1; i <= KEYLESS_ROWS; i++) {
-            sql.add("INSERT INTO k VALUES (REPEAT(MD5(" + i + "), 32768))");
-        }
-        mariadb.execute("wide", sql.toArray(new String[0]));
+        WideRows.mariaDb(mariadb, "wide", ROWS, KEYLESS_ROWS);
         Files.writeString(dir.resolve("pipeline.yaml"), String.join("\n", "name: wide", "source:", "  type: jdbc",
                 "  url: " + mariadb.jdbcUrl("wide"), "  user: " + mariadb.user(), "  password: ${env:PW}",
                 "  tables: [wide.t, wide.k]", "  readers: 2", "sink:", "  type: jsonl", "  path: out", ""));
@@ -51,8 +41,8 @@ class JdbcMariaDbLargeRowsIT extends PrivateMariaDbTest {
             ReplayVerifier.Result result = ReplayVerifier.verify(dir.resolve("out"), c, List.of("wide.t"));
             assertThat(result.problems()).isEmpty();
         }
-        assertThat(JdbcLargeRowsIT.reads(dir.resolve("out/wide.t"))).isEqualTo(ROWS);
-        assertThat(JdbcLargeRowsIT.reads(dir.resolve("out/wide.k"))).as("reads of the table without a key")
+        assertThat(WideRows.reads(dir.resolve("out/wide.t"))).isEqualTo(ROWS);
+        assertThat(WideRows.reads(dir.resolve("out/wide.k"))).as("reads of the table without a key")
                 .isEqualTo(KEYLESS_ROWS);
     }
 }

@@ -27,11 +27,7 @@ class LargeRowsIT extends PrivatePostgresTest {
     @Test
     void aSnapshotOfMegabyteRowsFitsASmallHeap() throws Exception {
         pg.createDatabase("wide");
-        // md5 text does not compress: the rows are as wide in the server's storage as on the wire
-        pg.execute("wide", "CREATE TABLE t (id int PRIMARY KEY, doc text, blob bytea)",
-                "INSERT INTO t SELECT g, (SELECT string_agg(md5(g::text || ':' || i), '') FROM generate_series(1, 32768) i), "
-                        + "decode((SELECT string_agg(md5(i::text || ':' || g), '') FROM generate_series(1, 16384) i), 'hex') "
-                        + "FROM generate_series(1, " + ROWS + ") g");
+        WideRows.postgres(pg, "wide", ROWS, 0);
         TestingPostgres.CaptureRole role = pg.grantCapture("wide", "wide");
         JsonlPipelineFile.write(dir, pg, "wide", role);
         Map<String, String> env = JsonlPipelineFile.env(role);
