@@ -2,6 +2,7 @@ package dev.ferry.cli;
 
 import dev.ferry.config.ConfigLoader;
 import dev.ferry.config.PipelineConfig;
+import dev.ferry.error.FerryException;
 import dev.ferry.event.TableId;
 import dev.ferry.pipeline.PipelineAssembly;
 import dev.ferry.source.SnapshotProgress;
@@ -16,7 +17,8 @@ import picocli.CommandLine.Option;
 /**
  * {@code ferry snapshot -c FILE --table T [--where SQL]}: asks the pipeline to read one table again,
  * in chunks between watermarks, while it goes on streaming. Leaves a request in the state folder;
- * the running pipeline takes it up within a second, a stopped one at its next run.
+ * the running pipeline takes it up within a second, a stopped one at its next run. With
+ * {@code --cancel}, gives the table's snapshots up instead.
  */
 @Command(name = "snapshot", mixinStandardHelpOptions = true,
         description = "Re-snapshot one table while the pipeline streams: its rows are read in short chunks by key, "
@@ -37,17 +39,35 @@ final class SnapshotCommand implements Callable<Integer> {
             + "stops following, not the snapshot.")
     boolean follow;
 
+    @Option(names = "--cancel", description = "give up the table's snapshots instead: a stopped one (which fails "
+            + "every batch run until it is read again or cancelled), one still reading, and requests not taken up yet. "
+            + "Works for a table no longer captured, or gone.")
+    boolean cancel;
+
     @Override
     public Integer call() throws Exception {
+        checkOptions(cancel, where, follow);
         PipelineConfig pc = ConfigLoader.load(config);
         try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
             Source source = assembly.source();
+            if (cancel) {
+                System.out.println(source.cancelSnapshot(TableId.parse(table, "public")));
+                return 0;
+            }
             SnapshotRequest request = source.requestSnapshot(TableId.parse(table, "public"), where);
             System.out.println(request.message());
             if (!follow) {
                 return 0;
             }
             return follow(source, request.id(), System.console() != null);
+        }
+    }
+
+    /** --cancel takes neither --where (it gives up every snapshot of the table) nor --follow. */
+    static void checkOptions(boolean cancel, String where, boolean follow) throws FerryException {
+        if (cancel && (where != null || follow)) {
+            throw FerryException.config("ferry snapshot --cancel gives up every snapshot of the table: it takes "
+                    + "neither --where nor --follow.");
         }
     }
 

@@ -266,7 +266,7 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
         assertThat(ferry.waitFor()).as(ferry.stderr()).isEqualTo(2);
         assertThat(ferry.stderr()).contains("The snapshot of public.big stopped")
                 .contains("the snapshot of a table stopped: public.big: ").contains("snapshot_replica is not a standby")
-                .contains("ferry snapshot -c FILE --table T");
+                .contains("ferry snapshot -c FILE --table T").contains("--cancel");
         FerryProcess status = FerryProcess.start(dir, env(), "status", "-c", "pipeline.yaml");
         assertThat(status.waitFor()).as(status.stderr()).isZero();
         assertThat(status.stdout()).contains("STOPPED").contains("not a standby");
@@ -280,6 +280,53 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
         try (Connection c = pg.connect(db)) {
             assertThat(ReplayVerifier.verify(dir.resolve("out"), c, List.of("public.big")).problems()).isEmpty();
         }
+    }
+
+    @Test
+    void aSnapshotStoppedByAServerErrorFailsTheBatchRunWithExit1AndIsForgottenOrCancelled() throws Exception {
+        String db = "stoppedjobs";
+        createTable(db, 1_000);
+        pg.execute(db, "CREATE TABLE other (id bigint PRIMARY KEY, v text)",
+                "INSERT INTO other SELECT g, 'x' FROM generate_series(1, 100) g",
+                // a server error while reading, as a full disk on the source gives it
+                "CREATE FUNCTION disk_full(id bigint) RETURNS boolean LANGUAGE plpgsql AS $$ BEGIN IF id > 50 THEN "
+                        + "RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = '53100'; "
+                        + "END IF; RETURN true; END $$");
+        writePipeline(db, "  snapshot: chunked\n");
+        FerryProcess first = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(first.waitFor()).as(first.stderr()).isZero();
+        for (String table : List.of("public.big", "public.other")) {
+            FerryProcess request = FerryProcess.start(dir, env(), "snapshot", "-c", "pipeline.yaml", "--table", table,
+                    "--where", "disk_full(id)");
+            assertThat(request.waitFor()).as(request.stderr()).isZero();
+        }
+        FerryProcess failing = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml", "--once");
+        // a runtime failure on the server, not a configuration problem: exit 1 (it was 2)
+        assertThat(failing.waitFor()).as(failing.stderr()).isEqualTo(1);
+        assertThat(failing.stderr()).contains("the snapshot of 2 tables stopped").contains("No space left on device")
+                .contains("ferry snapshot -c FILE --table T --cancel");
+
+        // other removed from tables: its stopped snapshot is forgotten (a request for it would be refused)
+        writePipeline(db, "  tables: [public.big]\n  snapshot: chunked\n");
+        FerryProcess refused = FerryProcess.start(dir, env(), "snapshot", "-c", "pipeline.yaml", "--table", "public.other");
+        assertThat(refused.waitFor()).isEqualTo(2);
+        FerryProcess narrowed = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(narrowed.waitFor()).as(narrowed.stderr()).isEqualTo(1);
+        assertThat(narrowed.stderr()).contains("Forgetting the stopped snapshot of public.other")
+                .contains("the snapshot of a table stopped: public.big where disk_full(id): ");
+
+        // big given up explicitly: the next run ends well
+        FerryProcess cancel = FerryProcess.start(dir, env(), "snapshot", "-c", "pipeline.yaml", "--table", "public.big",
+                "--cancel");
+        assertThat(cancel.waitFor()).as(cancel.stderr()).isZero();
+        assertThat(cancel.stdout()).contains("Snapshot of public.big cancelled: stopped (").contains("No space left");
+        FerryProcess again = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml", "--once");
+        assertThat(again.waitFor()).as(again.stderr()).isZero();
+        assertThat(again.stderr()).contains("Snapshot of public.big cancelled");
+        FerryProcess nothing = FerryProcess.start(dir, env(), "snapshot", "-c", "pipeline.yaml", "--table", "public.big",
+                "--cancel");
+        assertThat(nothing.waitFor()).isEqualTo(2);
+        assertThat(nothing.stderr()).contains("There is no snapshot of public.big to cancel");
     }
 
     /** Rows of big read on the source so far (index and sequential scans), from its statistics. */

@@ -1,6 +1,7 @@
 package dev.ferry.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ferry.event.TableId;
 import dev.ferry.source.SnapshotProgress;
@@ -34,5 +35,23 @@ class SnapshotCommandTest {
                 + "primary key");
         assertThat(SnapshotCommand.describe(new SnapshotProgress("id", ORDERS, State.REQUESTED, 0, 0, -1, null), -1))
                 .contains("Waiting for the pipeline");
+    }
+
+    @Test
+    void cancelTakesNeitherAConditionNorFollow() throws Exception {
+        SnapshotCommand.checkOptions(true, null, false);
+        SnapshotCommand.checkOptions(false, "id > 1", true);
+        assertThatThrownBy(() -> SnapshotCommand.checkOptions(true, "id > 1", false))
+                .isInstanceOf(dev.ferry.error.FerryException.class).hasMessageContaining("--cancel")
+                .hasMessageContaining("--where");
+        assertThatThrownBy(() -> SnapshotCommand.checkOptions(true, null, true)).hasMessageContaining("--follow");
+    }
+
+    @Test
+    void cancelIsAnOptionOfFerrySnapshot() {
+        picocli.CommandLine cmd = new picocli.CommandLine(new SnapshotCommand());
+        cmd.parseArgs("-c", "p.yaml", "--table", "public.orders", "--cancel");
+        assertThat(((SnapshotCommand) cmd.getCommand()).cancel).isTrue();
+        assertThat(cmd.getUsageMessage()).contains("--cancel");
     }
 }

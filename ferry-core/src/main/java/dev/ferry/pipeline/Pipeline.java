@@ -183,6 +183,23 @@ public final class Pipeline {
     }
 
     /**
+     * A batch run that left tables half read: PREREQUISITE (exit 2) when each stopped for something
+     * the operator must change (a key, a privilege), else the kind of the first failure that is not
+     * (a full disk on the server is no configuration problem: exit 1).
+     */
+    static FerryException stoppedSnapshots(List<dev.ferry.source.StoppedSnapshot> stopped) {
+        ErrorKind kind = stopped.stream().map(dev.ferry.source.StoppedSnapshot::kind)
+                .filter(k -> k != ErrorKind.PREREQUISITE && k != ErrorKind.CONFIG).findFirst()
+                .orElse(ErrorKind.PREREQUISITE);
+        return new FerryException(kind, "The batch run delivered everything else, but the snapshot of "
+                + (stopped.size() == 1 ? "a table" : stopped.size() + " tables") + " stopped: "
+                + stopped.stream().map(dev.ferry.source.StoppedSnapshot::description)
+                        .collect(java.util.stream.Collectors.joining("; "))
+                + ". Fix the cause, then read it again with ferry snapshot -c FILE --table T, or give it up with "
+                + "ferry snapshot -c FILE --table T --cancel (the next run takes the request up).");
+    }
+
+    /**
      * Runs until done ({@link Mode#ONCE}: caught up with the source's "now" and delivered;
      * {@link Mode#STREAM}: {@link #stop()} was called and the Log is drained). Blocks the caller.
      *
@@ -213,13 +230,11 @@ public final class Pipeline {
                 resume = log.lastPosition();
             }
             boolean complete = runThreads(resume, end);
-            List<String> stopped = complete && end != null ? source.stoppedSnapshots() : List.of();
+            List<dev.ferry.source.StoppedSnapshot> stopped = complete && end != null ? source.stoppedSnapshots()
+                    : List.of();
             if (!stopped.isEmpty()) {
                 // everything read is delivered and committed, but a table is left half read: not caught up
-                throw new FerryException(ErrorKind.PREREQUISITE, "The batch run delivered everything else, but the "
-                        + "snapshot of " + (stopped.size() == 1 ? "a table" : stopped.size() + " tables") + " stopped: "
-                        + String.join("; ", stopped) + ". Fix the cause, then read it again with ferry snapshot -c FILE "
-                        + "--table T (the next run takes the request up).");
+                throw stoppedSnapshots(stopped);
             }
             return complete;
         } finally {

@@ -59,8 +59,21 @@ public interface Source extends AutoCloseable {
      * {@code "<table>: <reason>"}; asked after a batch run, which must not end as caught up with a
      * table left half read. Empty by default.
      */
-    default List<String> stoppedSnapshots() {
+    default List<StoppedSnapshot> stoppedSnapshots() {
         return List.of();
+    }
+
+    /**
+     * Gives up the snapshots of one table ({@code ferry snapshot --cancel}): its stopped or waiting
+     * jobs and its requests not taken up yet, by the running pipeline or the next run. Works for a
+     * table no longer captured, or gone.
+     *
+     * @return what to tell the operator
+     * @throws FerryException of kind CONFIG when the table has no snapshot to cancel, or the source
+     *         has no such snapshots (the default)
+     */
+    default String cancelSnapshot(dev.ferry.event.TableId table) throws FerryException {
+        throw FerryException.config("This source has no snapshots to cancel.");
     }
 
     /**

@@ -13,12 +13,14 @@ import dev.ferry.event.Row;
 import dev.ferry.event.RowEncoder;
 import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
+import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
 import dev.ferry.log.CrashPoints;
 import dev.ferry.log.DurableFiles;
 import dev.ferry.log.DurableRecord;
 import dev.ferry.source.FetchSizing;
 import dev.ferry.source.SnapshotProgress;
+import dev.ferry.source.StoppedSnapshot;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -119,6 +121,8 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         long rows;
         /** Why the job stopped for good (a bad condition, no key any more), or null. Kept, shown, not retried. */
         volatile String failed;
+        /** The SQLSTATE of the error that stopped it, or null when Ferry stopped it (no key any more). */
+        volatile String failedState;
         /** The table's estimated rows (pg_class.reltuples) when this run took the job up; -1 unknown. */
         volatile long estimate = -1;
         /** When this run took the job up, and its rows then: the rate and ETA are this run's. */
@@ -265,6 +269,7 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                             j.hasNonNull("where") ? j.get("where").asText() : null, last, j.get("chunks").asLong(),
                             j.get("rows").asLong());
                     job.failed = j.hasNonNull("failed") ? j.get("failed").asText() : null;
+                    job.failedState = j.hasNonNull("failed_state") ? j.get("failed_state").asText() : null;
                     jobs.add(job);
                 }
             }
@@ -306,6 +311,46 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
     }
 
     /**
+     * Gives up the snapshots of {@code table}: deletes its requests not taken up yet, and leaves a
+     * cancel request that the running pipeline (or the next run) takes up by removing the table's
+     * jobs. Returns what was there to cancel: the table's jobs ({@code "<state>[ where …]"}) and requests;
+     * empty when nothing was, and then no request is left.
+     */
+    static List<String> cancel(Path folder, TableId table) throws IOException {
+        List<String> found = new ArrayList<>();
+        for (Job j : progress(folder).jobs) {
+            if (j.table.equals(table)) {
+                found.add((j.failed != null ? "stopped (" + j.failed + ")" : "running, " + j.rows + " rows read")
+                        + (j.where == null ? "" : " where " + j.where));
+            }
+        }
+        if (Files.isDirectory(folder)) {
+            try (Stream<Path> s = Files.list(folder)) {
+                for (Path f : s.filter(ChunkedSnapshots::isRequest).toList()) {
+                    JsonNode r;
+                    try {
+                        r = MAPPER.readTree(f.toFile());
+                    } catch (IOException e) {
+                        continue; // taken up meanwhile
+                    }
+                    if (!r.path("cancel").asBoolean() && table.equals(new TableId(r.get("schema").asText(),
+                            r.get("table").asText())) && Files.deleteIfExists(f)) {
+                        found.add("requested, not taken up yet" + (r.hasNonNull("where") ? " where "
+                                + r.get("where").asText() : ""));
+                    }
+                }
+            }
+        }
+        if (!found.isEmpty()) {
+            String id = UUID.randomUUID().toString();
+            ObjectNode r = MAPPER.createObjectNode().put("id", id).put("schema", table.schema())
+                    .put("table", table.name()).put("cancel", true).put("requested_at", Instant.now().toString());
+            DurableFiles.replace(folder.resolve("request-" + id + ".json"), MAPPER.writeValueAsBytes(r));
+        }
+        return found;
+    }
+
+    /**
      * Queues the tables not queued yet (the first run of {@code snapshot: chunked}), durably, before
      * the slot is created.
      */
@@ -319,14 +364,49 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
     }
 
     /** The stopped jobs, each as {@code "<table>[ where …]: <reason>"} (capture thread, or after the run). */
-    List<String> stopped() {
-        List<String> out = new ArrayList<>();
+    List<StoppedSnapshot> stopped() {
+        List<StoppedSnapshot> out = new ArrayList<>();
         for (Job j : jobs) {
             if (j.failed != null) {
-                out.add(j.table + (j.where == null ? "" : " where " + j.where) + ": " + j.failed);
+                out.add(new StoppedSnapshot(j.table + (j.where == null ? "" : " where " + j.where) + ": " + j.failed,
+                        stopKind(j.failedState)));
             }
         }
         return out;
+    }
+
+    /**
+     * What stopped a job, by the SQLSTATE of its error: PREREQUISITE for Ferry's own stop (null: the
+     * table has no key), a statement that cannot run as written (class 42: a privilege, a condition
+     * naming a column no longer there) and an object not in the state it needs (55000: the replica is
+     * no standby); else the kind the error has anywhere else on the source (a full disk, an internal
+     * error: INTERNAL).
+     */
+    static ErrorKind stopKind(String sqlState) {
+        if (sqlState == null || sqlState.startsWith("42") || sqlState.equals("55000")) {
+            return ErrorKind.PREREQUISITE;
+        }
+        return sqlState.startsWith("08") || sqlState.startsWith("57P") ? ErrorKind.CONNECTIVITY : ErrorKind.INTERNAL;
+    }
+
+    /**
+     * Forgets the stopped jobs of tables no longer captured ({@code tables:} changed, or the table is
+     * gone): no request could clear them, and a batch run would fail on them for ever.
+     */
+    void forgetStoppedBeyond(List<TableId> captured) {
+        boolean changed = false;
+        for (var it = jobs.iterator(); it.hasNext(); ) {
+            Job j = it.next();
+            if (j.failed != null && !captured.contains(j.table)) {
+                it.remove();
+                changed = true;
+                LOG.info("Forgetting the stopped snapshot of {} (it stopped: {}): the table is no longer captured",
+                        j.table, j.failed);
+            }
+        }
+        if (changed) {
+            save();
+        }
     }
 
     /** Whether nothing is left to read or to record. */
@@ -603,6 +683,9 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         if (o.range() != null) {
             job.putBack(o.range());
         }
+        if (!jobs.contains(job)) {
+            return; // cancelled meanwhile (ferry snapshot --cancel)
+        }
         if (o.dropped()) {
             if (jobs.remove(job)) {
                 LOG.warn("Table {} was dropped: its snapshot ends here.", job.table);
@@ -610,7 +693,7 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
             }
         } else if (o.stop() != null) {
             if (job.failed == null) {
-                fail(job, o.stop());
+                fail(job, o.stop(), null);
             }
         } else if (o.error() instanceof SQLException e) {
             failed(job, e);
@@ -634,11 +717,12 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
             retryAfterNanos = System.nanoTime() + 5_000_000_000L;
             return;
         }
-        fail(job, e.getMessage());
+        fail(job, e.getMessage(), e.getSQLState());
     }
 
-    private void fail(Job job, String why) {
+    private void fail(Job job, String why, String sqlState) {
         job.failed = why;
+        job.failedState = sqlState;
         LOG.error("The snapshot of {} stopped: {}. Other tables go on; ferry status shows it.", job.table, why);
         save();
     }
@@ -789,11 +873,10 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 while (!job.done.isEmpty() && job.done.firstKey() == job.doneSeq + 1) {
                     List<String> end = job.done.pollFirstEntry().getValue();
                     job.doneSeq++;
-                    if (end.isEmpty()) {
-                        jobs.remove(job);
+                    if (end.isEmpty() && jobs.remove(job)) {
                         LOG.info("Snapshot of {} finished: {} rows in {} chunks", job.table,
                                 String.format("%,d", job.rows), job.chunks);
-                    } else {
+                    } else if (!end.isEmpty()) {
                         job.lastKey = end;
                     }
                 }
@@ -1139,13 +1222,28 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         if (files.isEmpty()) {
             return;
         }
+        // in the order they were made: a cancel and a request of one table taken in one scan
+        List<JsonNode> requests = new ArrayList<>();
         for (Path f : files) {
             try {
-                JsonNode r = MAPPER.readTree(f.toFile());
+                requests.add(MAPPER.readTree(f.toFile()));
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("Ignoring the unreadable snapshot request {}: {}", f, e.getMessage());
+            }
+        }
+        requests.sort(java.util.Comparator.comparing(r -> r.path("requested_at").asText()));
+        for (JsonNode r : requests) {
+            try {
                 if (jobs.stream().anyMatch(j -> j.id.equals(r.get("id").asText()))) {
                     continue; // taken before a crash kept its file
                 }
                 TableId table = new TableId(r.get("schema").asText(), r.get("table").asText());
+                if (r.path("cancel").asBoolean()) {
+                    if (jobs.removeIf(j -> j.table.equals(table))) {
+                        LOG.info("Snapshot of {} cancelled (ferry snapshot --cancel)", table);
+                    }
+                    continue;
+                }
                 String where = r.hasNonNull("where") ? r.get("where").asText() : null;
                 // a new request supersedes the table's stopped snapshots it covers: the way to read them again
                 if (jobs.removeIf(j -> j.failed != null && j.table.equals(table)
@@ -1155,8 +1253,8 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 jobs.add(new Job(r.get("id").asText(), table, where, null, 0, 0));
                 LOG.info("Snapshot of {} requested{}; reading it in chunks of {} rows while streaming", table,
                         where == null ? "" : " (where " + where + ")", chunkRows);
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("Ignoring the unreadable snapshot request {}: {}", f, e.getMessage());
+            } catch (RuntimeException e) {
+                LOG.warn("Ignoring the unreadable snapshot request {}: {}", r, e.getMessage());
             }
         }
         save();
@@ -1175,7 +1273,8 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         ArrayNode list = root.putArray("jobs");
         for (Job j : jobs) {
             ObjectNode n = list.addObject().put("id", j.id).put("schema", j.table.schema()).put("table", j.table.name())
-                    .put("where", j.where).put("chunks", j.chunks).put("rows", j.rows).put("failed", j.failed);
+                    .put("where", j.where).put("chunks", j.chunks).put("rows", j.rows).put("failed", j.failed)
+                    .put("failed_state", j.failedState);
             if (j.lastKey != null) {
                 ArrayNode k = n.putArray("last_key");
                 j.lastKey.forEach(k::add);

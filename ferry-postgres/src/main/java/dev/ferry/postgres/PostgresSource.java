@@ -169,8 +169,26 @@ public final class PostgresSource implements Source {
     }
 
     @Override
-    public List<String> stoppedSnapshots() {
+    public List<dev.ferry.source.StoppedSnapshot> stoppedSnapshots() {
         return snapshots == null ? List.of() : snapshots.stopped();
+    }
+
+    @Override
+    public String cancelSnapshot(TableId table) throws FerryException {
+        // no look at the database: the table may be gone, or no longer captured
+        List<String> found;
+        try {
+            found = ChunkedSnapshots.cancel(work().resolve("snapshots"), table);
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+            throw new FerryException(ErrorKind.CONFIG, "Cannot write the cancel request into " + work() + ": "
+                    + e.getMessage(), e);
+        }
+        if (found.isEmpty()) {
+            throw FerryException.config("There is no snapshot of " + table + " to cancel: none is recorded or "
+                    + "requested (ferry status shows the snapshots; names are as in the catalog, e.g. public.orders).");
+        }
+        return "Snapshot of " + table + " cancelled: " + String.join("; ", found) + ". The running pipeline "
+                + "drops it within a second (or the next run does); its rows read so far stay delivered.";
     }
 
     @Override
@@ -248,6 +266,7 @@ public final class PostgresSource implements Source {
             if (helpers != null) {
                 snapshots.helpers(helpers);
             }
+            snapshots.forgetStoppedBeyond(ids);
             List<TableId> keyless = resume.isEmpty() && settings.chunkedSnapshot() ? keyless(tables) : List.of();
             if (resume.isEmpty() && settings.chunkedSnapshot()) {
                 requireChunkedSnapshots();

@@ -2,7 +2,15 @@ package dev.ferry.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ferry.error.ErrorKind;
+import dev.ferry.event.TableId;
+import dev.ferry.log.DurableRecord;
+import dev.ferry.source.StoppedSnapshot;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ChunkedSnapshotsTest {
     @Test
@@ -26,5 +34,84 @@ class ChunkedSnapshotsTest {
         assertThat(wrapped.xmax()).isEqualTo(4294967294L);
         assertThat(wrapped.contains(5)).isTrue();
         assertThat(wrapped.contains(4294967280L)).isFalse();
+    }
+
+    private static final TableId KEYLESS = new TableId("public", "keyless");
+    private static final TableId FULL_DISK = new TableId("public", "full_disk");
+    private static final TableId REPLICA = new TableId("public", "replica");
+
+    /** Progress as an earlier run left it: three stopped jobs, by Ferry (no key) and by SQL errors. */
+    private static void stoppedJobs(Path folder) throws Exception {
+        try (DurableRecord progress = DurableRecord.open(folder, "progress.json")) {
+            progress.write(("{\"jobs\":["
+                    + "{\"id\":\"a\",\"schema\":\"public\",\"table\":\"keyless\",\"chunks\":1,\"rows\":10,"
+                    + "\"failed\":\"it has no primary key\"},"
+                    + "{\"id\":\"b\",\"schema\":\"public\",\"table\":\"full_disk\",\"chunks\":1,\"rows\":10,"
+                    + "\"failed\":\"could not write to file: No space left on device\",\"failed_state\":\"53100\"},"
+                    + "{\"id\":\"c\",\"schema\":\"public\",\"table\":\"replica\",\"chunks\":0,\"rows\":0,"
+                    + "\"failed\":\"snapshot_replica is not a standby\",\"failed_state\":\"55000\"}]}")
+                    .getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    private static ChunkedSnapshots open(Path folder) {
+        return new ChunkedSnapshots(folder, "ferry", 100, new SnapshotThrottle(0), 1, () -> {
+            throw new IllegalStateException("no database in this test");
+        }, null);
+    }
+
+    @Test
+    void aStopByARuntimeErrorIsNoPrerequisiteProblem() throws Exception {
+        assertThat(ChunkedSnapshots.stopKind(null)).isEqualTo(ErrorKind.PREREQUISITE);
+        assertThat(ChunkedSnapshots.stopKind("42501")).as("permission denied").isEqualTo(ErrorKind.PREREQUISITE);
+        assertThat(ChunkedSnapshots.stopKind("55000")).isEqualTo(ErrorKind.PREREQUISITE);
+        assertThat(ChunkedSnapshots.stopKind("53100")).as("disk full").isEqualTo(ErrorKind.INTERNAL);
+        assertThat(ChunkedSnapshots.stopKind("XX000")).isEqualTo(ErrorKind.INTERNAL);
+        assertThat(ChunkedSnapshots.stopKind("22012")).isEqualTo(ErrorKind.INTERNAL);
+    }
+
+    @Test
+    void stoppedJobsKeepTheKindOfWhatStoppedThem(@TempDir Path folder) throws Exception {
+        stoppedJobs(folder);
+        try (ChunkedSnapshots snapshots = open(folder)) {
+            assertThat(snapshots.stopped()).containsExactly(
+                    new StoppedSnapshot("public.keyless: it has no primary key", ErrorKind.PREREQUISITE),
+                    new StoppedSnapshot("public.full_disk: could not write to file: No space left on device",
+                            ErrorKind.INTERNAL),
+                    new StoppedSnapshot("public.replica: snapshot_replica is not a standby", ErrorKind.PREREQUISITE));
+        }
+    }
+
+    @Test
+    void theStoppedSnapshotOfATableNoLongerCapturedIsForgotten(@TempDir Path folder) throws Exception {
+        stoppedJobs(folder);
+        try (ChunkedSnapshots snapshots = open(folder)) {
+            // keyless was removed from tables: (or dropped); no request could clear its job any more
+            snapshots.forgetStoppedBeyond(List.of(FULL_DISK, REPLICA, new TableId("public", "other")));
+        }
+        try (ChunkedSnapshots snapshots = open(folder)) {
+            assertThat(snapshots.stopped()).extracting(StoppedSnapshot::description)
+                    .noneMatch(d -> d.startsWith("public.keyless")).hasSize(2);
+        }
+    }
+
+    @Test
+    void aCancelRemovesTheTablesJobsAndItsRequestsNotTakenUp(@TempDir Path folder) throws Exception {
+        stoppedJobs(folder);
+        ChunkedSnapshots.request(folder, REPLICA, "id > 5");
+        assertThat(ChunkedSnapshots.cancel(folder, new TableId("public", "nothing_here"))).isEmpty();
+        assertThat(ChunkedSnapshots.cancel(folder, KEYLESS)).containsExactly("stopped (it has no primary key)");
+        assertThat(ChunkedSnapshots.cancel(folder, REPLICA)).containsExactly(
+                "stopped (snapshot_replica is not a standby)", "requested, not taken up yet where id > 5");
+        try (ChunkedSnapshots snapshots = open(folder)) {
+            snapshots.step(); // takes the cancel requests up
+            assertThat(snapshots.stopped()).extracting(StoppedSnapshot::description)
+                    .containsExactly("public.full_disk: could not write to file: No space left on device");
+            assertThat(snapshots.idle()).isTrue();
+        }
+        try (ChunkedSnapshots snapshots = open(folder)) {
+            assertThat(snapshots.stopped()).hasSize(1);
+        }
+        assertThat(ChunkedSnapshots.cancel(folder, KEYLESS)).as("nothing left to cancel").isEmpty();
     }
 }
