@@ -233,6 +233,38 @@ final class DuckDbSink implements Sink {
      * @param replacing the events' history rows replace those of the same offsets (a replay)
      */
     private void inTransaction(List<Part> parts, boolean replacing, SqlStep beforeCommit) throws FerryException {
+        try {
+            attempt(parts, replacing, beforeCommit);
+        } catch (TableAppender.KeyTaken e) {
+            if (db == null) {
+                throw keyTaken(e);
+            }
+            // the writer's bound of the mirror's keys was stale: a row was added outside Ferry since it read
+            // them. The rollback made it forget them; written again, the row's key is found and replaced
+            // (deleted, then appended), as an upsert does: Ferry's row wins.
+            LOG.warn("{}; reading the mirror's keys again and writing again: the pipeline's row replaces that one",
+                    e.getMessage());
+            try {
+                attempt(parts, replacing, beforeCommit);
+            } catch (TableAppender.KeyTaken again) {
+                throw keyTaken(again);
+            }
+        }
+    }
+
+    /** A key the mirror holds, met again with its keys read afresh: not a stale bound, a DATA error. */
+    private FerryException keyTaken(TableAppender.KeyTaken e) {
+        return new FerryException(ErrorKind.DATA, e.getMessage() + " (file " + file + "). A row of that key is there "
+                + "already, even with the mirror's keys read again (is the table's primary key still the source's?). "
+                + "The write was rolled back.", e);
+    }
+
+    /**
+     * One try of {@link #inTransaction}: a {@link TableAppender.KeyTaken} goes up after the rollback,
+     * for the caller to try again.
+     */
+    private void attempt(List<Part> parts, boolean replacing, SqlStep beforeCommit) throws FerryException,
+            TableAppender.KeyTaken {
         Part current = null;
         try {
             for (Part part : parts) {
@@ -244,6 +276,9 @@ final class DuckDbSink implements Sink {
             current = null;
             beforeCommit.run();
             db.commit();
+        } catch (TableAppender.KeyTaken e) {
+            rollback();
+            throw e;
         } catch (SQLException e) {
             rollback();
             FerryException translated = translate(e, "write", current == null ? null : current.table());
@@ -348,18 +383,27 @@ final class DuckDbSink implements Sink {
      *
      * @param table the table being written, or null
      */
-    private FerryException translate(SQLException e, String what, TableId table) {
+    FerryException translate(SQLException e, String what, TableId table) {
         String message = String.valueOf(e.getMessage()).replace('\n', ' ').trim();
+        if (message.startsWith(TableAppender.FAILED_TO_APPEND)) {
+            // an appender's flush: DuckDB's own message follows, with its class in front
+            message = message.substring(TableAppender.FAILED_TO_APPEND.length());
+        }
+        if (message.endsWith(".")) {
+            message = message.substring(0, message.length() - 1);
+        }
         String where = table == null ? "" : " table " + table;
         if (message.contains("Could not set lock") || message.contains("Conflicting lock")) {
             close();
             return new FerryException(ErrorKind.CONNECTIVITY, "Cannot " + what + " " + file + ": another process holds it. "
-                    + message + " DuckDB allows one writing process per file: close the other program (a DuckDB shell, "
+                    + message + ". DuckDB allows one writing process per file: close the other program (a DuckDB shell, "
                     + "a notebook) or give this sink its own file.", e);
         }
         if (message.startsWith("Conversion Error") || message.startsWith("Constraint Error")
                 || message.startsWith("Invalid Input Error") || message.startsWith("Out of Range Error")
-                || message.startsWith("Mismatch Type Error")) {
+                || message.startsWith("Mismatch Type Error")
+                // an appender's flush names a constraint without the class
+                || message.startsWith("Duplicate key") || message.contains("constraint failed")) {
             return new FerryException(ErrorKind.DATA, "Cannot write" + where + " to the DuckDB file " + file + ": " + message
                     + ". The write was rolled back.", e);
         }

@@ -1,7 +1,5 @@
 package dev.ferry.sink.duckdb;
 
-import dev.ferry.error.ErrorKind;
-import dev.ferry.error.FerryException;
 import dev.ferry.event.Column;
 import java.sql.SQLException;
 import java.util.List;
@@ -135,9 +133,10 @@ final class TableAppender {
      * Appends the rows (from {@link #row}). DuckDB checks the table's primary key when the appender
      * flushes, which is done here explicitly: the driver's {@code close()} flushes too, but drops the
      * error, and the write would report success with the rows missing. A key the table holds already
-     * (a row written outside Ferry) is a DATA error naming the table and the key.
+     * is a {@link KeyTaken}: the caller's bound of the mirror's keys was stale (a row added outside
+     * Ferry), and the write is worth one more try with the keys read again.
      */
-    void append(DuckDBConnection db, List<Object[]> rows) throws SQLException, FerryException {
+    void append(DuckDBConnection db, List<Object[]> rows) throws SQLException {
         try (DuckDBAppender a = db.createAppender(schema, table)) {
             for (Object[] row : rows) {
                 a.beginRow();
@@ -152,14 +151,32 @@ final class TableAppender {
             }
             a.flush();
         } catch (SQLException e) {
-            String message = String.valueOf(e.getMessage()).replace('\n', ' ').trim();
             // the driver reports it as "Failed to append: Duplicate key "id: 2" violates primary key constraint."
-            if (message.toLowerCase(Locale.ROOT).contains("constraint")) {
-                throw new FerryException(ErrorKind.DATA, "Cannot append to table " + schema + "." + table
-                        + " in the DuckDB file: " + message + ". A row of that key is there already, not written by this "
-                        + "pipeline in order (a row added outside Ferry?). The write was rolled back.", e);
+            if (String.valueOf(e.getMessage()).contains("violates primary key constraint")) {
+                throw new KeyTaken(schema + "." + table, e);
             }
             throw e;
         }
     }
+
+    /** An append met a row of its key in the table: one DuckDB's primary key refused. */
+    static final class KeyTaken extends SQLException {
+        private static final long serialVersionUID = 1L;
+
+        KeyTaken(String table, SQLException cause) {
+            super("Cannot append to table " + table + " in the DuckDB file: " + describe(cause), cause.getSQLState(), cause);
+        }
+
+        /** DuckDB's message on one line, without the driver's prefix and the final period. */
+        private static String describe(SQLException e) {
+            String message = String.valueOf(e.getMessage()).replace('\n', ' ').trim();
+            if (message.startsWith(FAILED_TO_APPEND)) {
+                message = message.substring(FAILED_TO_APPEND.length());
+            }
+            return message.endsWith(".") ? message.substring(0, message.length() - 1) : message;
+        }
+    }
+
+    /** What the driver puts in front of the error of an appender's flush. */
+    static final String FAILED_TO_APPEND = "Failed to append: ";
 }

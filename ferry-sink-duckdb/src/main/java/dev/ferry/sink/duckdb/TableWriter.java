@@ -212,7 +212,7 @@ final class TableWriter {
         return stored.equals(DuckDbTypes.stored(c)) ? cast : "CAST(" + cast + " AS " + stored + ")";
     }
 
-    private void applyToMirror(List<ChangeEvent> events, List<Column> columns) throws SQLException, FerryException {
+    private void applyToMirror(List<ChangeEvent> events, List<Column> columns) throws SQLException {
         KeyedChanges changes = new KeyedChanges(columns, keyNames);
         for (ChangeEvent e : events) {
             changes.apply(e);
@@ -302,7 +302,7 @@ final class TableWriter {
      * UPDATE}: about 5 µs per update of the benchmark's orders against 6, in DuckDbSinkProbe.)
      */
     private Collection<KeyedChanges.Change> appendWholeRows(Statement s, List<Column> columns,
-                                                          Collection<KeyedChanges.Change> changes) throws SQLException, FerryException {
+                                                          Collection<KeyedChanges.Change> changes) throws SQLException {
         if (changes.isEmpty() || keyNames.size() != 1 || !isIntegral(column(columns, keyNames.get(0)).type())) {
             return changes;
         }
@@ -469,7 +469,7 @@ final class TableWriter {
      * through the staging table and DuckDB's casts for the rest (values without a certain binary form,
      * events with unchanged TOAST columns, whose list travels as text).
      */
-    private void appendToHistory(List<ChangeEvent> events, long[] offsets, List<Column> columns) throws SQLException, FerryException {
+    private void appendToHistory(List<ChangeEvent> events, long[] offsets, List<Column> columns) throws SQLException {
         TableAppender appender = TableAppender.history(table.schema(), table.name() + HISTORY_SUFFIX, historyColumns, columns);
         List<Object[]> rows = new ArrayList<>();
         List<ChangeEvent> staged = new ArrayList<>();

@@ -159,60 +159,97 @@ class DuckDbSinkAppendTest {
     }
 
     @Test
-    void aKeyTheMirrorHoldsAlreadyIsADataErrorNamingTableAndKeyAndCommitsNothing() throws Exception {
+    void aKeyAddedToTheMirrorOutsideFerryIsReplacedByThePipelinesRow() throws Exception {
         try (DuckDbSink sink = sink()) {
             sink.write(List.of(read(1, "1.00", "2026-01-01T00:00:00Z")), Offset.of(0));
+            // above the keys the writer read: its bound is stale, the append meets the row
             behindTheSinksBack("INSERT INTO public.orders (id, amount) VALUES (2, 99)");
-            FerryException e = catchThrowableOfType(() -> sink.write(List.of(read(2, "2.00", "2026-01-02T00:00:00Z")),
-                    Offset.of(1)), FerryException.class);
-            assertThat(e).as("the write must fail, not report success").isNotNull();
-            assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
-            assertThat(e.getMessage()).contains("public.orders").contains("id: 2");
-            assertThat(sink.committed()).contains(Offset.of(0));
+            // it failed with a DATA error, which record_errors set aside or stopped on, where an upsert succeeds
+            sink.write(List.of(read(2, "2.00", "2026-01-02T00:00:00Z"), read(3, "3.00", "2026-01-03T00:00:00Z")),
+                    Offset.of(2));
+            assertThat(sink.committed()).contains(Offset.of(2));
         }
         assertThat(rows("SELECT id, amount FROM public.orders ORDER BY id")).containsExactly(List.of("1", "1.00"),
-                List.of("2", "99.00"));
+                List.of("2", "2.00"), List.of("3", "3.00"));
     }
 
     @Test
-    void aReplayThatMeetsAKeyTheMirrorHoldsFailsInsteadOfReportingSuccess() throws Exception {
+    void aReplayThatMeetsAKeyAddedOutsideFerryReplacesItsRow() throws Exception {
         try (DuckDbSink sink = sink(true)) {
             sink.write(List.of(read(1, "1.00", "2026-01-01T00:00:00Z")), Offset.of(1)); // offset 0 was dead-lettered
             behindTheSinksBack("INSERT INTO public.orders (id, amount) VALUES (3, 99)");
-            FerryException e = catchThrowableOfType(() -> sink.replay(event(Op.CREATE, SCHEMA,
-                    Row.wrap(3L, "3.00", "2026-01-03T00:00:00Z")), Offset.of(0)), FerryException.class);
-            assertThat(e).as("the replay must fail: its entry stays in the dead-letter log").isNotNull();
-            assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
-            assertThat(e.getMessage()).contains("public.orders").contains("id: 3");
+            sink.replay(event(Op.CREATE, SCHEMA, Row.wrap(3L, "3.00", "2026-01-03T00:00:00Z")), Offset.of(0));
             assertThat(sink.committed()).contains(Offset.of(1));
         }
         assertThat(rows("SELECT id, amount FROM public.orders ORDER BY id")).containsExactly(List.of("1", "1.00"),
-                List.of("3", "99.00"));
-        assertThat(rows("SELECT _ferry_offset FROM public.orders__history ORDER BY 1")).containsExactly(List.of("1"));
+                List.of("3", "3.00"));
+        assertThat(rows("SELECT _ferry_offset FROM public.orders__history ORDER BY 1")).containsExactly(List.of("0"),
+                List.of("1"));
     }
 
     @Test
-    void aStagingTableThatCannotTakeTheRowsFailsTheWriteNamingTheCause() throws Exception {
-        // 8 MB of memory for 20 MB of staged rows ('infinity' has no binary form), and DuckDB's spill folder
-        // (the file's name + .tmp) taken by a file: the staging Appender's flush fails, and its close() hid why
-        Files.writeString(dir.resolve("w.duckdb.tmp"), "");
-        List<ChangeEvent> reads = new ArrayList<>();
-        for (long id = 1; id <= 2_000; id++) {
-            reads.add(event(Op.READ, SCHEMA, Row.wrap(id, "1.00", "infinity")));
+    void aRowTheMirrorRefusesAgainWithItsKeysReadAfreshIsADataErrorAndCommitsNothing() throws Exception {
+        try (DuckDbSink sink = sink()) {
+            sink.write(List.of(read(1, "1.00", "2026-01-01T00:00:00Z")), Offset.of(0));
+            // a constraint of the mirror's own, added outside Ferry: reading the keys again does not help
+            behindTheSinksBack("CREATE UNIQUE INDEX orders_amount ON public.orders (amount)");
+            FerryException e = catchThrowableOfType(() -> sink.write(List.of(read(2, "1.00", "2026-01-02T00:00:00Z")),
+                    Offset.of(1)), FerryException.class);
+            assertThat(e).as("the write must fail, not report success").isNotNull();
+            assertThat(e.kind()).isEqualTo(ErrorKind.DATA);
+            assertThat(e.getMessage()).contains("public.orders").contains("amount").doesNotContain("..")
+                    .doesNotContain("Failed to append").doesNotContain("A row of that key");
+            assertThat(sink.committed()).contains(Offset.of(0));
         }
-        TableSchema wide = new TableSchema(new TableId("public", "wide"), List.of(
-                Column.of("id", LogicalType.INT64, "bigint", true),
-                Column.of("d", LogicalType.DATE, "date", false),
-                Column.of("t", LogicalType.STRING, "text", false)));
-        for (long id = 1; id <= 2_000; id++) {
-            reads.add(event(Op.READ, wide, Row.wrap(id, "infinity", "x".repeat(10_000))));
+        assertThat(rows("SELECT id, amount FROM public.orders ORDER BY id")).containsExactly(List.of("1", "1.00"));
+    }
+
+    @Test
+    void aKeyRefusedAgainWithTheKeysReadAfreshIsADataErrorAndCommitsNothing() throws Exception {
+        try (DuckDbSink sink = sink()) {
+            sink.write(List.of(read(1, "1.00", "2026-01-01T00:00:00Z")), Offset.of(0));
+            // the mirror made anew outside Ferry with another primary key: no stale bound, a genuine refusal
+            behindTheSinksBack("DROP TABLE public.orders");
+            behindTheSinksBack("CREATE TABLE public.orders (id BIGINT, amount DECIMAL(12,2) PRIMARY KEY, "
+                    + "\"at\" TIMESTAMP WITH TIME ZONE)");
+            behindTheSinksBack("INSERT INTO public.orders VALUES (1, 1.00, NULL)");
+            FerryException e = catchThrowableOfType(() -> sink.write(List.of(read(2, "1.00", "2026-01-02T00:00:00Z")),
+                    Offset.of(1)), FerryException.class);
+            assertThat(e).as("tried twice, then refused").isNotNull();
+            assertThat(e.kind()).as(e.getMessage()).isEqualTo(ErrorKind.DATA);
+            assertThat(e.getMessage()).contains("public.orders").contains("amount: 1.00")
+                    .contains("A row of that key is there already, even with the mirror's keys read again")
+                    .doesNotContain("..").doesNotContain("Failed to append");
+            assertThat(sink.committed()).contains(Offset.of(0));
         }
-        try (DuckDbSink sink = new DuckDbSink("shop", dir.resolve("w.duckdb"), true, false, 8, 16)) {
-            FerryException e = catchThrowableOfType(() -> sink.write(reads, Offset.of(3_999)), FerryException.class);
+        assertThat(rows("SELECT id, amount FROM public.orders ORDER BY id")).containsExactly(List.of("1", "1.00"));
+    }
+
+    @Test
+    void aNotNullRefusalIsADataErrorWithoutTheKeyAdvice() throws Exception {
+        try (DuckDbSink sink = sink()) {
+            sink.write(List.of(read(1, "1.00", "2026-01-01T00:00:00Z")), Offset.of(0));
+            behindTheSinksBack("ALTER TABLE public.orders ALTER COLUMN amount SET NOT NULL");
+            FerryException e = catchThrowableOfType(() -> sink.write(List.of(event(Op.CREATE, SCHEMA,
+                    Row.wrap(2L, null, "2026-01-02T00:00:00Z"))), Offset.of(1)), FerryException.class);
             assertThat(e).isNotNull();
-            // the cause, not "Current transaction is aborted" from the statement after the failed flush
-            assertThat(e.getMessage()).contains("public.wide").contains("w.duckdb.tmp");
-            assertThat(sink.committed()).isEmpty();
+            assertThat(e.kind()).as(e.getMessage()).isEqualTo(ErrorKind.DATA);
+            assertThat(e.getMessage()).contains("NOT NULL").doesNotContain("A row of that key")
+                    .doesNotContain("..");
+            assertThat(sink.committed()).contains(Offset.of(0));
+        }
+    }
+
+    @Test
+    void anAppendersErrorIsTranslatedByDuckDbsOwnClass() {
+        try (DuckDbSink sink = sink()) {
+            FerryException e = sink.translate(new java.sql.SQLException("Failed to append: Out of Memory Error: "
+                    + "could not allocate block of size 256.0 KiB."), "write", ORDERS);
+            assertThat(e.kind()).isEqualTo(ErrorKind.INTERNAL);
+            assertThat(e.getMessage()).contains("Raise the sink's memory_limit_mb").doesNotContain("Failed to append")
+                    .doesNotContain("..");
+            assertThat(sink.translate(new java.sql.SQLException("Failed to append: Conversion Error: bad value"),
+                    "write", ORDERS).kind()).isEqualTo(ErrorKind.DATA);
         }
     }
 
