@@ -27,10 +27,11 @@ import java.util.stream.Collectors;
  * lock ({@code FLUSH TABLES WITH READ LOCK}, which needs RELOAD) is held only while the transaction
  * starts and the position is read. Tables with a primary key are read in chunks by key ({@code WHERE
  * (k) > (last) ORDER BY k LIMIT n}), others in one streamed query (fetch size), so memory stays
- * bounded. The driver holds a whole chunk, and a whole fetch of the streamed query, before the first of
- * its rows is read: both are sized by the rows' width ({@link FetchSizing}: about 4 MB each, at most
- * {@code snapshot_chunk_rows} rows), so 4,096 rows of a megabyte are never asked for at once. Rows are
- * numbered across the whole snapshot: that index is their position.
+ * bounded. Both are read streamed (a fetch size): the driver holds one fetch before the first of its
+ * rows is read, each sized by the rows' width ({@link FetchSizing}: about 4 MB, at most twice the fetch
+ * before, at most {@code snapshot_chunk_rows} rows), so 4,096 rows of a megabyte are never asked for at
+ * once, and a chunk's reading stops at the batch's byte bound (the next chunk goes on from the last key
+ * read). Rows are numbered across the whole snapshot: that index is their position.
  */
 final class TableSnapshot implements AutoCloseable {
     private final Connection connection;
@@ -118,8 +119,8 @@ final class TableSnapshot implements AutoCloseable {
     }
 
     /**
-     * The next snapshot reads, at most {@code max} and about {@code maxBytes} of them (the read that
-     * reaches it is the last, with at most one chunk of about 4 MB beyond); empty once every table is read.
+     * The next snapshot reads, at most {@code max} and about {@code maxBytes} of them (the row that
+     * reaches it is the last); empty once every table is read.
      */
     List<ChangeEvent> next(int max, long maxBytes) throws SQLException, FerryException {
         List<ChangeEvent> out = new ArrayList<>();
@@ -138,7 +139,7 @@ final class TableSnapshot implements AutoCloseable {
                 sizing = new FetchSizing(Math.max(FetchSizing.FIRST_ROWS, chunkRows));
             }
             if (shape.keyed()) {
-                readChunk(Math.min(Math.min(chunkRows, sizing.next()), max - out.size()), out, bytes);
+                readChunk(Math.min(Math.min(chunkRows, sizing.next()), max - out.size()), maxBytes, out, bytes);
             } else {
                 readStreamed(max - out.size(), maxBytes, out, bytes);
             }
@@ -146,7 +147,12 @@ final class TableSnapshot implements AutoCloseable {
         return out;
     }
 
-    private void readChunk(int limit, List<ChangeEvent> out, long[] bytes) throws SQLException {
+    /**
+     * Reads the next chunk of a keyed table, streamed: the driver holds one fetch of it at a time, each
+     * sized by the rows' width, and reading stops at {@code maxBytes}; the next chunk starts after the
+     * last key read, so a chunk cut short continues where it stopped.
+     */
+    private void readChunk(int limit, long maxBytes, List<ChangeEvent> out, long[] bytes) throws SQLException {
         List<ColumnDef> key = shape.columns().stream().filter(ColumnDef::key).toList();
         String keyList = key.stream().map(c -> Connections.quote(c.name())).collect(Collectors.joining(", "));
         // temporal keys are read back as the server's text: the driver turns a DATETIME into a Timestamp in
@@ -173,12 +179,15 @@ final class TableSnapshot implements AutoCloseable {
         }
         sql.append(" ORDER BY ").append(keyList).append(" LIMIT ").append(limit);
         int n = 0;
+        boolean more = true;
         try (PreparedStatement ps = connection.prepareStatement(sql.toString())) {
             for (int i = 0; i < params.size(); i++) {
                 ps.setObject(i + 1, params.get(i));
             }
+            // streamed: without a fetch size the driver reads the whole LIMIT before the first row
+            ps.setFetchSize(sizing.next());
             try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
+                while (bytes[0] < maxBytes && (more = rs.next())) {
                     out.add(read(rs, bytes));
                     List<Object> k = new ArrayList<>(key.size());
                     for (int i = 0; i < key.size(); i++) {
@@ -187,10 +196,11 @@ final class TableSnapshot implements AutoCloseable {
                     }
                     lastKey = k;
                     n++;
+                    rs.setFetchSize(sizing.next());
                 }
             }
         }
-        tableDone = n < limit;
+        tableDone = !more && n < limit; // a chunk cut at maxBytes goes on from lastKey
     }
 
     private static boolean temporal(ColumnDef c) {
