@@ -13,7 +13,8 @@ import java.util.NavigableMap;
 /**
  * Reads a {@link FileLog} forward. Sees only durable bytes of each segment; holds at most the
  * events of one frame beyond what it returns. Each event's size is how many bytes of its frame it
- * took, measured while the frame is decoded; a read stops at the event whose sizes reach its bound. Any damage it meets is corruption (the torn tail was
+ * took, measured while the frame is decoded; a read stops before an event that would take its sizes
+ * past its bound (an event larger than the bound comes alone). Any damage it meets is corruption (the torn tail was
  * dropped at open), so it is reported, never skipped.
  */
 final class FileLogReader implements LogReader {
@@ -47,6 +48,9 @@ final class FileLogReader implements LogReader {
             if (bufferedIndex < buffered.size()) {
                 long offset = bufferedFirst + bufferedIndex;
                 int size = bufferedBytes[bufferedIndex];
+                if (offset >= next && !out.isEmpty() && bytes + size > maxBytes) {
+                    break; // it would pass the bound: it starts the next read (alone, if larger than the bound)
+                }
                 ChangeEvent e = buffered.get(bufferedIndex++);
                 if (offset >= next) {
                     out.add(new LogEntry(Offset.of(offset), e, size));

@@ -11,8 +11,8 @@ public interface LogReader extends AutoCloseable {
     long DEFAULT_MAX_BYTES = 32L * 1024 * 1024;
 
     /**
-     * The next events, at most {@code maxEvents} of them, none at or after {@code limit}, and no more
-     * once they reach {@link #DEFAULT_MAX_BYTES}. Returns an empty list, never null, when nothing is
+     * The next events, at most {@code maxEvents} of them, none at or after {@code limit}, and at most
+     * {@link #DEFAULT_MAX_BYTES} of them (or one larger event alone). Returns an empty list, never null, when nothing is
      * available; does not block.
      */
     default List<LogEntry> read(int maxEvents, Offset limit) throws IOException {
@@ -20,10 +20,10 @@ public interface LogReader extends AutoCloseable {
     }
 
     /**
-     * The next events, at most {@code maxEvents} of them, none at or after {@code limit}, and no more
-     * once their {@link LogEntry#bytes()} reach {@code maxBytes}: the event that reaches it is the last
-     * (so one event larger than {@code maxBytes} comes alone). Returns an empty list, never null, when
-     * nothing is available; does not block.
+     * The next events, at most {@code maxEvents} of them, none at or after {@code limit}, and their
+     * {@link LogEntry#bytes()} at most {@code maxBytes} together: a read stops before an event that
+     * would take them past it, so one event larger than {@code maxBytes} comes alone, as the only event
+     * of its read. Returns an empty list, never null, when nothing is available; does not block.
      */
     List<LogEntry> read(int maxEvents, long maxBytes, Offset limit) throws IOException;
 

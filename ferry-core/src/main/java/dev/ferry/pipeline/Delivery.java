@@ -62,6 +62,8 @@ final class Delivery {
             // the batch being gathered: read from the Log, not yet written
             List<LogEntry> batch = new ArrayList<>();
             long batchBytes = 0;
+            // read, but past batch_bytes with the batch: they start the next batch once this one is written
+            List<LogEntry> carried = new ArrayList<>();
             while (p.failure.get() == null) {
                 if (p.stopping && System.currentTimeMillis() - p.stopRequestedAt > Pipeline.DRAIN_MILLIS) {
                     long unwritten = batch.isEmpty() ? reader.next().value() : batch.get(0).offset().value();
@@ -73,8 +75,12 @@ final class Delivery {
                 if (!isFull(batch, batchBytes)) {
                     for (LogEntry e : reader.read(p.batchEvents[index] - batch.size(), p.batchBytes[index] - batchBytes,
                             Offset.of(limit))) {
-                        batch.add(e);
-                        batchBytes += e.bytes();
+                        if (!carried.isEmpty() || !batch.isEmpty() && batchBytes + e.bytes() > p.batchBytes[index]) {
+                            carried.add(e); // a change larger than what is left of batch_bytes is not added to it
+                        } else {
+                            batch.add(e);
+                            batchBytes += e.bytes();
+                        }
                     }
                 }
                 if (batch.isEmpty()) {
@@ -88,7 +94,7 @@ final class Delivery {
                     }
                     continue;
                 }
-                if (!isFull(batch, batchBytes) && holdForCommitInterval()) {
+                if (carried.isEmpty() && !isFull(batch, batchBytes) && holdForCommitInterval()) {
                     continue;
                 }
                 List<ChangeEvent> events = new ArrayList<>(batch.size());
@@ -100,6 +106,11 @@ final class Delivery {
                 LOG.debug("sink {}: writing {} events ({} bytes) up to offset {}", name, events.size(), batchBytes, last);
                 batch.clear();
                 batchBytes = 0;
+                for (LogEntry e : carried) {
+                    batch.add(e);
+                    batchBytes += e.bytes();
+                }
+                carried.clear();
                 lastWriteNanos = System.nanoTime();
                 refusedInBatch = 0;
                 if (!writeIsolatingRefused(events, first)) {

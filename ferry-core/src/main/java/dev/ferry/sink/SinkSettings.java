@@ -69,8 +69,8 @@ public record SinkSettings(long commitIntervalMillis, RecordErrors recordErrors,
 
     public static final Setting<Integer> BATCH_BYTES = Setting.integer("batch_bytes",
             "the size, in bytes of the Log's encoding of the changes, at which a batch for this sink is full "
-                    + "(default 33554432, 32 MiB): the change that reaches it is the batch's last, so one change larger "
-                    + "than this is written alone. A batch is full at batch_events or batch_bytes, whichever comes "
+                    + "(default 33554432, 32 MiB): a batch never passes it with a change that would take it past, "
+                    + "which starts the next batch, so a change larger than this is written alone. A batch is full at batch_events or batch_bytes, whichever comes "
                     + "first, and a full batch is written at once, whatever commit_interval_ms says. It bounds the "
                     + "heap a batch of wide rows takes (decoded rows take about as much again as their encoding)",
             1024, 1024 * 1024 * 1024).withDefault(DEFAULT_BATCH_BYTES);

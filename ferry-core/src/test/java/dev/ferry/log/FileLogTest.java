@@ -87,20 +87,20 @@ class FileLogTest {
     }
 
     @Test
-    void readsCountEachEventsBytesAndStopAtTheEventThatReachesTheBound() throws Exception {
+    void readsCountEachEventsBytesAndStopBeforeAnEventThatWouldPassTheBound() throws Exception {
         List<ChangeEvent> written = wideInserts(10, "y".repeat(10_000));
         try (FileLog log = FileLog.open(dir, TestPosition.CODEC)) {
             log.append(written, new TestPosition(100));
             try (LogReader reader = log.readFrom(Offset.of(0))) {
                 List<LogEntry> first = reader.read(1000, 25_000, log.end());
-                assertThat(first).as("10 kB each: the third reaches 25,000 bytes and is the last").hasSize(3);
+                assertThat(first).as("10 kB each: the third would pass 25,000 bytes").hasSize(2);
                 // the first event also declares the table's schema, so it is the largest
                 assertThat(first).allSatisfy(e -> assertThat(e.bytes()).isBetween(10_000, 11_000));
                 assertThat(first.get(0).bytes()).isGreaterThan(first.get(1).bytes());
                 assertThat(offsets(reader.read(1000, 1, log.end()))).as("an event over the bound comes alone")
-                        .containsExactly(3L);
+                        .containsExactly(2L);
                 List<LogEntry> rest = reader.read(1000, Long.MAX_VALUE, log.end());
-                assertThat(offsets(rest)).containsExactly(4L, 5L, 6L, 7L, 8L, 9L);
+                assertThat(offsets(rest)).containsExactly(3L, 4L, 5L, 6L, 7L, 8L, 9L);
                 long total = 0;
                 for (LogEntry e : first) {
                     total += e.bytes();
@@ -110,6 +110,23 @@ class FileLogTest {
                 }
                 assertThat(total).as("the events' sizes are nearly all of the segment")
                         .isLessThan(Files.size(dir.resolve("00000000000000000000.log")));
+            }
+        }
+    }
+
+    @Test
+    void aChangeLargerThanTheBoundIsReadAloneNotAfterOthers() throws Exception {
+        try (FileLog log = FileLog.open(dir, TestPosition.CODEC)) {
+            log.append(wideInserts(3, "n"), new TestPosition(100));
+            log.append(wideInserts(1, "w".repeat(200_000)), new TestPosition(101));
+            log.append(wideInserts(2, "n"), new TestPosition(102));
+            try (LogReader reader = log.readFrom(Offset.of(0))) {
+                assertThat(offsets(reader.read(1000, 50_000, log.end()))).as("the narrow ones, not the wide one after them")
+                        .containsExactly(0L, 1L, 2L);
+                List<LogEntry> wide = reader.read(1000, 50_000, log.end());
+                assertThat(offsets(wide)).as("the wide one alone").containsExactly(3L);
+                assertThat(wide.get(0).bytes()).isGreaterThan(200_000);
+                assertThat(offsets(reader.read(1000, 50_000, log.end()))).containsExactly(4L, 5L);
             }
         }
     }

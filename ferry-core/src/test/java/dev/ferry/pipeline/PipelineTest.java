@@ -37,6 +37,8 @@ class PipelineTest {
         volatile int attempts;
         /** The most events one write carried. */
         volatile int largestWrite;
+        /** The ids of each write that succeeded, in order. */
+        final List<List<Long>> writes = new ArrayList<>();
         /** Ids this sink refuses as records it can never hold (kind DATA), rolling back the whole write. */
         final java.util.Set<Long> refuse = java.util.concurrent.ConcurrentHashMap.newKeySet();
         private Offset committed;
@@ -66,9 +68,12 @@ class PipelineTest {
                     throw new FerryException(ErrorKind.DATA, "id " + e.after().get(0) + " is refused on purpose");
                 }
             }
+            List<Long> written = new ArrayList<>();
             for (ChangeEvent e : events) {
-                ids.add((Long) e.after().get(0));
+                written.add((Long) e.after().get(0));
             }
+            ids.addAll(written);
+            writes.add(written);
             committed = last;
         }
 
@@ -312,8 +317,9 @@ class PipelineTest {
         source.pollPauseMillis = 5;
         AtomicReference<Throwable> failed = new AtomicReference<>();
         try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
-            Pipeline p = new Pipeline("p", source, log, List.of(sink), List.of("s"), 1000);
-            p.sinkSettings(List.of(new SinkSettings(600_000, SinkSettings.RecordErrors.FAIL, 0, 1024)));
+            // batch_events out of reach (a million at about 10,000 events a second): only bytes fill a batch
+            Pipeline p = new Pipeline("p", source, log, List.of(sink), List.of("s"), 1_000_000);
+            p.sinkSettings(List.of(new SinkSettings(600_000, SinkSettings.RecordErrors.FAIL, 1_000_000, 1024)));
             Thread runner = inBackground(p, Mode.STREAM, failed);
             // the first write goes at once (after a quiet spell); held by the 10-minute interval, no other
             // would come before the stop: these are the full ones
@@ -324,7 +330,37 @@ class PipelineTest {
             runner.join(30_000);
             assertThat(failed.get()).isNull();
             assertThat(sink.attempts).as("batches full by bytes were written during the interval").isGreaterThanOrEqualTo(4);
+            // each event takes a few dozen bytes in the Log: 1024 bytes hold some dozens of them
+            assertThat(sink.largestWrite).as("a batch is bounded by batch_bytes").isBetween(2, 100);
             assertThat(sink.ids()).isEqualTo(upTo(sink.ids().size()));
+        }
+    }
+
+    @Test
+    void aChangeLargerThanWhatIsLeftOfBatchBytesStartsTheNextBatchAndOneLargerThanItIsWrittenAlone() throws Exception {
+        TestSink sink = new TestSink();
+        ScriptedSource source = new ScriptedSource(1_000_000, 1);
+        source.pollPauseMillis = 5;
+        source.wide.add(40L); // 50 kB, beyond batch_bytes
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        try (FileLog log = FileLog.open(dir, ScriptedSource.CODEC)) {
+            Pipeline p = new Pipeline("p", source, log, List.of(sink), List.of("s"), 1_000_000);
+            p.sinkSettings(List.of(new SinkSettings(600_000, SinkSettings.RecordErrors.FAIL, 1_000_000, 10_000)));
+            Thread runner = inBackground(p, Mode.STREAM, failed);
+            // changes come one a poll, so the batch held by the interval is gathered across many reads
+            for (int i = 0; i < 3000 && !sink.ids().contains(40L) && failed.get() == null; i++) {
+                Thread.sleep(10);
+            }
+            p.stop();
+            runner.join(30_000);
+            assertThat(failed.get()).isNull();
+            List<List<Long>> writes;
+            synchronized (sink) {
+                writes = new ArrayList<>(sink.writes);
+            }
+            assertThat(writes).as("the wide change is written alone").contains(List.of(40L));
+            assertThat(writes.get(writes.size() - 2)).as("the batch gathered before it is written without it")
+                    .last().isEqualTo(39L);
         }
     }
 

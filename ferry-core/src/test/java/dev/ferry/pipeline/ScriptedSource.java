@@ -68,7 +68,14 @@ final class ScriptedSource implements Source {
     static final TableSchema T = new TableSchema(new TableId("public", "t"),
             List.of(Column.of("id", LogicalType.INT64, "bigint", true)));
 
+    /** Of the events whose id is in {@link #wide}: a text column of {@link #wideChars} beside the id. */
+    static final TableSchema W = new TableSchema(new TableId("public", "w"),
+            List.of(Column.of("id", LogicalType.INT64, "bigint", true), Column.of("pad", LogicalType.STRING, "text", false)));
+
     private final long total;
+    /** Ids of the events that are wide rows of {@link #W}. */
+    final java.util.Set<Long> wide = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    volatile int wideChars = 50_000;
     private final int batch;
     private long next = 1;
     volatile long acknowledged;
@@ -137,7 +144,9 @@ final class ScriptedSource implements Source {
         }
         List<ChangeEvent> out = new ArrayList<>();
         while (out.size() < batch && next <= total && !stopped) {
-            out.add(event(next++));
+            long n = next++;
+            out.add(wide.contains(n) ? new ChangeEvent(Op.CREATE, W, null, Row.wrap(n, "x".repeat(wideChars)), Set.of(),
+                    new Seq(n), n, Instant.now()) : event(n));
         }
         if (out.isEmpty()) {
             Thread.sleep(Math.min(20, maxWait.toMillis()));

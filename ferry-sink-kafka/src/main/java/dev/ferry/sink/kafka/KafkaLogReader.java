@@ -63,6 +63,9 @@ final class KafkaLogReader implements LogReader {
         List<LogEntry> out = new ArrayList<>(Math.min(maxEvents, pending.size()));
         long bytes = 0;
         while (out.size() < maxEvents && bytes < maxBytes && !pending.isEmpty() && next < limit.value()) {
+            if (!out.isEmpty() && bytes + pending.peek().bytes() > maxBytes) {
+                break; // it would pass the bound: it starts the next read (alone, if larger than the bound)
+            }
             Decoded d = pending.poll();
             out.add(new LogEntry(Offset.of(next++), d.event(), d.bytes()));
             bytes += d.bytes();
