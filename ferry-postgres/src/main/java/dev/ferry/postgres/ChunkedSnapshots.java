@@ -123,6 +123,8 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         volatile String failed;
         /** The SQLSTATE of the error that stopped it, or null when Ferry stopped it (no key any more). */
         volatile String failedState;
+        /** When it was asked for (a cancel removes only what was asked for before it); the epoch if unknown. */
+        Instant requestedAt = Instant.EPOCH;
         /** The table's estimated rows (pg_class.reltuples) when this run took the job up; -1 unknown. */
         volatile long estimate = -1;
         /** When this run took the job up, and its rows then: the rate and ETA are this run's. */
@@ -270,6 +272,7 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                             j.get("rows").asLong());
                     job.failed = j.hasNonNull("failed") ? j.get("failed").asText() : null;
                     job.failedState = j.hasNonNull("failed_state") ? j.get("failed_state").asText() : null;
+                    job.requestedAt = requestedAt(j);
                     jobs.add(job);
                 }
             }
@@ -318,12 +321,6 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
      */
     static List<String> cancel(Path folder, TableId table) throws IOException {
         List<String> found = new ArrayList<>();
-        for (Job j : progress(folder).jobs) {
-            if (j.table.equals(table)) {
-                found.add((j.failed != null ? "stopped (" + j.failed + ")" : "running, " + j.rows + " rows read")
-                        + (j.where == null ? "" : " where " + j.where));
-            }
-        }
         if (Files.isDirectory(folder)) {
             try (Stream<Path> s = Files.list(folder)) {
                 for (Path f : s.filter(ChunkedSnapshots::isRequest).toList()) {
@@ -339,6 +336,13 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                                 + r.get("where").asText() : ""));
                     }
                 }
+            }
+        }
+        // the progress after the requests: one the running pipeline takes up meanwhile is in it by then
+        for (Job j : progress(folder).jobs) {
+            if (j.table.equals(table)) {
+                found.add((j.failed != null ? "stopped (" + j.failed + ")" : "running, " + j.rows + " rows read")
+                        + (j.where == null ? "" : " where " + j.where));
             }
         }
         if (!found.isEmpty()) {
@@ -1231,7 +1235,7 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 LOG.warn("Ignoring the unreadable snapshot request {}: {}", f, e.getMessage());
             }
         }
-        requests.sort(java.util.Comparator.comparing(r -> r.path("requested_at").asText()));
+        requests.sort(java.util.Comparator.comparing(ChunkedSnapshots::requestedAt));
         for (JsonNode r : requests) {
             try {
                 if (jobs.stream().anyMatch(j -> j.id.equals(r.get("id").asText()))) {
@@ -1239,7 +1243,10 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 }
                 TableId table = new TableId(r.get("schema").asText(), r.get("table").asText());
                 if (r.path("cancel").asBoolean()) {
-                    if (jobs.removeIf(j -> j.table.equals(table))) {
+                    // only what was asked for before it: a cancel read again (its file kept by a crash)
+                    // leaves the requests made after it
+                    Instant at = requestedAt(r);
+                    if (jobs.removeIf(j -> j.table.equals(table) && !j.requestedAt.isAfter(at))) {
                         LOG.info("Snapshot of {} cancelled (ferry snapshot --cancel)", table);
                     }
                     continue;
@@ -1250,7 +1257,9 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                         && (where == null || where.equals(j.where)))) {
                     LOG.info("Snapshot of {} requested again: it replaces the one that stopped", table);
                 }
-                jobs.add(new Job(r.get("id").asText(), table, where, null, 0, 0));
+                Job job = new Job(r.get("id").asText(), table, where, null, 0, 0);
+                job.requestedAt = requestedAt(r);
+                jobs.add(job);
                 LOG.info("Snapshot of {} requested{}; reading it in chunks of {} rows while streaming", table,
                         where == null ? "" : " (where " + where + ")", chunkRows);
             } catch (RuntimeException e) {
@@ -1268,13 +1277,22 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         }
     }
 
+    /** When a request (or the job it made) was asked for; the epoch for jobs recorded without it. */
+    private static Instant requestedAt(JsonNode r) {
+        try {
+            return r.hasNonNull("requested_at") ? Instant.parse(r.get("requested_at").asText()) : Instant.EPOCH;
+        } catch (java.time.format.DateTimeParseException e) {
+            return Instant.EPOCH;
+        }
+    }
+
     private void save() {
         ObjectNode root = MAPPER.createObjectNode();
         ArrayNode list = root.putArray("jobs");
         for (Job j : jobs) {
             ObjectNode n = list.addObject().put("id", j.id).put("schema", j.table.schema()).put("table", j.table.name())
                     .put("where", j.where).put("chunks", j.chunks).put("rows", j.rows).put("failed", j.failed)
-                    .put("failed_state", j.failedState);
+                    .put("failed_state", j.failedState).put("requested_at", j.requestedAt.toString());
             if (j.lastKey != null) {
                 ArrayNode k = n.putArray("last_key");
                 j.lastKey.forEach(k::add);

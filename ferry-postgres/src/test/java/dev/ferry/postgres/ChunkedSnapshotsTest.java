@@ -102,7 +102,7 @@ class ChunkedSnapshotsTest {
         assertThat(ChunkedSnapshots.cancel(folder, new TableId("public", "nothing_here"))).isEmpty();
         assertThat(ChunkedSnapshots.cancel(folder, KEYLESS)).containsExactly("stopped (it has no primary key)");
         assertThat(ChunkedSnapshots.cancel(folder, REPLICA)).containsExactly(
-                "stopped (snapshot_replica is not a standby)", "requested, not taken up yet where id > 5");
+                "requested, not taken up yet where id > 5", "stopped (snapshot_replica is not a standby)");
         try (ChunkedSnapshots snapshots = open(folder)) {
             snapshots.step(); // takes the cancel requests up
             assertThat(snapshots.stopped()).extracting(StoppedSnapshot::description)
@@ -113,5 +113,48 @@ class ChunkedSnapshotsTest {
             assertThat(snapshots.stopped()).hasSize(1);
         }
         assertThat(ChunkedSnapshots.cancel(folder, KEYLESS)).as("nothing left to cancel").isEmpty();
+    }
+
+    private static void requestFile(Path folder, String id, TableId table, String at, boolean cancel) throws Exception {
+        java.nio.file.Files.writeString(folder.resolve("request-" + id + ".json"), "{\"id\":\"" + id
+                + "\",\"schema\":\"" + table.schema() + "\",\"table\":\"" + table.name() + "\",\"requested_at\":\""
+                + at + "\"" + (cancel ? ",\"cancel\":true" : "") + "}");
+    }
+
+    private static boolean hasJob(Path folder, String id) throws Exception {
+        try (DurableRecord progress = DurableRecord.open(folder, "progress.json")) {
+            String json = new String(progress.read().orElseThrow(), StandardCharsets.UTF_8);
+            return json.contains("\"id\":\"" + id + "\"");
+        }
+    }
+
+    @Test
+    void aCancelReadAgainLeavesTheRequestsMadeAfterIt(@TempDir Path folder) throws Exception {
+        stoppedJobs(folder);
+        requestFile(folder, "cancel-1", KEYLESS, "2026-01-01T00:00:01Z", true);
+        requestFile(folder, "again-2", KEYLESS, "2026-01-01T00:00:02Z", false);
+        String cancel = java.nio.file.Files.readString(folder.resolve("request-cancel-1.json"));
+        try (ChunkedSnapshots snapshots = open(folder)) {
+            snapshots.step();
+        }
+        assertThat(hasJob(folder, "a")).as("the stopped job, cancelled").isFalse();
+        assertThat(hasJob(folder, "again-2")).isTrue();
+        // a crash kept the cancel's file: read again at the next start, it must not cancel the newer request
+        java.nio.file.Files.writeString(folder.resolve("request-cancel-1.json"), cancel);
+        try (ChunkedSnapshots snapshots = open(folder)) {
+            snapshots.step();
+        }
+        assertThat(hasJob(folder, "again-2")).isTrue();
+    }
+
+    @Test
+    void requestsAreTakenInTheOrderOfTheirTimesNotOfTheirText(@TempDir Path folder) throws Exception {
+        // Instant.toString drops a zero fraction: as text "...:00Z" sorts after "...:00.000300Z"
+        requestFile(folder, "asked-1", KEYLESS, "2026-01-01T00:00:00Z", false);
+        requestFile(folder, "cancel-2", KEYLESS, "2026-01-01T00:00:00.000300Z", true);
+        try (ChunkedSnapshots snapshots = open(folder)) {
+            snapshots.step();
+        }
+        assertThat(hasJob(folder, "asked-1")).as("cancelled by the cancel made after it").isFalse();
     }
 }

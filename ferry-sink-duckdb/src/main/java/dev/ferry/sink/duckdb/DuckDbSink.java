@@ -237,7 +237,10 @@ final class DuckDbSink implements Sink {
             attempt(parts, replacing, beforeCommit);
         } catch (TableAppender.KeyTaken e) {
             if (db == null) {
-                throw keyTaken(e);
+                // the rollback failed and closed the connection: the write (nothing of it committed) goes
+                // again on a new one, which reads the mirror's keys and the stored offset afresh
+                open();
+                readCommitted();
             }
             // the writer's bound of the mirror's keys was stale: a row was added outside Ferry since it read
             // them. The rollback made it forget them; written again, the row's key is found and replaced
