@@ -151,7 +151,7 @@ final class DlqCommand implements Runnable {
                             + " belongs to sink " + e.sink() + ", which the pipeline file no longer has (sinks: "
                             + String.join(", ", assembly.sinkNames()) + ", and in sink workers <sink>.p<partition>). Put "
                             + "the sink back to replay it, or drop it with ferry dlq purge --id " + e.id() + "."));
-                    long committed = sink.committed().map(o -> o.value()).orElse(-1L);
+                    long committed = sink.peekCommitted().map(o -> o.value()).orElse(-1L);
                     if (e.offset() > committed) {
                         // a crash came between the entry and the sink's offset: the next run offers the
                         // event again (and sets it aside again if the sink still refuses it)

@@ -90,7 +90,7 @@ final class StatusCommand implements Callable<Integer> {
                     out.println("sink " + assembly.sinkNames().get(i));
                     Optional<Offset> committed;
                     try {
-                        committed = sink.committed();
+                        committed = sink.peekCommitted();
                     } catch (FerryException e) {
                         if (e.kind() != ErrorKind.CONNECTIVITY) {
                             throw e;
@@ -157,7 +157,7 @@ final class StatusCommand implements Callable<Integer> {
                         out.println("sink " + name);
                         Optional<Offset> committed;
                         try {
-                            committed = assembly.sinkNamed(name).orElseThrow().committed();
+                            committed = assembly.sinkNamed(name).orElseThrow().peekCommitted();
                         } catch (FerryException e) {
                             if (e.kind() != ErrorKind.CONNECTIVITY) {
                                 throw e;

@@ -24,6 +24,17 @@ public interface Sink extends AutoCloseable {
     Optional<Offset> committed() throws FerryException;
 
     /**
+     * The committed offset as an onlooker sees it ({@code ferry status}, {@code ferry dlq replay}),
+     * never taking the target over from a pipeline that may be writing to it (no fencing, nothing
+     * created): what a reader of the target sees now, so an offset a pending write commits shows only
+     * once that write is durable. The default is {@link #committed()}, for sinks whose read has no such
+     * effect.
+     */
+    default Optional<Offset> peekCommitted() throws FerryException {
+        return committed();
+    }
+
+    /**
      * Writes the events of offsets {@code (committed, last]} and makes {@code last} the committed
      * offset. Idempotent: after a crash the same range may come again, possibly cut into different
      * batches, and must leave one copy. Returns once the data and the offset are durable.

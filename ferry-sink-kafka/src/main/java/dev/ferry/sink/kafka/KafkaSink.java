@@ -58,9 +58,13 @@ import org.slf4j.LoggerFactory;
  *   {@link KafkaFailures}; a broker that cannot be reached is CONNECTIVITY and the pipeline
  *   retries, which re-fences and re-reads. An uncertain outcome
  *   (a commit that timed out) is therefore settled by the broker, never guessed.</li>
- *   <li><b>{@link #committed} without writing</b> ({@code ferry status}) reads the offset with
- *   {@code requireStable}, which waits while a transaction is pending; a transaction pending longer
- *   than {@link #STABLE_WAIT} belongs to a Ferry that died, and the sink fences it to settle it.</li>
+ *   <li><b>{@link #committed} before the first write</b> reads the offset with {@code requireStable},
+ *   which waits while a transaction is pending; a transaction pending longer than
+ *   {@link #STABLE_WAIT} belongs to a Ferry that died, and the sink fences it to settle it.</li>
+ *   <li><b>{@link #peekCommitted}</b> ({@code ferry status}, {@code ferry dlq replay}) never fences
+ *   and creates no topic: it reads the group's offset without {@code requireStable}, where an offset
+ *   a pending transaction commits is invisible until the transaction's marker, exactly what a
+ *   {@code read_committed} consumer of the topics sees.</li>
  *   <li><b>Order.</b> Each record's key is its row's primary key, so all changes of a row go to one
  *   partition in Log order (an idempotent producer keeps order across retries). A change of the key
  *   itself is written as Debezium does: a delete of the old key (and its tombstone), then a create.
@@ -137,6 +141,35 @@ final class KafkaSink implements Sink {
             }
         }
         return committedOffset < 0 ? Optional.empty() : Optional.of(Offset.of(committedOffset));
+    }
+
+    @Override
+    public Optional<Offset> peekCommitted() throws FerryException {
+        if (producer != null) {
+            return committed();
+        }
+        String group = settings.transactionalId();
+        long offset;
+        try {
+            Map<TopicPartition, OffsetAndMetadata> offsets = admin().listConsumerGroupOffsets(
+                    Map.of(group, new ListConsumerGroupOffsetsSpec().topicPartitions(List.of(marker))),
+                    new ListConsumerGroupOffsetsOptions().requireStable(false))
+                    .partitionsToOffsetAndMetadata(group).get(ADMIN_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            offset = offsetOf(offsets.get(marker));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw KafkaFailures.classify(e, "reading the committed offset of group " + group, settings.bootstrapServers(),
+                    null);
+        } catch (FerryException e) {
+            throw e;
+        } catch (Exception e) {
+            throw KafkaFailures.classify(e, "reading the committed offset of group " + group, settings.bootstrapServers(),
+                    null);
+        }
+        if (offset < 0) {
+            offset = offsetFromRecords();
+        }
+        return offset < 0 ? Optional.empty() : Optional.of(Offset.of(offset));
     }
 
     @Override
@@ -310,6 +343,9 @@ final class KafkaSink implements Sink {
      * exactly the committed transactions.
      */
     private long offsetFromRecords() throws FerryException {
+        if (!topics.offsetsTopicExists()) {
+            return -1;
+        }
         Map<String, Object> props = new HashMap<>();
         for (Map.Entry<String, String> e : settings.properties().entrySet()) {
             if (org.apache.kafka.clients.consumer.ConsumerConfig.configNames().contains(e.getKey())) {
@@ -319,6 +355,8 @@ final class KafkaSink implements Sink {
         props.put(org.apache.kafka.clients.consumer.ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
         props.put(org.apache.kafka.clients.consumer.ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(org.apache.kafka.clients.consumer.ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        // never make the topic by reading it: a broker's auto-creation would make it with the delete policy
+        props.put(org.apache.kafka.clients.consumer.ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         props.put(org.apache.kafka.clients.consumer.ConsumerConfig.CLIENT_ID_CONFIG, "ferry-" + settings.pipeline()
                 + "-offsets");
         byte[] key = offsetRecordKey();

@@ -53,8 +53,9 @@ public final class KafkaSinkFactory implements SinkFactory {
                     + "the previous producer. Two sinks must not share one. A sink worker's sink of partition p of a Log of several "
                     + "partitions uses <transactional_id>/<p>", "ferry.shop.shop");
     static final Setting<String> OFFSETS_TOPIC = Setting.string("offsets_topic",
-            "the one-partition topic whose committed offset in the transactional_id group is this sink's Log offset "
-                    + "(no record is ever written to it)", "_ferry_offsets").withDefault("_ferry_offsets");
+            "the compacted one-partition topic whose committed offset in the transactional_id group is this sink's "
+                    + "Log offset; each commit also writes there a record keyed by the transactional_id holding it, read "
+                    + "when the group's offset expired", "_ferry_offsets").withDefault("_ferry_offsets");
     static final Setting<Integer> TRANSACTION_TIMEOUT_MS = Setting.integer("transaction_timeout_ms",
             "the producer's transaction.timeout.ms: the broker aborts a transaction left open this long by a Ferry "
                     + "that died", 1000, 900_000).withDefault(60_000);

@@ -12,7 +12,10 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
@@ -52,25 +55,91 @@ final class Topics {
         known.add(topic);
     }
 
-    /** Creates the offsets topic (one partition, compacted: the last offset record of each sink stays) unless it exists. */
+    /**
+     * Creates the offsets topic (one partition, compacted: the last offset record of each sink stays)
+     * unless it exists; one that exists must be compacted.
+     */
     void ensureOffsetsTopic() throws FerryException {
         if (known.contains(settings.offsetsTopic())) {
             return;
         }
-        create(new NewTopic(settings.offsetsTopic(), Optional.of(1), settings.replicationFactor())
-                .configs(Map.of("cleanup.policy", "compact")));
+        if (!create(new NewTopic(settings.offsetsTopic(), Optional.of(1), settings.replicationFactor())
+                .configs(Map.of("cleanup.policy", "compact")))) {
+            requireCompacted();
+        }
         known.add(settings.offsetsTopic());
     }
 
-    private void create(NewTopic topic) throws FerryException {
+    /**
+     * Whether the offsets topic exists, without creating it (read-only callers: {@code ferry status});
+     * one that exists must be compacted.
+     */
+    boolean offsetsTopicExists() throws FerryException {
+        if (known.contains(settings.offsetsTopic())) {
+            return true;
+        }
+        String topic = settings.offsetsTopic();
+        try {
+            if (!admin.get().listTopics().names().get(timeout.toMillis(), TimeUnit.MILLISECONDS).contains(topic)) {
+                return false;
+            }
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            throw KafkaFailures.classify(e, "listing topics", settings.bootstrapServers(), null);
+        }
+        requireCompacted();
+        known.add(topic);
+        return true;
+    }
+
+    /**
+     * Refuses an offsets topic that deletes old records: after its retention the sink's last offset
+     * record is gone, and a sink whose group offset expired too would start over and write everything
+     * again. (A broker with {@code auto.create.topics.enable} makes such a topic when any client
+     * reads a missing one.) A policy Ferry may not read is left unchecked.
+     */
+    private void requireCompacted() throws FerryException {
+        String topic = settings.offsetsTopic();
+        String policy;
+        try {
+            ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+            Config config = admin.get().describeConfigs(List.of(resource)).all()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS).get(resource);
+            ConfigEntry entry = config == null ? null : config.get("cleanup.policy");
+            policy = entry == null || entry.value() == null ? "" : entry.value();
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            if (KafkaFailures.unwrap(e) instanceof AuthorizationException) {
+                LOG.debug("cannot read the configuration of topic {}", topic, e);
+                return;
+            }
+            throw KafkaFailures.classify(e, "reading the configuration of topic " + topic, settings.bootstrapServers(),
+                    null);
+        }
+        if (!List.of(policy.replace(" ", "").split(",")).contains("compact")) {
+            throw FerryException.config("The offsets topic " + topic + " of the Kafka sink " + settings.transactionalId()
+                    + " has cleanup.policy=" + policy + ": it must be compact, or the sink's last offset record is "
+                    + "deleted after retention and the sink writes everything again. Change it (kafka-configs.sh "
+                    + "--alter --entity-type topics --entity-name " + topic + " --add-config cleanup.policy=compact), "
+                    + "or delete the topic while no pipeline runs so that Ferry makes it compacted.");
+        }
+    }
+
+    /** Creates a topic; false when it existed already. */
+    private boolean create(NewTopic topic) throws FerryException {
         try {
             admin.get().createTopics(List.of(topic)).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             LOG.info("Kafka sink {}: created topic {}", settings.transactionalId(), topic.name());
+            return true;
         } catch (Exception e) {
             Throwable cause = KafkaFailures.unwrap(e);
             if (cause instanceof TopicExistsException
                     || (cause instanceof AuthorizationException && exists(topic.name()))) {
-                return; // made beforehand, by someone allowed to: Ferry needs only to write to it
+                return false; // made beforehand, by someone allowed to: Ferry needs only to write to it
             }
             if (e instanceof InterruptedException) {
                 Thread.currentThread().interrupt();

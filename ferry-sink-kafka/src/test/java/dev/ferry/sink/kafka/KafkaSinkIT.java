@@ -238,6 +238,66 @@ class KafkaSinkIT {
     }
 
     @Test
+    void peekingAtTheOffsetWhileATransactionIsOpenNeitherFencesNorCreatesTopics() throws Exception {
+        String p = newPipeline();
+        try (Sink sink = sink(p, "offsets_topic: _offsets_" + p)) {
+            assertThat(sink.peekCommitted()).isEmpty();
+        }
+        assertThat(topicNames()).as("ferry status creates nothing").doesNotContain("_offsets_" + p);
+        try (Sink sink = sink(p, "")) {
+            sink.write(events(0, 5), Offset.of(4));
+        }
+        // a live sink inside a transaction (the same transactional.id), as a running worker is
+        KafkaProducer<byte[], byte[]> live = new KafkaProducer<>(Map.of(
+                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.broker().bootstrapServers(),
+                ProducerConfig.TRANSACTIONAL_ID_CONFIG, "ferry." + p + "." + p),
+                new ByteArraySerializer(), new ByteArraySerializer());
+        try {
+            live.initTransactions();
+            live.beginTransaction();
+            live.send(new ProducerRecord<>(p + ".public.orders", "{\"id\":99}".getBytes(), "{\"op\":\"c\"}".getBytes()))
+                    .get();
+            live.sendOffsetsToTransaction(Map.of(new TopicPartition("_ferry_offsets", 0), new OffsetAndMetadata(5)),
+                    new ConsumerGroupMetadata("ferry." + p + "." + p));
+            live.flush();
+            try (Sink status = sink(p, "")) {
+                assertThat(status.peekCommitted()).as("the pending offset is not visible yet").contains(Offset.of(4));
+                Thread.sleep(6_000); // longer than the 5 s a fencing read waits for a stable offset
+                assertThat(status.peekCommitted()).contains(Offset.of(4));
+            }
+            live.commitTransaction(); // not fenced
+        } finally {
+            live.close(Duration.ZERO);
+        }
+        try (Sink status = sink(p, "")) {
+            assertThat(status.peekCommitted()).contains(Offset.of(5));
+        }
+    }
+
+    @Test
+    void anOffsetsTopicThatDeletesOldRecordsIsAConfigError() throws Exception {
+        String p = newPipeline();
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", KAFKA.broker().bootstrapServers()))) {
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("_offsets_" + p, 1, (short) 1)
+                    .configs(Map.of("cleanup.policy", "delete")))).all().get();
+        }
+        try (Sink sink = sink(p, "offsets_topic: _offsets_" + p)) {
+            FerryException e = catchThrowableOfType(FerryException.class, () -> sink.write(events(0, 1), Offset.of(0)));
+            assertThat(e.kind()).isEqualTo(ErrorKind.CONFIG);
+            assertThat(e.getMessage()).contains("_offsets_" + p).contains("cleanup.policy=delete")
+                    .contains("cleanup.policy=compact");
+            FerryException peek = catchThrowableOfType(FerryException.class, sink::peekCommitted);
+            assertThat(peek.kind()).isEqualTo(ErrorKind.CONFIG);
+        }
+    }
+
+    private static java.util.Set<String> topicNames() throws Exception {
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", KAFKA.broker().bootstrapServers()))) {
+            return admin.listTopics().names().get();
+        }
+    }
+
+    @Test
     void reservedAndMalformedSettingsAreConfigErrors() {
         FerryException reserved = catchThrowableOfType(FerryException.class,
                 () -> sink(newPipeline(), "properties: {transactional.id: x}").close());
