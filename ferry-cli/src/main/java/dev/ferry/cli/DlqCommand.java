@@ -151,6 +151,7 @@ final class DlqCommand implements Runnable {
                             + " belongs to sink " + e.sink() + ", which the pipeline file no longer has (sinks: "
                             + String.join(", ", assembly.sinkNames()) + ", and in sink workers <sink>.p<partition>). Put "
                             + "the sink back to replay it, or drop it with ferry dlq purge --id " + e.id() + "."));
+                    requireNoWorkerHolds(assembly, e);
                     long committed = sink.peekCommitted().map(o -> o.value()).orElse(-1L);
                     if (e.offset() > committed) {
                         // a crash came between the entry and the sink's offset: the next run offers the
@@ -208,6 +209,34 @@ final class DlqCommand implements Runnable {
             }
         }
     }
+
+    /**
+     * Refuses an entry of a sink worker ({@code <sink>.p<partition>}) while a worker holds that
+     * partition: workers take no lock of the state folder, and the worker may be about to commit past
+     * the entry, so its replay would go out of order, or its removal ("the next run delivers it")
+     * would lose it.
+     */
+    private static void requireNoWorkerHolds(PipelineAssembly assembly, DeadLetterLog.Entry e) throws FerryException {
+        java.util.regex.Matcher m = WORKER_ENTRY.matcher(e.sink());
+        if (assembly.sinkNames().contains(e.sink()) || !m.matches()
+                || assembly.logType().equals(dev.ferry.log.FileLogFactory.TYPE)) {
+            return;
+        }
+        int partition = Integer.parseInt(m.group(1));
+        java.util.Set<Integer> held;
+        try (dev.ferry.log.SharedLog shared = assembly.openSharedLog()) {
+            held = shared.heldPartitions();
+        }
+        if (held.contains(partition)) {
+            throw new FerryException(ErrorKind.PREREQUISITE, "Entry " + e.id() + " belongs to " + e.sink() + ", the sink "
+                    + "of Log partition " + partition + ", which a running sink worker holds (ferry status shows the "
+                    + "workers): it may be about to write past the entry. Stop the sink workers (ferry run --role sinks, "
+                    + "or ferry run of this Log), or wait until none holds partition " + partition + ", then replay again."
+                    + " This entry was left as it is.");
+        }
+    }
+
+    private static final java.util.regex.Pattern WORKER_ENTRY = java.util.regex.Pattern.compile(".+\\.p(\\d{1,6})");
 
     private static void lock(PipelineAssembly assembly, PipelineConfig pc, String verb) throws FerryException {
         if (!assembly.tryLockState()) {

@@ -49,6 +49,12 @@ public interface SharedLog extends AutoCloseable {
      */
     java.util.Map<String, String> describe() throws FerryException;
 
+    /**
+     * The partitions a sink worker may hold now: those the workers' group gives its members, and every
+     * partition while the group is handing them out. Empty when no worker runs.
+     */
+    java.util.Set<Integer> heldPartitions() throws FerryException;
+
     @Override
     void close();
 }

@@ -8,12 +8,15 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeSet;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.GroupState;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -201,30 +204,58 @@ final class KafkaLogGroup implements SharedLog {
         Map<String, String> rows = new java.util.LinkedHashMap<>();
         rows.put("topic", settings.topic() + " (" + settings.partitions() + " partition"
                 + (settings.partitions() == 1 ? "" : "s") + ") at " + settings.bootstrapServers());
-        try (Admin admin = Admin.create(KafkaLog.adminProperties(settings))) {
-            org.apache.kafka.clients.admin.ConsumerGroupDescription d = admin.describeConsumerGroups(List.of(group()))
-                    .describedGroups().get(group()).get(KafkaLog.TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-            rows.put("sink workers' group", group() + " (" + d.groupState().toString().toLowerCase(java.util.Locale.ROOT)
-                    + ", " + d.members().size() + " worker" + (d.members().size() == 1 ? "" : "s") + ")");
-            List<org.apache.kafka.clients.admin.MemberDescription> members = d.members().stream()
-                    .sorted(java.util.Comparator.comparing(org.apache.kafka.clients.admin.MemberDescription::consumerId))
-                    .toList();
-            for (org.apache.kafka.clients.admin.MemberDescription m : members) {
-                TreeSet<Integer> held = new TreeSet<>();
-                m.assignment().topicPartitions().forEach(tp -> held.add(tp.partition()));
-                rows.put("worker " + m.host() + " " + m.consumerId(), "partitions " + held);
+        Optional<ConsumerGroupDescription> group = describeGroup();
+        if (group.isEmpty()) {
+            rows.put("sink workers' group", group() + " (no worker has joined it yet)");
+            return rows;
+        }
+        ConsumerGroupDescription d = group.get();
+        rows.put("sink workers' group", group() + " (" + d.groupState().toString().toLowerCase(java.util.Locale.ROOT)
+                + ", " + d.members().size() + " worker" + (d.members().size() == 1 ? "" : "s") + ")");
+        List<org.apache.kafka.clients.admin.MemberDescription> members = d.members().stream()
+                .sorted(java.util.Comparator.comparing(org.apache.kafka.clients.admin.MemberDescription::consumerId))
+                .toList();
+        for (org.apache.kafka.clients.admin.MemberDescription m : members) {
+            TreeSet<Integer> held = new TreeSet<>();
+            m.assignment().topicPartitions().forEach(tp -> held.add(tp.partition()));
+            rows.put("worker " + m.host() + " " + m.consumerId(), "partitions " + held);
+        }
+        return rows;
+    }
+
+    @Override
+    public java.util.Set<Integer> heldPartitions() throws FerryException {
+        Optional<ConsumerGroupDescription> group = describeGroup();
+        TreeSet<Integer> held = new TreeSet<>();
+        if (group.isEmpty() || group.get().members().isEmpty()) {
+            return held;
+        }
+        GroupState state = group.get().groupState();
+        if (state != GroupState.STABLE) {
+            // a rebalance is handing the partitions out: any member may get any of them
+            for (int p = 0; p < settings.partitions(); p++) {
+                held.add(p);
             }
+            return held;
+        }
+        group.get().members().forEach(m -> m.assignment().topicPartitions().forEach(tp -> held.add(tp.partition())));
+        return held;
+    }
+
+    /** The workers' consumer group as the Admin client describes it; empty when no worker has joined it yet. */
+    private Optional<ConsumerGroupDescription> describeGroup() throws FerryException {
+        try (Admin admin = Admin.create(KafkaLog.adminProperties(settings))) {
+            return Optional.of(admin.describeConsumerGroups(List.of(group())).describedGroups().get(group())
+                    .get(KafkaLog.TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw KafkaFailures.classify(e, "describing consumer group " + group(), settings.bootstrapServers(), null);
         } catch (Exception e) {
             if (KafkaFailures.unwrap(e) instanceof org.apache.kafka.common.errors.GroupIdNotFoundException) {
-                rows.put("sink workers' group", group() + " (no worker has joined it yet)");
-                return rows;
+                return Optional.empty();
             }
             throw KafkaFailures.classify(e, "describing consumer group " + group(), settings.bootstrapServers(), null);
         }
-        return rows;
     }
 
     /** Nothing held between {@link #follow} calls. */
