@@ -90,10 +90,12 @@ public interface Log extends AutoCloseable {
     boolean awaitEnd(Offset offset, long timeoutMillis) throws InterruptedException;
 
     /**
-     * Asks an {@link #append} that is retrying a failure (a Log whose servers went away) to give up now
-     * instead of at the end of its retry budget, and every later one to fail at once: the pipeline is
-     * stopping. What was not appended is not acknowledged, and the next run captures it again. Any
-     * thread. The default does nothing, for a Log whose appends do not retry.
+     * The pipeline is stopping: an {@link #append} that is retrying a failure (a Log whose servers went
+     * away) gives up now instead of at the end of its retry budget, throwing
+     * {@link AppendStoppedException}, and so does every later one after one attempt; when no append is
+     * retrying (no outage), later appends keep a short retry, so one passing error does not fail a clean
+     * stop. What was not appended is not acknowledged, and the next run captures it again. Any thread.
+     * The default does nothing, for a Log whose appends do not retry.
      */
     default void stopRetrying() {
     }

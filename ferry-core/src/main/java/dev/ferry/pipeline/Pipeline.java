@@ -760,7 +760,8 @@ public final class Pipeline {
                 pause(backoff);
                 backoff = Math.min(backoff * 2, 5_000);
             } catch (IOException e) {
-                if (stopping) {
+                if (e instanceof dev.ferry.log.AppendStoppedException) {
+                    // stop() ended the retries of a Log whose servers are away; any other failure is the Log's own
                     throw new FerryException(ErrorKind.CONNECTIVITY, "Stopped while the Log could not be written: "
                             + e.getMessage() + " The source is not acknowledged past the last append the Log holds; "
                             + "the next run captures the rest again.", e);

@@ -162,6 +162,55 @@ class PipelineTest {
         assertThat(healthy.ids()).isEqualTo(upTo(3_000));
     }
 
+    /**
+     * A Log that cannot be written while the pipeline is stopping (a disk error of the file Log, or a
+     * Kafka Log fenced by another capture) stays the Log's own failure; only an append that gave up its
+     * retries because of the stop ({@code AppendStoppedException}) is reported as "stopped while...".
+     */
+    @Test
+    void aLogFailureWhileStoppingIsNotRelabelledAsAStopDuringAnOutage() throws Exception {
+        for (boolean stoppedRetrying : new boolean[] {false, true}) {
+            Path folder = Files.createDirectories(dir.resolve("log-" + stoppedRetrying));
+            try (FileLog file = FileLog.open(folder, ScriptedSource.CODEC)) {
+                Pipeline[] pipeline = new Pipeline[1];
+                java.util.concurrent.atomic.AtomicBoolean failing = new java.util.concurrent.atomic.AtomicBoolean();
+                dev.ferry.log.Log log = (dev.ferry.log.Log) java.lang.reflect.Proxy.newProxyInstance(
+                        getClass().getClassLoader(), new Class<?>[] {dev.ferry.log.Log.class}, (proxy, method, args) -> {
+                            if (method.getName().equals("append") && failing.get()) {
+                                pipeline[0].stop(); // the failure comes while stopping
+                                throw stoppedRetrying
+                                        ? new dev.ferry.log.AppendStoppedException("brokers away", null)
+                                        : new java.io.IOException("Input/output error");
+                            }
+                            try {
+                                return method.invoke(file, args);
+                            } catch (java.lang.reflect.InvocationTargetException e) {
+                                throw e.getCause();
+                            }
+                        });
+                TestSink sink = new TestSink();
+                pipeline[0] = new Pipeline("p", new ScriptedSource(1_000_000, 10), log, List.of(sink), List.of("s"), 50);
+                Thread failLater = new Thread(() -> {
+                    while (file.end().value() < 50) {
+                        Thread.onSpinWait();
+                    }
+                    failing.set(true);
+                });
+                failLater.start();
+                assertThatThrownBy(() -> pipeline[0].run(Mode.STREAM)).isInstanceOfSatisfying(FerryException.class, e -> {
+                    if (stoppedRetrying) {
+                        assertThat(e.kind()).isEqualTo(ErrorKind.CONNECTIVITY);
+                        assertThat(e.getMessage()).contains("Stopped while the Log could not be written");
+                    } else {
+                        assertThat(e.kind()).isEqualTo(ErrorKind.INTERNAL);
+                        assertThat(e.getMessage()).contains("Cannot write the Log").contains("Input/output error");
+                    }
+                });
+                failLater.join();
+            }
+        }
+    }
+
     @Test
     void aBatchRunGivesUpOnASinkThatStaysDown() throws Exception {
         TestSink down = new TestSink();

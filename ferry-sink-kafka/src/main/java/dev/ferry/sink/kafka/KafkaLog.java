@@ -82,6 +82,8 @@ final class KafkaLog implements Log {
     static final Duration TIMEOUT = Duration.ofSeconds(30);
     /** How long an append keeps trying while the brokers cannot be reached. */
     static final Duration APPEND_RETRY = Duration.ofMinutes(5);
+    /** How long an append after a stop that came outside an outage still retries. */
+    static final Duration STOPPING_RETRY = Duration.ofSeconds(10);
 
     /** The {@code log:} section; see {@link KafkaLogFactory} for each key. */
     record Settings(String pipeline, String bootstrapServers, String topic, int partitions, String transactionalId,
@@ -97,6 +99,13 @@ final class KafkaLog implements Log {
     private Producer<byte[], byte[]> producer;
     /** Set by {@link #stopRetrying}: an append retrying for the brokers gives up. Guarded by {@link #retryWait}. */
     private boolean stopRetrying;
+    /** Whether an append is retrying a failure (an outage) now. Guarded by {@link #retryWait}. */
+    private boolean retrying;
+    /**
+     * Set by {@link #stopRetrying} outside an outage: the {@code System.nanoTime()} after which an
+     * append stops retrying; 0 while not stopping. Guarded by {@link #retryWait}.
+     */
+    private long stopDeadline;
     private final Object retryWait = new Object();
     /** Set once another producer of the transactional id fenced this one: appends fail from then on. */
     private boolean fencedByAnother;
@@ -282,10 +291,14 @@ final class KafkaLog implements Log {
                     throw new IOException(e.getMessage(), e);
                 }
                 if (!awaitRetry(backoffMillis, e)) {
-                    throw new IOException(e.getMessage() + " Stopping: the append is not retried.", e);
+                    throw new dev.ferry.log.AppendStoppedException(e.getMessage() + " Stopping: the append is not "
+                            + "retried.", e);
                 }
                 backoffMillis = Math.min(backoffMillis * 2, 5_000);
             }
+        }
+        synchronized (retryWait) {
+            retrying = false; // the outage, if any, is over
         }
         synchronized (endChanged) {
             long[] after = first.clone();
@@ -310,6 +323,11 @@ final class KafkaLog implements Log {
             if (stopRetrying) {
                 return false;
             }
+            if (stopDeadline != 0 && System.nanoTime() + millis * 1_000_000 > stopDeadline) {
+                stopRetrying = true; // stopping: the short retry after a stop is used up
+                return false;
+            }
+            retrying = true;
             LOG.warn("{} Retrying in {} ms; the source is not acknowledged meanwhile.", failure.getMessage(), millis);
             long until = System.nanoTime() + millis * 1_000_000;
             try {
@@ -332,8 +350,13 @@ final class KafkaLog implements Log {
     @Override
     public void stopRetrying() {
         synchronized (retryWait) {
-            stopRetrying = true;
-            retryWait.notifyAll();
+            if (retrying) {
+                stopRetrying = true; // the stop came during an outage: give up now
+                retryWait.notifyAll();
+            } else if (stopDeadline == 0) {
+                // no outage: the last appends (capture's final one) keep a short retry for a passing error
+                stopDeadline = Math.max(1, System.nanoTime() + STOPPING_RETRY.toNanos());
+            }
         }
     }
 
