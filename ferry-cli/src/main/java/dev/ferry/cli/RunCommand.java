@@ -78,6 +78,9 @@ final class RunCommand implements Callable<Integer> {
         } else if (schedule != null && schedule.dayWindow()) {
             PipelineAssembly.requireWindowPartitions(pc, "schedule.window: day");
         }
+        if (schedule != null) {
+            PipelineAssembly.requireOneLogPartition(pc); // now, not at the first scheduled run hours later
+        }
         AtomicInteger exitCode = new AtomicInteger(1);
         AtomicBoolean signalled = new AtomicBoolean();
         CountDownLatch done = new CountDownLatch(1);

@@ -153,6 +153,10 @@ class BadInputIT {
         FerryProcess once = ferry(kafkaLog, Map.of(), "run", "-c", "pipeline.yaml", "--once");
         assertThat(once.waitFor()).isEqualTo(2);
         assertThat(once.stderr()).contains("log.partitions is 4").contains("without --once").contains("--role capture");
+        // a schedule is refused at once, not at its first run (this one would be a year away at most)
+        FerryProcess scheduled = ferry(kafkaLog + "schedule: \"0 2 29 2 *\"\n", Map.of(), "run", "-c", "pipeline.yaml");
+        assertThat(scheduled.waitFor()).isEqualTo(2);
+        assertThat(scheduled.stderr()).contains("log.partitions is 4").contains("a schedule");
     }
 
     @Test

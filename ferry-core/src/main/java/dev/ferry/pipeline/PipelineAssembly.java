@@ -172,7 +172,16 @@ public final class PipelineAssembly implements AutoCloseable {
      * once, and returns the runnable pipeline.
      */
     public Pipeline pipeline(int maxBatchEvents) throws FerryException {
-        int partitions = logFactory.partitions(config.log());
+        requireOneLogPartition(config);
+        return open(maxBatchEvents, sinks, sinkNames, sinkSettings);
+    }
+
+    /**
+     * Refuses a Log of several partitions where capture and sinks would run as one pipeline (a batch
+     * run, a schedule, a window): its sinks run in sink workers, as a stream.
+     */
+    public static void requireOneLogPartition(PipelineConfig config) throws FerryException {
+        int partitions = logPartitions(config);
         if (partitions > 1) {
             throw FerryException.config(config.log().where("partitions") + " is " + partitions + ": the sinks of a Log of "
                     + "several partitions run in sink workers, each partition on its own, as a stream. Run ferry run -c FILE "
@@ -180,7 +189,6 @@ public final class PipelineAssembly implements AutoCloseable {
                     + "capture with ferry run -c FILE --role capture and the sinks with one or more ferry run -c FILE "
                     + "--role sinks (on any machines).");
         }
-        return open(maxBatchEvents, sinks, sinkNames, sinkSettings);
     }
 
     /**
