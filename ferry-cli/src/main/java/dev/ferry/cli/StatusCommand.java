@@ -132,19 +132,16 @@ final class StatusCommand implements Callable<Integer> {
                 row(out, e.getKey(), e.getValue());
             }
             int partitions = shared.partitions();
+            if (!shared.exists()) {
+                row(out, "partitions", "the Log does not exist yet; the capture creates it (ferry run, or ferry run "
+                        + "--role capture)");
+                return;
+            }
             List<dev.ferry.log.FollowedLog> parts = new java.util.ArrayList<>();
             try {
                 for (int p = 0; p < partitions; p++) {
-                    dev.ferry.log.FollowedLog part;
-                    try {
-                        part = shared.readPartition(p);
-                    } catch (FerryException e) {
-                        if (e.kind() != ErrorKind.CONFIG) {
-                            throw e;
-                        }
-                        row(out, "partitions", e.getMessage()); // no topic yet: the pipeline has not run
-                        return;
-                    }
+                    // any error (a topic of another partition count than log.partitions) is the command's
+                    dev.ferry.log.FollowedLog part = shared.readPartition(p);
                     parts.add(part);
                     row(out, "partition " + p, "offsets " + part.start() + " to " + (part.end().value() - 1)
                             + ", last position " + part.lastPosition().map(q -> q.display()).orElse("-"));

@@ -45,7 +45,7 @@ class KafkaLogDeadLetterIT extends PrivatePostgresTest {
                 "log: {type: kafka, bootstrap_servers: '" + KAFKA.broker().bootstrapServers() + "', partitions: 2}", ""));
         Map<String, String> env = Map.of("PW", pg.password());
         assertThat(run(env, 0, "status", "-c", "pipeline.yaml").stdout()).as("before the capture made the Log")
-                .contains("ferry.kpoison.log (2 partitions)").contains("does not exist; the capture creates it");
+                .contains("ferry.kpoison.log (2 partitions)").contains("does not exist yet; the capture creates it");
 
         FerryProcess capture = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml", "--role", "capture");
         FerryProcess worker = FerryProcess.start(dir, env, "run", "-c", "pipeline.yaml", "--role", "sinks");
@@ -77,6 +77,12 @@ class KafkaLogDeadLetterIT extends PrivatePostgresTest {
         id = list.lines().filter(l -> l.startsWith("postgres.p")).findFirst().orElseThrow().split(" ")[0];
         assertThat(run(env, 0, "dlq", "show", "-c", "pipeline.yaml", id).stdout())
                 .contains("this body is far too long for it");
+
+        // a topic whose partition count is not log.partitions is an error, not "no topic yet"
+        String pipeline = Files.readString(dir.resolve("pipeline.yaml"));
+        Files.writeString(dir.resolve("three.yaml"), pipeline.replace("partitions: 2", "partitions: 3"));
+        FerryProcess wrongCount = run(env, 2, "status", "-c", "three.yaml");
+        assertThat(wrongCount.stderr()).contains("log.partitions is 3").contains("has 2 partition(s)");
 
         pg.execute("kpoisonwh", "ALTER TABLE mirror.notes ALTER COLUMN body TYPE text");
         assertThat(run(env, 0, "dlq", "replay", "-c", "pipeline.yaml", "--all").stdout()).contains("Replayed " + id);

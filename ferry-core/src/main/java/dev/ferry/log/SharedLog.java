@@ -37,6 +37,9 @@ public interface SharedLog extends AutoCloseable {
         void revoked(int partition);
     }
 
+    /** Whether the Log exists yet (the capture makes it on its first run). */
+    boolean exists() throws FerryException;
+
     /**
      * One partition, opened to be read as a worker reads it but without joining the workers, for
      * {@code ferry status}: its end, start and last position as they are now.

@@ -191,6 +191,13 @@ final class KafkaLogGroup implements SharedLog {
     }
 
     @Override
+    public boolean exists() throws FerryException {
+        try (Admin admin = Admin.create(KafkaLog.adminProperties(settings))) {
+            return KafkaLog.partitionCount(settings, admin).isPresent();
+        }
+    }
+
+    @Override
     public dev.ferry.log.FollowedLog readPartition(int partition) throws FerryException {
         try (Admin admin = Admin.create(KafkaLog.adminProperties(settings))) {
             KafkaLog.requirePartitions(settings, admin); // CONFIG, saying so, while the capture has not made it
