@@ -91,11 +91,10 @@ final class RunCommand implements Callable<Integer> {
         Thread hook = new Thread(() -> {
             signalled.set(true);
             Pipeline p = running.get();
-            if (p != null) {
-                p.stop();
-            }
             dev.ferry.pipeline.SinkWorkers w = workers.get();
-            if (w != null) {
+            if (p != null) {
+                p.stop(); // with a sink worker in this process, it is stopped once the capture's last append is in
+            } else if (w != null) {
                 w.stop();
             }
             try {

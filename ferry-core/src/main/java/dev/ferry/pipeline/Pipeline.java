@@ -97,6 +97,8 @@ public final class Pipeline {
     volatile boolean captureDone;
     private volatile boolean reachedEnd;
     volatile long stopRequestedAt;
+    /** Set by {@link #revoke}: delivery stops without draining. */
+    private volatile boolean revoked;
     /** How long a stop lets delivery go on draining the Log. */
     static final long DRAIN_MILLIS = 20_000;
     private boolean startingOver;
@@ -291,6 +293,17 @@ public final class Pipeline {
                 }
                 pause(FOLLOW_MILLIS);
             }
+            if (!revoked) {
+                // draining (drainAndStop): what the partition holds now, the capture's last appends included
+                try {
+                    long end = followed.deliverableEnd().value();
+                    if (end > deliverableEnd.get()) {
+                        deliverableEnd.set(end);
+                    }
+                } catch (IOException e) {
+                    LOG.debug("cannot read the end of the Log: {}", e.getMessage());
+                }
+            }
         } finally {
             captureDone = true;
             synchronized (deliverableEnd) {
@@ -300,10 +313,26 @@ public final class Pipeline {
     }
 
     /**
+     * Stops delivery of a followed partition ({@link #deliver}) once the sinks have taken what the
+     * partition holds now (for at most {@link #DRAIN_MILLIS}; the rest stays in the Log): a sink worker
+     * stopped by a signal. Any thread.
+     */
+    public void drainAndStop() {
+        if (!stopping) {
+            stopRequestedAt = System.currentTimeMillis();
+        }
+        stopping = true;
+        synchronized (deliverableEnd) {
+            deliverableEnd.notifyAll();
+        }
+    }
+
+    /**
      * Stops delivery after each sink's current write, without draining: the partition was given to
      * another sink worker, which goes on from what these sinks committed. Any thread.
      */
     public void revoke() {
+        revoked = true;
         stopRequestedAt = System.currentTimeMillis() - DRAIN_MILLIS - 1;
         stopping = true;
         synchronized (deliverableEnd) {

@@ -91,7 +91,11 @@ public final class SinkWorkers {
         LOG.info("Sink worker of pipeline {} stopped", name);
     }
 
-    /** Asks {@link #run()} to give up its partitions (each after its current write) and return. Any thread. */
+    /**
+     * Asks {@link #run()} to give up its partitions and return: each partition's sinks first deliver
+     * what it holds now (for at most {@link Pipeline#DRAIN_MILLIS}; the rest stays in the Log for the
+     * worker that takes it next). Any thread.
+     */
     public void stop() {
         stopping = true;
     }
@@ -145,7 +149,13 @@ public final class SinkWorkers {
         if (r == null) {
             return;
         }
-        r.pipeline().revoke();
+        if (stopping && failure.get() == null) {
+            // stopped by a signal: every partition here drains at once, then each is waited for
+            r.pipeline().drainAndStop();
+            running.values().forEach(other -> other.pipeline().drainAndStop());
+        } else {
+            r.pipeline().revoke();
+        }
         try {
             r.thread().join();
         } catch (InterruptedException e) {

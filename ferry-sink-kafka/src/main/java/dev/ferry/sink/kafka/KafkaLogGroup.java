@@ -90,7 +90,7 @@ final class KafkaLogGroup implements SharedLog {
                     for (TopicPartition tp : partitions) {
                         if (mine.add(tp.partition())) {
                             try {
-                                assignments.assigned(tp.partition(), openPartition(tp.partition()));
+                                assignments.assigned(tp.partition(), openPartition(tp.partition(), stopped));
                             } catch (FerryException e) {
                                 mine.remove(tp.partition());
                                 throw new KafkaException(e.getMessage(), e);
@@ -119,9 +119,10 @@ final class KafkaLogGroup implements SharedLog {
     /**
      * Opens a partition given to this worker, reading its tail; while the brokers cannot be reached
      * it tries again with backoff for up to {@link #OPEN_RETRY} (the group waits for this worker
-     * meanwhile, up to {@code max.poll.interval.ms}), then gives up: the worker stops.
+     * meanwhile, up to {@code max.poll.interval.ms}), then gives up: the worker stops. A stop
+     * ({@code stopped}, SIGTERM) ends the retries at once.
      */
-    private KafkaLogPartition openPartition(int partition) throws FerryException {
+    private KafkaLogPartition openPartition(int partition, BooleanSupplier stopped) throws FerryException {
         long deadline = System.nanoTime() + OPEN_RETRY.toNanos();
         long backoff = 500;
         while (true) {
@@ -131,9 +132,16 @@ final class KafkaLogGroup implements SharedLog {
                 if (e.kind() != dev.ferry.error.ErrorKind.CONNECTIVITY || System.nanoTime() > deadline) {
                     throw e;
                 }
+                if (stopped.getAsBoolean()) {
+                    throw new FerryException(e.kind(), "Stopped while partition " + partition + " of the Log could "
+                            + "not be opened: " + e.getMessage(), e);
+                }
                 LOG.warn("{} Retrying in {} ms.", e.getMessage(), backoff);
                 try {
-                    Thread.sleep(backoff);
+                    for (long until = System.nanoTime() + backoff * 1_000_000; System.nanoTime() < until
+                            && !stopped.getAsBoolean(); ) {
+                        Thread.sleep(100);
+                    }
                 } catch (InterruptedException ie) {
                     Thread.currentThread().interrupt();
                     throw e;
