@@ -68,7 +68,8 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Order.</b> Each record's key is its row's primary key, so all changes of a row go to one
  *   partition in Log order (an idempotent producer keeps order across retries). A change of the key
  *   itself is written as Debezium does: a delete of the old key (and its tombstone), then a create.
- *   A truncate goes to every partition of the table's topic, with a null key.</li>
+ *   A truncate goes to every partition of the table's topic, with a null key. Of a Log of several
+ *   partitions every record carries {@link #LOG_PARTITION_HEADER}.</li>
  * </ul>
  */
 final class KafkaSink implements Sink {
@@ -94,13 +95,22 @@ final class KafkaSink implements Sink {
     record Settings(String pipeline, String bootstrapServers, String topicPrefix, String transactionalId,
                     String offsetsTopic, boolean tombstones, boolean createTopics, Optional<Integer> partitions,
                     Optional<Short> replicationFactor, Map<String, String> topicConfig, Map<String, String> properties,
-                    int transactionTimeoutMs) {
+                    int transactionTimeoutMs, int logPartition, int logPartitions) {
     }
+
+    /**
+     * The header naming the Log partition a record came through, on every record of a sink of a Log of
+     * several partitions: a truncate is written once per Log partition, ordered only against that
+     * partition's keys, so a consumer scopes it to the rows whose records carry the same value.
+     */
+    static final String LOG_PARTITION_HEADER = "ferry.log.partition";
 
     private final Settings settings;
     private final RecordEncoder encoder;
     private final TopicPartition marker;
     private final Topics topics;
+    /** The {@link #LOG_PARTITION_HEADER} of every record; empty for a Log of one partition. */
+    private final List<org.apache.kafka.common.header.Header> headers;
     private Admin admin;
     /** Null until fenced, and again after a failure. */
     private Producer<byte[], byte[]> producer;
@@ -112,6 +122,9 @@ final class KafkaSink implements Sink {
         this.encoder = encoder;
         this.marker = new TopicPartition(settings.offsetsTopic(), 0);
         this.topics = new Topics(settings, this::admin, ADMIN_TIMEOUT);
+        this.headers = settings.logPartitions() <= 1 ? List.of()
+                : List.of(new org.apache.kafka.common.header.internals.RecordHeader(LOG_PARTITION_HEADER,
+                        Integer.toString(settings.logPartition()).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
     }
 
     @Override
@@ -231,7 +244,7 @@ final class KafkaSink implements Sink {
             byte[] value = encoder.value(e, topic, now);
             int partitions = producer.partitionsFor(topic).size();
             for (int p = 0; p < partitions; p++) {
-                producer.send(new ProducerRecord<>(topic, p, null, value), callback);
+                producer.send(new ProducerRecord<>(topic, p, (byte[]) null, value, headers), callback);
             }
             return;
         }
@@ -243,9 +256,9 @@ final class KafkaSink implements Sink {
             return;
         }
         byte[] key = encoder.key(e, topic);
-        producer.send(new ProducerRecord<>(topic, key, encoder.value(e, topic, now)), callback);
+        producer.send(new ProducerRecord<>(topic, null, key, encoder.value(e, topic, now), headers), callback);
         if (e.op() == Op.DELETE && settings.tombstones() && key != null) {
-            producer.send(new ProducerRecord<>(topic, key, null), callback);
+            producer.send(new ProducerRecord<>(topic, null, key, (byte[]) null, headers), callback);
         }
     }
 

@@ -79,7 +79,7 @@ public final class KafkaSinkFactory implements SinkFactory {
 
     @Override
     public Sink create(String pipelineName, ComponentConfig config, SourceInfo source) throws FerryException {
-        return create(pipelineName, config, source, "");
+        return create(pipelineName, config, source, "", 0, 1);
     }
 
     /**
@@ -95,11 +95,23 @@ public final class KafkaSinkFactory implements SinkFactory {
     @Override
     public Sink createForPartition(String pipelineName, ComponentConfig config, SourceInfo source, int partition,
                                    int partitions) throws FerryException {
-        return create(pipelineName, config, source, partitions == 1 ? "" : "/" + partition);
+        if (partitions > 1 && TRUNCATE_WARNED.compareAndSet(false, true)) {
+            LOG.warn("Kafka sink of pipeline {}: the Log has {} partitions, so each truncate reaches the sink's topics "
+                    + "once per Log partition, each ordered only against that partition's keys (records carry the "
+                    + "header {}). A consumer must not apply a truncate as 'empty the table': scope it to the rows "
+                    + "whose records carry the same header value (docs/kafka.md).", pipelineName, partitions,
+                    KafkaSink.LOG_PARTITION_HEADER);
+        }
+        return create(pipelineName, config, source, partitions == 1 ? "" : "/" + partition, partition, partitions);
     }
 
-    private Sink create(String pipelineName, ComponentConfig config, SourceInfo source, String idSuffix)
-            throws FerryException {
+    /** The truncate warning is logged once per process, not once per partition. */
+    private static final java.util.concurrent.atomic.AtomicBoolean TRUNCATE_WARNED =
+            new java.util.concurrent.atomic.AtomicBoolean();
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KafkaSinkFactory.class);
+
+    private Sink create(String pipelineName, ComponentConfig config, SourceInfo source, String idSuffix,
+                        int logPartition, int logPartitions) throws FerryException {
         String prefix = config.find(TOPIC_PREFIX).orElse(pipelineName);
         if (!TOPIC_NAME.matcher(prefix + ".x").matches()) {
             throw FerryException.config(config.where(TOPIC_PREFIX.key()) + " must use only letters, digits, '.', '_' "
@@ -125,7 +137,7 @@ public final class KafkaSinkFactory implements SinkFactory {
                 config.find(TRANSACTIONAL_ID).orElse("ferry." + pipelineName + "." + prefix) + idSuffix, offsetsTopic,
                 config.get(TOMBSTONES), config.get(CREATE_TOPICS), config.find(PARTITIONS),
                 config.find(REPLICATION_FACTOR).map(Integer::shortValue), config.get(TOPIC_CONFIG), properties,
-                config.get(TRANSACTION_TIMEOUT_MS));
+                config.get(TRANSACTION_TIMEOUT_MS), logPartition, logPartitions);
         return new KafkaSink(settings, encoder);
     }
 }

@@ -190,20 +190,26 @@ class KafkaSinkIT {
             p1.write(List.of(TestEvents.insert(0, 100), TestEvents.insert(1, 101)), Offset.of(1));
             assertThat(p0.committed()).contains(Offset.of(4));
             assertThat(p1.committed()).contains(Offset.of(1));
+            p1.write(List.of(new ChangeEvent(dev.ferry.event.Op.TRUNCATE, TestEvents.ORDERS, null, null,
+                    java.util.Set.of(), new TestEvents.Counter(2), 7, java.time.Instant.EPOCH)), Offset.of(2));
         }
         try (Admin admin = admin()) {
             assertThat(admin.listConsumerGroupOffsets("ferry." + p + "." + p + "/1").partitionsToOffsetAndMetadata().get()
-                    .get(new TopicPartition("_ferry_offsets", 0)).offset()).as("the group of <transactional_id>/1").isEqualTo(1);
+                    .get(new TopicPartition("_ferry_offsets", 0)).offset()).as("the group of <transactional_id>/1").isEqualTo(2);
         }
         try (Sink p0 = partitionSink(p, 0, 2); Sink whole = sink(p, "")) {
             assertThat(p0.committed()).contains(Offset.of(4));
             assertThat(whole.committed()).as("the sink of the unpartitioned Log keeps its own id").isEmpty();
         }
-        List<Long> ids = new ArrayList<>();
+        List<String> seen = new ArrayList<>();
         for (ConsumerRecord<byte[], byte[]> r : readCommitted(p + ".public.orders")) {
-            ids.add(MAPPER.readTree(r.value()).get("after").get("id").asLong());
+            // the Log partition of every record, so that a consumer can scope each partition's truncate
+            org.apache.kafka.common.header.Header h = r.headers().lastHeader("ferry.log.partition");
+            JsonNode v = MAPPER.readTree(r.value());
+            seen.add((v.get("op").asText().equals("t") ? "t" : v.get("after").get("id").asText()) + "@"
+                    + (h == null ? "-" : new String(h.value())));
         }
-        assertThat(ids).containsExactly(0L, 1L, 2L, 3L, 4L, 100L, 101L);
+        assertThat(seen).containsExactly("0@0", "1@0", "2@0", "3@0", "4@0", "100@1", "101@1", "t@1");
     }
 
     @Test
