@@ -152,7 +152,10 @@ final class DlqCommand implements Runnable {
                             + String.join(", ", assembly.sinkNames()) + ", and in sink workers <sink>.p<partition>). Put "
                             + "the sink back to replay it, or drop it with ferry dlq purge --id " + e.id() + "."));
                     requireNoWorkerHolds(assembly, e);
-                    long committed = sink.peekCommitted().map(o -> o.value()).orElse(-1L);
+                    // the settled offset (committed() fences a writer that is gone and waits out its open
+                    // transaction): an offset still being committed past the entry must not read as before it,
+                    // or the entry is removed and the event is neither delivered nor set aside
+                    long committed = sink.committed().map(o -> o.value()).orElse(-1L);
                     if (e.offset() > committed) {
                         // a crash came between the entry and the sink's offset: the next run offers the
                         // event again (and sets it aside again if the sink still refuses it)

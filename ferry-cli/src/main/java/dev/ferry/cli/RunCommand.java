@@ -83,12 +83,14 @@ final class RunCommand implements Callable<Integer> {
         }
         AtomicInteger exitCode = new AtomicInteger(1);
         AtomicBoolean signalled = new AtomicBoolean();
+        java.util.concurrent.atomic.AtomicLong signalledAt = new java.util.concurrent.atomic.AtomicLong();
         CountDownLatch done = new CountDownLatch(1);
         AtomicReference<Pipeline> running = new AtomicReference<>();
         AtomicReference<dev.ferry.pipeline.SinkWorkers> workers = new AtomicReference<>();
         // SIGTERM / Ctrl-C: stop capture, let delivery drain and commit, then exit with the run's own
         // code (halt, because the JVM would otherwise report the signal as exit code 143).
         Thread hook = new Thread(() -> {
+            signalledAt.set(System.currentTimeMillis());
             signalled.set(true);
             Pipeline p = running.get();
             dev.ferry.pipeline.SinkWorkers w = workers.get();
@@ -122,7 +124,7 @@ final class RunCommand implements Callable<Integer> {
                 return 0;
             }
             if (role == null && !once && chosen.isEmpty() && PipelineAssembly.logPartitions(pc) > 1) {
-                runCaptureAndWorker(pc, running, workers, signalled);
+                runCaptureAndWorker(pc, running, workers, signalled, signalledAt);
                 exitCode.set(0);
                 return 0;
             }
@@ -181,7 +183,8 @@ final class RunCommand implements Callable<Integer> {
      */
     private static void runCaptureAndWorker(PipelineConfig pc, AtomicReference<Pipeline> running,
                                             AtomicReference<dev.ferry.pipeline.SinkWorkers> workers,
-                                            AtomicBoolean signalled) throws Exception {
+                                            AtomicBoolean signalled,
+                                            java.util.concurrent.atomic.AtomicLong signalledAt) throws Exception {
         AtomicReference<Throwable> workerFailure = new AtomicReference<>();
         try (PipelineAssembly assembly = PipelineAssembly.create(pc)) {
             dev.ferry.pipeline.SinkWorkers worker = assembly.sinkWorkers(MAX_BATCH_EVENTS);
@@ -205,7 +208,8 @@ final class RunCommand implements Callable<Integer> {
                 runPipeline(pc, Mode.STREAM, java.util.Optional.empty(), Role.capture, running,
                         () -> signalled.get() || workerFailure.get() != null);
             } finally {
-                worker.stop();
+                // the drain's time counts from the signal: capture's stop and the drain share the shutdown's minute
+                worker.stop(signalled.get() ? signalledAt.get() : System.currentTimeMillis());
                 thread.join();
                 workers.set(null);
             }

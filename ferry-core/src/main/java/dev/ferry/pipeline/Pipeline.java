@@ -274,14 +274,17 @@ public final class Pipeline {
     static final long FOLLOW_MILLIS = 200;
 
     private void follow(dev.ferry.log.FollowedLog followed) throws Exception {
+        boolean lastReadFailed = false;
         try {
             while (!stopping && failure.get() == null) {
                 long end;
                 try {
                     end = followed.deliverableEnd().value();
+                    lastReadFailed = false;
                 } catch (IOException e) {
                     // the Log's servers are away: the sinks deliver what they have, and this looks again
                     LOG.debug("cannot read the end of the Log: {}", e.getMessage());
+                    lastReadFailed = true;
                     pause(1000);
                     continue;
                 }
@@ -293,8 +296,9 @@ public final class Pipeline {
                 }
                 pause(FOLLOW_MILLIS);
             }
-            if (!revoked) {
-                // draining (drainAndStop): what the partition holds now, the capture's last appends included
+            if (!revoked && !lastReadFailed && System.currentTimeMillis() - stopRequestedAt < DRAIN_MILLIS) {
+                // draining (drainAndStop): what the partition holds now, the capture's last appends included;
+                // not when the Log's servers are away (the read would wait out its timeouts in the shutdown)
                 try {
                     long end = followed.deliverableEnd().value();
                     if (end > deliverableEnd.get()) {
@@ -314,12 +318,12 @@ public final class Pipeline {
 
     /**
      * Stops delivery of a followed partition ({@link #deliver}) once the sinks have taken what the
-     * partition holds now (for at most {@link #DRAIN_MILLIS}; the rest stays in the Log): a sink worker
-     * stopped by a signal. Any thread.
+     * partition holds now (for at most {@link #DRAIN_MILLIS} from {@code requestedAtMillis}; the rest stays
+     * in the Log): a sink worker stopped by a signal. Any thread.
      */
-    public void drainAndStop() {
+    public void drainAndStop(long requestedAtMillis) {
         if (!stopping) {
-            stopRequestedAt = System.currentTimeMillis();
+            stopRequestedAt = requestedAtMillis;
         }
         stopping = true;
         synchronized (deliverableEnd) {

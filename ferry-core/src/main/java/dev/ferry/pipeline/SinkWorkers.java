@@ -48,6 +48,8 @@ public final class SinkWorkers {
     private final Map<Integer, Running> running = new TreeMap<>();
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean stopping;
+    /** When the stop was asked for: the partitions' drain counts from it. */
+    private volatile long stopRequestedAt;
 
     SinkWorkers(String name, Source source, SharedLog log, List<SinkSpec> specs, int maxBatchEvents,
                 DeadLetterLog deadLetters) {
@@ -97,6 +99,17 @@ public final class SinkWorkers {
      * worker that takes it next). Any thread.
      */
     public void stop() {
+        stop(System.currentTimeMillis());
+    }
+
+    /**
+     * {@link #stop()}, the drain counted from {@code requestedAtMillis}: in one process with the capture, the
+     * signal's time, so that the capture's stop and the worker's drain share the shutdown's time.
+     */
+    public void stop(long requestedAtMillis) {
+        if (!stopping) {
+            stopRequestedAt = requestedAtMillis;
+        }
         stopping = true;
     }
 
@@ -151,8 +164,8 @@ public final class SinkWorkers {
         }
         if (stopping && failure.get() == null) {
             // stopped by a signal: every partition here drains at once, then each is waited for
-            r.pipeline().drainAndStop();
-            running.values().forEach(other -> other.pipeline().drainAndStop());
+            r.pipeline().drainAndStop(stopRequestedAt);
+            running.values().forEach(other -> other.pipeline().drainAndStop(stopRequestedAt));
         } else {
             r.pipeline().revoke();
         }

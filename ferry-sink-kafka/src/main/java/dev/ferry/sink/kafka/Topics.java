@@ -12,6 +12,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -65,7 +66,7 @@ final class Topics {
         }
         if (!create(new NewTopic(settings.offsetsTopic(), Optional.of(1), settings.replicationFactor())
                 .configs(Map.of("cleanup.policy", "compact")))) {
-            requireCompacted();
+            requireCompacted(true);
         }
         known.add(settings.offsetsTopic());
     }
@@ -89,8 +90,9 @@ final class Topics {
             }
             throw KafkaFailures.classify(e, "listing topics", settings.bootstrapServers(), null);
         }
-        requireCompacted();
-        known.add(topic);
+        if (requireCompacted(false)) {
+            known.add(topic); // not one to compact: the sink's next write still looks at it
+        }
         return true;
     }
 
@@ -98,9 +100,12 @@ final class Topics {
      * Refuses an offsets topic that deletes old records: after its retention the sink's last offset
      * record is gone, and a sink whose group offset expired too would start over and write everything
      * again. (A broker with {@code auto.create.topics.enable} makes such a topic when any client
-     * reads a missing one.) A policy Ferry may not read is left unchecked.
+     * reads a missing one, as Ferry's own reads of it did before they stopped asking for that.) A
+     * policy Ferry may not read is left unchecked. Writing ({@code fix}), Ferry makes such a topic
+     * compacted itself where its rights allow; reading (status), it only warns.
      */
-    private void requireCompacted() throws FerryException {
+    /** @return whether the topic is compacted now (or its policy cannot be read) */
+    private boolean requireCompacted(boolean fix) throws FerryException {
         String topic = settings.offsetsTopic();
         String policy;
         try {
@@ -115,17 +120,49 @@ final class Topics {
             }
             if (KafkaFailures.unwrap(e) instanceof AuthorizationException) {
                 LOG.debug("cannot read the configuration of topic {}", topic, e);
-                return;
+                return true;
             }
             throw KafkaFailures.classify(e, "reading the configuration of topic " + topic, settings.bootstrapServers(),
                     null);
         }
         if (!List.of(policy.replace(" ", "").split(",")).contains("compact")) {
+            if (!fix) {
+                LOG.warn("The offsets topic {} has cleanup.policy={}; it must be compact (the Kafka sink makes it so "
+                        + "when it next writes, where its rights allow)", topic, policy);
+                return false;
+            }
+            if (compact(topic)) {
+                LOG.warn("The offsets topic {} had cleanup.policy={} (made by a broker's auto.create.topics.enable); "
+                        + "set it to compact, so that the sinks' last offset records are kept", topic, policy);
+                return true;
+            }
             throw FerryException.config("The offsets topic " + topic + " of the Kafka sink " + settings.transactionalId()
                     + " has cleanup.policy=" + policy + ": it must be compact, or the sink's last offset record is "
                     + "deleted after retention and the sink writes everything again. Change it (kafka-configs.sh "
                     + "--alter --entity-type topics --entity-name " + topic + " --add-config cleanup.policy=compact), "
                     + "or delete the topic while no pipeline runs so that Ferry makes it compacted.");
+        }
+        return true;
+    }
+
+    /** Sets the topic's cleanup.policy to compact; false where Ferry may not. */
+    private boolean compact(String topic) throws FerryException {
+        ConfigResource resource = new ConfigResource(ConfigResource.Type.TOPIC, topic);
+        AlterConfigOp op = new AlterConfigOp(new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.SET);
+        try {
+            admin.get().incrementalAlterConfigs(Map.of(resource, List.of(op))).all()
+                    .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            return true;
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            if (KafkaFailures.unwrap(e) instanceof AuthorizationException) {
+                LOG.debug("may not alter the configuration of topic {}", topic, e);
+                return false;
+            }
+            throw KafkaFailures.classify(e, "altering the configuration of topic " + topic, settings.bootstrapServers(),
+                    null);
         }
     }
 
