@@ -13,6 +13,7 @@ import dev.ferry.pipeline.Pipeline;
 import dev.ferry.pipeline.PipelineStats;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
@@ -28,6 +29,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -250,6 +252,14 @@ final class AdminServer implements AutoCloseable {
                 s -> s.backpressured() ? 1 : 0);
         gauge("ferry.capture.disk.full", "1 while capture waits because the state folder's disk is full",
                 s -> s.diskFull() ? 1 : 0);
+        // recorded by the capture thread as each fsync returns: a scrape could not see a single slow one
+        Timer syncs = Timer.builder("ferry.log.sync")
+                .description("the Log's fsyncs that made appends durable (capture waits for them): count, total and "
+                        + "recent max time; a stall with a long max is the state folder's disk")
+                .tag("pipeline", name).register(registry);
+        if (!pipeline.addLogSyncListener((nanos, bytes, events) -> syncs.record(nanos, TimeUnit.NANOSECONDS))) {
+            registry.remove(syncs); // a Log without fsyncs of its own (Kafka: the brokers make appends durable)
+        }
         gauge("ferry.source.retrying", "seconds capture has been reconnecting to the source; 0 while connected",
                 s -> secondsRetrying(s.sourceRetrying()));
         for (int i = 0; i < stats.sinks().size(); i++) {

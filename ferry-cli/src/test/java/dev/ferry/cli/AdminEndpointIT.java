@@ -90,6 +90,9 @@ class AdminEndpointIT extends PrivatePostgresTest {
             assertThat(metrics).contains("ferry_snapshot_rows_total{pipeline=\"admin\"} " + snapshotRows + ".0")
                     .contains("ferry_sink_delivered_total{sink=\"jsonl\"}")
                     .contains("ferry_sink_dead_letter_entries{sink=\"jsonl\"} 0.0")
+                    .containsPattern("ferry_log_sync_seconds_count\\{pipeline=\"admin\"\\} [1-9]")
+                    .contains("ferry_log_sync_seconds_sum{pipeline=\"admin\"}")
+                    .contains("ferry_log_sync_seconds_max{pipeline=\"admin\"}")
                     .contains("jvm_memory_used_bytes");
 
             HttpResponse<String> post = http.send(HttpRequest.newBuilder(URI.create(base + "/status"))

@@ -55,6 +55,7 @@ public final class FileLog implements Log {
     private final long fsyncIntervalNanos;
     private final ConcurrentSkipListMap<Long, Segment> segments = new ConcurrentSkipListMap<>();
     private final Object endMonitor = new Object();
+    private final SyncTimer syncTimer;
 
     private FileChannel active;
     private FileChannel activeIndex;
@@ -86,6 +87,7 @@ public final class FileLog implements Log {
         this.segmentBytes = segmentBytes;
         this.frameTargetBytes = frameTargetBytes;
         this.fsyncIntervalNanos = fsyncIntervalMillis * 1_000_000L;
+        this.syncTimer = new SyncTimer(dir, System::nanoTime, LOG::warn);
     }
 
     /**
@@ -469,14 +471,23 @@ public final class FileLog implements Log {
             return;
         }
         CrashPoints.reach("log.before-fsync");
-        active.force(false);
+        Segment segment = segments.lastEntry().getValue();
+        FileChannel channel = active;
+        syncTimer.time(() -> channel.force(false), writtenBytes - segment.durableBytes, writtenEnd - end);
         durableAppend = nextAppendNumber - 1;
-        segments.lastEntry().getValue().durableBytes = writtenBytes;
+        segment.durableBytes = writtenBytes;
         lastPosition = writtenPosition;
         synchronized (endMonitor) {
             end = writtenEnd;
             endMonitor.notifyAll();
         }
+    }
+
+    /** Every {@link #sync()} that has something to make durable is timed; a slow one is logged at WARN. */
+    @Override
+    public boolean addSyncListener(SyncListener listener) {
+        syncTimer.add(listener);
+        return true;
     }
 
     @Override

@@ -31,6 +31,17 @@ public interface Log extends AutoCloseable {
     void syncIfDue() throws IOException;
 
     /**
+     * Has {@code listener} hear of each fsync this Log makes in {@link #sync()} (or in an append, with
+     * an fsync per append) and how long it took, from now until the Log is closed. Any thread.
+     *
+     * @return false, and the listener is never called, for a Log that makes no fsyncs of its own
+     *         (Kafka: its brokers make appends durable); the default
+     */
+    default boolean addSyncListener(SyncListener listener) {
+        return false;
+    }
+
+    /**
      * How long until appends not yet durable are due for their {@link #sync()}: capture waits for the
      * source no longer than this. {@link Long#MAX_VALUE} when nothing waits for one.
      */

@@ -10,6 +10,7 @@ import dev.ferry.log.Log;
 import dev.ferry.log.LogEntry;
 import dev.ferry.log.LogReader;
 import dev.ferry.log.Offset;
+import dev.ferry.log.SyncListener;
 import dev.ferry.sink.Sink;
 import dev.ferry.sink.SinkSettings;
 import dev.ferry.source.Position;
@@ -428,6 +429,14 @@ public final class Pipeline {
         synchronized (deliverableEnd) {
             deliverableEnd.notifyAll(); // a delivery holding for its commit interval writes now
         }
+    }
+
+    /**
+     * Has {@code listener} hear of each fsync of the pipeline's Log, for a timer of the metrics; false
+     * when the Log makes none of its own. See {@link Log#addSyncListener}. Any thread.
+     */
+    public boolean addLogSyncListener(SyncListener listener) {
+        return log.addSyncListener(listener);
     }
 
     /** Current counters; any thread. */
