@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The streaming benchmark: one private PostgreSQL, Ferry streaming into JSONL files in a process of its own.
 # Measures, in one run: the latency from commit to the sink at fixed change rates (1k, 5k, 20k per second),
-# p50/p99/max, with the sink set for latency (commit_interval_ms: 10); the source's write throughput
+# p50/p99/max, with the sink set for latency (commit_interval_ms: 10), and beside them the Log's fsyncs (count,
+# mean, max) and the longest gap between the sink's writes, to tell a stall of the Log's disk; the source's write throughput
 # (pgbench, 4 clients) alone and beside Ferry with its defaults, in turns; Ferry's peak RSS. Prints a table
 # and appends it, dated, to docs/streaming-benchmarks.md.
 #

@@ -16,7 +16,10 @@ import java.util.Optional;
  * Wraps a real sink and records, for each streamed change, the time from its commit at the source
  * to the moment the wrapped sink's {@code write} returned (the change durable in the sink), in
  * microseconds. Source and Ferry share the machine's clock, so the difference is exact to the clock's
- * precision (the commit time pgoutput sends is in microseconds).
+ * precision (the commit time pgoutput sends is in microseconds). It records too the longest time
+ * between two writes with streamed changes returning: where changes come steadily, a stall of the
+ * stream (the Log's disk, the sink's, a pause of the JVM) shows there as itself, and not only as the
+ * latency of the changes that waited.
  */
 final class LatencySink implements Sink {
     private static final Clock CLOCK = Clock.systemUTC();
@@ -24,6 +27,9 @@ final class LatencySink implements Sink {
     private final Sink delegate;
     private long[] micros = new long[1 << 16];
     private int count;
+    /** When the last write with streamed changes returned ({@link System#nanoTime()}); 0: none since the reset. */
+    private long lastArrivalNanos;
+    private long maxGapNanos;
 
     LatencySink(Sink delegate) {
         this.delegate = delegate;
@@ -44,7 +50,9 @@ final class LatencySink implements Sink {
         delegate.write(events, last);
         Instant now = CLOCK.instant();
         long nowMicros = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
+        long arrived = System.nanoTime();
         synchronized (this) {
+            int before = count;
             for (ChangeEvent e : events) {
                 if (e.op() == Op.READ) {
                     continue;
@@ -55,12 +63,20 @@ final class LatencySink implements Sink {
                 }
                 micros[count++] = nowMicros - (c.getEpochSecond() * 1_000_000L + c.getNano() / 1000);
             }
+            if (count > before) {
+                if (lastArrivalNanos != 0) {
+                    maxGapNanos = Math.max(maxGapNanos, arrived - lastArrivalNanos);
+                }
+                lastArrivalNanos = arrived;
+            }
         }
     }
 
     /** Forgets what was recorded: the next {@link #take} covers what is written from now on. */
     synchronized void reset() {
         count = 0;
+        lastArrivalNanos = 0;
+        maxGapNanos = 0;
         if (micros.length > 1 << 20) {
             micros = new long[1 << 16];
         }
@@ -71,6 +87,11 @@ final class LatencySink implements Sink {
         long[] sorted = Arrays.copyOf(micros, count);
         Arrays.sort(sorted);
         return sorted;
+    }
+
+    /** The longest time between two writes with streamed changes since the last {@link #reset}, in microseconds. */
+    synchronized long maxGapMicros() {
+        return maxGapNanos / 1000;
     }
 
     @Override

@@ -29,7 +29,9 @@ import java.util.regex.Pattern;
  *   <li><b>Latency</b>, the sink set for it ({@code commit_interval_ms: 10}): changes at fixed rates
  *       (1,000, 5,000 and 20,000 per second by default) into a shop table: a transaction every 5 ms
  *       with the rate's share of inserts, updates and deletes; for each change, the time from its
- *       commit to the JSONL sink's write returning (files and offset durable), p50/p99/max.</li>
+ *       commit to the JSONL sink's write returning (files and offset durable), p50/p99/max; beside them, so
+ *       that a stall can be told apart, the Log's fsyncs in the window (count, mean, longest) and the longest
+ *       time between two of the sink's writes with changes.</li>
  *   <li><b>Source write throughput</b>, Ferry with its defaults: pgbench's TPC-B-like script (4
  *       clients), alone, while {@code pg_recvlogical} streams the same tables to /dev/null (the least any
  *       logical-decoding client costs: the walsender's decoding) and while Ferry streams them, in turns
@@ -51,7 +53,16 @@ public final class StreamBench {
     private static final int TPS_TURNS = 2;
     private static final Pattern TPS = Pattern.compile("tps = ([0-9.]+) \\(without initial connection time\\)");
 
-    private record Latency(int rate, double achieved, long count, long p50, long p99, long max, double cpuPerMillion) {
+    /**
+     * One window's latencies (µs) and what may explain its longest: the Log's fsyncs in the window (count,
+     * mean and longest, µs) and the longest time between two of the sink's writes with changes (µs).
+     */
+    private record Latency(int rate, double achieved, long count, long p50, long p99, long max, double cpuPerMillion,
+                           long fsyncs, double fsyncMean, long fsyncMax, long maxGap) {
+        Latency achieved(double changesPerSecond) {
+            return new Latency(rate, changesPerSecond, count, p50, p99, max, cpuPerMillion, fsyncs, fsyncMean, fsyncMax,
+                    maxGap);
+        }
     }
 
     private StreamBench() {
@@ -130,8 +141,7 @@ public final class StreamBench {
                     System.out.printf(Locale.ROOT, "pgbench beside Ferry: %,.0f tps%n", beside[turn]);
                     if (turn == 0) {
                         underLoad = latency(0, 0, before, after);
-                        underLoad = new Latency(0, underLoad.count() / (double) seconds, underLoad.count(), underLoad.p50(),
-                                underLoad.p99(), underLoad.max(), underLoad.cpuPerMillion());
+                        underLoad = underLoad.achieved(underLoad.count() / (double) seconds);
                         print("beside pgbench (sink defaults)", underLoad);
                     }
                     peakRssKb = Math.max(peakRssKb, Long.parseLong(ferry.command("report").split(" ")[6]));
@@ -162,15 +172,17 @@ public final class StreamBench {
         b.append(String.format(Locale.ROOT, "| **Ferry ÷ alone** (target ≥ 0.97) | **%.3f** |%n%n",
                 java.util.Arrays.stream(beside).sum() / aloneSum));
         b.append(String.format(Locale.ROOT, "| commit to JSONL sink | changes/s | changes | p50 ms | p99 ms | max ms "
-                + "| Ferry CPU s per M |%n|---|---|---|---|---|---|---|%n"));
+                + "| Ferry CPU s per M | Log fsyncs | fsync mean ms | fsync max ms | longest gap ms |%n"
+                + "|---|---|---|---|---|---|---|---|---|---|---|%n"));
         List<Latency> all = new ArrayList<>();
         all.add(underLoad);
         all.addAll(latencies);
         for (Latency l : all) {
-            b.append(String.format(Locale.ROOT, "| %s | %,.0f | %,d | %.1f | %.1f | %.1f | %.1f |%n",
+            b.append(String.format(Locale.ROOT, "| %s | %,.0f | %,d | %.1f | %.1f | %.1f | %.1f | %,d | %.2f | %.1f | %.1f |%n",
                     l.rate() == 0 ? "beside pgbench (defaults: jsonl commits every 1 s)"
                             : String.format(Locale.ROOT, "%,d per second (%s)", l.rate(), sinkYaml),
-                    l.achieved(), l.count(), l.p50() / 1000.0, l.p99() / 1000.0, l.max() / 1000.0, l.cpuPerMillion()));
+                    l.achieved(), l.count(), l.p50() / 1000.0, l.p99() / 1000.0, l.max() / 1000.0, l.cpuPerMillion(),
+                    l.fsyncs(), l.fsyncMean() / 1000.0, l.fsyncMax() / 1000.0, l.maxGap() / 1000.0));
         }
         b.append(String.format(Locale.ROOT, "%nFerry's peak RSS: %.0f MB (target ≤ 256 MB); p99 at 5,000 changes/s "
                 + "target ≤ 25 ms%n", peakRssKb / 1024.0));
@@ -183,8 +195,10 @@ public final class StreamBench {
     }
 
     private static void print(String label, Latency l) {
-        System.out.printf(Locale.ROOT, "latency %s: %,d changes (%,.0f/s), p50 %.1f ms, p99 %.1f ms, max %.1f ms%n",
-                label, l.count(), l.achieved(), l.p50() / 1000.0, l.p99() / 1000.0, l.max() / 1000.0);
+        System.out.printf(Locale.ROOT, "latency %s: %,d changes (%,.0f/s), p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
+                + "the Log's fsyncs: %,d, mean %.2f ms, max %.1f ms; longest gap between the sink's writes %.1f ms%n",
+                label, l.count(), l.achieved(), l.p50() / 1000.0, l.p99() / 1000.0, l.max() / 1000.0, l.fsyncs(),
+                l.fsyncMean() / 1000.0, l.fsyncMax() / 1000.0, l.maxGap() / 1000.0);
     }
 
     /** CPU seconds per thread group between two {@code threads} answers, largest first. */
@@ -208,14 +222,19 @@ public final class StreamBench {
         return m;
     }
 
-    /** A latency row from two reports of the child: at the start of the window and at its end. */
+    /**
+     * A latency row from two reports of the child: at the start of the window (just after its reset) and at
+     * its end. The fsyncs and the gap are those since the reset.
+     */
     private static Latency latency(int rate, double achieved, String start, String end) {
         String[] s = start.split(" ");
         String[] e = end.split(" ");
         long count = Long.parseLong(e[1]);
         double cpu = Double.parseDouble(e[5]) - Double.parseDouble(s[5]);
+        long fsyncs = Long.parseLong(e[8]);
         return new Latency(rate, achieved, count, Long.parseLong(e[2]), Long.parseLong(e[3]), Long.parseLong(e[4]),
-                count == 0 ? 0 : cpu / (count / 1e6));
+                count == 0 ? 0 : cpu / (count / 1e6), fsyncs, fsyncs == 0 ? 0 : Long.parseLong(e[9]) / (double) fsyncs,
+                Long.parseLong(e[10]), Long.parseLong(e[11]));
     }
 
     /**

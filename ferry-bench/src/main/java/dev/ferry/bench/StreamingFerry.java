@@ -4,6 +4,7 @@ import com.sun.management.OperatingSystemMXBean;
 import dev.ferry.config.ComponentConfig;
 import dev.ferry.log.FileLog;
 import dev.ferry.log.LogSettings;
+import dev.ferry.log.SyncListener;
 import dev.ferry.pipeline.Mode;
 import dev.ferry.pipeline.Pipeline;
 import dev.ferry.postgres.PostgresSourceFactory;
@@ -31,8 +32,10 @@ import java.util.Locale;
  * environment variable {@code FERRY_BENCH_PASSWORD}. Commands, one per line on stdin, each answered by
  * one line on stdout:
  * <ul>
- *   <li>{@code reset}: forget the latencies recorded so far; answers {@code ok};</li>
- *   <li>{@code report}: answers {@code report COUNT P50_US P99_US MAX_US CPU_SECONDS PEAK_RSS_KB RSS_KB};</li>
+ *   <li>{@code reset}: forget the latencies and the Log's fsyncs recorded so far; answers {@code ok};</li>
+ *   <li>{@code report}: answers {@code report COUNT P50_US P99_US MAX_US CPU_SECONDS PEAK_RSS_KB RSS_KB
+ *       FSYNCS FSYNC_TOTAL_US FSYNC_MAX_US MAX_GAP_US}: the latencies, the process, the Log's fsyncs since the
+ *       reset and the longest time between two of the sink's writes with changes (see {@link LatencySink});</li>
  *   <li>{@code stop}: stops the pipeline cleanly and exits; answers {@code stopped}.</li>
  * </ul>
  */
@@ -52,6 +55,8 @@ public final class StreamingFerry {
         try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml));
              FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec(), logOptions());
              LatencySink sink = new LatencySink(jsonl.create(name, sinkConfig, source.info()))) {
+            Syncs syncs = new Syncs();
+            log.addSyncListener(syncs);
             source.workFolder(state.resolve("work"));
             Pipeline pipeline = new Pipeline(name, source, log, List.of(sink), List.of("jsonl"), CdcBench.FERRY_RUN_BATCH_EVENTS);
             pipeline.sinkSettings(List.of(SinkSettings.read(sinkConfig, jsonl))); // as ferry run: commit_interval_ms
@@ -69,9 +74,10 @@ public final class StreamingFerry {
                 switch (command) {
                     case "reset" -> {
                         sink.reset();
+                        syncs.reset();
                         System.out.println("ok");
                     }
-                    case "report" -> System.out.println(report(sink.take()));
+                    case "report" -> System.out.println(report(sink.take()) + " " + syncs + " " + sink.maxGapMicros());
                     case "threads" -> System.out.println("threads " + threadTicks());
                     case "stop" -> {
                         pipeline.stop();
@@ -85,6 +91,32 @@ public final class StreamingFerry {
             }
             pipeline.stop();
             runner.join();
+        }
+    }
+
+    /** The Log's fsyncs since the last reset, heard from the capture thread: count, total and longest. */
+    private static final class Syncs implements SyncListener {
+        private long count;
+        private long totalNanos;
+        private long maxNanos;
+
+        @Override
+        public synchronized void synced(long nanos, long bytes, long events) {
+            count++;
+            totalNanos += nanos;
+            maxNanos = Math.max(maxNanos, nanos);
+        }
+
+        synchronized void reset() {
+            count = 0;
+            totalNanos = 0;
+            maxNanos = 0;
+        }
+
+        /** {@code FSYNCS FSYNC_TOTAL_US FSYNC_MAX_US}. */
+        @Override
+        public synchronized String toString() {
+            return count + " " + totalNanos / 1000 + " " + maxNanos / 1000;
         }
     }
 
