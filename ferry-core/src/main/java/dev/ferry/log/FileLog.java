@@ -473,7 +473,9 @@ public final class FileLog implements Log {
         CrashPoints.reach("log.before-fsync");
         Segment segment = segments.lastEntry().getValue();
         FileChannel channel = active;
-        syncTimer.time(() -> channel.force(false), writtenBytes - segment.durableBytes, writtenEnd - end);
+        long bytes = writtenBytes - segment.durableBytes;
+        long events = writtenEnd - end;
+        long nanos = syncTimer.time(() -> channel.force(false));
         durableAppend = nextAppendNumber - 1;
         segment.durableBytes = writtenBytes;
         lastPosition = writtenPosition;
@@ -481,6 +483,7 @@ public final class FileLog implements Log {
             end = writtenEnd;
             endMonitor.notifyAll();
         }
+        syncTimer.record(nanos, bytes, events); // after the sinks may read it: a listener cannot hold them up
     }
 
     /** Every {@link #sync()} that has something to make durable is timed; a slow one is logged at WARN. */
@@ -617,6 +620,7 @@ public final class FileLog implements Log {
 
     @Override
     public synchronized void close() throws IOException {
+        syncTimer.close();
         if (active != null) {
             active.close();
             activeIndex.close();

@@ -18,8 +18,8 @@ import java.util.function.LongSupplier;
  * makes many, so at most one line is written per {@link #LINE_EVERY_NANOS}, counting the slow fsyncs
  * since the last line (a burst that ended is reported with the next fsync after the interval).
  *
- * <p>Called by the Log's one appending thread, under the Log's lock; listeners may be added from
- * any thread. The clock and the line's destination are given, so a test decides how long an fsync
+ * <p>Called by the Log's one appending thread, under the Log's lock, after the fsync's appends are
+ * visible to readers; listeners may be added from any thread. The clock and the line's destination are given, so a test decides how long an fsync
  * "takes" without waiting for one.
  */
 final class SyncTimer {
@@ -46,6 +46,7 @@ final class SyncTimer {
     private long slowestNanos;
     private long slowestBytes;
     private long slowestEvents;
+    private boolean listenerFailed;
 
     SyncTimer(Path dir, LongSupplier nanoTime, Consumer<String> warn) {
         this.dir = dir;
@@ -58,16 +59,32 @@ final class SyncTimer {
     }
 
     /**
-     * Runs {@code fsync}, which makes {@code bytes} and {@code events} durable, and records how long it
-     * took. A failed fsync is not recorded: its exception stops the pipeline.
+     * Runs {@code fsync} and returns how long it took. A failed fsync is not recorded: its exception
+     * stops the pipeline. The Log makes what it synced visible first, then calls {@link #record}:
+     * nothing here may delay the sinks or fail an append whose data is already on disk.
      */
-    void time(Fsync fsync, long bytes, long events) throws IOException {
+    long time(Fsync fsync) throws IOException {
         long start = nanoTime.getAsLong();
         fsync.force();
-        long end = nanoTime.getAsLong();
-        long nanos = end - start;
+        return nanoTime.getAsLong() - start;
+    }
+
+    /**
+     * Tells the listeners of an fsync of {@code nanos} that made {@code bytes} and {@code events}
+     * durable, and writes the WARN line when one is due. A listener that throws is reported once and
+     * ignored: the fsync it was told of succeeded, and capture must go on.
+     */
+    void record(long nanos, long bytes, long events) {
         for (SyncListener l : listeners) {
-            l.synced(nanos, bytes, events);
+            try {
+                l.synced(nanos, bytes, events);
+            } catch (RuntimeException e) {
+                if (!listenerFailed) {
+                    listenerFailed = true;
+                    warn.accept("A listener of the Log's fsyncs in " + dir + " failed (" + e + "); the fsync succeeded "
+                            + "and capture goes on. Reported once.");
+                }
+            }
         }
         if (nanos >= SLOW_NANOS) {
             slow++;
@@ -77,19 +94,31 @@ final class SyncTimer {
                 slowestEvents = events;
             }
         }
-        if (slow > 0 && (lines == 0 || end - lastLineAt >= LINE_EVERY_NANOS)) {
-            warn.accept(line(end));
-            lines++;
-            lastLineAt = end;
-            slow = 0;
-            slowestNanos = 0;
+        long now = nanoTime.getAsLong();
+        if (slow > 0 && (lines == 0 || now - lastLineAt >= LINE_EVERY_NANOS)) {
+            writeLine(now);
         }
     }
 
+    /** When the Log closes: slow fsyncs held back since the last line are written now, not lost. */
+    void close() {
+        if (slow > 0) {
+            writeLine(nanoTime.getAsLong());
+        }
+    }
+
+    private void writeLine(long now) {
+        warn.accept(line(now));
+        lines++;
+        lastLineAt = now;
+        slow = 0;
+        slowestNanos = 0;
+    }
+
     private String line(long now) {
-        String took = String.format(Locale.ROOT, "%s %.1f s to make %,d bytes (%,d events) durable",
+        String took = String.format(Locale.ROOT, "%s %.1f s to make %,d bytes (%,d %s) durable",
                 slow == 1 ? "An fsync of the Log in " + dir + " took" : "The slowest took", slowestNanos / 1e9,
-                slowestBytes, slowestEvents);
+                slowestBytes, slowestEvents, slowestEvents == 1 ? "event" : "events");
         // the first slow fsync is written at once, so several are counted only after a line
         String what = slow == 1 ? took : String.format(Locale.ROOT, "%,d fsyncs of the Log in %s took %.0f s or longer "
                 + "in the last %.0f s. %s", slow, dir, SLOW_NANOS / 1e9, (now - lastLineAt) / 1e9, took);

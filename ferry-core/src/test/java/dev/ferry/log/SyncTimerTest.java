@@ -31,7 +31,7 @@ class SyncTimerTest {
 
     /** An fsync that takes {@code millis} of the test's clock. */
     private void sync(long millis, long bytes, long events) throws IOException {
-        timer.time(() -> clock.addAndGet(millis * MS), bytes, events);
+        timer.record(timer.time(() -> clock.addAndGet(millis * MS)), bytes, events);
     }
 
     /** Time passing between fsyncs. */
@@ -94,12 +94,55 @@ class SyncTimerTest {
     }
 
     @Test
+    void eachLineNamesTheSlowestOfItsOwnIntervalNotOfAnEarlierOne() throws Exception {
+        sync(3_000, 1, 1);
+        idle(1_000);
+        sync(5_000, 2, 2); // held back, the slowest of the second interval
+        idle(10_000);
+        sync(1_200, 3, 3);
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(1)).contains("The slowest took 5.0 s to make 2 bytes");
+        idle(1_000);
+        sync(1_300, 4, 4);
+        idle(10_000);
+        sync(1, 5, 5);
+        assertThat(lines).hasSize(3);
+        assertThat(lines.get(2)).as("not the 5.0 s of the line before").startsWith("An fsync of the Log in /state/shop/log "
+                + "took 1.3 s to make 4 bytes (4 events) durable.");
+    }
+
+    @Test
+    void slowFsyncsHeldBackWhenTheLogClosesAreLoggedThen() throws Exception {
+        sync(1_000, 1, 1);
+        sync(2_000, 2, 2);
+        assertThat(lines).hasSize(1);
+        timer.close();
+        assertThat(lines).hasSize(2);
+        assertThat(lines.get(1)).startsWith("An fsync of the Log in /state/shop/log took 2.0 s");
+        timer.close();
+        assertThat(lines).as("nothing more held back").hasSize(2);
+    }
+
+    @Test
+    void aListenerThatFailsIsReportedOnceAndTheOthersStillHear() throws Exception {
+        SyncTimer failing = new SyncTimer(DIR, clock::get, lines::add);
+        failing.add((nanos, bytes, events) -> {
+            throw new IllegalStateException("metrics registry closed");
+        });
+        failing.add((nanos, bytes, events) -> heard.add(new long[] {nanos, bytes, events}));
+        failing.record(failing.time(() -> clock.addAndGet(2 * MS)), 10, 1);
+        failing.record(failing.time(() -> clock.addAndGet(2 * MS)), 20, 2);
+        assertThat(heard).hasSize(2);
+        assertThat(lines).singleElement().asString().contains("metrics registry closed").contains("Reported once");
+    }
+
+    @Test
     void aFailedFsyncIsNotRecordedAndItsErrorGoesThrough() {
         IOException failure = new IOException("Input/output error");
         assertThatThrownBy(() -> timer.time(() -> {
             clock.addAndGet(5_000 * MS);
             throw failure;
-        }, 1, 1)).isSameAs(failure);
+        })).isSameAs(failure);
         assertThat(heard).isEmpty();
         assertThat(lines).isEmpty();
     }
