@@ -12,7 +12,8 @@
 # (the target is 2.5 or more); appends them, dated, to docs/cdc-benchmarks.md.
 #
 # Usage (from anywhere; about two minutes with the defaults):
-#   ferry-bench/run-cdc-bench.sh [--changes N]     # default 1,000,000
+#   ferry-bench/run-cdc-bench.sh [--changes N] [--rotate 0|1|2]   # default 1,000,000; rotate: who of Ferry null,
+#                                               # Ferry JSONL, Debezium drains first (default: by the minute)
 #   ferry-bench/run-cdc-bench.sh --quick           # 200,000 changes, a first look
 # Environment:
 #   FERRY_BENCH_NO_DOCS  set to 1 to print the table without touching docs/cdc-benchmarks.md

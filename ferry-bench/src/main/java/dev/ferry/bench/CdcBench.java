@@ -53,7 +53,9 @@ import java.util.stream.Stream;
  * changes (Ferry's in this process, Debezium's in its own), peak RSS where it is separable (the bare
  * clients' processes, Debezium's; Ferry runs inside this JVM), and Ferry into JSONL ÷ Debezium.
  *
- * <p>Usage: {@code CdcBench [--changes N] [--docs FILE] [--debezium-jar JAR]}; see run-cdc-bench.sh.
+ * <p>Usage: {@code CdcBench [--changes N] [--docs FILE] [--debezium-jar JAR] [--rotate 0|1|2]}; see run-cdc-bench.sh.
+ * {@code --rotate} picks which of Ferry null, Ferry JSONL and Debezium drains first (by default the
+ * wall-clock minute's); the order is printed and recorded.
  */
 public final class CdcBench {
     private static final String DB = "shop";
@@ -93,6 +95,8 @@ public final class CdcBench {
 
     public static void main(String[] args) throws Exception {
         long changes = 1_000_000;
+        // which of Ferry null, Ferry JSONL and Debezium drains first: the wall-clock minute's, unless given
+        int rotate = (int) (System.currentTimeMillis() / 60_000 % 3);
         Path docs = null;
         Path debeziumJar = Path.of("ferry-bench-debezium/target/debezium-bench.jar");
         for (int i = 0; i < args.length; i++) {
@@ -100,6 +104,7 @@ public final class CdcBench {
                 case "--changes" -> changes = Long.parseLong(args[++i]);
                 case "--docs" -> docs = Path.of(args[++i]);
                 case "--debezium-jar" -> debeziumJar = Path.of(args[++i]);
+                case "--rotate" -> rotate = Integer.parseInt(args[++i]);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
@@ -142,12 +147,27 @@ public final class CdcBench {
             System.out.printf(Locale.ROOT, "PostgreSQL %s: a backlog of %,d changes (%,.0f MB of WAL) written in %.1f s%n",
                     pg.serverVersionNum(), changes, walBytes / 1e6, (System.nanoTime() - generateStart) / 1e9);
 
+            // the three between the two ceilings run in a rotated order, so that no one always drains first
+            // (with the freshest page cache and the CHECKPOINT just done) or last; the table keeps one order
+            List<String> order = new ArrayList<>(List.of("Ferry into a null sink", "Ferry into JSONL files",
+                    "Debezium embedded into JSONL"));
+            java.util.Collections.rotate(order, -Math.floorMod(rotate, 3));
+            System.out.println("run order: pg_recvlogical, " + String.join(", ", order) + ", pg_recvlogical, pgjdbc");
+            java.util.Map<String, Result> middle = new java.util.HashMap<>();
+            Result before = ceiling(pg, CEILING_SLOTS.get(0), end, "pg_recvlogical to /dev/null, before", changes);
+            for (String contender : order) {
+                middle.put(contender, switch (contender) {
+                    case "Ferry into a null sink" -> toNull.measure(contender, changes);
+                    case "Ferry into JSONL files" -> toJsonl.measure(contender, changes);
+                    default -> debezium.drain(contender, changes);
+                });
+            }
+            Result ferryJsonl = middle.get("Ferry into JSONL files");
+            Result debeziumJsonl = middle.get("Debezium embedded into JSONL");
             List<Result> results = new ArrayList<>();
-            results.add(ceiling(pg, CEILING_SLOTS.get(0), end, "pg_recvlogical to /dev/null, before", changes));
-            results.add(toNull.measure("Ferry into a null sink", changes));
-            Result ferryJsonl = toJsonl.measure("Ferry into JSONL files", changes);
+            results.add(before);
+            results.add(middle.get("Ferry into a null sink"));
             results.add(ferryJsonl);
-            Result debeziumJsonl = debezium.drain("Debezium embedded into JSONL", changes);
             results.add(debeziumJsonl);
             results.add(ceiling(pg, CEILING_SLOTS.get(1), end, "pg_recvlogical to /dev/null, after", changes));
             long rawStart = System.nanoTime();
@@ -166,7 +186,8 @@ public final class CdcBench {
             System.out.print(table);
             System.out.println(ratio);
             if (docs != null) {
-                appendToDocs(docs, changes, walBytes, results, ratio);
+                appendToDocs(docs, changes, walBytes, results, ratio + "\n\nRun order: pg_recvlogical, " + String.join(", ", order)
+                        + ", pg_recvlogical, pgjdbc.");
             }
         } finally {
             try (Stream<Path> walk = Files.walk(work)) {
