@@ -13,18 +13,25 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Memory stays bounded whatever the rows' width: a snapshot of rows of about 1.5 MB each (1 MB of
- * text, 256 kB of bytea, which the driver holds as 512 kB of hex) flows through a Ferry process whose
- * heap is capped at 192 MB. Snapshot fetches are sized by the rows' width (FetchSizing) and the sink's
- * batches by bytes ({@code batch_bytes}); a fetch of a fixed 2,000 rows held the whole table in the
- * driver and ended the JVM with OutOfMemoryError. So did a fetch sized by narrow rows when wide ones
- * follow them: {@code documents}' attachment column was added later, NULL in its first 100 rows and
- * 512 kB of bytea (1 MB of hex in the driver) in the 150 after them. A fetch now grows at most
- * twofold: the one that reaches the first wide rows is 64 rows (12 of them wide), not 2,000.
+ * text, 256 kB of bytea, 512 kB of hex on the wire) flows through a Ferry process whose heap is capped
+ * at 192 MB. The snapshot's copy streams rows one at a time ({@code COPY ... TO STDOUT}) and the sink's
+ * batches are sized by bytes ({@code batch_bytes}). A cursor's fetch of a fixed 2,000 rows held the whole
+ * table in the driver and ended the JVM with OutOfMemoryError; so did fetches sized by the width of the
+ * rows seen when wider ones follow: {@code documents}' attachment column was added later, NULL in its
+ * first 100 rows and 512 kB of bytea in the 150 after them, and {@code notes} has 5,000 narrow rows
+ * before 200 of a megabyte (issue 7).
  */
 class LargeRowsIT extends PrivatePostgresTest {
     private static final int ROWS = 60;
     private static final int NARROW_ROWS = 100;
     private static final int WIDE_ROWS = 150;
+    /**
+     * Narrow rows enough for fetches sized by rows to reach their most before the wide ones: a cursor
+     * of {@code snapshot: initial} fetched rows 4,033 to 6,032 at once (2,000), a chunk rows 4,081 to
+     * 5,104 (1,024), each holding every wide row.
+     */
+    private static final int MANY_NARROW_ROWS = 4080;
+    private static final int LATE_WIDE_ROWS = 250;
 
     @TempDir
     Path dir;
@@ -40,17 +47,60 @@ class LargeRowsIT extends PrivatePostgresTest {
                         + "FROM generate_series(1, 32768) i), 'hex') FROM generate_series(" + (NARROW_ROWS + 1) + ", "
                         + (NARROW_ROWS + WIDE_ROWS) + ") g");
         TestingPostgres.CaptureRole role = pg.grantCapture("wide", "wide");
-        JsonlPipelineFile.write(dir, pg, "wide", role);
-        Map<String, String> env = JsonlPipelineFile.env(role);
+        assertSnapshotFitsTheHeap("wide", role, List.of("public.t", "public.documents"), ROWS + NARROW_ROWS + WIDE_ROWS);
+    }
 
+    /**
+     * Issue 7: however a fetch is sized by rows, the rows that follow may be wider. After thousands of
+     * narrow rows a cursor's fetches had grown to 2,000 rows, and the 1 MB rows after them came in one
+     * fetch: 250 MB in the driver, more than the heap. The copy now streams rows one at a time.
+     */
+    @Test
+    void megabyteRowsAfterThousandsOfNarrowOnesFitASmallHeap() throws Exception {
+        TestingPostgres.CaptureRole role = narrowThenWide("late");
+        assertSnapshotFitsTheHeap("late", role, List.of("public.notes"), MANY_NARROW_ROWS + LATE_WIDE_ROWS);
+    }
+
+    /**
+     * The same rows through a chunked snapshot, in one chunk of up to 16,384 rows: its fetches were sized
+     * by rows too, and the server now sends no values past the chunk's 8 MB.
+     */
+    @Test
+    void megabyteRowsAfterThousandsOfNarrowOnesFitASmallHeapInChunks() throws Exception {
+        TestingPostgres.CaptureRole role = narrowThenWide("chunks");
+        assertSnapshotFitsTheHeap("chunks", role, List.of("public.notes"), MANY_NARROW_ROWS + LATE_WIDE_ROWS,
+                "  snapshot: chunked", "  snapshot_chunk_rows: 16384");
+    }
+
+    /** Database {@code db} with {@code notes}: {@link #MANY_NARROW_ROWS} narrow rows, then rows of 1 MB. */
+    private static TestingPostgres.CaptureRole narrowThenWide(String db) {
+        pg.createDatabase(db);
+        // repeat() compresses on disk, so the table is quick to fill; on the wire each row is 1 MB
+        pg.execute(db,
+                "CREATE TABLE notes (id int PRIMARY KEY, body text)",
+                "INSERT INTO notes SELECT g, 'note ' || g FROM generate_series(1, " + MANY_NARROW_ROWS + ") g",
+                "INSERT INTO notes SELECT g, repeat(md5(g::text), 32768) FROM generate_series(" + (MANY_NARROW_ROWS + 1)
+                        + ", " + (MANY_NARROW_ROWS + LATE_WIDE_ROWS) + ") g");
+        return pg.grantCapture(db, db);
+    }
+
+    /**
+     * Runs {@code ferry run --once} on {@code db} with a 192 MB heap (and {@code sourceLines} added to
+     * the source), then checks every row came once.
+     */
+    private void assertSnapshotFitsTheHeap(String db, TestingPostgres.CaptureRole role, List<String> tables,
+                                           int rows, String... sourceLines) throws Exception {
+        List<String> lines = new java.util.ArrayList<>(List.of(sourceLines));
+        lines.addAll(List.of("sink:", "  type: jsonl", "  path: out"));
+        JsonlPipelineFile.write(dir, pg, db, role.user(), lines);
+        Map<String, String> env = JsonlPipelineFile.env(role);
         FerryProcess run = FerryProcess.startWithHeap(dir, env, "192m", "run", "-c", "pipeline.yaml", "--once");
         // -XX:+ExitOnOutOfMemoryError: an OutOfMemoryError is exit code 3
         assertThat(run.waitFor()).as(run.stdout() + run.stderr()).isEqualTo(0);
-        try (java.sql.Connection c = pg.connect("wide")) {
-            ReplayVerifier.Result result = ReplayVerifier.verify(dir.resolve("out"), c,
-                    List.of("public.t", "public.documents"));
+        try (java.sql.Connection c = pg.connect(db)) {
+            ReplayVerifier.Result result = ReplayVerifier.verify(dir.resolve("out"), c, tables);
             assertThat(result.problems()).isEmpty();
-            assertThat(result.events()).isEqualTo(ROWS + NARROW_ROWS + WIDE_ROWS);
+            assertThat(result.events()).isEqualTo(rows);
         }
     }
 }

@@ -247,6 +247,8 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
     private static final int XMAX_LOOKBACK = 1024;
     private static final int RECENT_COMMITS = 65_536;
     private static final long CHUNK_BYTES = 8L * 1024 * 1024;
+    /** The column of a chunk's query that counts the text bytes before each row (see {@link #readRows}). */
+    private static final String BYTES_BEFORE = quoteIdent("ferry bytes before");
     private long nextRequestScanMillis;
 
     /**
@@ -983,8 +985,11 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         }
         List<Column> keys = w.keyNames.stream().map(k -> w.schema.column(w.schema.indexOf(k))).toList();
         String keyList = keys.stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
+        // the text bytes of the rows before each row, in key order (see readRows)
         StringBuilder sql = new StringBuilder("SELECT ")
                 .append(w.schema.columns().stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", ")))
+                .append(", coalesce(sum(").append(textBytes(w.schema)).append(") OVER (ORDER BY ").append(keyList)
+                .append(" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS ").append(BYTES_BEFORE)
                 .append(" FROM ").append(table).append(" WHERE true");
         if (w.job.where != null) {
             sql.append(" AND (").append(w.job.where).append(')');
@@ -997,6 +1002,13 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
             sql.append(" AND (").append(keyList).append(") <= (").append(casts(keys)).append(')');
         }
         sql.append(" ORDER BY ").append(keyList).append(" LIMIT ").append(chunkRows);
+        // past CHUNK_BYTES, rows come without their values: a fetch never holds more than that, plus one row
+        sql.insert(0, "SELECT " + w.schema.columns().stream()
+                .map(k -> "CASE WHEN " + BYTES_BEFORE + " < " + CHUNK_BYTES + " THEN " + quoteIdent(k.name()) + " END")
+                .collect(Collectors.joining(", ")) + ", " + BYTES_BEFORE + " FROM (");
+        // qualified: an unqualified name in ORDER BY may be taken for one of the output columns
+        sql.append(") AS chunk ORDER BY ").append(keys.stream().map(k -> "chunk." + quoteIdent(k.name()))
+                .collect(Collectors.joining(", ")));
         CrashPoints.reach("postgres.snapshot-chunk");
         inShortTransaction(c, true, () -> {
             try (Statement s = c.createStatement();
@@ -1109,12 +1121,25 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         }
     }
 
+    /**
+     * Reads the chunk's rows into {@code w}, at most {@link #CHUNK_BYTES}: the chunk is cut there, and
+     * the rest of its range read as another chunk.
+     *
+     * <p>The driver holds a whole fetch before its first row is read, and a fetch's rows are counted
+     * before they are seen: fetches sized by the rows read so far (FetchSizing) grow to 1,024 rows over
+     * narrow rows, and megabyte rows after them came in one fetch of a gigabyte (issue 7). So the server
+     * counts too: the query carries, for each row, the text bytes of the rows before it in the chunk
+     * ({@link #textBytes}), and sends the values only while that is under the cap; rows beyond come as
+     * NULLs and that count alone, a few bytes each. Whatever the rows, a fetch holds at most the cap plus
+     * one row (the one that passes it) and a fetch's worth of empty rows; reading stops at the first
+     * row beyond. The window sum follows the key order the rows are read in, so the server works out at
+     * most one fetch beyond the cap before the result set is closed.
+     */
     private void readRows(Connection c, Window w, List<Column> keys, String sql) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             int next = bind(ps, 1, w.range.start());
             bind(ps, next, w.range.end());
-            // the chunk's bytes are capped: stop reading at the cap, not after all rows; and each fetch is
-            // sized by the rows' width, so that the driver never holds 1,024 rows of a megabyte each
+            // fetches sized by the rows' width keep round trips few for narrow rows and fetches near 4 MB
             FetchSizing fetchSizing = new FetchSizing(1024);
             ps.setFetchSize(fetchSizing.first());
             try (ResultSet rs = ps.executeQuery()) {
@@ -1127,6 +1152,9 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 long bytes = 0;
                 boolean more = true;
                 while (bytes < CHUNK_BYTES && (more = rs.next())) {
+                    if (rs.getLong(width + 1) >= CHUNK_BYTES) {
+                        break; // the server's count passed the cap: this row and those after it come empty
+                    }
                     // values go from the driver's bytes into the row's encoding, no String between
                     for (int i = 0; i < width; i++) {
                         if (asBytes[i]) {
@@ -1156,6 +1184,30 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 w.cut = full && !w.rows.isEmpty() && !w.lastKey.equals(w.range.end());
             }
         }
+    }
+
+    /**
+     * The bytes of a row's values as text on the wire, as SQL: what the driver holds of it. Only what
+     * can be large is counted, without running an output function where the stored value tells its
+     * text's length: text and varchar ({@code octet_length} reads a stored value's header, even
+     * TOASTed), bytea (as hex: twice its bytes); other variable-length values (json, arrays, numeric,
+     * ...) through their text. Fixed-size values (numbers, times, uuids: at most a few dozen bytes of
+     * text) count 0. In the server's encoding: a client encoding that widens characters (UTF-8 from
+     * LATIN1) makes the wire up to twice that.
+     */
+    private static String textBytes(TableSchema schema) {
+        StringBuilder out = new StringBuilder("0::bigint");
+        for (Column c : schema.columns()) {
+            String name = quoteIdent(c.name());
+            switch (c.type()) {
+                case BOOLEAN, INT16, INT32, INT64, FLOAT32, FLOAT64, UUID, DATE, TIME, TIMETZ, TIMESTAMP, TIMESTAMPTZ,
+                     INTERVAL -> {
+                }
+                case BYTES -> out.append(" + coalesce(2 * octet_length(").append(name).append(")::bigint + 2, 0)");
+                default -> out.append(" + coalesce(octet_length(").append(name).append("::text)::bigint, 0)");
+            }
+        }
+        return out.toString();
     }
 
     /** Binds a key's texts from parameter {@code at}; returns the next parameter's index. */

@@ -8,9 +8,7 @@ import dev.ferry.event.Op;
 import dev.ferry.event.RowEncoder;
 import dev.ferry.event.TableId;
 import dev.ferry.event.TableSchema;
-import dev.ferry.source.FetchSizing;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
@@ -18,21 +16,31 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyOut;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Reads every row of some tables as they were in an exported snapshot: one REPEATABLE READ
- * transaction that imports it, no lock beyond the ACCESS SHARE every SELECT takes. Rows come through
- * a server-side cursor, so memory stays bounded whatever the table size. Used for the initial
+ * transaction that imports it, no lock beyond the ACCESS SHARE every SELECT takes. Used for the initial
  * snapshot (the slot's exported snapshot; rows sit at the consistent point) and for tables added
  * while streaming (see {@link TableAdditions}; rows sit in the transaction that added them). Chunked,
  * resumable snapshots that do not hold one long transaction are a later step (see the snapshot issue).
+ *
+ * <p>Each table's rows come through {@code COPY (SELECT ...) TO STDOUT} in text format, read one row at
+ * a time: the server sends a CopyData message per row, the driver reads one message per call, and the
+ * socket's flow control holds the server back meanwhile. So the driver holds one row, whatever the
+ * table's size and the rows' width. A server-side cursor cannot promise that: the driver keeps a whole
+ * fetch of n rows before handing out the first, and n is chosen before the rows are seen, so 2,000 rows
+ * sized by narrow rows, then met by rows of a megabyte, were 2 GB (issue 7). pgjdbc's
+ * {@code maxResultBuffer} does not rescue a cursor: in 42.7 it throws in the middle of a DataRow, the
+ * driver loses the protocol's framing and closes the connection, and the snapshot's transaction with
+ * it. COPY's text is each value's output function, as a text-format result carries it
+ * ({@link CopyRow}), so rows are the same as a query's.
  */
 final class TableCopy {
     private static final Logger LOG = LoggerFactory.getLogger(TableCopy.class);
-    /** The most rows one fetch of the cursor asks for, however narrow the rows. */
-    private static final int MAX_FETCH_ROWS = 2000;
 
     private final Connection connection;
     private final String snapshotName;
@@ -45,8 +53,9 @@ final class TableCopy {
     private Instant committed = Instant.now();
 
     private int tableIndex = -1;
-    private Statement statement;
-    private ResultSet rows;
+    /** The copy of the table being read; null between tables. */
+    private CopyOut copy;
+    private final CopyRow row = new CopyRow();
     private TableSchema schema;
     /** Per column of {@code schema}: whether its values are taken as bytes (see {@link TextValues#takesBytes}). */
     private boolean[] asBytes;
@@ -54,7 +63,6 @@ final class TableCopy {
     private long rowIndex;
     private long tableRows;
     private long tableStartNanos;
-    private FetchSizing fetchSizing;
 
     /** The copy of the initial snapshot: rows at the slot's consistent point, before every streamed change. */
     static TableCopy initial(Connection connection, String snapshotName, long consistentPoint, List<TableId> tables) {
@@ -117,29 +125,28 @@ final class TableCopy {
         List<ChangeEvent> out = new ArrayList<>();
         long bytes = 0;
         while (out.size() < max && bytes < maxBytes) {
-            if (rows == null && !openNextTable()) {
+            if (copy == null && !openNextTable()) {
                 break;
             }
-            if (!rows.next()) {
+            byte[] line = copy.readFromCopy();
+            if (line == null) { // the copy has ended, and the connection is free for the next table's
                 LOG.info("copied {}: {} rows in {} ms", schema.table(), String.format("%,d", tableRows),
                         (System.nanoTime() - tableStartNanos) / 1_000_000);
-                rows.close();
-                statement.close();
-                rows = null;
+                copy = null;
                 continue;
             }
+            row.read(line, asBytes.length);
             encoder.reset(); // a value that failed in an earlier call may have left some behind
             for (int i = 0; i < asBytes.length; i++) {
-                if (asBytes[i]) {
-                    TextValues.put(schema.column(i), rows.getBytes(i + 1), encoder);
+                if (row.isNull(i)) {
+                    encoder.putNull();
+                } else if (asBytes[i]) {
+                    TextValues.put(schema.column(i), row.bytes(), row.start(i), row.length(i), encoder);
                 } else {
-                    encoder.put(TextValues.convert(schema.column(i), rows.getString(i + 1)));
+                    encoder.put(TextValues.convert(schema.column(i), row.string(i)));
                 }
             }
-            int size = encoder.encodedSize();
-            bytes += size;
-            fetchSizing.row(size);
-            rows.setFetchSize(fetchSizing.next()); // for the cursor's next fetch: about 4 MB of rows this wide
+            bytes += encoder.encodedSize();
             tableRows++;
             out.add(new ChangeEvent(Op.READ, schema, null, encoder.finish(), Set.of(),
                     new PgPosition(lsn, snapshotPositions, firstIndex + rowIndex++), txId, committed));
@@ -158,14 +165,17 @@ final class TableCopy {
         // inet gains a /32), and the stream carries the output function's text.
         String columns = schema.columns().stream().map(c -> quoteIdent(c.name()))
                 .collect(Collectors.joining(", "));
-        statement = connection.createStatement();
-        fetchSizing = new FetchSizing(MAX_FETCH_ROWS);
-        statement.setFetchSize(fetchSizing.first());
         // ONLY: an ordinary table's inheritance children are tables of their own; a partitioned table
         // holds no rows itself, its partitions do
-        rows = statement.executeQuery("SELECT " + (columns.isEmpty() ? "" : columns) + " FROM "
-                + (new Catalog(connection).isPartitioned(table) ? "" : "ONLY ") + quoteIdent(table.schema()) + "." + quoteIdent(table.name()));
-        asBytes = TextValues.takesBytes(schema, rows.getMetaData());
+        String select = "SELECT " + columns + " FROM " + (new Catalog(connection).isPartitioned(table) ? "" : "ONLY ")
+                + quoteIdent(table.schema()) + "." + quoteIdent(table.name());
+        // COPY gives every value's text, bytea's hex too, so the column's type alone says how it is taken
+        // (a result set's getBytes decodes bytea, whatever the schema says: its metadata had the last word)
+        asBytes = new boolean[schema.size()];
+        for (int i = 0; i < asBytes.length; i++) {
+            asBytes[i] = TextValues.takesBytes(schema.column(i));
+        }
+        copy = connection.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (" + select + ") TO STDOUT");
         tableRows = 0;
         tableStartNanos = System.nanoTime();
         return true;
