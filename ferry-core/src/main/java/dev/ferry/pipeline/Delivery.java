@@ -8,7 +8,6 @@ import dev.ferry.log.CrashPoints;
 import dev.ferry.log.LogEntry;
 import dev.ferry.log.LogReader;
 import dev.ferry.log.Offset;
-import dev.ferry.log.ReadAheadReader;
 import dev.ferry.sink.Sink;
 import dev.ferry.sink.SinkSettings;
 import java.util.ArrayList;
@@ -34,8 +33,6 @@ final class Delivery {
      * sink that cannot take anything (a target table altered behind Ferry's back): delivery stops.
      */
     static final int MAX_REFUSALS_IN_A_ROW = 100;
-    /** The most bytes of the Log read ahead of a sink, beside the batch it writes (at most batch_bytes). */
-    static final long READ_AHEAD_BYTES = 8L * 1024 * 1024;
     private int refusalsInARow;
     private long refusedInBatch;
     /** When the last write began; a quiet spell ago at first. */
@@ -61,9 +58,7 @@ final class Delivery {
         }
         long next = committed.get().map(o -> o.value() + 1).orElse(p.log.start().value());
         p.committed[index].set(next);
-        // the next batch is read (and decoded) while the sink writes this one
-        try (LogReader reader = new ReadAheadReader(p.log.readFrom(Offset.of(next)), p.batchEvents[index],
-                Math.min(p.batchBytes[index], READ_AHEAD_BYTES), sink.readsValues(), "ferry-read-" + name)) {
+        try (LogReader reader = p.log.readFrom(Offset.of(next))) {
             // the batch being gathered: read from the Log, not yet written
             List<LogEntry> batch = new ArrayList<>();
             long batchBytes = 0;

@@ -67,15 +67,6 @@ public interface Sink extends AutoCloseable {
                 + "and apply them by hand.");
     }
 
-    /**
-     * Whether {@code write} reads the rows' values ({@link dev.ferry.event.Row#get}) rather than their
-     * encoded bytes: the Log is then read ahead with the values decoded on the reading thread, while
-     * this sink writes the batch before. False by default (the JSON envelope copies the encoded bytes).
-     */
-    default boolean readsValues() {
-        return false;
-    }
-
     @Override
     void close();
 }

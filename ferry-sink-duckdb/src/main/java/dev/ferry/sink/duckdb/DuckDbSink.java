@@ -426,12 +426,6 @@ final class DuckDbSink implements Sink {
                 + message + "." + hint, e);
     }
 
-    /** True: the mirror and the history take values, so the Log's reader decodes them ahead. */
-    @Override
-    public boolean readsValues() {
-        return true;
-    }
-
     @Override
     public void close() {
         if (db != null) {

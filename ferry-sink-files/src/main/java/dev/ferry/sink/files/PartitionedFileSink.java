@@ -387,12 +387,6 @@ public final class PartitionedFileSink implements Sink {
         }
     }
 
-    /** True: CSV and Parquet rows are made of values, so the Log's reader decodes them ahead. */
-    @Override
-    public boolean readsValues() {
-        return true;
-    }
-
     @Override
     public void close() {
         format.close();

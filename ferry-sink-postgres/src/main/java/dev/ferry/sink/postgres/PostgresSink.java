@@ -455,12 +455,6 @@ final class PostgresSink implements Sink {
         return "'" + text.replace("'", "''") + "'";
     }
 
-    /** True: COPY rows and keys are made of values, so the Log's reader decodes them ahead. */
-    @Override
-    public boolean readsValues() {
-        return true;
-    }
-
     @Override
     public void close() {
         close(connection);
