@@ -1,6 +1,8 @@
 package dev.ferry.pipeline;
 
+import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -43,7 +45,14 @@ import java.util.regex.Pattern;
  * rename). Writing is for the process that holds the state folder's lock.
  */
 public final class DeadLetterLog {
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /**
+     * Without Jackson's bound on the length of one string (20,000,000 characters by default): an entry
+     * holds its event whole, and a change of 20 MB of text (or its Log form in base64, a third larger)
+     * is one string. With the bound such an event could be neither added nor listed, and a pipeline
+     * whose sink refused it stopped at it on every run.
+     */
+    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build()).build());
     private static final Pattern ENTRY_FILE = Pattern.compile("\\d{20}\\.json");
 
     private final Path folder;
