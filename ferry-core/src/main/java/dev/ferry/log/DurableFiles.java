@@ -19,15 +19,30 @@ public final class DurableFiles {
      * content, whole.
      */
     public static void replace(Path file, byte[] bytes) throws IOException {
+        replace(file, out -> out.write(bytes));
+    }
+
+    /** What {@link #replace(Path, Content)} writes. */
+    @FunctionalInterface
+    public interface Content {
+        /** Writes the content; {@code out} is buffered and must not be closed. */
+        void writeTo(java.io.OutputStream out) throws IOException;
+    }
+
+    /**
+     * {@link #replace(Path, byte[])} with content written as it is made, for a file too large to hold
+     * in memory twice (a dead-letter entry of a change of many MB).
+     */
+    public static void replace(Path file, Content content) throws IOException {
         Path dir = file.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         Path tmp = dir.resolve(file.getFileName() + ".tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer buf = ByteBuffer.wrap(bytes);
-            while (buf.hasRemaining()) {
-                ch.write(buf);
-            }
+            java.io.OutputStream out = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch),
+                    64 * 1024);
+            content.writeTo(out);
+            out.flush();
             ch.force(false);
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
@@ -83,43 +82,49 @@ public final class DeadLetterLog {
 
     /**
      * Records that {@code sink} refused {@code event}, at {@code offset}; returns once the entry is on
-     * disk. Adding the same sink and offset again replaces the entry.
+     * disk. Adding the same sink and offset again replaces the entry. The entry is written as it is
+     * made, the event's envelope and its Log form straight into the JSON: the refused event may be a
+     * change of many MB (one its Kafka topic refused as too large), and copies of it as text, as a tree
+     * and in base64 took ten times its size of heap and more.
+     *
+     * @return the entry's id, {@code <sink>/<offset>}
      */
-    public Entry add(String sink, Offset offset, ChangeEvent event, FerryException reason, SourceInfo source)
+    public String add(String sink, Offset offset, ChangeEvent event, FerryException reason, SourceInfo source)
             throws FerryException {
         StringWriter trace = new StringWriter();
         reason.printStackTrace(new PrintWriter(trace));
-        ObjectNode node = MAPPER.createObjectNode();
-        node.put("id", sink + "/" + offset.value());
-        node.put("sink", sink);
-        node.put("offset", offset.value());
-        node.put("table", event.table().toString());
-        node.put("op", String.valueOf(event.op().code()));
-        node.put("position", event.position().display());
-        node.put("failed_at", Instant.now().toString());
-        node.put("error_kind", reason.kind().name());
-        node.put("reason", reason.getMessage());
-        node.put("stack_trace", trace.toString());
+        String id = sink + "/" + offset.value();
         try {
-            node.set("event", envelope(event, source));
-            node.put("encoded", Base64.getEncoder().encodeToString(EventBytes.encode(event, positions)));
+            byte[] encoded = EventBytes.encode(event, positions);
             Path file = folder.resolve(sink).resolve(String.format("%020d.json", offset.value()));
             DurableFiles.createFolders(file.getParent());
-            DurableFiles.replace(file, MAPPER.writerWithDefaultPrettyPrinter().writeValueAsBytes(node));
-            return entry(node);
+            DurableFiles.replace(file, out -> {
+                try (JsonGenerator g = MAPPER.getFactory().createGenerator(out).useDefaultPrettyPrinter()
+                        .disable(JsonGenerator.Feature.AUTO_CLOSE_TARGET)) {
+                    g.writeStartObject();
+                    g.writeStringField("id", id);
+                    g.writeStringField("sink", sink);
+                    g.writeNumberField("offset", offset.value());
+                    g.writeStringField("table", event.table().toString());
+                    g.writeStringField("op", String.valueOf(event.op().code()));
+                    g.writeStringField("position", event.position().display());
+                    g.writeStringField("failed_at", Instant.now().toString());
+                    g.writeStringField("error_kind", reason.kind().name());
+                    g.writeStringField("reason", reason.getMessage());
+                    g.writeStringField("stack_trace", trace.toString());
+                    g.writeFieldName("event");
+                    new EnvelopeWriter(source).write(event, g, System.currentTimeMillis());
+                    g.writeFieldName("encoded");
+                    g.writeBinary(encoded);
+                    g.writeEndObject();
+                }
+            });
+            return id;
         } catch (IOException e) {
             throw new FerryException(ErrorKind.INTERNAL, "Cannot write to the dead-letter log in " + folder + ": "
                     + e.getMessage() + ". Check free space and permissions; the event stays in the Log and is "
                     + "delivered again on the next run.", e);
         }
-    }
-
-    private static JsonNode envelope(ChangeEvent event, SourceInfo source) throws IOException {
-        StringWriter text = new StringWriter();
-        try (JsonGenerator g = MAPPER.getFactory().createGenerator(text)) {
-            new EnvelopeWriter(source).write(event, g, System.currentTimeMillis());
-        }
-        return MAPPER.readTree(text.toString());
     }
 
     /** Every entry, by sink and then by offset. */

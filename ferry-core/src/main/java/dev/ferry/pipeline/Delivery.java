@@ -211,11 +211,11 @@ final class Delivery {
             p.skipped[index].incrementAndGet();
             LOG.warn("{} Skipped, as record_errors: skip says; the event is not in this sink.", what);
         } else if (policy == SinkSettings.RecordErrors.DLQ && p.deadLetters != null) {
-            DeadLetterLog.Entry entry = p.deadLetters.add(name, offset, event, reason, p.sourceInfo());
+            String entry = p.deadLetters.add(name, offset, event, reason, p.sourceInfo());
             p.deadLettered[index].incrementAndGet();
             LOG.warn("{} It is in the dead-letter log as {}; the pipeline goes on. Read it with ferry dlq show {}; once "
                     + "the cause is fixed, ferry dlq replay --id {} delivers it where the sink can replay.", what,
-                    entry.id(), entry.id(), entry.id());
+                    entry, entry, entry);
         } else {
             throw new FerryException(ErrorKind.DATA, what + (policy == SinkSettings.RecordErrors.FAIL
                     ? " The pipeline stops here, as record_errors: fail says; fix the cause and run again, or set "
