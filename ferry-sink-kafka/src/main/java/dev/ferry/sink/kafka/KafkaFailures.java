@@ -39,7 +39,7 @@ final class KafkaFailures {
      *
      * @param doing what the sink was doing, for the message ("writing to topic shop.public.orders")
      * @param where the brokers, {@code host:port,...}
-     * @param table the table of the record that failed, or null when unknown
+     * @param table the table of the record that failed (and its topic and size, where known), or null when unknown
      */
     static FerryException classify(Throwable thrown, String doing, String where, String table) {
         Throwable t = unwrap(thrown);
@@ -59,8 +59,9 @@ final class KafkaFailures {
                 || t instanceof SerializationException || t instanceof InvalidRecordException) {
             return new FerryException(ErrorKind.DATA, "Kafka at " + where + " cannot take a record"
                     + (table != null ? " of table " + table : "") + " while " + doing + ": " + detail + ". Raise the "
-                    + "topic's max.message.bytes and the producer's max.request.size (properties:), or route the "
-                    + "record to the dead-letter log; the batch's transaction was aborted.", t);
+                    + "topic's max.message.bytes (a topic without one takes the broker's message.max.bytes); where "
+                    + "the sink's properties: set max.request.size or buffer.memory, raise them too. Or leave such "
+                    + "changes to the dead-letter log (record_errors: dlq); the batch's transaction was aborted.", t);
         }
         if (t instanceof ProducerFencedException || t instanceof InvalidProducerEpochException) {
             return new FerryException(ErrorKind.CONNECTIVITY, "Kafka fenced this sink's producer while " + doing + " ("

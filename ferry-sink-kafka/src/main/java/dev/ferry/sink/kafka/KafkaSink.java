@@ -53,11 +53,16 @@ import org.slf4j.LoggerFactory;
  *   after an error) and makes the coordinator finish its open transaction, commit if it had been
  *   decided, abort otherwise. Only then is the committed offset read, with {@code requireStable}:
  *   exact. Events at or below it are skipped, so a re-delivered range leaves one copy.</li>
- *   <li><b>Failure.</b> Any failure inside a write abandons the producer (its transaction is aborted
- *   by the next fencing, or at once when the broker refused a record) and is classified by
- *   {@link KafkaFailures}; a broker that cannot be reached is CONNECTIVITY and the pipeline
+ *   <li><b>Failure.</b> A failure inside a write is classified by {@link KafkaFailures}. A record
+ *   that can never be written (DATA: larger than its topic takes, see {@link RecordSizes}) aborts
+ *   the transaction at once and keeps the producer, so the pipeline's halving of the batch to
+ *   isolate the record costs no fencing. Any other failure abandons the producer (its transaction
+ *   is aborted by the next fencing); a broker that cannot be reached is CONNECTIVITY and the pipeline
  *   retries, which re-fences and re-reads. An uncertain outcome
  *   (a commit that timed out) is therefore settled by the broker, never guessed.</li>
+ *   <li><b>Sizes.</b> Before a write's transaction its topics exist and their {@code max.message.bytes}
+ *   is known ({@link RecordSizes}); the producer is made anew when they call for another
+ *   {@code max.request.size}, {@code buffer.memory} or {@code batch.size}.</li>
  *   <li><b>{@link #committed} before the first write</b> reads the offset with {@code requireStable},
  *   which waits while a transaction is pending; a transaction pending longer than
  *   {@link #STABLE_WAIT} belongs to a Ferry that died, and the sink fences it to settle it.</li>
@@ -109,8 +114,12 @@ final class KafkaSink implements Sink {
     private final RecordEncoder encoder;
     private final TopicPartition marker;
     private final Topics topics;
+    private final RecordSizes sizes;
+    /** The sizes {@link #producer} was made with ({@link RecordSizes#producerSizes}). */
+    private Map<String, Object> producerSizes;
     /** The {@link #LOG_PARTITION_HEADER} of every record; empty for a Log of one partition. */
     private final List<org.apache.kafka.common.header.Header> headers;
+    private final org.apache.kafka.common.header.Header[] headerArray;
     private Admin admin;
     /** Null until fenced, and again after a failure. */
     private Producer<byte[], byte[]> producer;
@@ -122,9 +131,11 @@ final class KafkaSink implements Sink {
         this.encoder = encoder;
         this.marker = new TopicPartition(settings.offsetsTopic(), 0);
         this.topics = new Topics(settings, this::admin, ADMIN_TIMEOUT);
+        this.sizes = new RecordSizes(settings, this::admin, ADMIN_TIMEOUT);
         this.headers = settings.logPartitions() <= 1 ? List.of()
                 : List.of(new org.apache.kafka.common.header.internals.RecordHeader(LOG_PARTITION_HEADER,
                         Integer.toString(settings.logPartition()).getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        this.headerArray = headers.toArray(new org.apache.kafka.common.header.Header[0]);
     }
 
     @Override
@@ -187,7 +198,17 @@ final class KafkaSink implements Sink {
 
     @Override
     public void write(List<ChangeEvent> events, Offset last) throws FerryException {
-        if (producer == null) {
+        // the batch's topics exist and their limits are known before its transaction: a topic that takes
+        // larger records than the producer was made for (or smaller batches) makes a new producer
+        java.util.Set<String> batchTopics = new java.util.HashSet<>();
+        for (ChangeEvent e : events) {
+            batchTopics.add(topics.of(e.table()));
+        }
+        for (String topic : batchTopics) {
+            topics.ensure(topic);
+            sizes.learn(topic, topics.known(topic));
+        }
+        if (producer == null || !sizes.producerSizes(batchSize()).equals(producerSizes)) {
             fence();
         }
         long first = last.value() - events.size() + 1;
@@ -214,22 +235,15 @@ final class KafkaSink implements Sink {
                     METADATA_PREFIX + settings.pipeline())), new ConsumerGroupMetadata(settings.transactionalId()));
             CrashPoints.reach("kafka.before-commit");
             producer.commitTransaction();
-        } catch (FerryException e) {
-            abandonProducer(); // a topic could not be created: nothing of this batch is committed
-            throw e;
-        } catch (RuntimeException e) {
-            Throwable cause = failure.first != null ? failure.first : e;
-            FerryException classified = KafkaFailures.classify(cause, doing, settings.bootstrapServers(), failure.table);
-            if (classified.kind() == ErrorKind.DATA) {
-                // the broker is there: abort now, so that read_committed consumers are not held back
-                // until the next write fences the transaction
-                try {
-                    producer.abortTransaction();
-                } catch (RuntimeException abortFailed) {
-                    LOG.debug("aborting after a record was refused", abortFailed);
-                }
+        } catch (FerryException | RuntimeException e) {
+            FerryException classified = e instanceof FerryException f ? f : KafkaFailures.classify(
+                    failure.first != null ? failure.first : e, doing, settings.bootstrapServers(), failure.record);
+            // a refused record: the broker is there, so abort now (read_committed consumers are not held back
+            // until the next write fences the transaction) and keep the producer, which the pipeline's
+            // halving of the batch to isolate the record then uses without fencing again
+            if (classified.kind() != ErrorKind.DATA || !abortTransaction()) {
+                abandonProducer();
             }
-            abandonProducer();
             throw classified;
         }
         committedOffset = last.value();
@@ -238,10 +252,9 @@ final class KafkaSink implements Sink {
 
     private void send(ChangeEvent e, long now, SendFailure failure) throws FerryException {
         String topic = topics.of(e.table());
-        topics.ensure(topic);
-        Callback callback = failure.callbackFor(e.table());
         if (e.op() == Op.TRUNCATE) {
             byte[] value = encoder.value(e, topic, now);
+            Callback callback = checked(topic, e.table(), null, value, failure);
             int partitions = producer.partitionsFor(topic).size();
             for (int p = 0; p < partitions; p++) {
                 producer.send(new ProducerRecord<>(topic, p, (byte[]) null, value, headers), callback);
@@ -256,10 +269,42 @@ final class KafkaSink implements Sink {
             return;
         }
         byte[] key = encoder.key(e, topic);
-        producer.send(new ProducerRecord<>(topic, null, key, encoder.value(e, topic, now), headers), callback);
+        byte[] value = encoder.value(e, topic, now);
+        Callback callback = checked(topic, e.table(), key, value, failure);
+        producer.send(new ProducerRecord<>(topic, null, key, value, headers), callback);
         if (e.op() == Op.DELETE && settings.tombstones() && key != null) {
             producer.send(new ProducerRecord<>(topic, null, key, (byte[]) null, headers), callback);
         }
+    }
+
+    /**
+     * Refuses a record larger than its topic or the producer takes (DATA, naming the size, the limit
+     * and the setting), before it is sent; else the callback of its send.
+     */
+    private Callback checked(String topic, TableId table, byte[] key, byte[] value, SendFailure failure)
+            throws FerryException {
+        FerryException tooLarge = sizes.tooLarge(topic, table, key, value, headerArray, producerSizes);
+        if (tooLarge != null) {
+            throw tooLarge;
+        }
+        return failure.callbackFor(table + " (topic " + topic + ", a record of "
+                + String.format("%,d", (key == null ? 0 : key.length) + (value == null ? 0 : value.length)) + " bytes)");
+    }
+
+    /** Aborts the open transaction; false when the producer cannot go on (it is then abandoned). */
+    private boolean abortTransaction() {
+        try {
+            producer.abortTransaction();
+            return true;
+        } catch (RuntimeException abortFailed) {
+            LOG.debug("aborting after a record was refused", abortFailed);
+            return false;
+        }
+    }
+
+    /** The producer's {@code batch.size} unless a topic takes less: BATCHING's. */
+    private static int batchSize() {
+        return (Integer) BATCHING.get(ProducerConfig.BATCH_SIZE_CONFIG);
     }
 
     /**
@@ -270,8 +315,9 @@ final class KafkaSink implements Sink {
         abandonProducer();
         topics.ensureOffsetsTopic();
         Producer<byte[], byte[]> p;
+        Map<String, Object> madeWith = sizes.producerSizes(batchSize());
         try {
-            p = new KafkaProducer<>(producerProperties(), new ByteArraySerializer(), new ByteArraySerializer());
+            p = new KafkaProducer<>(producerProperties(madeWith), new ByteArraySerializer(), new ByteArraySerializer());
         } catch (RuntimeException e) {
             throw KafkaFailures.classify(e, "creating the producer", settings.bootstrapServers(), null);
         }
@@ -283,6 +329,7 @@ final class KafkaSink implements Sink {
                     settings.bootstrapServers(), null);
         }
         producer = p;
+        producerSizes = madeWith;
         Long stable;
         try {
             stable = readCommitted(ADMIN_TIMEOUT);
@@ -297,8 +344,9 @@ final class KafkaSink implements Sink {
                     + "fencing: a transaction that commits it is still open. It is retried.");
         }
         committedOffset = stable;
-        LOG.info("Kafka sink {}: transactions ready; committed offset {}", settings.transactionalId(),
-                committedOffset < 0 ? "none" : committedOffset);
+        LOG.info("Kafka sink {}: transactions ready; committed offset {}; records of up to {} bytes (max.request.size)",
+                settings.transactionalId(), committedOffset < 0 ? "none" : committedOffset,
+                String.format("%,d", ((Number) madeWith.get(ProducerConfig.MAX_REQUEST_SIZE_CONFIG)).longValue()));
     }
 
     /**
@@ -423,11 +471,13 @@ final class KafkaSink implements Sink {
         return committed.offset();
     }
 
-    private Map<String, Object> producerProperties() {
+    /** The producer's configuration; {@code sizes} from {@link RecordSizes#producerSizes}, {@code properties:} over all. */
+    private Map<String, Object> producerProperties(Map<String, Object> sizes) {
         Map<String, Object> props = new HashMap<>();
         props.put(ProducerConfig.CLIENT_ID_CONFIG, "ferry-" + settings.pipeline());
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.putAll(BATCHING);
+        props.putAll(sizes);
         props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
         props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
         props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 60_000);
@@ -480,16 +530,17 @@ final class KafkaSink implements Sink {
         }
     }
 
-    /** The first failed send of a transaction and its table: the cause a failed commit reports. */
+    /** The first failed send of a transaction and its record: the cause a failed commit reports. */
     private static final class SendFailure {
         private volatile Exception first;
-        private volatile String table;
+        private volatile String record;
 
-        Callback callbackFor(TableId t) {
+        /** @param what the record, for the message ("public.orders (topic shop.public.orders, ...)"); null: the offset record */
+        Callback callbackFor(String what) {
             return (metadata, exception) -> {
                 if (exception != null && first == null) {
                     first = exception;
-                    table = t == null ? null : t.toString();
+                    record = what;
                 }
             };
         }

@@ -56,6 +56,11 @@ final class Topics {
         known.add(topic);
     }
 
+    /** Whether the topic is known to exist: Ferry created it, or found it made, in this run. */
+    boolean known(String topic) {
+        return known.contains(topic);
+    }
+
     /**
      * Creates the offsets topic (one partition, compacted: the last offset record of each sink stays)
      * unless it exists; one that exists must be compacted.
