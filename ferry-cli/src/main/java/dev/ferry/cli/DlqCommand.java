@@ -116,7 +116,8 @@ final class DlqCommand implements Runnable {
                 out.println("failed at: " + e.failedAt());
                 out.println("reason:    " + e.reason());
                 out.println("event:");
-                out.println(new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(e.envelope()));
+                // the dead-letter log's mapper: no depth limit, as for reading the entry
+                out.println(DeadLetterLog.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(e.envelope()));
                 out.println("thrown at:");
                 out.print(e.stackTrace());
                 return 0;

@@ -44,6 +44,9 @@ public final class DurableFiles {
             content.writeTo(out);
             out.flush();
             ch.force(false);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp); // a half-written copy of a change of many MB must not stay behind
+            throw e;
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         syncFolder(dir);

@@ -50,8 +50,19 @@ public final class DeadLetterLog {
      * is one string. With the bound such an event could be neither added nor listed, and a pipeline
      * whose sink refused it stopped at it on every run.
      */
-    private static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE).build()).build());
+    /**
+     * Without Jackson's read limits: an entry is written streamed (a jsonb value raw), so whatever the
+     * source holds must read back — a string of many MB, a number of more than 1,000 digits, jsonb nested
+     * deeper than 1,000 levels, a key of more than 50,000 characters. Otherwise one such entry would make
+     * the whole log unreadable to {@code ferry dlq}.
+     */
+    public static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+            .streamReadConstraints(StreamReadConstraints.builder().maxStringLength(Integer.MAX_VALUE)
+                    .maxNumberLength(Integer.MAX_VALUE).maxNestingDepth(Integer.MAX_VALUE).maxNameLength(Integer.MAX_VALUE)
+                    .build())
+            .streamWriteConstraints(com.fasterxml.jackson.core.StreamWriteConstraints.builder()
+                    .maxNestingDepth(Integer.MAX_VALUE).build())
+            .build());
     private static final Pattern ENTRY_FILE = Pattern.compile("\\d{20}\\.json");
 
     private final Path folder;

@@ -247,8 +247,8 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
     private static final int XMAX_LOOKBACK = 1024;
     private static final int RECENT_COMMITS = 65_536;
     private static final long CHUNK_BYTES = 8L * 1024 * 1024;
-    /** The column of a chunk's query that counts the text bytes before each row (see {@link #readRows}). */
-    private static final String BYTES_BEFORE = quoteIdent("ferry bytes before");
+    /** The name of the column of a chunk's query that counts the text bytes before each row (see {@link #readRows}). */
+    private static final String BYTES_BEFORE = "ferry bytes before";
     private long nextRequestScanMillis;
 
     /**
@@ -971,6 +971,15 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         emitted.removeIf(e -> e.through().compareTo(returned) > 0);
     }
 
+    /** {@link #BYTES_BEFORE}, quoted, with a number added while the table has a column of that name. */
+    static String bytesBeforeAlias(TableSchema schema) {
+        String name = BYTES_BEFORE;
+        for (int n = 2; schema.indexOf(name) >= 0; n++) {
+            name = BYTES_BEFORE + " " + n;
+        }
+        return quoteIdent(name);
+    }
+
     /**
      * On a reader's thread: the low watermark, the chunk in one short read-only transaction, the
      * high watermark. From a standby, the chunk is read once the standby has replayed the low
@@ -985,30 +994,31 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         }
         List<Column> keys = w.keyNames.stream().map(k -> w.schema.column(w.schema.indexOf(k))).toList();
         String keyList = keys.stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
-        // the text bytes of the rows before each row, in key order (see readRows)
-        StringBuilder sql = new StringBuilder("SELECT ")
-                .append(w.schema.columns().stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", ")))
-                .append(", coalesce(sum(").append(textBytes(w.schema)).append(") OVER (ORDER BY ").append(keyList)
-                .append(" ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS ").append(BYTES_BEFORE)
-                .append(" FROM ").append(table).append(" WHERE true");
+        String columns = w.schema.columns().stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
+        String bytesBefore = bytesBeforeAlias(w.schema);
+        // the chunk's rows: the LIMIT right on the scan, so that a plan that sorts keeps its top-N sort
+        StringBuilder limited = new StringBuilder("SELECT ").append(columns).append(" FROM ").append(table).append(" WHERE true");
         if (w.job.where != null) {
-            sql.append(" AND (").append(w.job.where).append(')');
+            limited.append(" AND (").append(w.job.where).append(')');
         }
         if (w.range.start() != null) {
             // row comparisons walk the key index between the bounds
-            sql.append(" AND (").append(keyList).append(") > (").append(casts(keys)).append(')');
+            limited.append(" AND (").append(keyList).append(") > (").append(casts(keys)).append(')');
         }
         if (w.range.end() != null) {
-            sql.append(" AND (").append(keyList).append(") <= (").append(casts(keys)).append(')');
+            limited.append(" AND (").append(keyList).append(") <= (").append(casts(keys)).append(')');
         }
-        sql.append(" ORDER BY ").append(keyList).append(" LIMIT ").append(chunkRows);
-        // past CHUNK_BYTES, rows come without their values: a fetch never holds more than that, plus one row
-        sql.insert(0, "SELECT " + w.schema.columns().stream()
-                .map(k -> "CASE WHEN " + BYTES_BEFORE + " < " + CHUNK_BYTES + " THEN " + quoteIdent(k.name()) + " END")
-                .collect(Collectors.joining(", ")) + ", " + BYTES_BEFORE + " FROM (");
-        // qualified: an unqualified name in ORDER BY may be taken for one of the output columns
-        sql.append(") AS chunk ORDER BY ").append(keys.stream().map(k -> "chunk." + quoteIdent(k.name()))
-                .collect(Collectors.joining(", ")));
+        limited.append(" ORDER BY ").append(keyList).append(" LIMIT ").append(chunkRows);
+        // then the text bytes of the rows before each row, in key order (see readRows); past CHUNK_BYTES,
+        // rows come without their values: a fetch never holds more than that, plus one row
+        String sql = "SELECT " + w.schema.columns().stream()
+                .map(k -> "CASE WHEN " + bytesBefore + " < " + CHUNK_BYTES + " THEN " + quoteIdent(k.name()) + " END")
+                .collect(Collectors.joining(", ")) + ", " + bytesBefore
+                + " FROM (SELECT " + columns + ", coalesce(sum(" + textBytes(w.schema) + ") OVER (ORDER BY " + keyList
+                + " ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS " + bytesBefore + " FROM (" + limited
+                // qualified: an unqualified name in ORDER BY may be taken for one of the output columns
+                + ") AS limited) AS chunk ORDER BY " + keys.stream().map(k -> "chunk." + quoteIdent(k.name()))
+                .collect(Collectors.joining(", "));
         CrashPoints.reach("postgres.snapshot-chunk");
         inShortTransaction(c, true, () -> {
             try (Statement s = c.createStatement();
@@ -1016,7 +1026,7 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 rs.next();
                 w.invisible = Invisible.parse(rs.getString(1));
             }
-            readRows(c, w, keys, sql.toString());
+            readRows(c, w, keys, sql);
             return null;
         });
         w.ready = true;

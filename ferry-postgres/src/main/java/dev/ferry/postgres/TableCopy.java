@@ -93,6 +93,10 @@ final class TableCopy {
         connection.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
         try (Statement s = connection.createStatement()) {
             s.execute("SET TRANSACTION SNAPSHOT " + quoteLiteral(snapshotName));
+            // each table is one COPY, open as long as the sinks take to consume it (back-pressure
+            // included): a statement_timeout of the role or the server would cancel it, and the snapshot
+            // would start over on every run
+            s.execute("SET LOCAL statement_timeout = 0");
         } catch (SQLException e) {
             if (java.util.Set.of("22023", "42704", "55000").contains(e.getSQLState())) {
                 // the replication connection that exported the snapshot is gone (the server closed it, or
@@ -182,6 +186,10 @@ final class TableCopy {
     }
 
     void finish() throws SQLException {
+        if (copy != null) {
+            // pgjdbc would wait for ever for the connection, which the open COPY holds
+            throw new IllegalStateException("the copy of a table is still being read");
+        }
         connection.commit();
         connection.close();
     }

@@ -70,6 +70,14 @@ final class RecordSizes {
      * take by default; a topic that takes less refuses the record at the broker.
      */
     static final int UNREADABLE_LIMIT = 16 * 1024 * 1024;
+    /**
+     * The most {@code max.request.size} the sink chooses by itself, whatever a topic takes: the
+     * producer pools {@code buffer.memory} (at least this) for its life, so a topic allowing records of
+     * hundreds of MB must not size the heap by itself; larger records are refused naming
+     * {@code max.request.size}, which {@code properties:} may raise.
+     */
+    static final int AUTO_REQUEST_CAP = 64 * 1024 * 1024;
+    private boolean warnedBatchSize;
     /** How often the limit of a topic Ferry just created is asked for, 200 ms apart, while the broker does not know it. */
     private static final int NEW_TOPIC_ATTEMPTS = 10;
     /** A topic whose limit is unknown: Ferry may not read it, or the topic does not exist yet. */
@@ -159,11 +167,18 @@ final class RecordSizes {
             smallest = limit == UNKNOWN ? smallest : Math.min(smallest, limit);
         }
         Map<String, Object> sizes = new HashMap<>();
-        long request = user(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, largest);
+        long request = user(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Math.min(largest, AUTO_REQUEST_CAP));
+        long batch = user(ProducerConfig.BATCH_SIZE_CONFIG, smallest);
+        if (batch > smallest && !warnedBatchSize) {
+            warnedBatchSize = true;
+            LOG.warn("Kafka sink {}: properties: batch.size is {} bytes, more than a topic of the sink takes ({} bytes of "
+                    + "max.message.bytes): the broker refuses every full batch and the producer resends it for ever. Set "
+                    + "batch.size to at most {}.", settings.transactionalId(), batch, smallest, smallest);
+        }
         sizes.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, (int) request);
         sizes.put(ProducerConfig.BUFFER_MEMORY_CONFIG, user(ProducerConfig.BUFFER_MEMORY_CONFIG,
                 Math.max(DEFAULT_BUFFER_MEMORY, request)));
-        sizes.put(ProducerConfig.BATCH_SIZE_CONFIG, (int) user(ProducerConfig.BATCH_SIZE_CONFIG, smallest));
+        sizes.put(ProducerConfig.BATCH_SIZE_CONFIG, (int) batch);
         return sizes;
     }
 
