@@ -24,7 +24,7 @@ echo "== Streaming"
 ferry-bench/run-stream-bench.sh "${quick[@]}" 2>&1 | tee "$out/stream.txt"
 
 # the targets of issue 11, each beside the line of the run that measures it
-ratio() { # the ÷ column of a contender's row in a harness's table (the 4th number from the right)
+ratio() { # the ÷ column of a contender's row in a harness's table, the given number of fields from the right
   grep -E "^$1 +[0-9]" "$2" | tail -1 | awk '{print $(NF-'"$3"')}'
 }
 echo
@@ -32,11 +32,11 @@ echo "== Targets (ratios from this run)"
 printf '%-58s %s\n' "CDC catch-up, null sink ÷ pg_recvlogical (≥ 0.80)" "$(ratio 'Ferry into a null sink' "$out/cdc.txt" 2)"
 printf '%-58s %s\n' "CDC catch-up, Ferry JSONL ÷ Debezium JSONL (≥ 2.5)" \
   "$(grep -E '^Ferry into JSONL ÷ Debezium' "$out/cdc.txt" | sed -E 's/.*: ([0-9.]+).*/\1/')"
-printf '%-58s %s\n' "Snapshot, Ferry chunked unthrottled ÷ COPY (≥ 0.70)" "$(ratio 'Ferry chunked, unthrottled' "$out/snapshot.txt" 5)"
+printf '%-58s %s\n' "Snapshot, Ferry chunked unthrottled ÷ COPY (≥ 0.70)" "$(ratio 'Ferry chunked, unthrottled' "$out/snapshot.txt" 6)"
 printf '%-58s %s\n' "p99 latency at 5,000 changes/s, ms (≤ 25)" \
   "$(grep -E '^\| 5,000 per second' "$out/stream.txt" | awk -F'|' '{gsub(/ /, "", $6); print $6}')"
 printf '%-58s %s\n' "Source write throughput beside Ferry ÷ alone (≥ 0.97)" \
-  "$(grep -E 'beside ÷ alone' "$out/stream.txt" | sed -E 's/.*\*\*([0-9.]+)\*\*.*/\1/')"
+  "$(grep -E 'Ferry ÷ alone\*\*' "$out/stream.txt" | tail -1 | sed -E 's/.*\*\*([0-9.]+)\*\*.*/\1/')"
 printf '%-58s %s\n' "Ferry's peak RSS while streaming, MB (≤ 256)" \
   "$(grep -E "^Ferry's peak RSS" "$out/stream.txt" | sed -E 's/^Ferry.s peak RSS: ([0-9]+) MB.*/\1/')"
 echo "Console output of each harness: $out"
