@@ -15,7 +15,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link JdbcLargeRowsIT} through MariaDB Connector/J (which streams a result in fetches of the fetch
  * size): 60 rows of about 1.25 MB (1 MB of text, 256 kB of blob) read in key ranges on two connections
  * ({@code readers: 2}, each range sized by the rows' width), and 40 rows of 1 MB of a table without a
- * key, through a Ferry with a 192 MB heap. Ranges of a fixed 10,000 rows held the whole table at once
+ * key, through a Ferry with a 224 MB heap (192 MB ran out once in CI: a range of 1.25 MB rows being written
+ * while the next is read leaves little room). Ranges of a fixed 10,000 rows held the whole table at once
  * and ended the JVM with OutOfMemoryError.
  */
 class JdbcMariaDbLargeRowsIT extends PrivateMariaDbTest {
@@ -33,7 +34,7 @@ class JdbcMariaDbLargeRowsIT extends PrivateMariaDbTest {
                 "  url: " + mariadb.jdbcUrl("wide"), "  user: " + mariadb.user(), "  password: ${env:PW}",
                 "  tables: [wide.t, wide.k]", "  readers: 2", "sink:", "  type: jsonl", "  path: out", ""));
 
-        FerryProcess run = FerryProcess.startWithHeap(dir, Map.of("PW", mariadb.password()), "192m", "run", "-c",
+        FerryProcess run = FerryProcess.startWithHeap(dir, Map.of("PW", mariadb.password()), "224m", "run", "-c",
                 "pipeline.yaml", "--once");
         // -XX:+ExitOnOutOfMemoryError: an OutOfMemoryError is exit code 3
         assertThat(run.waitFor()).as(run.stdout() + run.stderr()).isEqualTo(0);
