@@ -25,6 +25,7 @@ final class FileLogReader implements LogReader {
     private long next;
     private Segment segment;
     private FileChannel channel;
+    private final Frame.Scratch scratch = new Frame.Scratch();
     private long bytePos;
     private List<ChangeEvent> buffered = List.of();
     private int[] bufferedBytes = new int[0];
@@ -81,7 +82,7 @@ final class FileLogReader implements LogReader {
         while (true) {
             long durable = segment.durableBytes;
             if (bytePos < durable) {
-                Frame.Read r = Frame.read(channel, bytePos, durable, positions, codec);
+                Frame.Read r = Frame.read(channel, bytePos, durable, positions, codec, scratch);
                 if (seeked && (r.frame() == null || r.frame().firstOffset() > next)) {
                     // the sidecar index pointed where no such frame starts (left stale by a crash):
                     // rebuild it from the segment and seek again, before calling anything corrupt
