@@ -23,7 +23,7 @@ package dev.ferry.source;
  * long run of narrow rows still grows fetches to {@code maxRows}, and rows as wide as the widest
  * that may follow then all come in one fetch (issue 7: 1,024 rows of 1 MB). A reader that must bound
  * bytes whatever the rows bounds them on the server's side as well: PostgreSQL's chunk queries send
- * no values past the chunk's 8 MB, whatever the fetch, and its one-transaction copy does not fetch
+ * no values of a row wider than its share of a fetch's 8 MB (it is read alone), and its one-transaction copy does not fetch
  * at all ({@code COPY ... TO STDOUT}, one row at a time). MySQL's and the jdbc source's reads are
  * bounded by this class alone. Not thread-safe; one per cursor.
  */

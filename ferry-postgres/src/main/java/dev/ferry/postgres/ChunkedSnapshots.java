@@ -130,6 +130,11 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         /** When this run took the job up, and its rows then: the rate and ETA are this run's. */
         long startMillis;
         long startRows;
+        /**
+         * The most rows a fetch of the next chunk asks for: about {@link FetchSizing#TARGET_BYTES} of
+         * rows as wide as the last chunk's on average (see {@link #readRows}). Read by several readers.
+         */
+        volatile int fetchRows = MAX_FETCH_ROWS;
 
         Job(String id, TableId table, String where, List<String> lastKey, long chunks, long rows) {
             this.id = id;
@@ -247,8 +252,12 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
     private static final int XMAX_LOOKBACK = 1024;
     private static final int RECENT_COMMITS = 65_536;
     private static final long CHUNK_BYTES = 8L * 1024 * 1024;
-    /** The name of the column of a chunk's query that counts the text bytes before each row (see {@link #readRows}). */
-    private static final String BYTES_BEFORE = "ferry bytes before";
+    /** The most a fetch of a chunk's query may hold: its rows times the widest row it sends whole. */
+    private static final long FETCH_BYTES = 8L * 1024 * 1024;
+    /** The most rows a fetch of a chunk's query asks for, however narrow the rows. */
+    private static final int MAX_FETCH_ROWS = 1024;
+    /** The name of the column of a chunk's query that counts the text bytes of its row (see {@link #readRows}). */
+    private static final String ROW_BYTES = "ferry row bytes";
     private long nextRequestScanMillis;
 
     /**
@@ -971,11 +980,11 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         emitted.removeIf(e -> e.through().compareTo(returned) > 0);
     }
 
-    /** {@link #BYTES_BEFORE}, quoted, with a number added while the table has a column of that name. */
-    static String bytesBeforeAlias(TableSchema schema) {
-        String name = BYTES_BEFORE;
+    /** {@link #ROW_BYTES}, quoted, with a number added while the table has a column of that name. */
+    static String rowBytesAlias(TableSchema schema) {
+        String name = ROW_BYTES;
         for (int n = 2; schema.indexOf(name) >= 0; n++) {
-            name = BYTES_BEFORE + " " + n;
+            name = ROW_BYTES + " " + n;
         }
         return quoteIdent(name);
     }
@@ -995,31 +1004,34 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         List<Column> keys = w.keyNames.stream().map(k -> w.schema.column(w.schema.indexOf(k))).toList();
         String keyList = keys.stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
         String columns = w.schema.columns().stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
-        String bytesBefore = bytesBeforeAlias(w.schema);
-        // the chunk's rows: the LIMIT right on the scan, so that a plan that sorts keeps its top-N sort
-        StringBuilder limited = new StringBuilder("SELECT ").append(columns).append(" FROM ").append(table).append(" WHERE true");
+        String rowBytes = rowBytesAlias(w.schema);
+        StringBuilder where = new StringBuilder(" WHERE true");
         if (w.job.where != null) {
-            limited.append(" AND (").append(w.job.where).append(')');
+            where.append(" AND (").append(w.job.where).append(')');
         }
         if (w.range.start() != null) {
             // row comparisons walk the key index between the bounds
-            limited.append(" AND (").append(keyList).append(") > (").append(casts(keys)).append(')');
+            where.append(" AND (").append(keyList).append(") > (").append(casts(keys)).append(')');
         }
         if (w.range.end() != null) {
-            limited.append(" AND (").append(keyList).append(") <= (").append(casts(keys)).append(')');
+            where.append(" AND (").append(keyList).append(") <= (").append(casts(keys)).append(')');
         }
-        limited.append(" ORDER BY ").append(keyList).append(" LIMIT ").append(chunkRows);
-        // then the text bytes of the rows before each row, in key order (see readRows); past CHUNK_BYTES,
-        // rows come without their values: a fetch never holds more than that, plus one row
+        // the chunk's rows, each with the text bytes of its values (see readRows), the LIMIT right on the
+        // scan (a plan that sorts keeps its top-N sort); the values of a row wider than a fetch's share
+        // of FETCH_BYTES are left out (the keys stay): it is read alone
+        int fetchRows = w.job.fetchRows;
+        long wholeBytes = FETCH_BYTES / fetchRows;
         String sql = "SELECT " + w.schema.columns().stream()
-                .map(k -> "CASE WHEN " + bytesBefore + " < " + CHUNK_BYTES + " THEN " + quoteIdent(k.name()) + " END")
-                .collect(Collectors.joining(", ")) + ", " + bytesBefore
-                // a running sum to the row, less the row: cheaper for the server than a frame ending before it
-                + " FROM (SELECT " + columns + ", sum(" + textBytes(w.schema) + ") OVER (ORDER BY " + keyList
-                + " ROWS UNBOUNDED PRECEDING) - (" + textBytes(w.schema) + ") AS " + bytesBefore + " FROM (" + limited
+                .map(k -> !keys.contains(k) && countsBytes(k)
+                        ? "CASE WHEN " + rowBytes + " <= " + wholeBytes + " THEN " + quoteIdent(k.name()) + " END"
+                        : quoteIdent(k.name()))
+                .collect(Collectors.joining(", ")) + ", " + rowBytes
+                + " FROM (SELECT " + columns + ", " + textBytes(w.schema) + " AS " + rowBytes + " FROM " + table + where
+                + " ORDER BY " + keyList + " LIMIT " + chunkRows
                 // qualified: an unqualified name in ORDER BY may be taken for one of the output columns
-                + ") AS limited) AS chunk ORDER BY " + keys.stream().map(k -> "chunk." + quoteIdent(k.name()))
+                + ") AS chunk ORDER BY " + keys.stream().map(k -> "chunk." + quoteIdent(k.name()))
                 .collect(Collectors.joining(", "));
+        String alone = "SELECT " + columns + " FROM " + table + " WHERE (" + keyList + ") = (" + casts(keys) + ")";
         CrashPoints.reach("postgres.snapshot-chunk");
         inShortTransaction(c, true, () -> {
             try (Statement s = c.createStatement();
@@ -1027,7 +1039,7 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 rs.next();
                 w.invisible = Invisible.parse(rs.getString(1));
             }
-            readRows(c, w, keys, sql);
+            readRows(c, w, keys, sql, alone, fetchRows, wholeBytes);
             return null;
         });
         w.ready = true;
@@ -1139,20 +1151,25 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
      * <p>The driver holds a whole fetch before its first row is read, and a fetch's rows are counted
      * before they are seen: fetches sized by the rows read so far (FetchSizing) grow to 1,024 rows over
      * narrow rows, and megabyte rows after them came in one fetch of a gigabyte (issue 7). So the server
-     * counts too: the query carries, for each row, the text bytes of the rows before it in the chunk
-     * ({@link #textBytes}), and sends the values only while that is under the cap; rows beyond come as
-     * NULLs and that count alone, a few bytes each. Whatever the rows, a fetch holds at most the cap plus
-     * one row (the one that passes it) and a fetch's worth of empty rows; reading stops at the first
-     * row beyond. The window sum follows the key order the rows are read in, so the server works out at
-     * most one fetch beyond the cap before the result set is closed.
+     * counts too: the query carries each row's text bytes ({@link #textBytes}) and sends a row's values
+     * only when it is at most {@code wholeBytes}, {@link #FETCH_BYTES} shared by the {@code fetchRows}
+     * a fetch may ask for. A wider row comes as its key and its size, a few bytes, and is read alone by
+     * its key in the same transaction (the same snapshot): a fetch holds at most about FETCH_BYTES
+     * whatever the rows, and the driver one wide row beside it. The fetch size of the next chunk follows
+     * the width of this one's rows, in powers of two, so rows of 20 kB come whole in fetches of 128 rows
+     * and only the rare wide row is read alone. (The query used to sum the bytes of the rows before
+     * each row in a window instead; the window copies every row into a tuplestore, 0.6 µs more of the
+     * server's CPU per row than this.)
      */
-    private void readRows(Connection c, Window w, List<Column> keys, String sql) throws SQLException {
+    private void readRows(Connection c, Window w, List<Column> keys, String sql, String alone, int fetchRows,
+                          long wholeBytes) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             int next = bind(ps, 1, w.range.start());
             bind(ps, next, w.range.end());
             // fetches sized by the rows' width keep round trips few for narrow rows and fetches near 4 MB
-            FetchSizing fetchSizing = new FetchSizing(1024);
+            FetchSizing fetchSizing = new FetchSizing(fetchRows);
             ps.setFetchSize(fetchSizing.first());
+            PreparedStatement aloneRead = null;
             try (ResultSet rs = ps.executeQuery()) {
                 int[] keyAt = keys.stream().mapToInt(k -> w.schema.indexOf(k.name())).toArray();
                 int width = w.schema.size();
@@ -1163,25 +1180,22 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 long bytes = 0;
                 boolean more = true;
                 while (bytes < CHUNK_BYTES && (more = rs.next())) {
-                    if (rs.getLong(width + 1) >= CHUNK_BYTES) {
-                        break; // the server's count passed the cap: this row and those after it come empty
+                    for (int k = 0; k < keyAt.length; k++) {
+                        lastKeyTexts[k] = asBytes[keyAt[k]] ? rs.getBytes(keyAt[k] + 1) : rs.getString(keyAt[k] + 1);
                     }
-                    // values go from the driver's bytes into the row's encoding, no String between
-                    for (int i = 0; i < width; i++) {
-                        if (asBytes[i]) {
-                            TextValues.put(columns[i], rs.getBytes(i + 1), encoder);
-                        } else {
-                            encoder.put(TextValues.convert(columns[i], rs.getString(i + 1)));
+                    if (rs.getLong(width + 1) <= wholeBytes) {
+                        encode(rs, columns, asBytes, encoder);
+                    } else {
+                        if (aloneRead == null) {
+                            aloneRead = c.prepareStatement(alone);
                         }
+                        readAlone(aloneRead, lastKeyTexts, columns, asBytes, encoder, w.job.table);
                     }
                     int size = encoder.encodedSize();
                     bytes += size;
                     fetchSizing.row(size);
                     rs.setFetchSize(fetchSizing.next());
                     w.rows.add(encoder.finish());
-                    for (int k = 0; k < keyAt.length; k++) {
-                        lastKeyTexts[k] = asBytes[keyAt[k]] ? rs.getBytes(keyAt[k] + 1) : rs.getString(keyAt[k] + 1);
-                    }
                 }
                 if (!w.rows.isEmpty()) {
                     List<String> last = new ArrayList<>(keyAt.length);
@@ -1189,32 +1203,75 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                         last.add(text instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : (String) text);
                     }
                     w.lastKey = last;
+                    w.job.fetchRows = fetchRowsFor(bytes / w.rows.size());
                 }
                 // cut at the byte cap, or at the row limit short of the range's end (rows came in meanwhile)
                 boolean full = more || w.rows.size() >= chunkRows;
                 w.cut = full && !w.rows.isEmpty() && !w.lastKey.equals(w.range.end());
+            } finally {
+                if (aloneRead != null) {
+                    aloneRead.close();
+                }
             }
         }
     }
 
+    /** Puts the values of the result set's current row into {@code encoder}, straight from the driver's bytes. */
+    private static void encode(ResultSet rs, Column[] columns, boolean[] asBytes, RowEncoder encoder) throws SQLException {
+        for (int i = 0; i < columns.length; i++) {
+            if (asBytes[i]) {
+                TextValues.put(columns[i], rs.getBytes(i + 1), encoder);
+            } else {
+                encoder.put(TextValues.convert(columns[i], rs.getString(i + 1)));
+            }
+        }
+    }
+
+    /** Reads one row by its key texts (a row too wide to come in a fetch) into {@code encoder}. */
+    private static void readAlone(PreparedStatement read, Object[] keyTexts, Column[] columns, boolean[] asBytes,
+                                  RowEncoder encoder, TableId table) throws SQLException {
+        for (int k = 0; k < keyTexts.length; k++) {
+            read.setString(k + 1, keyTexts[k] instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : (String) keyTexts[k]);
+        }
+        try (ResultSet one = read.executeQuery()) {
+            if (!one.next()) {
+                // the same transaction's snapshot saw the row a moment ago
+                throw new SQLException("a row of " + table + " that the chunk's query returned was not found by its key",
+                        "XX000");
+            }
+            encode(one, columns, asBytes, encoder);
+        }
+    }
+
+    /**
+     * The rows of a fetch for rows of {@code rowBytes} on average: about {@link FetchSizing#TARGET_BYTES}
+     * of them, a power of two (so that a chunk's query text, which carries FETCH_BYTES / this, seldom
+     * changes) from {@link FetchSizing#FIRST_ROWS} to {@link #MAX_FETCH_ROWS}.
+     */
+    static int fetchRowsFor(long rowBytes) {
+        long rows = FetchSizing.TARGET_BYTES / Math.max(1, rowBytes);
+        return (int) Math.max(FetchSizing.FIRST_ROWS, Math.min(MAX_FETCH_ROWS, Long.highestOneBit(Math.max(1, rows))));
+    }
+
     /**
      * The bytes of a row's values as text on the wire, as SQL: what the driver holds of it. Only what
-     * can be large is counted, without running an output function where the stored value tells its
-     * text's length: text and varchar ({@code octet_length} reads a stored value's header, even
-     * TOASTed), json the same, bytea (as hex: twice its bytes); other variable-length values (jsonb,
-     * arrays, numeric, ...) by their stored size ({@code pg_column_size}, from the header too), which
-     * is close to their text unless TOAST compressed them. Fixed-size values (numbers, times, uuids: at most a few dozen bytes of
-     * text) count 0. In the server's encoding: a client encoding that widens characters (UTF-8 from
-     * LATIN1) makes the wire up to twice that.
+     * can be large is counted ({@link #countsBytes}), without running an output function where the
+     * stored value tells its text's length: text and varchar ({@code octet_length} reads a stored
+     * value's header, even TOASTed), json the same, bytea (as hex: twice its bytes); other
+     * variable-length values (jsonb, arrays, numeric, ...) by their stored size ({@code
+     * pg_column_size}, from the header too), which is close to their text unless TOAST compressed
+     * them. Fixed-size values (numbers, times, uuids: at most a few dozen bytes of text) count 0. In
+     * the server's encoding: a client encoding that widens characters (UTF-8 from LATIN1) makes the
+     * wire up to twice that.
      */
     private static String textBytes(TableSchema schema) {
         StringBuilder out = new StringBuilder("0::bigint");
         for (Column c : schema.columns()) {
+            if (!countsBytes(c)) {
+                continue;
+            }
             String name = quoteIdent(c.name());
             switch (c.type()) {
-                case BOOLEAN, INT16, INT32, INT64, FLOAT32, FLOAT64, UUID, DATE, TIME, TIMETZ, TIMESTAMP, TIMESTAMPTZ,
-                     INTERVAL -> {
-                }
                 case BYTES -> out.append(" + coalesce(2 * octet_length(").append(name).append(")::bigint + 2, 0)");
                 // text types (and json, which is text) cast to text for free, and octet_length reads a
                 // toasted value's size from its header
@@ -1230,6 +1287,15 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
             }
         }
         return out.toString();
+    }
+
+    /** Whether a column's values can be large: all but numbers, booleans, times and uuids. */
+    private static boolean countsBytes(Column c) {
+        return switch (c.type()) {
+            case BOOLEAN, INT16, INT32, INT64, FLOAT32, FLOAT64, UUID, DATE, TIME, TIMETZ, TIMESTAMP, TIMESTAMPTZ,
+                 INTERVAL -> false;
+            default -> true;
+        };
     }
 
     /** Binds a key's texts from parameter {@code at}; returns the next parameter's index. */
