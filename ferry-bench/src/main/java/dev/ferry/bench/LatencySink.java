@@ -26,6 +26,8 @@ final class LatencySink implements Sink {
 
     private final Sink delegate;
     private long[] micros = new long[1 << 16];
+    /** For the same changes, the time from the commit to the wrapped sink's {@code write} being called. */
+    private long[] handedMicros = new long[1 << 16];
     private int count;
     /** When the last write with streamed changes returned ({@link System#nanoTime()}); 0: none since the reset. */
     private long lastArrivalNanos;
@@ -47,9 +49,9 @@ final class LatencySink implements Sink {
 
     @Override
     public void write(List<ChangeEvent> events, Offset last) throws FerryException {
+        long handedAt = micros(CLOCK.instant());
         delegate.write(events, last);
-        Instant now = CLOCK.instant();
-        long nowMicros = now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
+        long nowMicros = micros(CLOCK.instant());
         long arrived = System.nanoTime();
         synchronized (this) {
             int before = count;
@@ -57,11 +59,13 @@ final class LatencySink implements Sink {
                 if (e.op() == Op.READ) {
                     continue;
                 }
-                Instant c = e.committedAt();
+                long committed = micros(e.committedAt());
                 if (count == micros.length) {
                     micros = Arrays.copyOf(micros, count * 2);
+                    handedMicros = Arrays.copyOf(handedMicros, count * 2);
                 }
-                micros[count++] = nowMicros - (c.getEpochSecond() * 1_000_000L + c.getNano() / 1000);
+                handedMicros[count] = handedAt - committed;
+                micros[count++] = nowMicros - committed;
             }
             if (count > before) {
                 if (lastArrivalNanos != 0) {
@@ -79,6 +83,7 @@ final class LatencySink implements Sink {
         maxGapNanos = 0;
         if (micros.length > 1 << 20) {
             micros = new long[1 << 16];
+            handedMicros = new long[1 << 16];
         }
     }
 
@@ -87,6 +92,20 @@ final class LatencySink implements Sink {
         long[] sorted = Arrays.copyOf(micros, count);
         Arrays.sort(sorted);
         return sorted;
+    }
+
+    /**
+     * For the same changes as {@link #take}, the time from the commit to the sink's {@code write} being
+     * called, sorted: what capture, the Log and the reading took, without the sink's own writing.
+     */
+    synchronized long[] takeHanded() {
+        long[] sorted = Arrays.copyOf(handedMicros, count);
+        Arrays.sort(sorted);
+        return sorted;
+    }
+
+    private static long micros(Instant t) {
+        return t.getEpochSecond() * 1_000_000L + t.getNano() / 1000;
     }
 
     /** The longest time between two writes with streamed changes since the last {@link #reset}, in microseconds. */

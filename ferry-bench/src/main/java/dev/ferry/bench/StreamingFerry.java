@@ -34,8 +34,9 @@ import java.util.Locale;
  * <ul>
  *   <li>{@code reset}: forget the latencies and the Log's fsyncs recorded so far; answers {@code ok};</li>
  *   <li>{@code report}: answers {@code report COUNT P50_US P99_US MAX_US CPU_SECONDS PEAK_RSS_KB RSS_KB
- *       FSYNCS FSYNC_TOTAL_US FSYNC_MAX_US MAX_GAP_US}: the latencies, the process, the Log's fsyncs since the
- *       reset and the longest time between two of the sink's writes with changes (see {@link LatencySink});</li>
+ *       FSYNCS FSYNC_TOTAL_US FSYNC_MAX_US MAX_GAP_US HANDED_P50_US HANDED_P99_US}: the latencies, the
+ *       process, the Log's fsyncs since the reset, the longest time between two of the sink's writes with
+ *       changes, and the latencies to the sink's write being called (see {@link LatencySink});</li>
  *   <li>{@code stop}: stops the pipeline cleanly and exits; answers {@code stopped}.</li>
  * </ul>
  */
@@ -77,7 +78,11 @@ public final class StreamingFerry {
                         syncs.reset();
                         System.out.println("ok");
                     }
-                    case "report" -> System.out.println(report(sink.take()) + " " + syncs + " " + sink.maxGapMicros());
+                    case "report" -> {
+                        long[] handed = sink.takeHanded();
+                        System.out.println(report(sink.take()) + " " + syncs + " " + sink.maxGapMicros() + " "
+                                + percentile(handed, 0.50) + " " + percentile(handed, 0.99));
+                    }
                     case "threads" -> System.out.println("threads " + threadTicks());
                     case "stop" -> {
                         pipeline.stop();
