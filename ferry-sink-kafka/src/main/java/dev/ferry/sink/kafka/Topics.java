@@ -120,15 +120,8 @@ final class Topics {
             ConfigEntry entry = config == null ? null : config.get("cleanup.policy");
             policy = entry == null || entry.value() == null ? "" : entry.value();
         } catch (Exception e) {
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
-            if (KafkaFailures.unwrap(e) instanceof AuthorizationException) {
-                LOG.debug("cannot read the configuration of topic {}", topic, e);
-                return true;
-            }
-            throw KafkaFailures.classify(e, "reading the configuration of topic " + topic, settings.bootstrapServers(),
-                    null);
+            deniedOrThrow(e, "reading the configuration of topic " + topic);
+            return true; // a policy Ferry may not read is left unchecked
         }
         if (!List.of(policy.replace(" ", "").split(",")).contains("compact")) {
             if (!fix) {
@@ -159,16 +152,24 @@ final class Topics {
                     .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
             return true;
         } catch (Exception e) {
-            if (e instanceof InterruptedException) {
-                Thread.currentThread().interrupt();
-            }
-            if (KafkaFailures.unwrap(e) instanceof AuthorizationException) {
-                LOG.debug("may not alter the configuration of topic {}", topic, e);
-                return false;
-            }
-            throw KafkaFailures.classify(e, "altering the configuration of topic " + topic, settings.bootstrapServers(),
-                    null);
+            deniedOrThrow(e, "altering the configuration of topic " + topic);
+            return false;
         }
+    }
+
+    /**
+     * Returns when {@code e} (from an admin call {@code doing} something) is a refusal of Ferry's
+     * rights, which the caller tolerates; throws it classified otherwise.
+     */
+    private void deniedOrThrow(Exception e, String doing) throws FerryException {
+        if (e instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+        }
+        if (KafkaFailures.unwrap(e) instanceof AuthorizationException) {
+            LOG.debug("not allowed: {}", doing, e);
+            return;
+        }
+        throw KafkaFailures.classify(e, doing, settings.bootstrapServers(), null);
     }
 
     /** Creates a topic; false when it existed already. */
