@@ -54,7 +54,8 @@ public final class StreamingFerry {
         ComponentConfig sinkConfig = ComponentConfig.ofYaml("sink", "type: jsonl\npath: '" + state.resolve("jsonl") + "'\n"
                 + (System.getenv("FERRY_BENCH_SINK_YAML") == null ? "" : System.getenv("FERRY_BENCH_SINK_YAML") + "\n"));
         try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml));
-             FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec(), logOptions());
+             FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec(),
+                     logOptions(SinkSettings.read(sinkConfig, jsonl).commitIntervalMillis()));
              LatencySink sink = new LatencySink(jsonl.create(name, sinkConfig, source.info()))) {
             Syncs syncs = new Syncs();
             log.addSyncListener(syncs);
@@ -126,12 +127,13 @@ public final class StreamingFerry {
     }
 
     /**
-     * The Log's options: {@code FERRY_BENCH_LOG_YAML} holds a {@code log:} section, else those of a
-     * pipeline file without one (group commit), as {@code ferry run} opens it.
+     * The Log's options as {@code ferry run} opens it beside a sink committing every {@code commitMillis}:
+     * from {@code FERRY_BENCH_LOG_YAML}, a {@code log:} section, or those of a pipeline file without one.
      */
-    private static FileLog.Options logOptions() throws Exception {
+    private static FileLog.Options logOptions(long commitMillis) throws Exception {
         String yaml = System.getenv("FERRY_BENCH_LOG_YAML");
-        return yaml == null ? LogSettings.DEFAULT.options() : LogSettings.read(ComponentConfig.ofYaml("log", yaml)).options();
+        return LogSettings.read(yaml == null ? null : ComponentConfig.ofYaml("log", yaml),
+                LogSettings.Interval.beside(commitMillis)).options();
     }
 
     private static String report(long[] sorted) throws IOException {

@@ -28,4 +28,11 @@ public final class FileLogFactory implements LogFactory {
             throws FerryException, IOException {
         return FileLog.open(state.resolve("log"), positions, LogSettings.read(config).options());
     }
+
+    @Override
+    public Log open(String pipelineName, ComponentConfig config, Path state, PositionCodec positions,
+                    long shortestCommitMillis) throws FerryException, IOException {
+        return FileLog.open(state.resolve("log"), positions,
+                LogSettings.read(config, LogSettings.Interval.beside(shortestCommitMillis)).options());
+    }
 }

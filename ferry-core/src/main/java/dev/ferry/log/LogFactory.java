@@ -34,6 +34,16 @@ public interface LogFactory {
             throws FerryException, IOException;
 
     /**
+     * {@link #open(String, ComponentConfig, Path, PositionCodec)} for a pipeline whose sinks' shortest
+     * {@code commit_interval_ms} is {@code shortestCommitMillis}: a Log that fsyncs on an interval takes
+     * its default from it ({@link LogSettings.Interval#beside}).
+     */
+    default Log open(String pipelineName, ComponentConfig config, Path state, PositionCodec positions,
+                     long shortestCommitMillis) throws FerryException, IOException {
+        return open(pipelineName, config, state, positions);
+    }
+
+    /**
      * How many partitions the configured Log has. A Log of one is delivered in the capturing process
      * (or by sink workers); one of several only by sink workers, each partition on its own.
      */

@@ -22,7 +22,11 @@ public record LogSettings(FileLog.Options options, long maxBytes, long retainDel
                     + "source transaction while changes trickle)",
             "batch", "interval").withDefault("interval");
     public static final Setting<Integer> FSYNC_INTERVAL_MS = Setting.integer("fsync_interval_ms",
-            "with fsync: interval, the longest time between fsyncs", 1, 60_000).withDefault(10);
+            "with fsync: interval, the longest time a change waits for its fsync while changes keep coming (after a "
+                    + "quiet spell an append is fsync'd at once); default a tenth of the shortest commit_interval_ms of "
+                    + "the pipeline's sinks, from " + Interval.SHORTEST_MS + " to " + Interval.LONGEST_MS + " ms (100 "
+                    + "beside jsonl's default 1000, 10 beside kafka's 100): a change waits for the sink's commit "
+                    + "anyway, and each fsync costs the disk the source writes to", 1, 60_000);
     public static final Setting<Integer> SEGMENT_MB = Setting.integer("segment_mb",
             "size of one segment file; retention deletes whole segments", 1, 1024).withDefault(64);
     public static final Setting<Integer> MAX_MB = Setting.integer("max_mb",
@@ -36,7 +40,28 @@ public record LogSettings(FileLog.Options options, long maxBytes, long retainDel
     public static final List<Setting<?>> ALL = List.of(FSYNC, FSYNC_INTERVAL_MS, SEGMENT_MB, MAX_MB, RETAIN_DELIVERED_HOURS);
 
     public static final LogSettings DEFAULT = new LogSettings(new FileLog.Options(FileLog.Options.DEFAULT.segmentBytes(),
-            10), 0, 0);
+            Interval.SHORTEST_MS), 0, 0);
+
+    /** The default of {@code fsync_interval_ms}. */
+    public static final class Interval {
+        /** The default's least: the interval beside sinks that commit every 100 ms or more often. */
+        public static final int SHORTEST_MS = 10;
+        /** The default's most. */
+        public static final int LONGEST_MS = 100;
+
+        private Interval() {
+        }
+
+        /**
+         * The default beside sinks whose shortest {@code commit_interval_ms} is {@code commitMillis}: a
+         * tenth of it, from {@link #SHORTEST_MS} to {@link #LONGEST_MS}. Measured beside pgbench
+         * (docs/streaming-benchmarks.md): at 10 ms the Log fsynced about 90 times a second, and
+         * capture took twice the CPU per change of 200 ms.
+         */
+        public static long beside(long commitMillis) {
+            return Math.max(SHORTEST_MS, Math.min(LONGEST_MS, commitMillis / 10));
+        }
+    }
 
     /** What the pipeline takes from a Log of another type than file: no cap, no retention of its own. */
     public static final LogSettings OTHER_TYPE = new LogSettings(DEFAULT.options(), 0, 0);
@@ -46,14 +71,20 @@ public record LogSettings(FileLog.Options options, long maxBytes, long retainDel
      * than file gives {@link #OTHER_TYPE}: its keys are its {@link LogFactory}'s to check.
      */
     public static LogSettings read(ComponentConfig c) throws FerryException {
+        return read(c, Interval.SHORTEST_MS);
+    }
+
+    /** {@link #read(ComponentConfig)}, with {@code fsync_interval_ms} {@code defaultIntervalMillis} unless set. */
+    public static LogSettings read(ComponentConfig c, long defaultIntervalMillis) throws FerryException {
         if (c == null) {
-            return DEFAULT;
+            return new LogSettings(new FileLog.Options(DEFAULT.options().segmentBytes(), defaultIntervalMillis), 0, 0);
         }
         if (c.has("type") && !c.type().equals(FileLogFactory.TYPE)) {
             return OTHER_TYPE;
         }
         c.rejectUnknownKeys(ALL);
-        long interval = c.get(FSYNC).equals("interval") ? c.get(FSYNC_INTERVAL_MS) : 0;
+        long interval = c.get(FSYNC).equals("interval")
+                ? c.find(FSYNC_INTERVAL_MS).map(Integer::longValue).orElse(defaultIntervalMillis) : 0;
         int maxMb = c.get(MAX_MB);
         if (maxMb > 0 && maxMb < 2 * c.get(SEGMENT_MB)) {
             // retention frees whole segments and never the one being written: a smaller cap could never clear

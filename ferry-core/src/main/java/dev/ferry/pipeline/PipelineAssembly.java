@@ -228,7 +228,8 @@ public final class PipelineAssembly implements AutoCloseable {
                     + "pipeline its own name or state folder.");
         }
         try {
-            log = logFactory.open(config.name(), config.log(), state, sourceFactory.positionCodec());
+            long shortestCommit = sinkSettings.stream().mapToLong(SinkSettings::commitIntervalMillis).min().orElse(0);
+            log = logFactory.open(config.name(), config.log(), state, sourceFactory.positionCodec(), shortestCommit);
         } catch (IOException e) {
             throw cannotUseState(e);
         }

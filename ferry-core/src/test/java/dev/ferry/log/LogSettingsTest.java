@@ -27,6 +27,21 @@ class LogSettingsTest {
     }
 
     @Test
+    void theIntervalDefaultsToATenthOfTheSinksShortestCommitIntervalUnlessSet() throws Exception {
+        assertThat(LogSettings.Interval.beside(1000)).isEqualTo(100);
+        assertThat(LogSettings.Interval.beside(500)).isEqualTo(50);
+        assertThat(LogSettings.Interval.beside(100)).isEqualTo(10);
+        assertThat(LogSettings.Interval.beside(0)).isEqualTo(10);
+        assertThat(LogSettings.Interval.beside(10_000)).isEqualTo(100);
+        assertThat(LogSettings.read(parse("").log(), 100).options().fsyncIntervalMillis()).isEqualTo(100);
+        assertThat(LogSettings.read(parse("log:\n  segment_mb: 16\n").log(), 50).options().fsyncIntervalMillis())
+                .isEqualTo(50);
+        assertThat(LogSettings.read(parse("log:\n  fsync_interval_ms: 20\n").log(), 100).options().fsyncIntervalMillis())
+                .isEqualTo(20);
+        assertThat(LogSettings.read(parse("log:\n  fsync: batch\n").log(), 100).options().fsyncIntervalMillis()).isZero();
+    }
+
+    @Test
     void readsEveryKey() throws Exception {
         LogSettings s = LogSettings.read(parse("log:\n  fsync: interval\n  fsync_interval_ms: 50\n  segment_mb: 16\n"
                 + "  max_mb: 100\n  retain_delivered_hours: 2\n").log());
