@@ -72,6 +72,24 @@ class LargeRowsIT extends PrivatePostgresTest {
                 "  snapshot: chunked", "  snapshot_chunk_rows: 16384");
     }
 
+    /**
+     * A chunked snapshot of {@code char(1000000)} values after thousands of NULLs: the server counted a
+     * padded value by its text without the padding (1 byte for {@code 'x'}), so the 250 values after
+     * the NULLs came whole in one fetch sized by the narrow rows, 250 MB of spaces in the driver.
+     */
+    @Test
+    void paddedCharactersAfterThousandsOfNullsFitASmallHeapInChunks() throws Exception {
+        String db = "padded";
+        pg.createDatabase(db);
+        pg.execute(db,
+                "CREATE TABLE codes (id int PRIMARY KEY, code char(1000000))",
+                "INSERT INTO codes SELECT g, NULL FROM generate_series(1, " + MANY_NARROW_ROWS + ") g",
+                "INSERT INTO codes SELECT g, 'x' FROM generate_series(" + (MANY_NARROW_ROWS + 1) + ", "
+                        + (MANY_NARROW_ROWS + LATE_WIDE_ROWS) + ") g");
+        assertSnapshotFitsTheHeap(db, pg.grantCapture(db, db), List.of("public.codes"), MANY_NARROW_ROWS + LATE_WIDE_ROWS,
+                "  snapshot: chunked", "  snapshot_chunk_rows: 16384");
+    }
+
     /** Database {@code db} with {@code notes}: {@link #MANY_NARROW_ROWS} narrow rows, then rows of 1 MB. */
     private static TestingPostgres.CaptureRole narrowThenWide(String db) {
         pg.createDatabase(db);

@@ -1257,10 +1257,11 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
      * The bytes of a row's values as text on the wire, as SQL: what the driver holds of it. Only what
      * can be large is counted ({@link #countsBytes}), without running an output function where the
      * stored value tells its text's length: text and varchar ({@code octet_length} reads a stored
-     * value's header, even TOASTed), json the same, bytea (as hex: twice its bytes); other
-     * variable-length values (jsonb, arrays, numeric, ...) by their stored size ({@code
-     * pg_column_size}, from the header too), which is close to their text unless TOAST compressed
-     * them. Fixed-size values (numbers, times, uuids: at most a few dozen bytes of text) count 0. In
+     * value's header, even TOASTed), char(n) with its padding, json the same, bytea (as hex: twice
+     * its bytes); other variable-length values (jsonb, arrays, numeric, ...) by their stored size
+     * ({@code pg_column_size}, from the header too), which is less than their text: much less when
+     * TOAST compressed them, and an eighth of a bit string's, half or less of a bigint array's or a
+     * numeric's even uncompressed. Fixed-size values (numbers, times, uuids: at most a few dozen bytes of text) count 0. In
      * the server's encoding: a client encoding that widens characters (UTF-8 from LATIN1) makes the
      * wire up to twice that.
      */
@@ -1275,7 +1276,10 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 case BYTES -> out.append(" + coalesce(2 * octet_length(").append(name).append(")::bigint + 2, 0)");
                 // text types (and json, which is text) cast to text for free, and octet_length reads a
                 // toasted value's size from its header
-                case STRING -> out.append(" + coalesce(octet_length(").append(name).append("::text)::bigint, 0)");
+                // but char(n) as itself: its cast to text drops the padding its text on the wire has
+                // (char(1000000) 'x': 1 byte counted, a megabyte sent)
+                case STRING -> out.append(" + coalesce(octet_length(").append(name).append(padded(c) ? "" : "::text")
+                        .append(")::bigint, 0)");
                 case JSON -> out.append(c.sourceType().equalsIgnoreCase("json")
                         ? " + coalesce(octet_length(" + name + "::text)::bigint, 0)"
                         : " + coalesce(pg_column_size(" + name + ")::bigint, 0)");
@@ -1287,6 +1291,12 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
             }
         }
         return out.toString();
+    }
+
+    /** Whether a column is {@code char(n)}, whose values are padded to n characters. */
+    private static boolean padded(Column c) {
+        String type = c.sourceType();
+        return type != null && (type.startsWith("character(") || type.equals("character") || type.equals("bpchar"));
     }
 
     /** Whether a column's values can be large: all but numbers, booleans, times and uuids. */
