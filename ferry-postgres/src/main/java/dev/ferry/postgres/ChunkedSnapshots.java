@@ -254,6 +254,8 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
     private static final long CHUNK_BYTES = 8L * 1024 * 1024;
     /** The most a fetch of a chunk's query may hold: its rows times the widest row it sends whole. */
     private static final long FETCH_BYTES = 8L * 1024 * 1024;
+    /** What a fetch holds of a row too wide for it (read alone): its key and its count, about. */
+    private static final int LEFT_OUT_ROW_BYTES = 64;
     /** The most rows a fetch of a chunk's query asks for, however narrow the rows. */
     private static final int MAX_FETCH_ROWS = 1024;
     /** The name of the column of a chunk's query that counts the text bytes of its row (see {@link #readRows}). */
@@ -1178,12 +1180,16 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 RowEncoder encoder = new RowEncoder();
                 Object[] lastKeyTexts = new Object[keyAt.length]; // of the last row read: a String or UTF-8 bytes each
                 long bytes = 0;
+                long[] widths = new long[64]; // the rows by the server's count, in powers of two
                 boolean more = true;
                 while (bytes < CHUNK_BYTES && (more = rs.next())) {
                     for (int k = 0; k < keyAt.length; k++) {
                         lastKeyTexts[k] = asBytes[keyAt[k]] ? rs.getBytes(keyAt[k] + 1) : rs.getString(keyAt[k] + 1);
                     }
-                    if (rs.getLong(width + 1) <= wholeBytes) {
+                    long counted = rs.getLong(width + 1);
+                    widths[Math.max(0, 63 - Long.numberOfLeadingZeros(counted))]++;
+                    boolean whole = counted <= wholeBytes;
+                    if (whole) {
                         encode(rs, columns, asBytes, encoder);
                     } else {
                         if (aloneRead == null) {
@@ -1193,7 +1199,8 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                     }
                     int size = encoder.encodedSize();
                     bytes += size;
-                    fetchSizing.row(size);
+                    // the fetch held a row read alone as its key and its count only
+                    fetchSizing.row(whole ? size : LEFT_OUT_ROW_BYTES);
                     rs.setFetchSize(fetchSizing.next());
                     w.rows.add(encoder.finish());
                 }
@@ -1203,7 +1210,7 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                         last.add(text instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : (String) text);
                     }
                     w.lastKey = last;
-                    w.job.fetchRows = fetchRowsFor(bytes / w.rows.size());
+                    w.job.fetchRows = fetchRowsFor(bytes / w.rows.size(), widths, w.rows.size());
                 }
                 // cut at the byte cap, or at the row limit short of the range's end (rows came in meanwhile)
                 boolean full = more || w.rows.size() >= chunkRows;
@@ -1244,13 +1251,30 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
     }
 
     /**
-     * The rows of a fetch for rows of {@code rowBytes} on average: about {@link FetchSizing#TARGET_BYTES}
-     * of them, a power of two (so that a chunk's query text, which carries FETCH_BYTES / this, seldom
-     * changes) from {@link FetchSizing#FIRST_ROWS} to {@link #MAX_FETCH_ROWS}.
+     * The rows of the next chunk's fetches, after a chunk of {@code rows} rows of {@code rowBytes} on
+     * average whose counts by the server were {@code widths} (rows by power of two): about {@link
+     * FetchSizing#TARGET_BYTES} of rows of the average width, a power of two (so that a chunk's query
+     * text, which carries FETCH_BYTES / this, seldom changes) from {@link FetchSizing#FIRST_ROWS} to
+     * {@link #MAX_FETCH_ROWS}; halved while more than 1% of the rows would be wider than their share of a
+     * fetch. A table of 512-byte rows with one in ten of 12 kB (1.7 kB on average) gets fetches of 512
+     * rows, shares of 16 KiB, instead of a query of its own for every tenth row.
      */
-    static int fetchRowsFor(long rowBytes) {
-        long rows = FetchSizing.TARGET_BYTES / Math.max(1, rowBytes);
-        return (int) Math.max(FetchSizing.FIRST_ROWS, Math.min(MAX_FETCH_ROWS, Long.highestOneBit(Math.max(1, rows))));
+    static int fetchRowsFor(long rowBytes, long[] widths, long rows) {
+        long byAverage = FetchSizing.TARGET_BYTES / Math.max(1, rowBytes);
+        int fetch = (int) Math.max(FetchSizing.FIRST_ROWS, Math.min(MAX_FETCH_ROWS, Long.highestOneBit(Math.max(1, byAverage))));
+        while (fetch > FetchSizing.FIRST_ROWS && 100 * wider(widths, FETCH_BYTES / fetch) > rows) {
+            fetch /= 2;
+        }
+        return fetch;
+    }
+
+    /** The rows of {@code widths} (by power of two) at least {@code share} (a power of two) wide. */
+    private static long wider(long[] widths, long share) {
+        long n = 0;
+        for (int b = 63 - Long.numberOfLeadingZeros(share); b < widths.length; b++) {
+            n += widths[b];
+        }
+        return n;
     }
 
     /**

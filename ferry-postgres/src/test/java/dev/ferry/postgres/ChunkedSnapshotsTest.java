@@ -157,4 +157,26 @@ class ChunkedSnapshotsTest {
         }
         assertThat(hasJob(folder, "asked-1")).as("cancelled by the cancel made after it").isFalse();
     }
+
+    @Test
+    void fetchesFollowTheAverageRowAndHalveWhileMoreThanOnePercentWouldBeReadAlone() {
+        assertThat(ChunkedSnapshots.fetchRowsFor(135, widths(16_384, 135), 16_384)).isEqualTo(1024);
+        assertThat(ChunkedSnapshots.fetchRowsFor(20_480, widths(400, 20_480), 400)).as("4 MiB of 20 kB rows").isEqualTo(128);
+        assertThat(ChunkedSnapshots.fetchRowsFor(1 << 20, widths(8, 1 << 20), 8)).as("the fewest").isEqualTo(16);
+        // one row in ten of 12 kB among 512-byte rows: 8 KiB shares would read a tenth alone, 16 KiB none
+        long[] mixed = widths(900, 512);
+        mixed[13] = 100;
+        assertThat(ChunkedSnapshots.fetchRowsFor((900 * 512 + 100 * 12_288) / 1000, mixed, 1000)).isEqualTo(512);
+        // one row of a megabyte in 16,384 narrow ones is read alone, and the others keep their large fetches
+        long[] rare = widths(16_383, 135);
+        rare[20] = 1;
+        assertThat(ChunkedSnapshots.fetchRowsFor(200, rare, 16_384)).isEqualTo(1024);
+    }
+
+    /** {@code rows} rows of {@code bytes} each, by power of two. */
+    private static long[] widths(int rows, int bytes) {
+        long[] w = new long[64];
+        w[63 - Long.numberOfLeadingZeros(bytes)] = rows;
+        return w;
+    }
 }
