@@ -239,8 +239,12 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
                 }
             }, "ballast");
             writer.start();
-            FerryProcess ferry = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
+            FerryProcess ferry;
             try {
+                // the standby beyond the limit before the snapshot starts: on a loaded machine the 40,000
+                // rows were all read (in 7 s) before the ballast took it there, and the wait below timed out
+                awaitReplayLag(db, 2 * 1024 * 1024);
+                ferry = FerryProcess.start(dir, env(), "run", "-c", "pipeline.yaml");
                 awaitStderr(ferry, "falling further behind: the snapshot slows down", 120);
                 standby.execute("postgres", "SELECT pg_wal_replay_resume()");
                 awaitStderr(ferry, "The standbys keep up again", 120);
@@ -327,6 +331,25 @@ class ChunkedSnapshotIT extends PrivatePostgresTest {
                 "--cancel");
         assertThat(nothing.waitFor()).isEqualTo(2);
         assertThat(nothing.stderr()).contains("There is no snapshot of public.big to cancel");
+    }
+
+    /** Waits until the source's standbys replay more than {@code bytes} of WAL behind it (as the snapshot's probe sees it). */
+    private static void awaitReplayLag(String db, long bytes) throws Exception {
+        long deadline = System.currentTimeMillis() + 60_000;
+        try (Connection c = pg.connect(db); Statement s = c.createStatement()) {
+            while (true) {
+                try (ResultSet rs = s.executeQuery("SELECT coalesce(max(pg_current_wal_lsn() - replay_lsn), 0)::bigint "
+                        + "FROM pg_stat_replication")) {
+                    rs.next();
+                    if (rs.getLong(1) > bytes) {
+                        return;
+                    }
+                    assertThat(System.currentTimeMillis()).as("the standby's replay lag, " + rs.getLong(1) + " bytes")
+                            .isLessThan(deadline);
+                }
+                Thread.sleep(100);
+            }
+        }
     }
 
     /** Rows of big read on the source so far (index and sequential scans), from its statistics. */
