@@ -34,7 +34,7 @@ class InitialCopyTimeoutIT {
                     for (String sql : PostgresConnections.SESSION) {
                         s.execute(sql);
                     }
-                    s.execute("SET statement_timeout = '2s'"); // as ALTER ROLE ... SET statement_timeout would
+                    s.execute("SET statement_timeout = '1s'"); // as ALTER ROLE ... SET statement_timeout would
                 }
                 TableCopy copy = new TableCopy(c, snap, List.of(new TableId("public", "t")));
                 copy.begin();
@@ -45,7 +45,7 @@ class InitialCopyTimeoutIT {
                         break;
                     }
                     rows += batch.size();
-                    Thread.sleep(250); // the sink is slow: 40 batches, 10 s
+                    Thread.sleep(75); // the sink is slow: 40 batches, 3 s
                 }
                 copy.finish();
                 assertThat(rows).isEqualTo(40000);
