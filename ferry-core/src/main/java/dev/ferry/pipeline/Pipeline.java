@@ -4,6 +4,7 @@ import dev.ferry.error.ErrorKind;
 import dev.ferry.error.FerryException;
 import dev.ferry.event.ChangeEvent;
 import dev.ferry.event.Op;
+import dev.ferry.event.Row;
 import dev.ferry.log.CrashPoints;
 import dev.ferry.log.DiskFullException;
 import dev.ferry.log.Log;
@@ -51,6 +52,11 @@ public final class Pipeline {
     private static final Duration POLL_WAIT = Duration.ofMillis(200);
     /** A batch of the source this large is appended as it is, without waiting for more ({@link #gather}). */
     private static final int GATHER_MAX_EVENTS = 4096;
+    /**
+     * Nor is one this many bytes (of its rows' values; about a source batch's 16 MiB): gathering holds
+     * what it gathers in the heap until it appends, and 4,096 rows of a megabyte are 4 GB.
+     */
+    private static final long GATHER_MAX_BYTES = 16L * 1024 * 1024;
     /**
      * How long {@link #gather} leaves the source's bytes waiting before it reads them: a long fsync interval
      * must not hold a fast source back (the socket's buffer would fill and the source wait).
@@ -614,7 +620,9 @@ public final class Pipeline {
      */
     private SourceBatch gather(SourceBatch first) throws FerryException, InterruptedException {
         long wait = log.nanosUntilNextSync();
-        if (first.events().isEmpty() || wait <= 0 || first.events().size() >= GATHER_MAX_EVENTS) {
+        long bytes = weight(first.events());
+        if (first.events().isEmpty() || wait <= 0 || first.events().size() >= GATHER_MAX_EVENTS
+                || bytes >= GATHER_MAX_BYTES) {
             return first;
         }
         // what the source sends until the sync waits for it (in the kernel's socket buffer, the source's
@@ -622,7 +630,7 @@ public final class Pipeline {
         long deadline = System.nanoTime() + wait;
         List<ChangeEvent> events = new ArrayList<>(first.events());
         Position position = first.position();
-        while (events.size() < GATHER_MAX_EVENTS && !stopping && failure.get() == null) {
+        while (events.size() < GATHER_MAX_EVENTS && bytes < GATHER_MAX_BYTES && !stopping && failure.get() == null) {
             long left = deadline - System.nanoTime();
             if (left > 0) {
                 LockSupport.parkNanos(Math.min(left, GATHER_READ_NANOS));
@@ -630,19 +638,48 @@ public final class Pipeline {
                     throw new InterruptedException();
                 }
             }
-            while (events.size() < GATHER_MAX_EVENTS) {
+            while (events.size() < GATHER_MAX_EVENTS && bytes < GATHER_MAX_BYTES) {
                 SourceBatch next = source.poll(Duration.ZERO);
                 position = next.position();
                 if (next.events().isEmpty()) {
                     break;
                 }
                 events.addAll(next.events());
+                bytes += weight(next.events());
             }
             if (left <= 0) {
                 break;
             }
         }
         return new SourceBatch(events, position);
+    }
+
+    /**
+     * The bytes of the events' rows, about: in the Log's encoding where a row has it, else a few bytes
+     * a value and the length of its text or bytes. For {@link #gather}'s bound, not a measure.
+     */
+    static long weight(List<ChangeEvent> events) {
+        long bytes = 0;
+        for (ChangeEvent e : events) {
+            bytes += weight(e.before()) + weight(e.after());
+        }
+        return bytes;
+    }
+
+    private static long weight(Row row) {
+        if (row == null) {
+            return 0;
+        }
+        byte[] encoded = row.encodedValues();
+        if (encoded != null) {
+            return encoded.length;
+        }
+        long bytes = 0;
+        for (int i = 0; i < row.size(); i++) {
+            Object v = row.get(i);
+            bytes += 8 + (v instanceof String t ? t.length() : v instanceof byte[] b ? b.length : 0);
+        }
+        return bytes;
     }
 
     /**

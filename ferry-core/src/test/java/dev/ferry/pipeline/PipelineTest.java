@@ -307,6 +307,21 @@ class PipelineTest {
     }
 
     @Test
+    void gatheringForALongFsyncIntervalHoldsAboutSixteenMegabytesAtMost() throws Exception {
+        TestSink sink = new TestSink();
+        ScriptedSource source = new ScriptedSource(1_000, 4); // 1,000 rows of 50 kB, 4 a poll, as fast as read
+        for (long n = 1; n <= 1_000; n++) {
+            source.wide.add(n);
+        }
+        try (AppendSizes log = new AppendSizes(FileLog.open(dir, ScriptedSource.CODEC, new FileLog.Options(1 << 30, 4_000)))) {
+            assertThat(new Pipeline("p", source, log, List.of(sink), List.of("s"), 700).run(Mode.ONCE)).isTrue();
+            // gathering by events only took all 1,000 (50 MB) into one append: 4,096 rows of a megabyte are 4 GB
+            assertThat(log.mostEvents).as("rows in one append, %,d bytes", log.mostBytes).isLessThan(400);
+        }
+        assertThat(sink.ids()).isEqualTo(upTo(1_000));
+    }
+
+    @Test
     void whileChangesTrickleASinkIsCommittedNoMoreOftenThanItsCommitInterval() throws Exception {
         TestSink grouped = new TestSink();
         TestSink eager = new TestSink();
