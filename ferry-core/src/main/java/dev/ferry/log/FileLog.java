@@ -466,10 +466,12 @@ public final class FileLog implements Log {
     @Override
     public synchronized void sync() throws IOException {
         requireWritable();
-        lastSyncNanos = System.nanoTime();
         if (writtenEnd == end && writtenPosition == lastPosition) {
+            // nothing to sync: the interval is not restarted, so that the first append after a quiet
+            // spell is synced at once instead of up to an interval after an idle poll's call
             return;
         }
+        lastSyncNanos = System.nanoTime();
         CrashPoints.reach("log.before-fsync");
         Segment segment = segments.lastEntry().getValue();
         FileChannel channel = active;

@@ -151,6 +151,18 @@ class FileLogTest {
     }
 
     @Test
+    void afterAQuietSpellAnAppendIsSyncedAtOnceWhateverIdleSyncsCameBetween() throws Exception {
+        try (FileLog log = FileLog.open(dir, TestPosition.CODEC, new FileLog.Options(1 << 20, 300))) {
+            log.append(LogEvents.inserts(0, 3), new TestPosition(2));
+            log.sync();
+            Thread.sleep(400); // quiet for longer than the interval
+            log.sync(); // an idle poll's: nothing to sync, so the interval is not restarted
+            log.append(LogEvents.inserts(3, 5), new TestPosition(4));
+            assertThat(log.end().value()).as("synced by the append, as the last fsync is an interval old").isEqualTo(5);
+        }
+    }
+
+    @Test
     void staleIndexSidecarIsRebuiltNotReportedAsCorruption() throws Exception {
         try (FileLog log = FileLog.open(dir, TestPosition.CODEC, 1024)) {
             for (long n = 0; n < 60; n += 4) {
