@@ -224,15 +224,17 @@ public final class CdcBench {
             long before = discard.events();
             JsonlSinkFactory jsonlType = new JsonlSinkFactory();
             ComponentConfig jsonlConfig = ComponentConfig.ofYaml("sink", "type: jsonl\npath: '" + jsonl + "'\n");
-            // the Log and the sinks as ferry run sets them up by default
+            // the Log and the sinks as ferry run sets them up by default (the Log's interval follows the sink's)
+            SinkSettings sinkSettings = jsonl == null ? new SinkSettings(0) : SinkSettings.read(jsonlConfig, jsonlType);
             try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml));
-                 FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec(), LogSettings.DEFAULT.options());
+                 FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec(),
+                         LogSettings.read(null, LogSettings.Interval.beside(sinkSettings.commitIntervalMillis())).options());
                  Sink sink = jsonl == null ? discard : jsonlType.create(name, jsonlConfig,
                          new SourceInfo("postgres", name, DB))) {
                 source.workFolder(state.resolve("work"));
                 Pipeline pipeline = new Pipeline(name, source, log, List.of(sink), List.of(jsonl == null ? "null" : "jsonl"),
                         FERRY_RUN_BATCH_EVENTS);
-                pipeline.sinkSettings(List.of(jsonl == null ? new SinkSettings(0) : SinkSettings.read(jsonlConfig, jsonlType)));
+                pipeline.sinkSettings(List.of(sinkSettings));
                 pipeline.run(Mode.ONCE);
             }
             lastEvents = discard.events() - before;

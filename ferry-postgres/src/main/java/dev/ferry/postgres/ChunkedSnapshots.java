@@ -1187,7 +1187,7 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                         lastKeyTexts[k] = asBytes[keyAt[k]] ? rs.getBytes(keyAt[k] + 1) : rs.getString(keyAt[k] + 1);
                     }
                     long counted = rs.getLong(width + 1);
-                    widths[Math.max(0, 63 - Long.numberOfLeadingZeros(counted))]++;
+                    widths[widthBucket(counted)]++;
                     boolean whole = counted <= wholeBytes;
                     if (whole) {
                         encode(rs, columns, asBytes, encoder);
@@ -1252,7 +1252,8 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
 
     /**
      * The rows of the next chunk's fetches, after a chunk of {@code rows} rows of {@code rowBytes} on
-     * average whose counts by the server were {@code widths} (rows by power of two): about {@link
+     * average whose counts by the server were {@code widths} (rows by the power of two of their count
+     * less one, see {@link #wider}): about {@link
      * FetchSizing#TARGET_BYTES} of rows of the average width, a power of two (so that a chunk's query
      * text, which carries FETCH_BYTES / this, seldom changes) from {@link FetchSizing#FIRST_ROWS} to
      * {@link #MAX_FETCH_ROWS}; halved while more than 1% of the rows would be wider than their share of a
@@ -1268,7 +1269,16 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         return fetch;
     }
 
-    /** The rows of {@code widths} (by power of two) at least {@code share} (a power of two) wide. */
+    /**
+     * Where a row of {@code counted} bytes counts in {@link #fetchRowsFor}'s widths: the highest bit of
+     * its count less one (0 for 0 and 1), so that a row of exactly a share, which comes whole, is not
+     * counted wider than it.
+     */
+    static int widthBucket(long counted) {
+        return Math.max(0, 63 - Long.numberOfLeadingZeros(Math.max(1, counted) - 1));
+    }
+
+    /** The rows of {@code widths} ({@link #widthBucket}) wider than {@code share} (a power of two). */
     private static long wider(long[] widths, long share) {
         long n = 0;
         for (int b = 63 - Long.numberOfLeadingZeros(share); b < widths.length; b++) {

@@ -161,22 +161,30 @@ class ChunkedSnapshotsTest {
     @Test
     void fetchesFollowTheAverageRowAndHalveWhileMoreThanOnePercentWouldBeReadAlone() {
         assertThat(ChunkedSnapshots.fetchRowsFor(135, widths(16_384, 135), 16_384)).isEqualTo(1024);
+        assertThat(ChunkedSnapshots.fetchRowsFor(40, widths(16_384, 0), 16_384)).as("numbers only: counted 0").isEqualTo(1024);
+        // rows of exactly a share (8 KiB in fetches of 1,024) come whole: not counted wider than it
+        long[] atShare = widths(16_184, 100);
+        atShare[ChunkedSnapshots.widthBucket(8192)] = 200; // 1.2%
+        assertThat(ChunkedSnapshots.fetchRowsFor(199, atShare, 16_384)).isEqualTo(1024);
+        assertThat(ChunkedSnapshots.widthBucket(0)).isZero();
+        assertThat(ChunkedSnapshots.widthBucket(8192)).isEqualTo(12);
+        assertThat(ChunkedSnapshots.widthBucket(8193)).isEqualTo(13);
         assertThat(ChunkedSnapshots.fetchRowsFor(20_480, widths(400, 20_480), 400)).as("4 MiB of 20 kB rows").isEqualTo(128);
         assertThat(ChunkedSnapshots.fetchRowsFor(1 << 20, widths(8, 1 << 20), 8)).as("the fewest").isEqualTo(16);
         // one row in ten of 12 kB among 512-byte rows: 8 KiB shares would read a tenth alone, 16 KiB none
         long[] mixed = widths(900, 512);
-        mixed[13] = 100;
+        mixed[ChunkedSnapshots.widthBucket(12_288)] = 100;
         assertThat(ChunkedSnapshots.fetchRowsFor((900 * 512 + 100 * 12_288) / 1000, mixed, 1000)).isEqualTo(512);
         // one row of a megabyte in 16,384 narrow ones is read alone, and the others keep their large fetches
         long[] rare = widths(16_383, 135);
-        rare[20] = 1;
+        rare[ChunkedSnapshots.widthBucket(1 << 20)] = 1;
         assertThat(ChunkedSnapshots.fetchRowsFor(200, rare, 16_384)).isEqualTo(1024);
     }
 
-    /** {@code rows} rows of {@code bytes} each, by power of two. */
+    /** {@code rows} rows of {@code bytes} each, by the power of two of their size less one, as readRows counts. */
     private static long[] widths(int rows, int bytes) {
         long[] w = new long[64];
-        w[63 - Long.numberOfLeadingZeros(bytes)] = rows;
+        w[ChunkedSnapshots.widthBucket(bytes)] = rows;
         return w;
     }
 }
