@@ -620,9 +620,11 @@ public final class Pipeline {
      */
     private SourceBatch gather(SourceBatch first) throws FerryException, InterruptedException {
         long wait = log.nanosUntilNextSync();
-        long bytes = weight(first.events());
-        if (first.events().isEmpty() || wait <= 0 || first.events().size() >= GATHER_MAX_EVENTS
-                || bytes >= GATHER_MAX_BYTES) {
+        if (first.events().isEmpty() || wait <= 0 || first.events().size() >= GATHER_MAX_EVENTS) {
+            return first;
+        }
+        long bytes = weight(first.events()); // weighed only when gathering may follow: not per poll of a catch-up
+        if (bytes >= GATHER_MAX_BYTES) {
             return first;
         }
         // what the source sends until the sync waits for it (in the kernel's socket buffer, the source's

@@ -2,12 +2,7 @@ package dev.ferry.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.ferry.config.ComponentConfig;
 import dev.ferry.event.ChangeEvent;
-import dev.ferry.log.FileLog;
-import dev.ferry.pipeline.Mode;
-import dev.ferry.pipeline.Pipeline;
-import dev.ferry.source.Source;
 import dev.ferry.testkit.PrivatePostgresTest;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -84,7 +79,7 @@ class RowsReadAloneIT extends PrivatePostgresTest {
             }
             expected.put(table, rows);
         }
-        List<ChangeEvent> events = runOnce(new CollectingSink(), "alone", "snapshot: chunked\n");
+        List<ChangeEvent> events = new CollectingSink().runOnce(pg, "alone", state, "alone", "snapshot: chunked\n");
         Map<String, Integer> got = new HashMap<>();
         List<String> problems = new ArrayList<>();
         for (ChangeEvent e : events) {
@@ -107,18 +102,5 @@ class RowsReadAloneIT extends PrivatePostgresTest {
             }
         }
         assertThat(problems).as(String.join("\n", problems)).isEmpty();
-    }
-
-    private List<ChangeEvent> runOnce(CollectingSink sink, String name, String settings) throws Exception {
-        PostgresSourceFactory factory = new PostgresSourceFactory();
-        String yaml = "type: postgres\nhost: " + pg.host() + "\nport: " + pg.port() + "\ndatabase: alone\nuser: "
-                + pg.user() + "\npassword: '" + pg.password() + "'\n" + settings;
-        ComponentConfig config = ComponentConfig.ofYaml("source", yaml);
-        config.rejectUnknownKeys(factory.settings());
-        try (Source source = factory.create(name, config);
-             FileLog log = FileLog.open(state.resolve(name), factory.positionCodec())) {
-            new Pipeline(name, source, log, List.of(sink), List.of("collect"), 1000).run(Mode.ONCE);
-        }
-        return List.copyOf(sink.events);
     }
 }

@@ -4,12 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.ferry.config.ComponentConfig;
 import dev.ferry.event.ChangeEvent;
-import dev.ferry.log.FileLog;
-import dev.ferry.pipeline.Mode;
-import dev.ferry.pipeline.Pipeline;
-import dev.ferry.source.Source;
 import dev.ferry.testkit.TestingPostgres;
 import java.math.BigDecimal;
 import java.nio.file.Path;
@@ -53,7 +48,6 @@ class TypeCoverageIT {
     @TempDir
     Path state;
 
-    private final PostgresSourceFactory factory = new PostgresSourceFactory();
 
     /** How a column's values are compared with PostgreSQL's. */
     enum Kind { INT, DEC, FLOAT, TEXT, BYTES, BOOL, DATE, TIME, TIMETZ, TS, TSTZ, INTERVAL, JSON }
@@ -546,17 +540,7 @@ class TypeCoverageIT {
         return runOnce(sink, "types", "");
     }
 
-    /** Runs pipeline {@code name} (its own slot and Log) once, with {@code settings} added to the source's. */
     private List<ChangeEvent> runOnce(CollectingSink sink, String name, String settings) throws Exception {
-        int before = sink.events.size();
-        String yaml = "type: postgres\nhost: " + pg.host() + "\nport: " + pg.port() + "\ndatabase: types\nuser: "
-                + pg.user() + "\npassword: '" + pg.password() + "'\n" + settings;
-        ComponentConfig config = ComponentConfig.ofYaml("source", yaml);
-        config.rejectUnknownKeys(factory.settings());
-        try (Source source = factory.create(name, config);
-             FileLog log = FileLog.open(state.resolve(name), factory.positionCodec())) {
-            new Pipeline(name, source, log, List.of(sink), List.of("collect"), 1000).run(Mode.ONCE);
-        }
-        return List.copyOf(sink.events.subList(before, sink.events.size()));
+        return sink.runOnce(pg, "types", state, name, settings);
     }
 }
