@@ -160,6 +160,8 @@ public final class SnapshotBench {
         for (int i = 0; i < warmups; i++) {
             job.run();
         }
+        // the warm-up's backends exit and are reaped first: their CPU must not land in the measured run's
+        Thread.sleep(300);
         ServerCpu server = new ServerCpu(pg.dataDir());
         com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean)
                 java.lang.management.ManagementFactory.getOperatingSystemMXBean();

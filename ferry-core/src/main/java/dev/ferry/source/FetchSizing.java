@@ -3,8 +3,8 @@ package dev.ferry.source;
 /**
  * How many rows each fetch of a snapshot's cursor (or each chunk query) asks for, so that one fetch
  * holds about {@link #TARGET_BYTES} in the driver when the rows are about as wide as those before.
- * Sources that read tables through JDBC use it (PostgreSQL's chunks, MySQL's chunks and streamed
- * reads, the jdbc source's chunks and fetches). The driver keeps a whole fetch in the heap before the
+ * Sources that read tables through JDBC use it (MySQL's chunks and streamed reads, the jdbc source's
+ * chunks and fetches). The driver keeps a whole fetch in the heap before the
  * first of its rows is read: with 1 MB rows, a fixed fetch of 2,000 (or 1,024) rows is 1-2 GB and ends
  * the JVM with OutOfMemoryError, while narrow rows want large fetches for speed.
  *
@@ -22,10 +22,9 @@ package dev.ferry.source;
  * rows a table's next fetch is at most 256 rows, not {@code maxRows}. This bounds rows, not bytes: a
  * long run of narrow rows still grows fetches to {@code maxRows}, and rows as wide as the widest
  * that may follow then all come in one fetch (issue 7: 1,024 rows of 1 MB). A reader that must bound
- * bytes whatever the rows bounds them on the server's side as well: PostgreSQL's chunk queries send
- * no values of a row wider than its share of a fetch's 8 MB (it is read alone), and its one-transaction copy does not fetch
- * at all ({@code COPY ... TO STDOUT}, one row at a time). MySQL's and the jdbc source's reads are
- * bounded by this class alone. Not thread-safe; one per cursor.
+ * bytes whatever the rows does not fetch at all: PostgreSQL's snapshots, its chunks included, read
+ * {@code COPY ... TO STDOUT}, one row at a time. MySQL's and the jdbc source's reads are bounded by
+ * this class alone. Not thread-safe; one per cursor.
  */
 public final class FetchSizing {
     /** Rows of the first fetch, before any width is known. */

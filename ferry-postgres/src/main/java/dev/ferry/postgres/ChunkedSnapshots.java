@@ -18,7 +18,6 @@ import dev.ferry.error.FerryException;
 import dev.ferry.log.CrashPoints;
 import dev.ferry.log.DurableFiles;
 import dev.ferry.log.DurableRecord;
-import dev.ferry.source.FetchSizing;
 import dev.ferry.source.SnapshotProgress;
 import dev.ferry.source.StoppedSnapshot;
 import java.io.IOException;
@@ -43,6 +42,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyOut;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -52,7 +53,8 @@ import org.slf4j.LoggerFactory;
  * in the spirit of Netflix's DBLog:
  * <ol>
  *   <li>a low watermark, {@code pg_logical_emit_message(true, 'ferry:<slot>', 'snapshot-low <id>')};</li>
- *   <li>the chunk: {@code SELECT ... WHERE key > start AND key <= end ORDER BY key LIMIT n}, kept in memory;</li>
+ *   <li>the chunk: {@code COPY (SELECT ... WHERE key > start AND key <= end ORDER BY key LIMIT n) TO STDOUT},
+ *   kept in memory;</li>
  *   <li>a high watermark, {@code 'snapshot-high <id>'}.</li>
  * </ol>
  * The stream goes on all along. Between the two watermarks, a streamed change of a key in the chunk
@@ -131,10 +133,10 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         long startMillis;
         long startRows;
         /**
-         * The most rows a fetch of the next chunk asks for: about {@link FetchSizing#TARGET_BYTES} of
-         * rows as wide as the last chunk's on average (see {@link #readRows}). Read by several readers.
+         * The most rows the next chunk asks for: about half of {@link #CHUNK_BYTES} of rows as wide as
+         * the last chunk's on average, at most chunk_rows (see {@link #copyRows}). Read by several readers.
          */
-        volatile int fetchRows = MAX_FETCH_ROWS;
+        volatile int chunkLimit = Integer.MAX_VALUE;
 
         Job(String id, TableId table, String where, List<String> lastKey, long chunks, long rows) {
             this.id = id;
@@ -252,14 +254,6 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
     private static final int XMAX_LOOKBACK = 1024;
     private static final int RECENT_COMMITS = 65_536;
     private static final long CHUNK_BYTES = 8L * 1024 * 1024;
-    /** The most a fetch of a chunk's query may hold: its rows times the widest row it sends whole. */
-    private static final long FETCH_BYTES = 8L * 1024 * 1024;
-    /** What a fetch holds of a row too wide for it (read alone): its key and its count, about. */
-    private static final int LEFT_OUT_ROW_BYTES = 64;
-    /** The most rows a fetch of a chunk's query asks for, however narrow the rows. */
-    private static final int MAX_FETCH_ROWS = 1024;
-    /** The name of the column of a chunk's query that counts the text bytes of its row (see {@link #readRows}). */
-    private static final String ROW_BYTES = "ferry row bytes";
     private long nextRequestScanMillis;
 
     /**
@@ -982,15 +976,6 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         emitted.removeIf(e -> e.through().compareTo(returned) > 0);
     }
 
-    /** {@link #ROW_BYTES}, quoted, with a number added while the table has a column of that name. */
-    static String rowBytesAlias(TableSchema schema) {
-        String name = ROW_BYTES;
-        for (int n = 2; schema.indexOf(name) >= 0; n++) {
-            name = ROW_BYTES + " " + n;
-        }
-        return quoteIdent(name);
-    }
-
     /**
      * On a reader's thread: the low watermark, the chunk in one short read-only transaction, the
      * high watermark. From a standby, the chunk is read once the standby has replayed the low
@@ -1006,34 +991,20 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         List<Column> keys = w.keyNames.stream().map(k -> w.schema.column(w.schema.indexOf(k))).toList();
         String keyList = keys.stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
         String columns = w.schema.columns().stream().map(k -> quoteIdent(k.name())).collect(Collectors.joining(", "));
-        String rowBytes = rowBytesAlias(w.schema);
         StringBuilder where = new StringBuilder(" WHERE true");
         if (w.job.where != null) {
             where.append(" AND (").append(w.job.where).append(')');
         }
+        // COPY takes no parameters: the bounds are literals of the keys' types. Row comparisons walk the
+        // key index between them
         if (w.range.start() != null) {
-            // row comparisons walk the key index between the bounds
-            where.append(" AND (").append(keyList).append(") > (").append(casts(keys)).append(')');
+            where.append(" AND (").append(keyList).append(") > (").append(literals(keys, w.range.start())).append(')');
         }
         if (w.range.end() != null) {
-            where.append(" AND (").append(keyList).append(") <= (").append(casts(keys)).append(')');
+            where.append(" AND (").append(keyList).append(") <= (").append(literals(keys, w.range.end())).append(')');
         }
-        // the chunk's rows, each with the text bytes of its values (see readRows), the LIMIT right on the
-        // scan (a plan that sorts keeps its top-N sort); the values of a row wider than a fetch's share
-        // of FETCH_BYTES are left out (the keys stay): it is read alone
-        int fetchRows = w.job.fetchRows;
-        long wholeBytes = FETCH_BYTES / fetchRows;
-        String sql = "SELECT " + w.schema.columns().stream()
-                .map(k -> !keys.contains(k) && countsBytes(k)
-                        ? "CASE WHEN " + rowBytes + " <= " + wholeBytes + " THEN " + quoteIdent(k.name()) + " END"
-                        : quoteIdent(k.name()))
-                .collect(Collectors.joining(", ")) + ", " + rowBytes
-                + " FROM (SELECT " + columns + ", " + textBytes(w.schema) + " AS " + rowBytes + " FROM " + table + where
-                + " ORDER BY " + keyList + " LIMIT " + chunkRows
-                // qualified: an unqualified name in ORDER BY may be taken for one of the output columns
-                + ") AS chunk ORDER BY " + keys.stream().map(k -> "chunk." + quoteIdent(k.name()))
-                .collect(Collectors.joining(", "));
-        String alone = "SELECT " + columns + " FROM " + table + " WHERE (" + keyList + ") = (" + casts(keys) + ")";
+        int limit = Math.min(chunkRows, w.job.chunkLimit);
+        String select = "SELECT " + columns + " FROM " + table + where + " ORDER BY " + keyList + " LIMIT " + limit;
         CrashPoints.reach("postgres.snapshot-chunk");
         inShortTransaction(c, true, () -> {
             try (Statement s = c.createStatement();
@@ -1041,7 +1012,7 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 rs.next();
                 w.invisible = Invisible.parse(rs.getString(1));
             }
-            readRows(c, w, keys, sql, alone, fetchRows, wholeBytes);
+            copyRows(c, w, keys, select, limit);
             return null;
         });
         w.ready = true;
@@ -1147,199 +1118,94 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
     }
 
     /**
-     * Reads the chunk's rows into {@code w}, at most {@link #CHUNK_BYTES}: the chunk is cut there, and
-     * the rest of its range read as another chunk.
+     * Reads the chunk's rows into {@code w} through {@code COPY (select) TO STDOUT}, at most about
+     * {@link #CHUNK_BYTES}: the chunk is cut there (the copy cancelled), and the rest of its range read
+     * as another chunk.
      *
-     * <p>The driver holds a whole fetch before its first row is read, and a fetch's rows are counted
-     * before they are seen: fetches sized by the rows read so far (FetchSizing) grow to 1,024 rows over
-     * narrow rows, and megabyte rows after them came in one fetch of a gigabyte (issue 7). So the server
-     * counts too: the query carries each row's text bytes ({@link #textBytes}) and sends a row's values
-     * only when it is at most {@code wholeBytes}, {@link #FETCH_BYTES} shared by the {@code fetchRows}
-     * a fetch may ask for. A wider row comes as its key and its size, a few bytes, and is read alone by
-     * its key in the same transaction (the same snapshot): a fetch holds at most about FETCH_BYTES
-     * whatever the rows, and the driver one wide row beside it. The fetch size of the next chunk follows
-     * the width of this one's rows, in powers of two, so rows of 20 kB come whole in fetches of 128 rows
-     * and only the rare wide row is read alone. (The query used to sum the bytes of the rows before
-     * each row in a window instead; the window copies every row into a tuplestore, 0.6 µs more of the
-     * server's CPU per row than this.)
+     * <p>COPY sends a CopyData message per row and the driver reads one per call, so it holds one row
+     * whatever the widths (as {@link TableCopy} does), where a query's fetch is counted in rows before
+     * they are seen (issue 7). The server only runs the rows' output functions, as for any text
+     * result: the chunk's query used to count each row's bytes so that a fetch could leave wide rows
+     * out, which cost the server about as much again per row as the rows themselves. The next chunk of
+     * the table asks for as many rows as fill half of CHUNK_BYTES at this chunk's average width (at
+     * most {@code chunkRows}), so wide rows seldom meet the cap and its cancel.
      */
-    private void readRows(Connection c, Window w, List<Column> keys, String sql, String alone, int fetchRows,
-                          long wholeBytes) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            int next = bind(ps, 1, w.range.start());
-            bind(ps, next, w.range.end());
-            // fetches sized by the rows' width keep round trips few for narrow rows and fetches near 4 MB
-            FetchSizing fetchSizing = new FetchSizing(fetchRows);
-            ps.setFetchSize(fetchSizing.first());
-            PreparedStatement aloneRead = null;
-            try (ResultSet rs = ps.executeQuery()) {
-                int[] keyAt = keys.stream().mapToInt(k -> w.schema.indexOf(k.name())).toArray();
-                int width = w.schema.size();
-                Column[] columns = w.schema.columns().toArray(new Column[0]);
-                boolean[] asBytes = TextValues.takesBytes(w.schema, rs.getMetaData());
-                RowEncoder encoder = new RowEncoder();
-                Object[] lastKeyTexts = new Object[keyAt.length]; // of the last row read: a String or UTF-8 bytes each
-                long bytes = 0;
-                long[] widths = new long[64]; // the rows by the server's count, in powers of two
-                boolean more = true;
-                while (bytes < CHUNK_BYTES && (more = rs.next())) {
-                    for (int k = 0; k < keyAt.length; k++) {
-                        lastKeyTexts[k] = asBytes[keyAt[k]] ? rs.getBytes(keyAt[k] + 1) : rs.getString(keyAt[k] + 1);
-                    }
-                    long counted = rs.getLong(width + 1);
-                    widths[widthBucket(counted)]++;
-                    boolean whole = counted <= wholeBytes;
-                    if (whole) {
-                        encode(rs, columns, asBytes, encoder);
-                    } else {
-                        if (aloneRead == null) {
-                            aloneRead = c.prepareStatement(alone);
-                        }
-                        readAlone(aloneRead, lastKeyTexts, columns, asBytes, encoder, w.job.table);
-                    }
-                    int size = encoder.encodedSize();
-                    bytes += size;
-                    // the fetch held a row read alone as its key and its count only
-                    fetchSizing.row(whole ? size : LEFT_OUT_ROW_BYTES);
-                    rs.setFetchSize(fetchSizing.next());
-                    w.rows.add(encoder.finish());
-                }
-                if (!w.rows.isEmpty()) {
-                    List<String> last = new ArrayList<>(keyAt.length);
-                    for (Object text : lastKeyTexts) {
-                        last.add(text instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : (String) text);
-                    }
-                    w.lastKey = last;
-                    w.job.fetchRows = fetchRowsFor(bytes / w.rows.size(), widths, w.rows.size());
-                }
-                // cut at the byte cap, or at the row limit short of the range's end (rows came in meanwhile)
-                boolean full = more || w.rows.size() >= chunkRows;
-                w.cut = full && !w.rows.isEmpty() && !w.lastKey.equals(w.range.end());
-            } finally {
-                if (aloneRead != null) {
-                    aloneRead.close();
+    private void copyRows(Connection c, Window w, List<Column> keys, String select, int limit) throws SQLException {
+        CopyOut copy = c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (" + select + ") TO STDOUT");
+        try {
+            Column[] columns = w.schema.columns().toArray(new Column[0]);
+            boolean[] asBytes = TextValues.takesBytes(columns);
+            int[] keyAt = keys.stream().mapToInt(k -> w.schema.indexOf(k.name())).toArray();
+            CopyRow row = new CopyRow();
+            RowEncoder encoder = new RowEncoder();
+            // where the last row's key is: its line, unescaped in place, and each key field's start and length
+            byte[] lastLine = null;
+            int[] keyStart = new int[keyAt.length];
+            int[] keyLength = new int[keyAt.length];
+            long bytes = 0;
+            byte[] line;
+            while (bytes < CHUNK_BYTES && (line = copy.readFromCopy()) != null) {
+                row.read(line, columns.length);
+                encoder.reset();
+                row.putValues(columns, asBytes, encoder);
+                bytes += encoder.encodedSize();
+                w.rows.add(encoder.finish());
+                lastLine = line;
+                for (int k = 0; k < keyAt.length; k++) {
+                    keyStart[k] = row.start(keyAt[k]);
+                    keyLength[k] = row.length(keyAt[k]);
                 }
             }
-        }
-    }
-
-    /** Puts the values of the result set's current row into {@code encoder}, straight from the driver's bytes. */
-    private static void encode(ResultSet rs, Column[] columns, boolean[] asBytes, RowEncoder encoder) throws SQLException {
-        for (int i = 0; i < columns.length; i++) {
-            if (asBytes[i]) {
-                TextValues.put(columns[i], rs.getBytes(i + 1), encoder);
-            } else {
-                encoder.put(TextValues.convert(columns[i], rs.getString(i + 1)));
+            if (lastLine != null) {
+                List<String> last = new ArrayList<>(keyAt.length);
+                for (int k = 0; k < keyAt.length; k++) {
+                    last.add(keyLength[k] < 0 ? null : new String(lastLine, keyStart[k], keyLength[k], StandardCharsets.UTF_8));
+                }
+                w.lastKey = last;
+                long average = Math.max(1, bytes / w.rows.size());
+                w.job.chunkLimit = (int) Math.max(1, Math.min(chunkRows, CHUNK_BYTES / 2 / average));
             }
-        }
-    }
-
-    /** Reads one row by its key texts (a row too wide to come in a fetch) into {@code encoder}. */
-    private static void readAlone(PreparedStatement read, Object[] keyTexts, Column[] columns, boolean[] asBytes,
-                                  RowEncoder encoder, TableId table) throws SQLException {
-        for (int k = 0; k < keyTexts.length; k++) {
-            read.setString(k + 1, keyTexts[k] instanceof byte[] b ? new String(b, StandardCharsets.UTF_8) : (String) keyTexts[k]);
-        }
-        try (ResultSet one = read.executeQuery()) {
-            if (!one.next()) {
-                // the same transaction's snapshot saw the row a moment ago
-                throw new SQLException("a row of " + table + " that the chunk's query returned was not found by its key",
-                        "XX000");
+            // cut at the byte cap, or at the row limit short of the range's end (rows came in meanwhile)
+            boolean full = copy.isActive() || w.rows.size() >= limit;
+            w.cut = full && !w.rows.isEmpty() && !w.lastKey.equals(w.range.end());
+        } finally {
+            if (copy.isActive()) {
+                endCopy(c, copy);
             }
-            encode(one, columns, asBytes, encoder);
         }
     }
 
     /**
-     * The rows of the next chunk's fetches, after a chunk of {@code rows} rows of {@code rowBytes} on
-     * average whose counts by the server were {@code widths} (rows by the power of two of their count
-     * less one, see {@link #wider}): about {@link
-     * FetchSizing#TARGET_BYTES} of rows of the average width, a power of two (so that a chunk's query
-     * text, which carries FETCH_BYTES / this, seldom changes) from {@link FetchSizing#FIRST_ROWS} to
-     * {@link #MAX_FETCH_ROWS}; halved while more than 1% of the rows would be wider than their share of a
-     * fetch. A table of 512-byte rows with one in ten of 12 kB (1.7 kB on average) gets fetches of 512
-     * rows, shares of 16 KiB, instead of a query of its own for every tenth row.
+     * Ends a copy whose rows are not wanted: the server is asked to cancel it, and what it sent
+     * meanwhile is read and dropped, one row at a time, until the copy's end (its error, or its last
+     * row if it ended first). The transaction is rolled back: the cancel aborted it, and it only read.
      */
-    static int fetchRowsFor(long rowBytes, long[] widths, long rows) {
-        long byAverage = FetchSizing.TARGET_BYTES / Math.max(1, rowBytes);
-        int fetch = (int) Math.max(FetchSizing.FIRST_ROWS, Math.min(MAX_FETCH_ROWS, Long.highestOneBit(Math.max(1, byAverage))));
-        while (fetch > FetchSizing.FIRST_ROWS && 100 * wider(widths, FETCH_BYTES / fetch) > rows) {
-            fetch /= 2;
-        }
-        return fetch;
-    }
-
-    /**
-     * Where a row of {@code counted} bytes counts in {@link #fetchRowsFor}'s widths: the highest bit of
-     * its count less one (0 for 0 and 1), so that a row of exactly a share, which comes whole, is not
-     * counted wider than it.
-     */
-    static int widthBucket(long counted) {
-        return Math.max(0, 63 - Long.numberOfLeadingZeros(Math.max(1, counted) - 1));
-    }
-
-    /** The rows of {@code widths} ({@link #widthBucket}) wider than {@code share} (a power of two). */
-    private static long wider(long[] widths, long share) {
-        long n = 0;
-        for (int b = 63 - Long.numberOfLeadingZeros(share); b < widths.length; b++) {
-            n += widths[b];
-        }
-        return n;
-    }
-
-    /**
-     * The bytes of a row's values as text on the wire, as SQL: what the driver holds of it. Only what
-     * can be large is counted ({@link #countsBytes}), without running an output function where the
-     * stored value tells its text's length: text and varchar ({@code octet_length} reads a stored
-     * value's header, even TOASTed), char(n) with its padding, json the same, bytea (as hex: twice
-     * its bytes); other variable-length values (jsonb, arrays, numeric, ...) by their stored size
-     * ({@code pg_column_size}, from the header too), which is less than their text: much less when
-     * TOAST compressed them, and an eighth of a bit string's, half or less of a bigint array's or a
-     * numeric's even uncompressed. Fixed-size values (numbers, times, uuids: at most a few dozen bytes of text) count 0. In
-     * the server's encoding: a client encoding that widens characters (UTF-8 from LATIN1) makes the
-     * wire up to twice that.
-     */
-    private static String textBytes(TableSchema schema) {
-        StringBuilder out = new StringBuilder("0::bigint");
-        for (Column c : schema.columns()) {
-            if (!countsBytes(c)) {
-                continue;
+    private static void endCopy(Connection c, CopyOut copy) throws SQLException {
+        c.unwrap(PGConnection.class).cancelQuery();
+        try {
+            while (copy.readFromCopy() != null) {
+                // dropped
             }
-            String name = quoteIdent(c.name());
-            switch (c.type()) {
-                case BYTES -> out.append(" + coalesce(2 * octet_length(").append(name).append(")::bigint + 2, 0)");
-                // text types (and json, which is text) cast to text for free, and octet_length reads a
-                // toasted value's size from its header
-                // but char(n) as itself: its cast to text drops the padding its text on the wire has
-                // (char(1000000) 'x': 1 byte counted, a megabyte sent)
-                case STRING -> out.append(" + coalesce(octet_length(").append(name).append(padded(c) ? "" : "::text")
-                        .append(")::bigint, 0)");
-                case JSON -> out.append(c.sourceType().equalsIgnoreCase("json")
-                        ? " + coalesce(octet_length(" + name + "::text)::bigint, 0)"
-                        : " + coalesce(pg_column_size(" + name + ")::bigint, 0)");
-                // others (jsonb, arrays, numeric, ranges, ...): their stored size, from the header too. Their
-                // text would have to be made twice for every row (3.7 times the server's CPU per row in the
-                // snapshot benchmark); the stored size is close for values stored uncompressed and less for
-                // compressed ones (a bound on what is stored, not on the text the driver gets)
-                default -> out.append(" + coalesce(pg_column_size(").append(name).append(")::bigint, 0)");
+        } catch (SQLException e) {
+            if (!"57014".equals(e.getSQLState())) {
+                throw e;
             }
+        }
+        c.rollback();
+    }
+
+    /** A key's texts as SQL literals cast to the key columns' types: {@code E'text'::type, ...}. */
+    static String literals(List<Column> keys, List<String> key) {
+        StringBuilder out = new StringBuilder();
+        for (int k = 0; k < keys.size(); k++) {
+            if (k > 0) {
+                out.append(", ");
+            }
+            // in an E'' literal, \\ is a backslash and '' a quote, whatever standard_conforming_strings says
+            out.append("E'").append(key.get(k).replace("\\", "\\\\").replace("'", "''")).append("'::")
+                    .append(keys.get(k).sourceType());
         }
         return out.toString();
-    }
-
-    /** Whether a column is {@code char(n)}, whose values are padded to n characters. */
-    private static boolean padded(Column c) {
-        String type = c.sourceType();
-        return type != null && (type.startsWith("character(") || type.equals("character") || type.equals("bpchar"));
-    }
-
-    /** Whether a column's values can be large: all but numbers, booleans, times and uuids. */
-    private static boolean countsBytes(Column c) {
-        return switch (c.type()) {
-            case BOOLEAN, INT16, INT32, INT64, FLOAT32, FLOAT64, UUID, DATE, TIME, TIMETZ, TIMESTAMP, TIMESTAMPTZ,
-                 INTERVAL -> false;
-            default -> true;
-        };
     }
 
     /** Binds a key's texts from parameter {@code at}; returns the next parameter's index. */

@@ -1,5 +1,7 @@
 package dev.ferry.postgres;
 
+import dev.ferry.event.Column;
+import dev.ferry.event.RowEncoder;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -60,6 +62,23 @@ final class CopyRow {
         }
         if (at <= end) {
             throw new IllegalStateException("a COPY row has more fields than the " + columns + " its query selects");
+        }
+    }
+
+    /**
+     * Puts the row's values into {@code encoder}, one per column: the text of a column that
+     * {@code asBytes} marks ({@link TextValues#takesBytes(Column)}) straight from the row's bytes, the
+     * others converted from their text.
+     */
+    void putValues(Column[] columns, boolean[] asBytes, RowEncoder encoder) {
+        for (int i = 0; i < columns.length; i++) {
+            if (isNull(i)) {
+                encoder.putNull();
+            } else if (asBytes[i]) {
+                TextValues.put(columns[i], bytes, start[i], length[i], encoder);
+            } else {
+                encoder.put(TextValues.convert(columns[i], string(i)));
+            }
         }
     }
 

@@ -4,6 +4,7 @@ import static dev.ferry.postgres.PostgresConnections.quoteIdent;
 import static dev.ferry.postgres.PostgresConnections.quoteLiteral;
 
 import dev.ferry.event.ChangeEvent;
+import dev.ferry.event.Column;
 import dev.ferry.event.Op;
 import dev.ferry.event.RowEncoder;
 import dev.ferry.event.TableId;
@@ -57,6 +58,7 @@ final class TableCopy {
     private CopyOut copy;
     private final CopyRow row = new CopyRow();
     private TableSchema schema;
+    private Column[] columns;
     /** Per column of {@code schema}: whether its values are taken as bytes (see {@link TextValues#takesBytes}). */
     private boolean[] asBytes;
     private final RowEncoder encoder = new RowEncoder();
@@ -141,15 +143,7 @@ final class TableCopy {
             }
             row.read(line, asBytes.length);
             encoder.reset(); // a value that failed in an earlier call may have left some behind
-            for (int i = 0; i < asBytes.length; i++) {
-                if (row.isNull(i)) {
-                    encoder.putNull();
-                } else if (asBytes[i]) {
-                    TextValues.put(schema.column(i), row.bytes(), row.start(i), row.length(i), encoder);
-                } else {
-                    encoder.put(TextValues.convert(schema.column(i), row.string(i)));
-                }
-            }
+            row.putValues(columns, asBytes, encoder);
             bytes += encoder.encodedSize();
             tableRows++;
             out.add(new ChangeEvent(Op.READ, schema, null, encoder.finish(), Set.of(),
@@ -167,18 +161,16 @@ final class TableCopy {
         schema = new Catalog(connection).schema(table);
         // No ::text casts: a cast is not always the output function (char(n) loses its padding,
         // inet gains a /32), and the stream carries the output function's text.
-        String columns = schema.columns().stream().map(c -> quoteIdent(c.name()))
+        String columnList = schema.columns().stream().map(c -> quoteIdent(c.name()))
                 .collect(Collectors.joining(", "));
         // ONLY: an ordinary table's inheritance children are tables of their own; a partitioned table
         // holds no rows itself, its partitions do
-        String select = "SELECT " + columns + " FROM " + (new Catalog(connection).isPartitioned(table) ? "" : "ONLY ")
+        String select = "SELECT " + columnList + " FROM " + (new Catalog(connection).isPartitioned(table) ? "" : "ONLY ")
                 + quoteIdent(table.schema()) + "." + quoteIdent(table.name());
         // COPY gives every value's text, bytea's hex too, so the column's type alone says how it is taken
         // (a result set's getBytes decodes bytea, whatever the schema says: its metadata had the last word)
-        asBytes = new boolean[schema.size()];
-        for (int i = 0; i < asBytes.length; i++) {
-            asBytes[i] = TextValues.takesBytes(schema.column(i));
-        }
+        columns = schema.columns().toArray(new Column[0]);
+        asBytes = TextValues.takesBytes(columns);
         copy = connection.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY (" + select + ") TO STDOUT");
         tableRows = 0;
         tableStartNanos = System.nanoTime();

@@ -42,16 +42,11 @@ final class TextValues {
         };
     }
 
-    /**
-     * Per column of a result set read with {@code schema}'s columns: whether {@link #put} takes it as
-     * bytes. Never for a column the driver sees as bytea, whatever the schema says (a schema read
-     * before an ALTER): the driver decodes bytea's hex in {@code getBytes}.
-     */
-    static boolean[] takesBytes(dev.ferry.event.TableSchema schema, java.sql.ResultSetMetaData meta)
-            throws java.sql.SQLException {
-        boolean[] out = new boolean[schema.size()];
+    /** Per column, whether {@link #put} takes its value as bytes: COPY's text, which never decodes bytea. */
+    static boolean[] takesBytes(Column[] columns) {
+        boolean[] out = new boolean[columns.length];
         for (int i = 0; i < out.length; i++) {
-            out[i] = takesBytes(schema.column(i)) && meta.getColumnType(i + 1) != java.sql.Types.BINARY;
+            out[i] = takesBytes(columns[i]);
         }
         return out;
     }

@@ -3,6 +3,8 @@ package dev.ferry.postgres;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.ferry.error.ErrorKind;
+import dev.ferry.event.Column;
+import dev.ferry.event.LogicalType;
 import dev.ferry.event.TableId;
 import dev.ferry.log.DurableRecord;
 import dev.ferry.source.StoppedSnapshot;
@@ -159,32 +161,10 @@ class ChunkedSnapshotsTest {
     }
 
     @Test
-    void fetchesFollowTheAverageRowAndHalveWhileMoreThanOnePercentWouldBeReadAlone() {
-        assertThat(ChunkedSnapshots.fetchRowsFor(135, widths(16_384, 135), 16_384)).isEqualTo(1024);
-        assertThat(ChunkedSnapshots.fetchRowsFor(40, widths(16_384, 0), 16_384)).as("numbers only: counted 0").isEqualTo(1024);
-        // rows of exactly a share (8 KiB in fetches of 1,024) come whole: not counted wider than it
-        long[] atShare = widths(16_184, 100);
-        atShare[ChunkedSnapshots.widthBucket(8192)] = 200; // 1.2%
-        assertThat(ChunkedSnapshots.fetchRowsFor(199, atShare, 16_384)).isEqualTo(1024);
-        assertThat(ChunkedSnapshots.widthBucket(0)).isZero();
-        assertThat(ChunkedSnapshots.widthBucket(8192)).isEqualTo(12);
-        assertThat(ChunkedSnapshots.widthBucket(8193)).isEqualTo(13);
-        assertThat(ChunkedSnapshots.fetchRowsFor(20_480, widths(400, 20_480), 400)).as("4 MiB of 20 kB rows").isEqualTo(128);
-        assertThat(ChunkedSnapshots.fetchRowsFor(1 << 20, widths(8, 1 << 20), 8)).as("the fewest").isEqualTo(16);
-        // one row in ten of 12 kB among 512-byte rows: 8 KiB shares would read a tenth alone, 16 KiB none
-        long[] mixed = widths(900, 512);
-        mixed[ChunkedSnapshots.widthBucket(12_288)] = 100;
-        assertThat(ChunkedSnapshots.fetchRowsFor((900 * 512 + 100 * 12_288) / 1000, mixed, 1000)).isEqualTo(512);
-        // one row of a megabyte in 16,384 narrow ones is read alone, and the others keep their large fetches
-        long[] rare = widths(16_383, 135);
-        rare[ChunkedSnapshots.widthBucket(1 << 20)] = 1;
-        assertThat(ChunkedSnapshots.fetchRowsFor(200, rare, 16_384)).isEqualTo(1024);
-    }
-
-    /** {@code rows} rows of {@code bytes} each, by the power of two of their size less one, as readRows counts. */
-    private static long[] widths(int rows, int bytes) {
-        long[] w = new long[64];
-        w[ChunkedSnapshots.widthBucket(bytes)] = rows;
-        return w;
+    void keyBoundsAreLiteralsOfTheKeysTypesWhateverTheirText() {
+        List<Column> keys = List.of(Column.of("k", LogicalType.STRING, "text", true),
+                Column.of("at", LogicalType.TIMESTAMPTZ, "timestamp with time zone", true));
+        assertThat(ChunkedSnapshots.literals(keys, List.of("it's a \\x back\\slash", "2026-12-02 10:00:00+00")))
+                .isEqualTo("E'it''s a \\\\x back\\\\slash'::text, E'2026-12-02 10:00:00+00'::timestamp with time zone");
     }
 }

@@ -15,10 +15,12 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Rows too wide for a chunk's fetch are read alone by their key ({@code WHERE (keys) = (?::type, ...)}):
- * every key type whose text must come back through its cast to find the row again.
+ * A chunk's key range is written into its COPY as literals of the keys' types
+ * ({@code (keys) > (E'text'::type, ...)}): every key type's text must come back through its literal and
+ * cast to bound the range exactly, neither losing nor repeating a row. And a chunk cut at its byte cap
+ * (its COPY cancelled) goes on from its last row's key, as COPY wrote it.
  */
-class RowsReadAloneIT extends PrivatePostgresTest {
+class ChunkKeyBoundsIT extends PrivatePostgresTest {
     @TempDir
     Path state;
 
@@ -57,9 +59,9 @@ class RowsReadAloneIT extends PrivatePostgresTest {
 
     @Test
     @Timeout(value = 5, unit = TimeUnit.MINUTES)
-    void everyKeyTypeFindsItsRowAgain() throws Exception {
-        pg.createDatabase("alone");
-        pg.execute("alone", "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy ☺')");
+    void everyKeyTypeBoundsItsChunksExactly() throws Exception {
+        pg.createDatabase("bounds");
+        pg.execute("bounds", "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy ☺')");
         List<String> tables = new ArrayList<>();
         Map<String, Integer> expected = new HashMap<>();
         int n = 0;
@@ -67,19 +69,20 @@ class RowsReadAloneIT extends PrivatePostgresTest {
             String table = "k" + n++;
             tables.add(table);
             // a composite key too: the type's key and an integer
-            pg.execute("alone", "CREATE TABLE " + table + " (k " + e.getKey() + ", i int, pad text, PRIMARY KEY (k, i))");
+            pg.execute("bounds", "CREATE TABLE " + table + " (k " + e.getKey() + ", i int, pad text, PRIMARY KEY (k, i))");
             int rows = 0;
             for (String literal : e.getValue()) {
                 for (int i = 0; i < 2; i++) {
-                    // a narrow row, and a row wider than a fetch's share, read alone
-                    pg.execute("alone", "INSERT INTO " + table + " VALUES (" + literal + ", " + i + ", repeat('p', "
-                            + (i == 0 ? 10 : 20_000) + "))");
+                    pg.execute("bounds", "INSERT INTO " + table + " VALUES (" + literal + ", " + i + ", repeat('p', "
+                            + (i == 0 ? 10 : 2_000) + "))");
                     rows++;
                 }
             }
             expected.put(table, rows);
         }
-        List<ChangeEvent> events = new CollectingSink().runOnce(pg, "alone", state, "alone", "snapshot: chunked\n");
+        // a chunk per row: every key is the end of one range and the start of the next
+        List<ChangeEvent> events = new CollectingSink().runOnce(pg, "bounds", state, "bounds",
+                "snapshot: chunked\nsnapshot_chunk_rows: 1\n");
         Map<String, Integer> got = new HashMap<>();
         List<String> problems = new ArrayList<>();
         for (ChangeEvent e : events) {
@@ -89,7 +92,7 @@ class RowsReadAloneIT extends PrivatePostgresTest {
             got.merge(e.schema().table().name(), 1, Integer::sum);
             Object pad = e.after().get(e.schema().indexOf("pad"));
             long i = (Long) e.after().get(e.schema().indexOf("i"));
-            if (pad == null || ((String) pad).length() != (i == 0 ? 10 : 20_000)) {
+            if (pad == null || ((String) pad).length() != (i == 0 ? 10 : 2_000)) {
                 problems.add(e.schema().table().name() + " row " + e.after().get(0) + "/" + i + ": pad "
                         + (pad == null ? null : ((String) pad).length()));
             }
@@ -102,5 +105,33 @@ class RowsReadAloneIT extends PrivatePostgresTest {
             }
         }
         assertThat(problems).as(String.join("\n", problems)).isEmpty();
+    }
+
+    @Test
+    @Timeout(value = 5, unit = TimeUnit.MINUTES)
+    void aChunkCutAtItsByteCapGoesOnFromItsLastRowsKey() throws Exception {
+        pg.createDatabase("cut");
+        // 1,000 rows of 20 kB, 20 MB: the first chunk (16,384 rows asked for) is cut at 8 MiB, its COPY
+        // cancelled on a connection the next chunks use again; keys that COPY escapes (a quote, backslashes, a tab)
+        pg.execute("cut", "CREATE TABLE wide (k text PRIMARY KEY, n int, pad text)");
+        pg.execute("cut", "INSERT INTO wide SELECT format(E'k''\\\\%s\\t☃', lpad(i::text, 5, '0')), i, repeat(md5(i::text), 625)"
+                + " FROM generate_series(1, 1000) i");
+        List<ChangeEvent> events = new CollectingSink().runOnce(pg, "cut", state, "cut", "snapshot: chunked\n");
+        List<Long> ns = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        for (ChangeEvent e : events) {
+            if (e.after() == null || !e.schema().table().name().equals("wide")) {
+                continue;
+            }
+            long n = (Long) e.after().get(1);
+            ns.add(n);
+            String k = (String) e.after().get(0);
+            if (!k.equals("k'\\" + String.format("%05d", n) + "\t☃") || ((String) e.after().get(2)).length() != 20_000) {
+                problems.add("row " + n + ": key " + k);
+            }
+        }
+        assertThat(problems).isEmpty();
+        assertThat(ns).as("every row once, in key order").isEqualTo(java.util.stream.LongStream.rangeClosed(1, 1000)
+                .boxed().toList());
     }
 }
