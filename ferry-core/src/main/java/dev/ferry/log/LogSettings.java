@@ -25,7 +25,8 @@ public record LogSettings(FileLog.Options options, long maxBytes, long retainDel
             "with fsync: interval, the longest time a change waits for its fsync while changes keep coming (after a "
                     + "quiet spell an append is fsync'd at once); default a tenth of the shortest commit_interval_ms of "
                     + "the pipeline's sinks, from " + Interval.SHORTEST_MS + " to " + Interval.LONGEST_MS + " ms (100 "
-                    + "beside jsonl's default 1000, 10 beside kafka's 100): a change waits for the sink's commit "
+                    + "beside jsonl's default 1000, 10 beside kafka's 100, 2 beside a sink set to commit every 10 ms "
+                    + "for latency): a change waits for the sink's commit "
                     + "anyway, and each fsync costs the disk the source writes to", 1, 60_000);
     public static final Setting<Integer> SEGMENT_MB = Setting.integer("segment_mb",
             "size of one segment file; retention deletes whole segments", 1, 1024).withDefault(64);
@@ -40,14 +41,16 @@ public record LogSettings(FileLog.Options options, long maxBytes, long retainDel
     public static final List<Setting<?>> ALL = List.of(FSYNC, FSYNC_INTERVAL_MS, SEGMENT_MB, MAX_MB, RETAIN_DELIVERED_HOURS);
 
     public static final LogSettings DEFAULT = new LogSettings(new FileLog.Options(FileLog.Options.DEFAULT.segmentBytes(),
-            Interval.SHORTEST_MS), 0, 0);
+            Interval.WITHOUT_SINKS_MS), 0, 0);
 
     /** The default of {@code fsync_interval_ms}. */
     public static final class Interval {
-        /** The default's least: the interval beside sinks that commit every 100 ms or more often. */
-        public static final int SHORTEST_MS = 10;
+        /** The default's least: the interval beside sinks that commit every 20 ms or more often (set for latency). */
+        public static final int SHORTEST_MS = 2;
         /** The default's most. */
         public static final int LONGEST_MS = 100;
+        /** The default where no sink's commit interval is known. */
+        public static final int WITHOUT_SINKS_MS = 10;
 
         private Interval() {
         }
@@ -56,7 +59,9 @@ public record LogSettings(FileLog.Options options, long maxBytes, long retainDel
          * The default beside sinks whose shortest {@code commit_interval_ms} is {@code commitMillis}: a
          * tenth of it, from {@link #SHORTEST_MS} to {@link #LONGEST_MS}. Measured beside pgbench
          * (docs/streaming-benchmarks.md): at 10 ms the Log fsynced about 90 times a second, and
-         * capture took twice the CPU per change of 200 ms.
+         * capture took twice the CPU per change of 200 ms; so the sinks' defaults (100 ms and more)
+         * get 10 ms and more. A sink set for latency (a commit every 10 ms) gets 2 ms: a change would
+         * otherwise wait up to 10 ms for the Log's fsync and then up to 10 ms for the sink's commit.
          */
         public static long beside(long commitMillis) {
             return Math.max(SHORTEST_MS, Math.min(LONGEST_MS, commitMillis / 10));
@@ -71,7 +76,7 @@ public record LogSettings(FileLog.Options options, long maxBytes, long retainDel
      * than file gives {@link #OTHER_TYPE}: its keys are its {@link LogFactory}'s to check.
      */
     public static LogSettings read(ComponentConfig c) throws FerryException {
-        return read(c, Interval.SHORTEST_MS);
+        return read(c, Interval.WITHOUT_SINKS_MS);
     }
 
     /** {@link #read(ComponentConfig)}, with {@code fsync_interval_ms} {@code defaultIntervalMillis} unless set. */

@@ -31,7 +31,9 @@ class LogSettingsTest {
         assertThat(LogSettings.Interval.beside(1000)).isEqualTo(100);
         assertThat(LogSettings.Interval.beside(500)).isEqualTo(50);
         assertThat(LogSettings.Interval.beside(100)).isEqualTo(10);
-        assertThat(LogSettings.Interval.beside(0)).isEqualTo(10);
+        assertThat(LogSettings.Interval.beside(50)).isEqualTo(5);
+        assertThat(LogSettings.Interval.beside(10)).as("a sink set for latency").isEqualTo(2);
+        assertThat(LogSettings.Interval.beside(0)).isEqualTo(2);
         assertThat(LogSettings.Interval.beside(10_000)).isEqualTo(100);
         assertThat(LogSettings.read(parse("").log(), 100).options().fsyncIntervalMillis()).isEqualTo(100);
         assertThat(LogSettings.read(parse("log:\n  segment_mb: 16\n").log(), 50).options().fsyncIntervalMillis())
