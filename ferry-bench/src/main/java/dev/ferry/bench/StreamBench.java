@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
 /**
  * The streaming benchmark: what Ferry costs a busy source, how quickly a change arrives, and how
  * much memory it takes, with Ferry in a process of its own ({@link StreamingFerry}: PostgreSQL into
- * JSONL files, the JVM options of the {@code ferry} launcher), warmed up by 20 s of changes first.
+ * JSONL files, the JVM options of the {@code ferry} launcher), warmed up by 20 s of changes first
+ * (and, before a throughput turn, by 10 s of pgbench's, caught up before the turn starts).
  * <ul>
  *   <li><b>Latency</b>, the sink set for it ({@code commit_interval_ms: 10}): changes at fixed rates
  *       (1,000, 5,000 and 20,000 per second by default) into a shop table: a transaction every 5 ms
@@ -50,6 +51,8 @@ public final class StreamBench {
     private static final int TICK_MILLIS = 5;
     /** How long Ferry streams 5,000 changes/s before anything is measured: its JIT compilation done. */
     private static final int WARM_UP_SECONDS = 20;
+    /** How long pgbench runs beside a fresh Ferry before its turn is measured. */
+    private static final int PGBENCH_WARM_UP_SECONDS = 10;
     /** Turns of the source-throughput measurement (alone, beside pg_recvlogical, beside Ferry); {@code --tps-turns}. */
     private static int tpsTurns = 2;
     private static final Pattern TPS = Pattern.compile("tps = ([0-9.]+) \\(without initial connection time\\)");
@@ -136,7 +139,11 @@ public final class StreamBench {
                 System.out.printf(Locale.ROOT, "pgbench beside pg_recvlogical: %,.0f tps%n", bare[turn]);
                 try (Child ferry = Child.start(pg, "bench_stream_" + turn, work, "")) {
                     drive(pg, 5000, WARM_UP_SECONDS);
+                    // and pgbench's own changes (a keyless table, other types): without them the JIT still
+                    // compiled 1.0-1.35 CPU s of Ferry's code in the measured 30 s, a cost of a fresh process
+                    tps(pg, PGBENCH_WARM_UP_SECONDS);
                     settle(pg);
+                    caughtUp(pg, "ferry_bench_stream_" + turn);
                     ferry.command("reset");
                     String before = ferry.command("report");
                     String threadsBefore = ferry.command("threads");
@@ -343,6 +350,24 @@ public final class StreamBench {
     private static void settle(TestingPostgres pg) throws Exception {
         pg.execute(DB, "VACUUM ANALYZE orders, pgbench_accounts, pgbench_tellers, pgbench_branches, pgbench_history",
                 "CHECKPOINT");
+    }
+
+    /** Waits (at most 60 s) until the slot has confirmed all but the last megabyte of WAL: Ferry has caught up. */
+    private static void caughtUp(TestingPostgres pg, String slot) throws Exception {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        try (Connection c = pg.connect(DB); PreparedStatement ps = c.prepareStatement(
+                "SELECT pg_current_wal_lsn() - confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, slot);
+            while (System.nanoTime() - deadline < 0) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next() && rs.getLong(1) < 1 << 20) {
+                        return;
+                    }
+                }
+                Thread.sleep(200);
+            }
+        }
+        throw new IllegalStateException("Ferry did not catch up with pgbench's warm-up within 60 s");
     }
 
     private static double tps(TestingPostgres pg, int seconds) throws Exception {

@@ -58,10 +58,20 @@ public final class Pipeline {
      */
     private static final long GATHER_MAX_BYTES = 16L * 1024 * 1024;
     /**
-     * How long {@link #gather} leaves the source's bytes waiting before it reads them: a long fsync interval
-     * must not hold a fast source back (the socket's buffer would fill and the source wait).
+     * How long {@link #gather} leaves the source's bytes waiting before it reads them, at the least: a
+     * long fsync interval must not hold a fast source back (the socket's buffer would fill and the
+     * source wait).
      */
     private static final long GATHER_READ_NANOS = 5_000_000L;
+    /**
+     * ... and at the most, while reads find little ({@link #GATHER_FEW_BYTES}): beside a source that
+     * trickles (pgbench's 3,000 changes a second), a read every 5 ms was most of capture's CPU, its
+     * wake-ups and socket reads, and 64 KB in 40 ms is still a sixth of the kernel's smallest socket buffer.
+     */
+    private static final long GATHER_READ_MAX_NANOS = 40_000_000L;
+    private static final long GATHER_FEW_BYTES = 64 * 1024;
+    /** How long gathering waits between reads now: doubled after a read that found little, else the least. */
+    private long gatherReadNanos = GATHER_READ_NANOS;
     private static final long IDLE_POSITION_MILLIS = 1000;
 
     private final String name;
@@ -635,11 +645,12 @@ public final class Pipeline {
         while (events.size() < GATHER_MAX_EVENTS && bytes < GATHER_MAX_BYTES && !stopping && failure.get() == null) {
             long left = deadline - System.nanoTime();
             if (left > 0) {
-                LockSupport.parkNanos(Math.min(left, GATHER_READ_NANOS));
+                LockSupport.parkNanos(Math.min(left, gatherReadNanos));
                 if (Thread.interrupted()) {
                     throw new InterruptedException();
                 }
             }
+            long read = bytes;
             while (events.size() < GATHER_MAX_EVENTS && bytes < GATHER_MAX_BYTES) {
                 SourceBatch next = source.poll(Duration.ZERO);
                 position = next.position();
@@ -649,11 +660,21 @@ public final class Pipeline {
                 events.addAll(next.events());
                 bytes += weight(next.events());
             }
+            gatherReadNanos = nextGatherRead(gatherReadNanos, bytes - read);
             if (left <= 0) {
                 break;
             }
         }
         return new SourceBatch(events, position);
+    }
+
+    /**
+     * How long {@link #gather} waits before its next read, after waiting {@code nanos} for a read that
+     * found {@code bytes}: twice as long (at most {@link #GATHER_READ_MAX_NANOS}) when it found little,
+     * else the least.
+     */
+    static long nextGatherRead(long nanos, long bytes) {
+        return bytes < GATHER_FEW_BYTES ? Math.min(GATHER_READ_MAX_NANOS, 2 * nanos) : GATHER_READ_NANOS;
     }
 
     /**

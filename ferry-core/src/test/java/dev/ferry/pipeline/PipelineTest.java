@@ -112,6 +112,15 @@ class PipelineTest {
     }
 
     @Test
+    void gatheringReadsLessOftenWhileReadsFindLittleAndAtOnceAgainWhenTheyFindMore() {
+        long ms = 1_000_000L;
+        assertThat(Pipeline.nextGatherRead(5 * ms, 1_000)).isEqualTo(10 * ms);
+        assertThat(Pipeline.nextGatherRead(20 * ms, 0)).isEqualTo(40 * ms);
+        assertThat(Pipeline.nextGatherRead(40 * ms, 0)).as("at most 40 ms").isEqualTo(40 * ms);
+        assertThat(Pipeline.nextGatherRead(40 * ms, 64 * 1024)).as("a fast source: back to 5 ms").isEqualTo(5 * ms);
+    }
+
+    @Test
     void everySinkGetsEveryEventOnceAndRetentionFollowsTheSlowest() throws Exception {
         TestSink a = new TestSink();
         TestSink b = new TestSink();
