@@ -1082,9 +1082,11 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
             }
             throw e;
         } finally {
-            c.setAutoCommit(true);
-            c.setReadOnly(false);
-            c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+            if (!c.isClosed()) { // closed by a COPY that failed on it: its error goes up, not "closed"
+                c.setAutoCommit(true);
+                c.setReadOnly(false);
+                c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+            }
         }
     }
 
@@ -1168,10 +1170,21 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
             // cut at the byte cap, or at the row limit short of the range's end (rows came in meanwhile)
             boolean full = copy.isActive() || w.rows.size() >= limit;
             w.cut = full && !w.rows.isEmpty() && !w.lastKey.equals(w.range.end());
-        } finally {
-            if (copy.isActive()) {
-                endCopy(c, copy);
+        } catch (SQLException | RuntimeException | Error e) {
+            try {
+                if (copy.isActive() && e instanceof SQLException) {
+                    // a server's error ends the copy: one still open failed on its connection (I/O)
+                    abandon(c);
+                } else if (copy.isActive()) {
+                    endCopy(c, copy); // a value that could not be taken, or out of memory
+                }
+            } catch (SQLException | RuntimeException end) {
+                e.addSuppressed(end);
             }
+            throw e;
+        }
+        if (copy.isActive()) {
+            endCopy(c, copy); // the byte cap: the rest of the range is the next chunk
         }
     }
 
@@ -1181,17 +1194,35 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
      * row if it ended first). The transaction is rolled back: the cancel aborted it, and it only read.
      */
     private static void endCopy(Connection c, CopyOut copy) throws SQLException {
-        c.unwrap(PGConnection.class).cancelQuery();
+        try {
+            c.unwrap(PGConnection.class).cancelQuery();
+        } catch (SQLException e) {
+            // not sent (a cancel is a connection of its own): the copy is read to its end instead
+            LOG.debug("could not cancel a chunk's COPY: {}", e.getMessage());
+        }
         try {
             while (copy.readFromCopy() != null) {
                 // dropped
             }
         } catch (SQLException e) {
+            if (copy.isActive()) {
+                abandon(c); // failed on its connection
+                throw e;
+            }
             if (!"57014".equals(e.getSQLState())) {
                 throw e;
             }
         }
         c.rollback();
+    }
+
+    /**
+     * Closes a connection whose COPY failed on it (an I/O error): pgjdbc keeps the connection held for
+     * the copy, which never ends, and the next statement on it (the transaction's rollback) would wait
+     * for it for ever. Closed, every statement on it fails at once with the connection's error.
+     */
+    private static void abandon(Connection c) {
+        PostgresConnections.close(c);
     }
 
     /** A key's texts as SQL literals cast to the key columns' types: {@code E'text'::type, ...}. */
