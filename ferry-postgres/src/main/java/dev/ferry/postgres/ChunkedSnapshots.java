@@ -138,6 +138,11 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
          */
         volatile int chunkLimit = Integer.MAX_VALUE;
 
+        /** The rows the next chunk asks for (its LIMIT), with chunks of {@code chunkRows} configured. */
+        int chunkRows(int chunkRows) {
+            return Math.min(chunkRows, chunkLimit);
+        }
+
         Job(String id, TableId table, String where, List<String> lastKey, long chunks, long rows) {
             this.id = id;
             this.table = table;
@@ -465,7 +470,8 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 job.startRows = job.rows;
             }
             inFlight++;
-            throttle.chunkRead(chunkRows, System.nanoTime());
+            // the rows the chunk asks for: fewer than chunkRows when the table's rows are wide
+            throttle.chunkRead(job.chunkRows(chunkRows), System.nanoTime());
             job.handedOut();
             java.util.concurrent.atomic.AtomicBoolean started = new java.util.concurrent.atomic.AtomicBoolean();
             readers.submit(session -> {
@@ -1003,7 +1009,7 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
         if (w.range.end() != null) {
             where.append(" AND (").append(keyList).append(") <= (").append(literals(keys, w.range.end())).append(')');
         }
-        int limit = Math.min(chunkRows, w.job.chunkLimit);
+        int limit = w.job.chunkRows(chunkRows);
         String select = "SELECT " + columns + " FROM " + table + where + " ORDER BY " + keyList + " LIMIT " + limit;
         CrashPoints.reach("postgres.snapshot-chunk");
         inShortTransaction(c, true, () -> {
