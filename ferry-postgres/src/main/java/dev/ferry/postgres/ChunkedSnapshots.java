@@ -1184,7 +1184,7 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
                 } else if (copy.isActive()) {
                     endCopy(c, copy); // a value that could not be taken, or out of memory
                 }
-            } catch (SQLException | RuntimeException end) {
+            } catch (SQLException | RuntimeException | Error end) {
                 e.addSuppressed(end);
             }
             throw e;
@@ -1201,22 +1201,18 @@ final class ChunkedSnapshots implements AutoCloseable, ChangeStream.Idle {
      */
     private static void endCopy(Connection c, CopyOut copy) throws SQLException {
         try {
+            // (pgjdbc only logs a cancel it could not send: the copy is then read to its end)
             c.unwrap(PGConnection.class).cancelQuery();
-        } catch (SQLException e) {
-            // not sent (a cancel is a connection of its own): the copy is read to its end instead
-            LOG.debug("could not cancel a chunk's COPY: {}", e.getMessage());
-        }
-        try {
             while (copy.readFromCopy() != null) {
                 // dropped
             }
         } catch (SQLException e) {
-            if (copy.isActive()) {
-                abandon(c); // failed on its connection
+            if (copy.isActive() || !"57014".equals(e.getSQLState())) {
                 throw e;
             }
-            if (!"57014".equals(e.getSQLState())) {
-                throw e;
+        } finally {
+            if (copy.isActive()) {
+                abandon(c); // it failed on its connection
             }
         }
         c.rollback();
