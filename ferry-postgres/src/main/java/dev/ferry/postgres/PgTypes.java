@@ -154,7 +154,14 @@ final class PgTypes {
     /** The type name with its modifier, as format_type writes it: numeric(12,2), character varying(20). */
     private static String withModifier(String name, int oid, int typmod) {
         if (typmod < 0) {
-            return name;
+            // without a length (a column declared bpchar, or "bit" quoted), as format_type writes them:
+            // "character" and bit alone mean character(1) and bit(1), and a cast to them (a chunk's key
+            // bound) would cut the value to its first letter or bit
+            return switch (oid) {
+                case 1042 -> "bpchar";
+                case 1560 -> "\"bit\"";
+                default -> name;
+            };
         }
         return switch (oid) {
             case 1700 -> {

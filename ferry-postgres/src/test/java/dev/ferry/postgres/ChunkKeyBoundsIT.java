@@ -44,6 +44,9 @@ class ChunkKeyBoundsIT extends PrivatePostgresTest {
         KEYS.put("money", List.of("'0'", "'-1234.56'"));
         KEYS.put("char(5)", List.of("'ab'", "'abcde'"));
         KEYS.put("varchar(10)", List.of("'x'", "'0123456789'"));
+        // blank-padded without a length: "character" alone would be char(1), and cut every key to its first letter
+        KEYS.put("bpchar", List.of("'ab'", "'abc'", "'b  x'"));
+        KEYS.put("\"bit\"", List.of("B'101'", "B'11'"));
         KEYS.put("inet", List.of("'10.0.0.1'", "'10.0.0.1/8'", "'::1'"));
         KEYS.put("macaddr", List.of("'ff:ff:ff:ff:ff:ff'"));
         KEYS.put("jsonb", List.of("'{\"a\": [1, 2.50]}'", "'\"é\"'", "'1e-5'"));

@@ -36,6 +36,9 @@ class PgTypesTest {
         assertThat(PgTypes.column("name", 1043, 20 + 4, null, false))
                 .isEqualTo(Column.of("name", LogicalType.STRING, "character varying(20)", false));
         assertThat(PgTypes.column("code", 1042, 3 + 4, null, false).sourceType()).isEqualTo("character(3)");
+        // as format_type writes it: "character" alone would be character(1)
+        assertThat(PgTypes.column("padded", 1042, -1, null, false).sourceType()).isEqualTo("bpchar");
+        assertThat(PgTypes.column("bits", 1560, -1, null, false).sourceType()).isEqualTo("\"bit\"");
         assertThat(PgTypes.column("free", 1043, -1, null, false).sourceType()).isEqualTo("character varying");
     }
 
