@@ -132,10 +132,15 @@ final class SnapshotThrottle {
         return may;
     }
 
-    /** A chunk of {@code rows} was handed out at {@code nowNanos}: the next waits its share of the rate. */
+    /**
+     * A chunk asking for {@code rows} was handed out at {@code nowNanos}: the next waits its share of
+     * the rate. The cap alone counts the rows asked for (a chunk of wide rows asks for fewer than
+     * chunk_rows); adaptive pacing moves in whole chunks, whatever their rows: its rate (16 chunks a
+     * second at first, never under one) would otherwise let chunks of a few wide rows go by the thousand.
+     */
     synchronized void chunkRead(int rows, long nowNanos) {
         if (rate > 0) {
-            nextNanos = nowNanos + (long) (Math.max(1, rows) * 1e9 / rate);
+            nextNanos = nowNanos + (long) ((adaptive ? Math.max(rows, chunkRows) : Math.max(1, rows)) * 1e9 / rate);
             waiting = true;
         }
     }

@@ -156,6 +156,15 @@ class SnapshotThrottleTest {
     }
 
     @Test
+    void adaptivePacingChargesAWholeChunkForAChunkOfFewWideRows() {
+        SnapshotThrottle t = new SnapshotThrottle(0, true, 1_000);
+        long now = firstPause(t);
+        t.chunkRead(4, now);
+        assertThat(t.mayRead(now + 62 * MS)).as("16 chunks a second, whatever their rows").isFalse();
+        assertThat(t.mayRead(now + 63 * MS)).isTrue();
+    }
+
+    @Test
     void withoutAProbeOnlyTheCapPaces() {
         SnapshotThrottle t = new SnapshotThrottle(10_000, true, 1_000);
         t.withoutProbe();
