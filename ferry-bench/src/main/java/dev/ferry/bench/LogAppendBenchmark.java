@@ -77,8 +77,8 @@ public class LogAppendBenchmark {
     @Param({"200", "2048"})
     public int eventBytes;
 
-    /** The default of {@code fsync_interval_ms} in a pipeline's {@code log:} section. */
-    static final long FSYNC_INTERVAL_MILLIS = LogSettings.FSYNC_INTERVAL_MS.defaultValue().orElseThrow();
+    /** The Log's default {@code fsync_interval_ms} where no sink's commit interval is known. */
+    static final long FSYNC_INTERVAL_MILLIS = LogSettings.DEFAULT.options().fsyncIntervalMillis();
 
     private List<ChangeEvent> batch;
     private ByteBuffer frame;

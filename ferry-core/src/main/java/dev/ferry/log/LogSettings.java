@@ -45,7 +45,7 @@ public record LogSettings(FileLog.Options options, long maxBytes, long retainDel
 
     /** The default of {@code fsync_interval_ms}. */
     public static final class Interval {
-        /** The default's least: the interval beside sinks that commit every 20 ms or more often (set for latency). */
+        /** The default's least: the interval beside sinks that commit more often than every 30 ms (set for latency). */
         public static final int SHORTEST_MS = 2;
         /** The default's most. */
         public static final int LONGEST_MS = 100;

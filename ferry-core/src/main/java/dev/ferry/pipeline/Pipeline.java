@@ -64,11 +64,15 @@ public final class Pipeline {
      */
     private static final long GATHER_READ_NANOS = 5_000_000L;
     /**
-     * ... and at the most, while reads find little ({@link #GATHER_FEW_BYTES}): beside a source that
-     * trickles (pgbench's 3,000 changes a second), a read every 5 ms was most of capture's CPU, its
-     * wake-ups and socket reads, and 64 KB in 40 ms is still a sixth of the kernel's smallest socket buffer.
+     * ... and at the most, while reads find little: fewer than {@link #GATHER_FEW_EVENTS} changes and
+     * {@link #GATHER_FEW_BYTES} of values. Beside a source that trickles (pgbench's 3,000 changes a
+     * second, about 110 in 40 ms) a read every 5 ms was most of capture's CPU, its wake-ups and socket
+     * reads. A source held back by an unread buffer shows as many changes per read, whatever their
+     * width: MySQL's reader queue holds 1,024 binlog events (about 200 changes), and 128 narrow
+     * changes are a few dozen kB of a PostgreSQL socket's buffer (128 kB by default).
      */
     private static final long GATHER_READ_MAX_NANOS = 40_000_000L;
+    private static final int GATHER_FEW_EVENTS = 128;
     private static final long GATHER_FEW_BYTES = 64 * 1024;
     /** How long gathering waits between reads now: doubled after a read that found little, else the least. */
     private long gatherReadNanos = GATHER_READ_NANOS;
@@ -644,13 +648,16 @@ public final class Pipeline {
         Position position = first.position();
         while (events.size() < GATHER_MAX_EVENTS && bytes < GATHER_MAX_BYTES && !stopping && failure.get() == null) {
             long left = deadline - System.nanoTime();
+            // a read after a wait cut short by the sync (or after none) says little of the source's pace
+            boolean paced = left >= gatherReadNanos;
             if (left > 0) {
                 LockSupport.parkNanos(Math.min(left, gatherReadNanos));
                 if (Thread.interrupted()) {
                     throw new InterruptedException();
                 }
             }
-            long read = bytes;
+            long readBytes = bytes;
+            int readEvents = events.size();
             while (events.size() < GATHER_MAX_EVENTS && bytes < GATHER_MAX_BYTES) {
                 SourceBatch next = source.poll(Duration.ZERO);
                 position = next.position();
@@ -660,7 +667,9 @@ public final class Pipeline {
                 events.addAll(next.events());
                 bytes += weight(next.events());
             }
-            gatherReadNanos = nextGatherRead(gatherReadNanos, bytes - read);
+            if (paced) {
+                gatherReadNanos = nextGatherRead(gatherReadNanos, events.size() - readEvents, bytes - readBytes);
+            }
             if (left <= 0) {
                 break;
             }
@@ -670,11 +679,12 @@ public final class Pipeline {
 
     /**
      * How long {@link #gather} waits before its next read, after waiting {@code nanos} for a read that
-     * found {@code bytes}: twice as long (at most {@link #GATHER_READ_MAX_NANOS}) when it found little,
-     * else the least.
+     * found {@code events} changes of {@code bytes}: twice as long (at most {@link #GATHER_READ_MAX_NANOS})
+     * when it found little, else the least.
      */
-    static long nextGatherRead(long nanos, long bytes) {
-        return bytes < GATHER_FEW_BYTES ? Math.min(GATHER_READ_MAX_NANOS, 2 * nanos) : GATHER_READ_NANOS;
+    static long nextGatherRead(long nanos, int events, long bytes) {
+        return events < GATHER_FEW_EVENTS && bytes < GATHER_FEW_BYTES
+                ? Math.min(GATHER_READ_MAX_NANOS, 2 * nanos) : GATHER_READ_NANOS;
     }
 
     /**

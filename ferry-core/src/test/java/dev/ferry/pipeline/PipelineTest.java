@@ -114,10 +114,13 @@ class PipelineTest {
     @Test
     void gatheringReadsLessOftenWhileReadsFindLittleAndAtOnceAgainWhenTheyFindMore() {
         long ms = 1_000_000L;
-        assertThat(Pipeline.nextGatherRead(5 * ms, 1_000)).isEqualTo(10 * ms);
-        assertThat(Pipeline.nextGatherRead(20 * ms, 0)).isEqualTo(40 * ms);
-        assertThat(Pipeline.nextGatherRead(40 * ms, 0)).as("at most 40 ms").isEqualTo(40 * ms);
-        assertThat(Pipeline.nextGatherRead(40 * ms, 64 * 1024)).as("a fast source: back to 5 ms").isEqualTo(5 * ms);
+        assertThat(Pipeline.nextGatherRead(5 * ms, 20, 1_000)).isEqualTo(10 * ms);
+        assertThat(Pipeline.nextGatherRead(20 * ms, 0, 0)).isEqualTo(40 * ms);
+        assertThat(Pipeline.nextGatherRead(40 * ms, 110, 30_000)).as("at most 40 ms").isEqualTo(40 * ms);
+        assertThat(Pipeline.nextGatherRead(40 * ms, 10, 64 * 1024)).as("wide rows: back to 5 ms").isEqualTo(5 * ms);
+        // MySQL's reader queue full: about 200 narrow changes, 8 bytes a value
+        assertThat(Pipeline.nextGatherRead(40 * ms, 205, 8_000)).as("many narrow changes: back to 5 ms")
+                .isEqualTo(5 * ms);
     }
 
     @Test
