@@ -64,12 +64,13 @@ class LargeRowsIT extends PrivatePostgresTest {
     }
 
     /**
-     * The same rows through a chunked snapshot, in one chunk of up to 16,384 rows: its fetches were sized
-     * by rows too, and the server now counts each row's bytes and leaves the values of a row too wide
-     * for a fetch out (it is read alone). In the same run, {@code codes}: {@code char(1000000)} values
-     * after thousands of NULLs. The server counted a padded value by its text without the padding (1
-     * byte for {@code 'x'}), so the 250 values after the NULLs came whole in one fetch sized by the
-     * narrow rows, 250 MB of spaces in the driver.
+     * The same rows through a chunked snapshot, in chunks of up to 16,384 rows. A chunk's fetches were
+     * sized by rows (1,024 rows of a megabyte in one fetch); then the server counted each row's bytes
+     * and left a wide row out of a fetch, to be read alone; now each chunk is a COPY that sends a row
+     * per message, and a chunk is cut at 8 MiB (its COPY cancelled), so without the cut the first chunk
+     * holds all 250 wide rows. In the same run, {@code codes}: {@code char(1000000)} values after
+     * thousands of NULLs (the byte count once took a padded value for its text without the padding, 1
+     * byte for {@code 'x'}, and 250 MB of spaces came in one fetch).
      */
     @Test
     void megabyteRowsAfterThousandsOfNarrowOnesFitASmallHeapInChunks() throws Exception {
