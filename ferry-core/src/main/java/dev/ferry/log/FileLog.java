@@ -431,9 +431,7 @@ public final class FileLog implements Log {
             Position framePosition = lastOfAppend ? position : events.get(i - 1).position();
             ByteBuffer frame = Frame.finish(frameBuffer, lastOfAppend, count, positionCodec.encode(framePosition));
             long frameAt = writtenBytes;
-            while (frame.hasRemaining()) {
-                writtenBytes += active.write(frame);
-            }
+            writtenBytes += Frame.writeFully(active, frame);
             if (count > 0) {
                 segment.indexFrame(firstOffset, frameAt);
                 if (indexEntries.remaining() < 16) {

@@ -53,11 +53,18 @@ final class CopyRow {
                 throw new IllegalStateException("a COPY row has " + i + " fields, the query selects " + columns);
             }
             int stop = at;
-            while (stop < end && row[stop] != '\t') {
+            boolean escaped = false;
+            byte c;
+            while (stop < end && (c = row[stop]) != '\t') {
+                escaped |= c == '\\';
                 stop++;
             }
             start[i] = at;
-            length[i] = stop - at == 2 && row[at] == '\\' && row[at + 1] == 'N' ? -1 : unescape(row, at, stop);
+            if (!escaped) {
+                length[i] = stop - at; // most values: nothing to unescape
+            } else {
+                length[i] = stop - at == 2 && row[at + 1] == 'N' && row[at] == '\\' ? -1 : unescape(row, at, stop);
+            }
             at = stop + 1;
         }
         if (at <= end) {
