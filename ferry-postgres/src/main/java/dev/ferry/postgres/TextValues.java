@@ -52,21 +52,12 @@ final class TextValues {
     }
 
     /**
-     * Puts the value whose text is the UTF-8 {@code text} (null for SQL NULL) into the row being
-     * built, exactly as {@code encoder.put(convert(column, new String(text, UTF_8)))} would, without
-     * the intermediate strings in the common cases: most values are their text unchanged, integers
-     * are parsed from the digits, and timestamps in UTC get their ISO form in place.
-     * Only for columns that {@link #takesBytes}.
+     * Puts the value whose text is the {@code n} UTF-8 bytes at {@code at} in {@code b} (which stay the
+     * caller's, unchanged) into the row being built, exactly as
+     * {@code encoder.put(convert(column, new String(b, at, n, UTF_8)))} would, without the intermediate
+     * strings in the common cases: most values are their text unchanged, integers are parsed from the
+     * digits, and timestamps in UTC get their ISO form in a copy. Only for columns that {@link #takesBytes}.
      */
-    static void put(Column column, byte[] text, RowEncoder encoder) {
-        if (text == null) {
-            encoder.putNull();
-        } else {
-            put(column, text, 0, text.length, encoder);
-        }
-    }
-
-    /** {@link #put} of the {@code n} bytes of text at {@code at} in {@code b}, which stays the caller's. */
     static void put(Column column, byte[] b, int at, int n, RowEncoder encoder) {
         switch (column.type()) {
             case BOOLEAN -> encoder.putBoolean(n > 0 && b[at] == 't');

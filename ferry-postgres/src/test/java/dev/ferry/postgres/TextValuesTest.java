@@ -190,8 +190,8 @@ class TextValuesTest {
         assertThat(TextValues.takesBytes(column)).isTrue();
 
         RowEncoder fast = new RowEncoder();
-        TextValues.put(column, bytes, fast);
-        TextValues.put(column, null, fast);
+        TextValues.put(column, bytes, 0, bytes.length, fast);
+        fast.putNull();
         RowEncoder slow = new RowEncoder();
         slow.put(TextValues.convert(column, value));
         slow.putNull();
@@ -220,7 +220,7 @@ class TextValuesTest {
     @Test
     void anIntegerThatIsNotOneFailsWithItsText() {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> TextValues.put(Column.of("c", LogicalType.INT64,
-                "bigint", false), "12a".getBytes(java.nio.charset.StandardCharsets.UTF_8), new RowEncoder()))
+                "bigint", false), "12a".getBytes(java.nio.charset.StandardCharsets.UTF_8), 0, 3, new RowEncoder()))
                 .isInstanceOf(NumberFormatException.class).hasMessageContaining("12a");
     }
 }
