@@ -38,6 +38,20 @@ final class Prerequisites {
                 + "logical. Run ALTER SYSTEM SET wal_level = logical; and restart the server.";
     }
 
+    /**
+     * A SQL_ASCII database stores text bytes unchecked, but sends text to Ferry as UTF-8 (the
+     * connections' client_encoding): PostgreSQL refuses a value that is not valid UTF-8 (SQLSTATE
+     * 22021), in a snapshot's read and in logical decoding alike, so nothing is read wrong, but such
+     * a value stops its table's snapshot and the stream at its change.
+     */
+    private static Check sqlAsciiWarning(ConnectionSettings settings) {
+        return Check.warning("database encoding", settings.database() + " is SQL_ASCII: PostgreSQL does not check "
+                + "its text, and refuses to send Ferry any that is not valid UTF-8 (invalid byte sequence for encoding "
+                + "\"UTF8\"): such a value stops its table's snapshot, and the stream at its change",
+                "Write only UTF-8 text to it, or move it to a UTF8 database (pg_dump, then restore into a database "
+                        + "created WITH ENCODING 'UTF8' TEMPLATE template0, converting the text that is not UTF-8).");
+    }
+
     /** Every prerequisite; a server that cannot be reached or refuses the login is an error, not a check. */
     List<Check> check() throws FerryException {
         List<Check> out = new ArrayList<>();
@@ -51,6 +65,9 @@ final class Prerequisites {
             String level = catalog.setting("wal_level");
             out.add(level.equals("logical") ? Check.ok("wal_level", "logical")
                     : Check.problem("wal_level", level, walLevelMessage(settings, level)));
+            if (catalog.setting("server_encoding").equals("SQL_ASCII")) {
+                out.add(sqlAsciiWarning(settings));
+            }
             out.add(roleCheck(c));
             out.add(slotCapacity(catalog, c));
             List<Catalog.TableInfo> tables;
