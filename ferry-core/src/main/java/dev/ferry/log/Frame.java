@@ -158,18 +158,24 @@ record Frame(long appendNumber, long durableAppend, boolean lastOfAppend, long f
 
     /**
      * The most of a heap buffer given to a channel in one call. The JDK copies a heap buffer through
-     * a direct buffer it keeps per thread, and allocates (and zeroes) a new one whenever a call asks
-     * for more than the largest it keeps: frames of a little over 8 MB did so again and again (5-6% of
-     * the capture and sink threads in a snapshot's profile). In slices, one buffer of 1 MB serves all.
+     * a direct buffer that it keeps per thread, as large as the largest call the thread made: frames
+     * (8 MB and a little more; one event's frame up to 1 GB) would each thread hold that much native
+     * memory, and allocate and zero it again as frames grew (a fresh pipeline's capture and sink
+     * threads did several times: 5-6% of their CPU in a 1-million-row snapshot's profile). In slices,
+     * one buffer of 1 MB serves every frame.
      */
     static final int IO_SLICE = 1 << 20;
 
+    /**
+     * Reads from {@code at} until {@code buf} is full to its limit, in {@link #IO_SLICE}s; its position
+     * ends at that limit, which stays as it was.
+     */
     static void readFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {
         long p = at;
         int end = buf.limit();
         try {
             while (buf.position() < end) {
-                buf.limit(Math.min(end, buf.position() + IO_SLICE));
+                buf.limit(buf.position() + Math.min(end - buf.position(), IO_SLICE));
                 int n = ch.read(buf, p);
                 if (n < 0) {
                     throw new IOException("unexpected end of file at byte " + p);
@@ -187,7 +193,7 @@ record Frame(long appendNumber, long durableAppend, boolean lastOfAppend, long f
         int end = buf.limit();
         try {
             while (buf.position() < end) {
-                buf.limit(Math.min(end, buf.position() + IO_SLICE));
+                buf.limit(buf.position() + Math.min(end - buf.position(), IO_SLICE));
                 written += ch.write(buf);
             }
         } finally {

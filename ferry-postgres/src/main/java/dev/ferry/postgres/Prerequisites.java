@@ -41,15 +41,17 @@ final class Prerequisites {
     /**
      * A SQL_ASCII database stores text bytes unchecked, but sends text to Ferry as UTF-8 (the
      * connections' client_encoding): PostgreSQL refuses a value that is not valid UTF-8 (SQLSTATE
-     * 22021), in a snapshot's read and in logical decoding alike, so nothing is read wrong, but such
-     * a value stops its table's snapshot and the stream at its change.
+     * 22021), in a snapshot's read and in logical decoding alike, and such a value stops its table's
+     * snapshot and the stream at its change. Bytes of another encoding that happen to be valid UTF-8
+     * (Latin-1's "Ã©") come through as the UTF-8 they spell ("é"): no check can tell them apart.
      */
     private static Check sqlAsciiWarning(ConnectionSettings settings) {
         return Check.warning("database encoding", settings.database() + " is SQL_ASCII: PostgreSQL does not check "
                 + "its text, and refuses to send Ferry any that is not valid UTF-8 (invalid byte sequence for encoding "
                 + "\"UTF8\"): such a value stops its table's snapshot, and the stream at its change",
-                "Write only UTF-8 text to it, or move it to a UTF8 database (pg_dump, then restore into a database "
-                        + "created WITH ENCODING 'UTF8' TEMPLATE template0, converting the text that is not UTF-8).");
+                "Write only UTF-8 text to it, or move it to a UTF8 database: convert the values that are not UTF-8 "
+                        + "(or, if all are in one encoding, restore with that client_encoding), pg_dump, then restore "
+                        + "into a database created WITH ENCODING 'UTF8' TEMPLATE template0.");
     }
 
     /** Every prerequisite; a server that cannot be reached or refuses the login is an error, not a check. */
