@@ -53,17 +53,24 @@ public final class SnapshotBench {
     private static final StringBuilder sourceSettings = new StringBuilder();
 
     /**
-     * One contender's result: {@code seconds} alone (its throughput), {@code loadedSeconds} beside the
-     * write workload, which made {@code tx} transactions meanwhile.
+     * One contender's result: {@code seconds} alone, {@code loadedSeconds} beside the write workload,
+     * which made {@code tx} transactions meanwhile; of each, the {@code readSeconds} that read rows
+     * ({@link #reading}), whose rate is the contender's throughput.
      */
-    private record Result(String name, double seconds, double loadedSeconds, long rows, long tx, long[] latencyMicros,
+    private record Result(String name, double seconds, double readSeconds, double loadedSeconds,
+                          double loadedReadSeconds, long rows, long tx, long[] latencyMicros,
                           double soloTps, double soloP99Millis, double clientCpu, double serverCpu) {
         double rowsPerSecond() {
-            return rows / seconds;
+            return rows / readSeconds;
         }
 
         double loadedRowsPerSecond() {
-            return rows / loadedSeconds;
+            return rows / loadedReadSeconds;
+        }
+
+        /** The pipeline's set-up before its source started, and the benchmark's clean-up after the run. */
+        double setUpSeconds() {
+            return seconds - readSeconds;
         }
 
         double tps() {
@@ -128,13 +135,13 @@ public final class SnapshotBench {
 
             Result copy = results.get(0);
             StringBuilder table = new StringBuilder();
-            table.append(String.format(Locale.ROOT, "%-34s %8s %12s %8s %9s %13s %12s %9s %10s %15s%n", "contender",
-                    "seconds", "rows/s", "MB/s", "÷ COPY", "CPU s/M c+s", "loaded r/s", "÷ COPY", "TPS ÷ base",
+            table.append(String.format(Locale.ROOT, "%-34s %8s %8s %12s %8s %9s %13s %12s %9s %10s %15s%n", "contender",
+                    "seconds", "set-up", "rows/s", "MB/s", "÷ COPY", "CPU s/M c+s", "loaded r/s", "÷ COPY", "TPS ÷ base",
                     "p99 ms (base)"));
             for (Result r : results) {
-                table.append(String.format(Locale.ROOT, "%-34s %8.1f %,12.0f %8.1f %9.2f %6.2f+%-6.2f %,12.0f %9.2f %10.2f "
+                table.append(String.format(Locale.ROOT, "%-34s %8.1f %8.1f %,12.0f %8.1f %9.2f %6.2f+%-6.2f %,12.0f %9.2f %10.2f "
                                 + "%7.2f (%.2f)%n",
-                        r.name(), r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(),
+                        r.name(), r.readSeconds(), r.setUpSeconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.readSeconds(),
                         r.rowsPerSecond() / copy.rowsPerSecond(), r.clientCpu() / (rows / 1e6),
                         r.serverCpu() / (rows / 1e6), r.loadedRowsPerSecond(),
                         r.loadedRowsPerSecond() / copy.loadedRowsPerSecond(), r.tps() / r.soloTps(), r.p99Millis(),
@@ -169,7 +176,9 @@ public final class SnapshotBench {
         long clientBefore = os.getProcessCpuTime();
         long start = System.nanoTime();
         job.run();
-        double alone = (System.nanoTime() - start) / 1e9;
+        long end = System.nanoTime();
+        double alone = (end - start) / 1e9;
+        double aloneReading = reading(start, end);
         double clientCpu = (os.getProcessCpuTime() - clientBefore) / 1e9;
         Thread.sleep(300); // backends of closed connections exit and are reaped: their CPU moves to the postmaster's
         double serverCpu = server.seconds() - serverBefore;
@@ -182,20 +191,38 @@ public final class SnapshotBench {
         } else {
             solo[0] = workload(pg, () -> sleep(soloSeconds * 1000L));
         }
-        double[] seconds = new double[1];
+        double[] seconds = new double[2];
         long[] latencies = workload(pg, () -> {
             long loaded = System.nanoTime();
             job.run();
-            seconds[0] = (System.nanoTime() - loaded) / 1e9;
+            long loadedEnd = System.nanoTime();
+            seconds[0] = (loadedEnd - loaded) / 1e9;
+            seconds[1] = reading(loaded, loadedEnd);
         });
-        Result r = new Result(name, alone, seconds[0], rows, latencies.length, latencies,
+        Result r = new Result(name, alone, aloneReading, seconds[0], seconds[1], rows, latencies.length, latencies,
                 solo[0].length / (double) soloSeconds, percentile(solo[0], 0.99) / 1000.0, clientCpu, serverCpu);
-        System.out.printf(Locale.ROOT, "%s: alone %.1f s, %,.0f rows/s, CPU s per million rows: %.2f client + %.2f "
+        System.out.printf(Locale.ROOT, "%s: alone %.1f s (%.1f s of it before the source started and after the run), "
+                + "%,.0f rows/s, CPU s per million rows: %.2f client + %.2f "
                 + "server; beside the workload %,.0f rows/s, workload %,.0f TPS (baseline just before: %,.0f), p99 %.2f "
-                + "ms (%.2f)%n", name, r.seconds(), r.rowsPerSecond(), clientCpu / (rows / 1e6), serverCpu / (rows / 1e6),
+                + "ms (%.2f)%n", name, r.seconds(), r.setUpSeconds(), r.rowsPerSecond(), clientCpu / (rows / 1e6), serverCpu / (rows / 1e6),
                 r.loadedRowsPerSecond(), r.tps(), r.soloTps(), r.p99Millis(), r.soloP99Millis());
         return r;
     }
+
+    /**
+     * The seconds of a run from {@code start} to {@code end} that read rows: for Ferry's pipelines,
+     * from their source's start (after the connections and, for PostgreSQL, the slot and the
+     * publication: once per pipeline, not per row) to the end of the run (before the benchmark drops the
+     * slot and deletes the Log); for COPY and SELECT, all of it.
+     */
+    private static double reading(long start, long end) {
+        long from = StartTimedSource.lastStarted > start ? StartTimedSource.lastStarted : start;
+        long to = runEnded > from && runEnded <= end ? runEnded : end;
+        return (to - from) / 1e9;
+    }
+
+    /** {@link System#nanoTime} when the last of Ferry's pipelines here ended its run and closed. */
+    private static volatile long runEnded;
 
     /** Loads the table to read and the accounts the write workload updates; returns the COPY text size. */
     private static long load(TestingPostgres pg, int rows) throws Exception {
@@ -263,7 +290,7 @@ public final class SnapshotBench {
                 + "\nsnapshot_max_rows_per_second: " + maxRowsPerSecond + "\nsnapshot_adaptive: " + adaptive
                 + "\nnew_tables_check_seconds: 0\n" + sourceSettings;
         Path state = Files.createTempDirectory("ferry-snapshot-bench-");
-        try (Source source = factory.create(name, ComponentConfig.ofYaml("source", yaml));
+        try (Source source = new StartTimedSource(factory.create(name, ComponentConfig.ofYaml("source", yaml)));
              FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec())) {
             source.workFolder(state.resolve("work"));
             Pipeline pipeline = new Pipeline(name, source, log, List.of(new NullSink()), List.of("null"), 1000);
@@ -291,6 +318,7 @@ public final class SnapshotBench {
                 }
             }
         }
+        runEnded = System.nanoTime();
         try {
             // the slot is released when the closed source's walsender ends: a moment after close
             for (int attempt = 0; ; attempt++) {
@@ -317,11 +345,12 @@ public final class SnapshotBench {
         String yaml = "type: jdbc\nurl: " + pg.jdbcUrl(DB) + "\nuser: " + pg.user() + "\npassword: '" + pg.password()
                 + "'\ntables: [public.items]\nmax_rows_per_second: " + maxRowsPerSecond + "\n" + sourceSettings;
         Path state = Files.createTempDirectory("ferry-jdbc-bench-");
-        try (Source source = factory.create("bench_jdbc", ComponentConfig.ofYaml("source", yaml));
+        try (Source source = new StartTimedSource(factory.create("bench_jdbc", ComponentConfig.ofYaml("source", yaml)));
              FileLog log = FileLog.open(state.resolve("log"), factory.positionCodec())) {
             source.workFolder(state.resolve("work"));
             new Pipeline("bench_jdbc", source, log, List.of(new NullSink()), List.of("null"), 1000).run(Mode.ONCE);
         } finally {
+            runEnded = System.nanoTime();
             try (var walk = Files.walk(state)) {
                 walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
             }
@@ -400,16 +429,18 @@ public final class SnapshotBench {
             throws IOException {
         StringBuilder b = new StringBuilder();
         b.append(String.format(Locale.ROOT, "%n### Snapshot benchmark, %s: %,d rows (%,.0f MB as COPY text)%n%n"
+                + "Seconds and rows/s from each Ferry pipeline's source's start (connections, slot and publication "
+                + "made) to the end of its run; the set-up before and the benchmark's clean-up after in their own column. "
                 + "Workload TPS and p99 against its baseline right before each contender: alone for COPY and SELECT, "
                 + "beside Ferry streaming (no snapshot) for Ferry's.%n%n",
                 LocalDate.now(), rows, copyBytes / 1e6));
-        b.append("| contender | seconds | rows/s | MB/s | ÷ COPY | CPU s per M rows: client + server "
+        b.append("| contender | seconds | set-up and clean-up s | rows/s | MB/s | ÷ COPY | CPU s per M rows: client + server "
                 + "| beside the workload: rows/s | ÷ COPY | workload TPS ÷ baseline | workload p99 ms (baseline) |\n");
-        b.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        b.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (Result r : results) {
-            b.append(String.format(Locale.ROOT, "| %s | %.1f | %,.0f | %.1f | %.2f | %.2f + %.2f | %,.0f | %.2f | %.2f "
+            b.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %,.0f | %.1f | %.2f | %.2f + %.2f | %,.0f | %.2f | %.2f "
                             + "| %.2f (%.2f) |%n",
-                    r.name(), r.seconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.seconds(),
+                    r.name(), r.readSeconds(), r.setUpSeconds(), r.rowsPerSecond(), copyBytes / 1e6 / r.readSeconds(),
                     r.rowsPerSecond() / copy.rowsPerSecond(), r.clientCpu() / rows * 1e6, r.serverCpu() / rows * 1e6,
                     r.loadedRowsPerSecond(),
                     r.loadedRowsPerSecond() / copy.loadedRowsPerSecond(), r.tps() / r.soloTps(), r.p99Millis(),
