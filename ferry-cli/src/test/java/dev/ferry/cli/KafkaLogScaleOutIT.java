@@ -51,7 +51,10 @@ class KafkaLogScaleOutIT extends PrivatePostgresTest {
 
     /**
      * {@code ferry run -c FILE} without {@code --role} on a Log of several partitions: the capture and one
-     * sink worker in one process, which takes every partition; SIGTERM stops both with exit 0.
+     * sink worker in one process, which takes every partition; SIGTERM stops both with exit 0, and the
+     * worker first delivers what the Log holds: at the signal each partition's sinks are thousands of
+     * events behind (a large transaction appended while the warehouse holds their writes on a lock), and
+     * after it, without a restart, nothing is behind and each mirror equals its source.
      */
     @Test
     void oneProcessWithoutARoleRunsTheCaptureAndAWorkerOfEveryPartition() throws Exception {
@@ -70,26 +73,52 @@ class KafkaLogScaleOutIT extends PrivatePostgresTest {
             awaitMirrorsEqualTheSource(db);
             checkHistories(db);
             // ferry status reads the Log, the workers' group and each sink's offset per partition
-            FerryProcess status = FerryProcess.start(dir, JsonlPipelineFile.warehouseEnv(pg, role), "status", "-c",
-                    "pipeline.yaml");
-            assertThat(status.waitFor()).as(status.stdout() + status.stderr()).isEqualTo(0);
-            assertThat(status.stdout()).contains("ferry." + db + ".log (4 partitions)")
+            String status = status(role);
+            assertThat(status).contains("ferry." + db + ".log (4 partitions)")
                     .contains("ferry." + db + ".sinks (stable, 1 worker)").contains("partitions [0, 1, 2, 3]")
                     .contains("partition 3 ").contains("sink postgres.p0").contains("sink postgres.p3")
-                    .doesNotContain("none yet").contains("behind the Log");
-            System.out.println("KafkaLogScaleOutIT: ferry status:\n" + status.stdout());
-            // SIGTERM under load drains: the capture's last append, then every partition's sinks take it all
-            BackgroundWorkload more = BackgroundWorkload.start(pg, db, seed + 2, 500);
-            Thread.sleep(2000); // let changes flow; the check below does not depend on how many
-            both.terminate();
+                    .doesNotContain("none yet");
+            assertThat(behind(status)).as("the source is quiet and its mirrors are equal: all delivered\n" + status)
+                    .isZero();
+            System.out.println("KafkaLogScaleOutIT: ferry status:\n" + status);
+
+            // SIGTERM while every partition's sinks are well behind the Log: the warehouse's offsets table is
+            // locked (reads go on), so each sink's next write waits for it; a large transaction goes into the
+            // Log behind those writes; the signal comes, and only once the worker says it drains does the lock
+            // go. Without the drain each sink stops after its waiting write, with thousands of events undelivered.
+            try (Connection lock = pg.connect("warehouse"); Statement st = lock.createStatement();
+                 Connection source = pg.connect(db)) {
+                lock.setAutoCommit(false);
+                st.execute("LOCK TABLE " + db + "._ferry_offsets IN EXCLUSIVE MODE");
+                ShopWorkload changes = new ShopWorkload(source, seed + 2);
+                long deadline = System.nanoTime() + START.toNanos();
+                while (writesWaitingFor(st, db + "._ferry_offsets") < 4) {
+                    assertThat(System.nanoTime()).as("a write of every partition waits for the lock").isLessThan(deadline);
+                    changes.run(10);
+                    Thread.sleep(100);
+                }
+                changes.bigTransaction(20_000);
+                // the capture appended all of it: the sinks' offsets cannot move, so the Log's ends tell
+                String held = status(role);
+                while (behind(held) < changes.changes()) {
+                    assertThat(System.nanoTime()).as("the capture appends the large transaction: " + held)
+                            .isLessThan(deadline);
+                    held = status(role);
+                }
+                assertThat(behind(held)).as(held).isEqualTo(changes.changes());
+                System.out.println("KafkaLogScaleOutIT: at the signal, " + changes.changes() + " events behind:\n" + held);
+                both.terminate();
+                assertThat(both.awaitLog(START, "stopping: partitions [0, 1, 2, 3] deliver")).as(both.stderr()).isTrue();
+                lock.rollback();
+            }
             assertThat(both.waitFor()).as(both.stderr()).isEqualTo(0);
-            more.finish();
             assertThat(both.stderr()).contains("partition 3 revoked");
-            FerryProcess after = FerryProcess.start(dir, JsonlPipelineFile.warehouseEnv(pg, role), "status", "-c",
-                    "pipeline.yaml");
-            assertThat(after.waitFor()).as(after.stdout() + after.stderr()).isEqualTo(0);
-            assertThat(after.stdout()).as("every partition delivered up to its end").contains("behind the Log")
-                    .doesNotContainPattern("behind the Log\\W+[1-9]");
+            String after = status(role);
+            assertThat(after).as("every partition delivered up to its end").contains("behind the Log");
+            assertThat(behind(after)).as(after).isZero();
+            // and without a restart: the process has exited, so one look, no waiting
+            awaitMirrorsEqualTheSource(db, Duration.ZERO);
+            checkHistories(db);
         });
     }
 
@@ -280,7 +309,12 @@ class KafkaLogScaleOutIT extends PrivatePostgresTest {
     }
 
     private void awaitMirrorsEqualTheSource(String db) throws Exception {
-        long deadline = System.nanoTime() + START.toNanos();
+        awaitMirrorsEqualTheSource(db, START);
+    }
+
+    /** Waits until each mirror equals its source table, for at most {@code within} (zero: one look). */
+    private void awaitMirrorsEqualTheSource(String db, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
         try (Connection source = pg.connect(db); Connection warehouse = pg.connect("warehouse")) {
             for (String table : TABLES) {
                 while (true) {
@@ -293,6 +327,33 @@ class KafkaLogScaleOutIT extends PrivatePostgresTest {
                     Thread.sleep(500);
                 }
             }
+        }
+    }
+
+    /** What {@code ferry status} prints (it must succeed). */
+    private String status(TestingPostgres.CaptureRole role) throws Exception {
+        FerryProcess status = FerryProcess.start(dir, JsonlPipelineFile.warehouseEnv(pg, role), "status", "-c",
+                "pipeline.yaml");
+        assertThat(status.waitFor()).as(status.stdout() + status.stderr()).isEqualTo(0);
+        return status.stdout();
+    }
+
+    /** The events all sinks together are behind the Log, by {@code ferry status}. */
+    private static long behind(String status) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("behind the Log +([0-9,]+) events").matcher(status);
+        long sum = 0;
+        while (m.find()) {
+            sum += Long.parseLong(m.group(1).replace(",", ""));
+        }
+        return sum;
+    }
+
+    /** The writes that wait for a lock on {@code table} (the statement's connection is in its database). */
+    private static long writesWaitingFor(Statement st, String table) throws Exception {
+        try (ResultSet rs = st.executeQuery("SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = '" + table
+                + "'::regclass AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")) {
+            rs.next();
+            return rs.getLong(1);
         }
     }
 

@@ -50,6 +50,8 @@ public final class SinkWorkers {
     private volatile boolean stopping;
     /** When the stop was asked for: the partitions' drain counts from it. */
     private volatile long stopRequestedAt;
+    /** Whether the drain of a stop was logged; only {@link #run()}'s thread reads and sets it. */
+    private boolean drainAnnounced;
 
     SinkWorkers(String name, Source source, SharedLog log, List<SinkSpec> specs, int maxBatchEvents,
                 DeadLetterLog deadLetters) {
@@ -166,6 +168,14 @@ public final class SinkWorkers {
             // stopped by a signal: every partition here drains at once, then each is waited for
             r.pipeline().drainAndStop(stopRequestedAt);
             running.values().forEach(other -> other.pipeline().drainAndStop(stopRequestedAt));
+            if (!drainAnnounced) {
+                // logged once every partition here was told to drain, so the line means the drain has begun
+                drainAnnounced = true;
+                java.util.Set<Integer> draining = new java.util.TreeSet<>(running.keySet());
+                draining.add(partition);
+                LOG.info("stopping: partitions {} deliver what the Log holds now (for at most {} s from the stop's "
+                        + "request), then leave", draining, Pipeline.DRAIN_MILLIS / 1000);
+            }
         } else {
             r.pipeline().revoke();
         }
