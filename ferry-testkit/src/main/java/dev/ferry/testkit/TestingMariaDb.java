@@ -30,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * from 10.5 on, full row metadata. Meant for tests: durability is relaxed for speed. Grants are
  * enforced (never {@code --skip-grant-tables}), so least-privilege users behave as in production.
  *
- * <p>An administrator {@code ferry_admin} with a random password is created at every start through
+ * <p>{@code mariadb-install-db} runs once per JVM and binaries folder, into a template data directory
+ * that every new server gets a copy of; the template is deleted when the JVM exits. An administrator
+ * {@code ferry_admin} with a random password, per server, is created at every start through
  * {@code --init-file}. When the JVM runs as root the server runs as root too ({@code --user=root}).
  *
  * <pre>{@code
@@ -47,6 +49,10 @@ public final class TestingMariaDb implements AutoCloseable {
     private static final int START_ATTEMPTS = 3;
     private static final Pattern OPTION_NAME = Pattern.compile("[a-z][a-z0-9_-]*");
     private static final Set<TestingMariaDb> RUNNING = ConcurrentHashMap.newKeySet();
+    private static final DataDirTemplates TEMPLATES = new DataDirTemplates("ferry-mariadb-template-");
+    private static Path binaries; // guarded by TestingMariaDb.class
+    // The template's redo log has the size servers start with, so a copy is 34 MB, not 114, and is not resized.
+    private static final String INNODB_LOG_FILE_SIZE = "16M";
 
     static {
         // Tests that forget close() must not leave servers behind after the JVM exits.
@@ -246,13 +252,7 @@ public final class TestingMariaDb implements AutoCloseable {
         Path base = null;
         try {
             base = Files.createTempDirectory("ferry-mariadb-");
-            List<String> install = new ArrayList<>(List.of(bin.resolve("mariadb-install-db").toString(), "--no-defaults",
-                    "--datadir=" + base.resolve("data"), "--auth-root-authentication-method=socket",
-                    "--skip-test-db"));
-            if (Processes.isRoot()) {
-                install.add("--user=root");
-            }
-            Processes.run(install, base, null, 120);
+            TEMPLATES.copy(bin, folder -> install(bin, folder), base.resolve("data"));
             Files.writeString(base.resolve("init.sql"), "CREATE USER IF NOT EXISTS '" + ADMIN + "'@'" + HOST
                     + "' IDENTIFIED BY '" + password + "';\nGRANT ALL PRIVILEGES ON *.* TO '" + ADMIN + "'@'" + HOST
                     + "' WITH GRANT OPTION;\n", StandardCharsets.UTF_8);
@@ -263,7 +263,7 @@ public final class TestingMariaDb implements AutoCloseable {
             options.put("binlog-row-metadata", "FULL");
             options.put("server-id", "1");
             options.put("innodb-buffer-pool-size", "32M");
-            options.put("innodb-log-file-size", "16M");
+            options.put("innodb-log-file-size", INNODB_LOG_FILE_SIZE);
             options.put("innodb-flush-log-at-trx-commit", "2");
             options.put("sync-binlog", "0");
             options.put("max-connections", "60");
@@ -283,6 +283,24 @@ public final class TestingMariaDb implements AutoCloseable {
             PostgresBinaries.deleteTree(base);
             throw e;
         }
+    }
+
+    /**
+     * Makes {@code folder/data} the template of every server from {@code bin}. Its files hold no
+     * absolute path (InnoDB's are relative to the data directory, Aria's control file travels with
+     * the tables), so a copy runs anywhere.
+     */
+    private static void install(Path bin, Path folder) {
+        long started = System.nanoTime();
+        List<String> install = new ArrayList<>(List.of(bin.resolve("mariadb-install-db").toString(), "--no-defaults",
+                "--datadir=" + folder.resolve("data"), "--auth-root-authentication-method=socket",
+                "--skip-test-db", "--innodb-log-file-size=" + INNODB_LOG_FILE_SIZE));
+        if (Processes.isRoot()) {
+            install.add("--user=root");
+        }
+        Processes.run(install, folder, null, 120);
+        LOG.info("MariaDB data directory template made by mariadb-install-db in {} ms ({}, binaries {})",
+                (System.nanoTime() - started) / 1_000_000, folder, bin);
     }
 
     private void launchOnFreePort() {
@@ -365,7 +383,15 @@ public final class TestingMariaDb implements AutoCloseable {
         }
     }
 
-    private static Path binaries() {
+    /** Looked up once per JVM: the template is per binaries folder, and Debian's is a linked pair made here. */
+    private static synchronized Path binaries() {
+        if (binaries == null) {
+            binaries = findBinaries();
+        }
+        return binaries;
+    }
+
+    private static Path findBinaries() {
         String env = System.getenv("FERRY_MARIADB_BIN");
         List<Path> candidates = env != null ? List.of(Path.of(env))
                 : List.of(Path.of("/usr/sbin"), Path.of("/usr/bin"), Path.of("/usr/local/mysql/bin"));

@@ -25,12 +25,19 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
+import org.postgresql.PGConnection;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A private PostgreSQL server in a fresh temporary folder, listening on a free loopback port, set up
  * for logical replication. Meant for tests and the demo: durability is switched off for speed.
+ *
+ * <p>initdb runs once per JVM and binaries folder, into a template data directory that every new
+ * server gets a copy of (its settings are added to the copy), so starting is mostly {@code pg_ctl
+ * start}. Hence the servers of one JVM share a database system identifier ({@code IDENTIFY_SYSTEM}'s
+ * {@code systemid}) and their first WAL position; each server's superuser password is still its own,
+ * set at its start. The template is deleted when the JVM exits.
  *
  * <p>Binaries come from {@code FERRY_PG_BIN}, else the newest Debian server package, else the
  * embedded bundle. When the JVM runs as root the server runs as {@code postgres} (or
@@ -50,6 +57,11 @@ public final class TestingPostgres implements AutoCloseable {
     private static final int START_ATTEMPTS = 3;
     private static final Pattern SETTING_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_.]*");
     private static final Set<TestingPostgres> RUNNING = ConcurrentHashMap.newKeySet();
+    /** Every password handed out in this JVM: canaries that Ferry must never print. */
+    private static final Set<String> SECRETS = ConcurrentHashMap.newKeySet();
+    /** initdb's, one per JVM, for every template; a server has it only until its start replaces it. */
+    private static final String TEMPLATE_PASSWORD = randomPassword();
+    private static final DataDirTemplates TEMPLATES = new DataDirTemplates("ferry-pg-template-");
 
     static {
         // Tests that forget close() must not leave postmasters behind after the JVM exits.
@@ -69,7 +81,7 @@ public final class TestingPostgres implements AutoCloseable {
     private final Map<String, String> capturePasswords = new ConcurrentHashMap<>();
     private boolean stopped;
 
-    private TestingPostgres(Path bin, Path baseDir, String runAs, String password, int port) {
+    private TestingPostgres(Path bin, Path baseDir, String runAs, String password, int port, String loginPassword) {
         this.bin = bin;
         this.baseDir = baseDir;
         this.dataDir = baseDir.resolve("data");
@@ -77,8 +89,25 @@ public final class TestingPostgres implements AutoCloseable {
         this.runAs = runAs;
         this.password = password;
         this.port = port;
-        this.versionNum = Integer.parseInt(queryOne("SHOW server_version_num"));
-        this.version = queryOne("SHOW server_version");
+        try (Connection connection = connect("postgres", loginPassword);
+                Statement statement = connection.createStatement()) {
+            if (!loginPassword.equals(password)) {
+                // Durable before a crashAndRestart() right after start: synchronous_commit is off server-wide.
+                statement.execute("SET synchronous_commit = on");
+                // Hashed here (SCRAM-SHA-256), so the password itself never reaches the server or its log.
+                connection.unwrap(PGConnection.class).alterUserPassword(SUPERUSER, password.toCharArray(),
+                        "scram-sha-256");
+            }
+            try (ResultSet rs = statement.executeQuery(
+                    "SELECT current_setting('server_version_num'), current_setting('server_version')")) {
+                rs.next();
+                this.versionNum = Integer.parseInt(rs.getString(1));
+                this.version = rs.getString(2);
+            }
+        } catch (SQLException e) {
+            throw new IllegalStateException("PostgreSQL started on port " + port + " but refused a connection: "
+                    + e.getMessage() + "\n" + logTail(serverLog), e);
+        }
     }
 
     /** Starts a server with the default settings ({@code wal_level=logical}). */
@@ -106,7 +135,7 @@ public final class TestingPostgres implements AutoCloseable {
         return SUPERUSER;
     }
 
-    /** The superuser's password, random per server. */
+    /** The superuser's password, random per server (a standby has its primary's). */
     public String password() {
         return password;
     }
@@ -124,9 +153,13 @@ public final class TestingPostgres implements AutoCloseable {
 
     /** Opens a connection to the given database as the superuser. */
     public Connection connect(String database) throws SQLException {
+        return connect(database, password);
+    }
+
+    private Connection connect(String database, String superuserPassword) throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", SUPERUSER);
-        props.setProperty("password", password);
+        props.setProperty("password", superuserPassword);
         props.setProperty("ApplicationName", "ferry-testkit");
         return DriverManager.getConnection(jdbcUrl(database), props);
     }
@@ -316,21 +349,15 @@ public final class TestingPostgres implements AutoCloseable {
         long started = System.nanoTime();
         Path bin = PostgresBinaries.resolve(builder.embeddedBundle, builder.bundleJar);
         String runAs = Processes.serverUser();
-        String password = randomPassword();
         Path base = null;
         try {
             base = Files.createTempDirectory("ferry-pg-");
-            Path pwfile = base.resolve("pwfile");
-            Files.writeString(pwfile, password + "\n", StandardCharsets.UTF_8);
+            TEMPLATES.copy(bin, folder -> initdb(bin, folder, runAs), base.resolve("data"));
             if (runAs != null) {
                 Processes.run(List.of("chown", "-R", runAs + ":", base.toString()), base, null, 30);
             }
-            Processes.run(List.of(bin.resolve("initdb").toString(), "-D", base.resolve("data").toString(),
-                    "-U", SUPERUSER, "--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile,
-                    "-E", "UTF8", "--locale=C", "--no-sync"), base, runAs, 120);
-            Files.delete(pwfile);
             configure(base.resolve("data"), builder.settings);
-            TestingPostgres pg = startPrepared(bin, base, runAs, password);
+            TestingPostgres pg = startPrepared(bin, base, runAs, randomPassword(), TEMPLATE_PASSWORD);
             LOG.info("PostgreSQL {} started on {}:{} in {} ms (data {}, binaries {}{})", pg.version, HOST, pg.port,
                     (System.nanoTime() - started) / 1_000_000, pg.dataDir, bin,
                     runAs == null ? "" : ", running as " + runAs);
@@ -342,6 +369,25 @@ public final class TestingPostgres implements AutoCloseable {
             PostgresBinaries.deleteTree(base);
             throw e;
         }
+    }
+
+    /**
+     * Makes {@code folder/data} the template of every server from {@code bin}: initdb with the
+     * superuser's template password, which each server replaces by its own once started.
+     */
+    private static void initdb(Path bin, Path folder, String runAs) throws IOException {
+        long started = System.nanoTime();
+        Path pwfile = folder.resolve("pwfile");
+        Files.writeString(pwfile, TEMPLATE_PASSWORD + "\n", StandardCharsets.UTF_8);
+        if (runAs != null) {
+            Processes.run(List.of("chown", "-R", runAs + ":", folder.toString()), folder, null, 30);
+        }
+        Processes.run(List.of(bin.resolve("initdb").toString(), "-D", folder.resolve("data").toString(),
+                "-U", SUPERUSER, "--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile,
+                "-E", "UTF8", "--locale=C", "--no-sync"), folder, runAs, 120);
+        Files.delete(pwfile);
+        LOG.info("PostgreSQL data directory template made by initdb in {} ms ({}, binaries {})",
+                (System.nanoTime() - started) / 1_000_000, folder, bin);
     }
 
     /**
@@ -360,7 +406,7 @@ public final class TestingPostgres implements AutoCloseable {
             Processes.run(List.of(bin.resolve("pg_basebackup").toString(), "-D", base.resolve("data").toString(),
                     "-d", "host=" + HOST + " port=" + port + " user=" + SUPERUSER + " password=" + password,
                     "-X", "stream", "-R", "-c", "fast", "--no-sync"), base, runAs, 120);
-            TestingPostgres standby = startPrepared(bin, base, runAs, password);
+            TestingPostgres standby = startPrepared(bin, base, runAs, password, password);
             LOG.info("Standby of {} started on {}:{} in {} ms", this, HOST, standby.port,
                     (System.nanoTime() - started) / 1_000_000);
             return standby;
@@ -373,12 +419,16 @@ public final class TestingPostgres implements AutoCloseable {
         }
     }
 
-    /** Starts the server prepared in {@code base} on a free port and registers it; stopped again if it fails. */
-    private static TestingPostgres startPrepared(Path bin, Path base, String runAs, String password) throws IOException {
+    /**
+     * Starts the server prepared in {@code base} on a free port, gives the superuser {@code password} if
+     * its data has {@code loginPassword} instead, and registers it; stopped again if it fails.
+     */
+    private static TestingPostgres startPrepared(Path bin, Path base, String runAs, String password,
+                                                 String loginPassword) throws IOException {
         int port = startOnFreePort(bin, base, runAs);
         TestingPostgres pg;
         try {
-            pg = new TestingPostgres(bin, base, runAs, password, port);
+            pg = new TestingPostgres(bin, base, runAs, password, port, loginPassword);
         } catch (RuntimeException e) {
             stopImmediately(bin, base, runAs);
             throw e;
@@ -442,18 +492,6 @@ public final class TestingPostgres implements AutoCloseable {
     static int freePort() throws IOException {
         try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
             return socket.getLocalPort();
-        }
-    }
-
-    private String queryOne(String sql) {
-        try (Connection connection = connect("postgres");
-                Statement statement = connection.createStatement();
-                ResultSet rs = statement.executeQuery(sql)) {
-            rs.next();
-            return rs.getString(1);
-        } catch (SQLException e) {
-            throw new IllegalStateException("PostgreSQL started on port " + port + " but refused a connection: "
-                    + e.getMessage() + "\n" + logTail(serverLog), e);
         }
     }
 
@@ -527,14 +565,12 @@ public final class TestingPostgres implements AutoCloseable {
         return password;
     }
 
-    /** Every password handed out in this JVM: canaries that Ferry must never print. */
-    private static final java.util.Set<String> SECRETS = java.util.concurrent.ConcurrentHashMap.newKeySet();
-
     /**
      * The passwords of every server and role this JVM's tests started or created, each unique and
-     * random: the test suite's canaries. Whatever Ferry prints or writes must contain none of them.
+     * random (with the template's, which no started server keeps): the test suite's canaries. Whatever
+     * Ferry prints or writes must contain none of them.
      */
-    public static java.util.Set<String> secrets() {
+    public static Set<String> secrets() {
         return java.util.Collections.unmodifiableSet(SECRETS);
     }
 

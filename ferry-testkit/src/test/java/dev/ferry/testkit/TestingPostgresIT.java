@@ -117,6 +117,23 @@ class TestingPostgresIT {
     }
 
     @Test
+    void serversCopiedFromOneTemplateKeepTheirOwnPasswordsThroughACrash() throws Exception {
+        try (TestingPostgres a = TestingPostgres.start(); TestingPostgres b = TestingPostgres.start()) {
+            // straight after the start that set it, before the server's own WAL writer would have flushed it
+            a.crashAndRestart();
+            assertThat(query(a, "postgres", "SELECT 1")).isEqualTo("1");
+            assertThat(a.password()).isNotEqualTo(b.password());
+            assertThat(TestingPostgres.secrets()).contains(a.password(), b.password());
+            Properties other = new Properties();
+            other.setProperty("user", b.user());
+            other.setProperty("password", a.password());
+            assertThatThrownBy(() -> DriverManager.getConnection(b.jdbcUrl("postgres"), other).close())
+                    .isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("28P01"));
+        }
+    }
+
+    @Test
     void stopIsIdempotent() {
         TestingPostgres pg = TestingPostgres.start();
         pg.stop();
