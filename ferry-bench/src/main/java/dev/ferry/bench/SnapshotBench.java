@@ -136,7 +136,7 @@ public final class SnapshotBench {
             Result copy = results.get(0);
             StringBuilder table = new StringBuilder();
             table.append(String.format(Locale.ROOT, "%-34s %8s %8s %12s %8s %9s %13s %12s %9s %10s %15s%n", "contender",
-                    "seconds", "set-up", "rows/s", "MB/s", "÷ COPY", "CPU s/M c+s", "loaded r/s", "÷ COPY", "TPS ÷ base",
+                    "seconds", "other s", "rows/s", "MB/s", "÷ COPY", "CPU s/M c+s", "loaded r/s", "÷ COPY", "TPS ÷ base",
                     "p99 ms (base)"));
             for (Result r : results) {
                 table.append(String.format(Locale.ROOT, "%-34s %8.1f %8.1f %,12.0f %8.1f %9.2f %6.2f+%-6.2f %,12.0f %9.2f %10.2f "
@@ -201,11 +201,11 @@ public final class SnapshotBench {
         });
         Result r = new Result(name, alone, aloneReading, seconds[0], seconds[1], rows, latencies.length, latencies,
                 solo[0].length / (double) soloSeconds, percentile(solo[0], 0.99) / 1000.0, clientCpu, serverCpu);
-        System.out.printf(Locale.ROOT, "%s: alone %.1f s (%.1f s of it before the source started and after the run), "
-                + "%,.0f rows/s, CPU s per million rows: %.2f client + %.2f "
-                + "server; beside the workload %,.0f rows/s, workload %,.0f TPS (baseline just before: %,.0f), p99 %.2f "
+        System.out.printf(Locale.ROOT, "%s: alone %.1f s (%.1f s of it before the source started or connected, and "
+                + "after the run), %,.0f rows/s, CPU s per million rows: %.2f client + %.2f "
+                + "server; beside the workload %,.0f rows/s (%.1f s before and after), workload %,.0f TPS (baseline just before: %,.0f), p99 %.2f "
                 + "ms (%.2f)%n", name, r.seconds(), r.setUpSeconds(), r.rowsPerSecond(), clientCpu / (rows / 1e6), serverCpu / (rows / 1e6),
-                r.loadedRowsPerSecond(), r.tps(), r.soloTps(), r.p99Millis(), r.soloP99Millis());
+                r.loadedRowsPerSecond(), r.loadedSeconds() - r.loadedReadSeconds(), r.tps(), r.soloTps(), r.p99Millis(), r.soloP99Millis());
         return r;
     }
 
@@ -213,7 +213,7 @@ public final class SnapshotBench {
      * The seconds of a run from {@code start} to {@code end} that read rows: for Ferry's pipelines,
      * from their source's start (after the connections and, for PostgreSQL, the slot and the
      * publication: once per pipeline, not per row) to the end of the run (before the benchmark drops the
-     * slot and deletes the Log); for COPY and SELECT, all of it.
+     * slot and deletes the Log); for COPY and SELECT, from their connection's opening to the end.
      */
     private static double reading(long start, long end) {
         long from = StartTimedSource.lastStarted > start ? StartTimedSource.lastStarted : start;
@@ -245,12 +245,14 @@ public final class SnapshotBench {
 
     private static void copy(TestingPostgres pg) throws Exception {
         try (Connection c = pg.connect(DB)) {
+            StartTimedSource.lastStarted = System.nanoTime(); // timed from connected, as Ferry's from its source's start
             c.unwrap(PGConnection.class).getCopyAPI().copyOut("COPY items TO STDOUT", OutputStream.nullOutputStream());
         }
     }
 
     private static void selectAll(TestingPostgres pg) throws Exception {
         try (Connection c = pg.connect(DB)) {
+            StartTimedSource.lastStarted = System.nanoTime(); // timed from connected, as Ferry's from its source's start
             c.setAutoCommit(false); // a server-side cursor needs a transaction
             try (Statement s = c.createStatement()) {
                 s.setFetchSize(10_000);

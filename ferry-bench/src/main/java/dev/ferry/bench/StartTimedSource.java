@@ -25,8 +25,13 @@ import java.util.concurrent.ExecutorService;
  * of rows per second is about.
  */
 final class StartTimedSource implements Source {
-    /** {@link System#nanoTime} when the last start of any of them returned. */
+    /**
+     * {@link System#nanoTime} when the last start of any of them returned (or a COPY or SELECT
+     * contender connected).
+     */
     static volatile long lastStarted;
+
+    private boolean started;
 
     private final Source source;
 
@@ -37,7 +42,10 @@ final class StartTimedSource implements Source {
     @Override
     public void start(Optional<Position> resumeAfter, boolean startingOver) throws FerryException {
         source.start(resumeAfter, startingOver);
-        lastStarted = System.nanoTime();
+        if (!started) { // a reconnect starts it again: the run's reading began with the first start
+            started = true;
+            lastStarted = System.nanoTime();
+        }
     }
 
     @Override

@@ -92,8 +92,9 @@ public final class TestingPostgres implements AutoCloseable {
         try (Connection connection = connect("postgres", loginPassword);
                 Statement statement = connection.createStatement()) {
             if (!loginPassword.equals(password)) {
-                // Durable before a crashAndRestart() right after start: synchronous_commit is off server-wide.
-                statement.execute("SET synchronous_commit = on");
+                // Durable before a crashAndRestart() right after start: synchronous_commit is off server-wide
+                // (local: flushed here, without waiting for a synchronous standby a test may have named)
+                statement.execute("SET synchronous_commit = local");
                 // Hashed here (SCRAM-SHA-256), so the password itself never reaches the server or its log.
                 connection.unwrap(PGConnection.class).alterUserPassword(SUPERUSER, password.toCharArray(),
                         "scram-sha-256");
