@@ -401,12 +401,18 @@ public final class TestingPostgres implements AutoCloseable {
         Path base = null;
         try {
             base = Files.createTempDirectory("ferry-pg-standby-");
+            // the password goes in a password file, not on the command line (ps, and the command in an
+            // error's message); -R then names the file in the standby's primary_conninfo, which keeps it
+            Path passfile = base.resolve("pgpass");
+            Files.writeString(passfile, HOST + ":" + port + ":*:" + SUPERUSER + ":" + password + "\n",
+                    StandardCharsets.UTF_8);
+            Files.setPosixFilePermissions(passfile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
             if (runAs != null) {
                 Processes.run(List.of("chown", "-R", runAs + ":", base.toString()), base, null, 30);
             }
             Processes.run(List.of(bin.resolve("pg_basebackup").toString(), "-D", base.resolve("data").toString(),
-                    "-d", "host=" + HOST + " port=" + port + " user=" + SUPERUSER + " password=" + password,
-                    "-X", "stream", "-R", "-c", "fast", "--no-sync"), base, runAs, 120);
+                    "-d", "host=" + HOST + " port=" + port + " user=" + SUPERUSER + " passfile=" + passfile,
+                    "-X", "stream", "-R", "-c", "fast", "--no-sync", "--no-password"), base, runAs, 120);
             TestingPostgres standby = startPrepared(bin, base, runAs, password, password);
             LOG.info("Standby of {} started on {}:{} in {} ms", this, HOST, standby.port,
                     (System.nanoTime() - started) / 1_000_000);
