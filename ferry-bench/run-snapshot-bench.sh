@@ -12,6 +12,7 @@
 #   ferry-bench/run-snapshot-bench.sh [--rows N] [--throttle ROWS_PER_S] [--workload-seconds S]
 #   ferry-bench/run-snapshot-bench.sh --quick        # 200,000 rows, a first look
 #   ferry-bench/run-snapshot-bench.sh --only chunked # COPY and the contenders whose name has "chunked"
+#   ferry-bench/run-snapshot-bench.sh --except "jdbc source"  # all but the contenders whose name has it
 #   ferry-bench/run-snapshot-bench.sh --set "snapshot_readers: 3"   # a line added to Ferry's source section
 # Environment:
 #   FERRY_BENCH_NO_DOCS  set to 1 to print the table without touching docs/snapshot-benchmarks.md

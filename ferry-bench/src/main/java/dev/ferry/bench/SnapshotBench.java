@@ -94,6 +94,7 @@ public final class SnapshotBench {
         int soloSeconds = 10;
         Path docs = null;
         String only = null;
+        String except = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--rows" -> rows = Integer.parseInt(args[++i]);
@@ -101,6 +102,7 @@ public final class SnapshotBench {
                 case "--workload-seconds" -> soloSeconds = Integer.parseInt(args[++i]);
                 case "--docs" -> docs = Path.of(args[++i]);
                 case "--only" -> only = args[++i].toLowerCase(Locale.ROOT);
+                case "--except" -> except = args[++i].toLowerCase(Locale.ROOT);
                 case "--warmups" -> warmups = Integer.parseInt(args[++i]);
                 case "--set" -> sourceSettings.append(args[++i]).append('\n');
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
@@ -128,7 +130,8 @@ public final class SnapshotBench {
             contenders.put("JDBC source: full, " + String.format(Locale.ROOT, "%,d", throttle) + " rows/s",
                     () -> jdbc(pg, limit));
             for (Map.Entry<String, Job> c : contenders.entrySet()) {
-                if (only == null || c.getKey().toLowerCase(Locale.ROOT).contains(only)) {
+                String key = c.getKey().toLowerCase(Locale.ROOT);
+                if ((only == null || key.contains(only)) && (except == null || !key.contains(except))) {
                     results.add(measure(pg, c.getKey(), rows, c.getValue(), solo));
                 }
             }
